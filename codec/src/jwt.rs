@@ -132,8 +132,7 @@ pub fn compute_jti<N>(claims: &Claims<N>) -> String {
         nbf: claims.nbf,
         sub: &claims.sub,
     };
-    let json = serde_json::to_vec(&data).unwrap_or_default();
-    data_encoding::BASE32_NOPAD.encode(&Sha512_256::digest(&json))
+    data_encoding::BASE32_NOPAD.encode(&Sha512_256::digest(to_json(&data)))
 }
 
 /// Signs and encodes `claims` as Go's `ClaimsData.encode` does: sets `iss` to the signer,
@@ -150,7 +149,7 @@ pub fn encode_at<N: NatsPayload>(claims: &mut Claims<N>, signer: &Signer, iat: i
     claims.nats.stamp(CLAIM_VERSION);
     claims.jti = String::new();
     claims.jti = compute_jti(claims);
-    sign_payload(&serde_json::to_vec(claims).unwrap_or_default(), signer)
+    sign_payload(&to_json(claims), signer)
 }
 
 /// Builds a token from an already serialized payload: the standard header, then
@@ -231,7 +230,44 @@ pub fn peek_payload(token: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&b64_decode(raw.payload, "payload").ok()?).ok()
 }
 
-/// Serializes anything as the JSON the codec writes (used by tests and the harness).
+/// Serializes anything as the JSON the codec writes (used by tests and the harness): compact,
+/// and with strings escaped as Go's `json.Marshal` escapes them (see `GoEscapes`), so that
+/// payloads and `jti` hashes match `nats-io/jwt` byte for byte.
 pub fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
-    serde_json::to_vec(v).unwrap_or_default()
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, GoEscapes);
+    match v.serialize(&mut ser) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// A `serde_json` formatter that escapes strings as Go's `encoding/json` does by default:
+/// besides what `serde_json` escapes, `<`, `>` and `&` become `\u003c`, `\u003e`, `\u0026`
+/// (Go's HTML escaping, on in `json.Marshal`) and U+2028/U+2029 become `\u2028`/`\u2029`.
+/// Without it a permission such as `app.>` serializes differently from Go's `app.\u003e`.
+struct GoEscapes;
+
+impl serde_json::ser::Formatter for GoEscapes {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            let escaped: &[u8] = match c {
+                '<' => b"\\u003c",
+                '>' => b"\\u003e",
+                '&' => b"\\u0026",
+                '\u{2028}' => b"\\u2028",
+                '\u{2029}' => b"\\u2029",
+                _ => continue,
+            };
+            writer.write_all(&fragment.as_bytes()[start..i])?;
+            writer.write_all(escaped)?;
+            start = i + c.len_utf8();
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
 }

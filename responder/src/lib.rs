@@ -1,1 +1,93 @@
-//! responder
+//! The reference NATS auth-callout responder, as a library: flags ([`flags`]), the users
+//! directory ([`users`]), the per-request decision ([`handler`]) and the NATS service loop
+//! ([`service`]). The binary `callout-responder` is a thin shell over [`run_main`].
+//!
+//! Architecture invariant: all cryptography and claim encoding goes through `callout-codec`;
+//! the handler never touches a socket and the service never makes a decision.
+
+pub mod flags;
+pub mod handler;
+pub mod service;
+pub mod users;
+
+use std::sync::Arc;
+
+use callout_codec::{CurveSecret, KeyKind, Signer};
+
+use crate::flags::{seed_from_flag, Flags};
+use crate::handler::{Fault, Responder};
+use crate::users::UserDirectory;
+
+/// Builds the responder from flags, or explains what is wrong with them.
+pub fn build(flags: &Flags, allow_faults: bool) -> Result<Responder, String> {
+    let issuer_flag = flags.issuer_seed.as_deref().ok_or("-issuer.seed is required: pass the issuer account seed (SA…) or a file holding it")?;
+    let issuer_seed = seed_from_flag("-issuer.seed", issuer_flag)?;
+    let issuer = Signer::from_seed(&issuer_seed, KeyKind::Account)
+        .map_err(|e| format!("-issuer.seed: {e}; pass the seed of the account named as auth_callout.issuer (it starts with SA)"))?;
+    let xkey = match &flags.xkey_seed {
+        None => None,
+        Some(v) => {
+            let s = seed_from_flag("-xkey.seed", v)?;
+            Some(CurveSecret::from_seed(&s).map_err(|e| format!("-xkey.seed: {e}; pass the curve seed (SX…) whose public key is auth_callout.xkey"))?)
+        }
+    };
+    let users_path = flags.users.as_ref().ok_or("-users is required: pass the path of users.json")?;
+    let users = UserDirectory::load(users_path).map_err(|e| e.to_string())?;
+    for u in &users.passwordless {
+        tracing::warn!(user = %u, "user has no password in the users file and will never be admitted");
+    }
+    let mut faults = Vec::new();
+    if let Some(f) = &flags.fault {
+        if !allow_faults {
+            return Err("-fault is only accepted by the callout-mutant test binary".into());
+        }
+        for name in f.split(',').filter(|n| !n.is_empty()) {
+            faults.push(Fault::by_name(name).ok_or_else(|| {
+                let all: Vec<&str> = Fault::ALL.iter().map(|(n, _)| *n).collect();
+                format!("-fault: unknown fault {name:?}; known: {}", all.join(", "))
+            })?);
+        }
+    }
+    Ok(Responder::new(issuer, xkey, users).with_faults(faults))
+}
+
+/// The whole program: parse flags, build, run. Returns the process exit code: 0 after a clean
+/// drain, 2 for bad flags or files, 1 when the service fails.
+pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
+    let flags = match Flags::parse(args) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("callout-responder: {e}");
+            return 2;
+        }
+    };
+    if flags.help {
+        print!("{}", flags::HELP);
+        return 0;
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&flags.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let responder = match build(&flags, allow_faults) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("callout-responder: {e}");
+            return 2;
+        }
+    };
+    let workers = flags.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 4);
+    let cfg = service::ServiceConfig { url: flags.nats_url.clone(), user: flags.nats_user.clone(), pass: flags.nats_pass.clone(), queue: flags.queue.clone(), workers };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("callout-responder: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(service::run(cfg, Arc::new(responder))) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("callout-responder: {e:#}");
+            1
+        }
+    }
+}

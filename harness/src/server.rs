@@ -1,0 +1,248 @@
+//! Running nats-server for a test: the configuration a scenario asks for (accounts, the
+//! `auth_callout` block, auth users), rendered to the server's config syntax, and started on a
+//! backend: a local process (default) or a container. Every server binds a free port, never
+//! 4222, and is stopped when its handle is dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use crate::provision::ServerBinary;
+
+/// An account and its local (non-callout) users.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccountConf {
+    /// Account name.
+    pub name: String,
+    /// `(user, password)` pairs defined in the account.
+    pub users: Vec<(String, String)>,
+}
+
+/// The `authorization.auth_callout` block.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CalloutConf {
+    /// Public issuer account key `A…`.
+    pub issuer: String,
+    /// The callout account.
+    pub account: String,
+    /// Users that bypass the callout.
+    pub auth_users: Vec<String>,
+    /// Public curve key `X…` when requests are sealed.
+    pub xkey: Option<String>,
+    /// `allowed_accounts` (2.11+).
+    pub allowed_accounts: Vec<String>,
+}
+
+/// Everything needed to write a server config.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServerConf {
+    /// Accounts.
+    pub accounts: Vec<AccountConf>,
+    /// `system_account`.
+    pub system_account: Option<String>,
+    /// The callout; `None` runs a server without callout (wire mode).
+    pub callout: Option<CalloutConf>,
+    /// `authorization.timeout` in seconds (also the callout timeout).
+    pub auth_timeout_secs: f64,
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+impl ServerConf {
+    /// Renders the config, listening on `listen` (`host:port`).
+    pub fn render(&self, listen: &str) -> String {
+        let mut out = String::new();
+        out.push_str(&format!("listen: {}\nserver_name: callout_test\n", quote(listen)));
+        out.push_str("accounts {\n");
+        for a in &self.accounts {
+            out.push_str(&format!("  {} {{\n    users: [\n", quote(&a.name)));
+            for (u, p) in &a.users {
+                out.push_str(&format!("      {{ user: {}, password: {} }}\n", quote(u), quote(p)));
+            }
+            out.push_str("    ]\n  }\n");
+        }
+        out.push_str("}\n");
+        if let Some(sys) = &self.system_account {
+            out.push_str(&format!("system_account: {}\n", quote(sys)));
+        }
+        out.push_str(&format!("authorization {{\n  timeout: {}\n", self.auth_timeout_secs));
+        if let Some(c) = &self.callout {
+            out.push_str("  auth_callout {\n");
+            out.push_str(&format!("    issuer: {}\n", quote(&c.issuer)));
+            out.push_str(&format!("    account: {}\n", quote(&c.account)));
+            let users: Vec<String> = c.auth_users.iter().map(|u| quote(u)).collect();
+            out.push_str(&format!("    auth_users: [ {} ]\n", users.join(", ")));
+            if let Some(x) = &c.xkey {
+                out.push_str(&format!("    xkey: {}\n", quote(x)));
+            }
+            if !c.allowed_accounts.is_empty() {
+                let a: Vec<String> = c.allowed_accounts.iter().map(|u| quote(u)).collect();
+                out.push_str(&format!("    allowed_accounts: [ {} ]\n", a.join(", ")));
+            }
+            out.push_str("  }\n");
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// Why a server did not come up.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// The process could not be spawned.
+    #[error("cannot start nats-server {path}: {detail}")]
+    Spawn {
+        /// The binary.
+        path: PathBuf,
+        /// The OS error.
+        detail: String,
+    },
+    /// The server exited or never said it was ready.
+    #[error("nats-server did not become ready: {detail}\n--- server log ---\n{log}")]
+    NotReady {
+        /// What happened.
+        detail: String,
+        /// The server's stderr so far.
+        log: String,
+    },
+    /// Container backend failure.
+    #[error("container backend: {0}")]
+    Container(String),
+}
+
+/// A started server; stopped (by PID, or container removal) on drop.
+pub struct RunningServer {
+    /// Port on 127.0.0.1 clients connect to.
+    pub port: u16,
+    /// Version string of the server, e.g. `2.15.1`.
+    pub version: String,
+    log: Arc<Mutex<String>>,
+    stop: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl RunningServer {
+    /// Builds a handle from parts (used by backends).
+    pub fn from_parts(port: u16, version: String, log: Arc<Mutex<String>>, stop: Box<dyn FnOnce() + Send>) -> Self {
+        RunningServer { port, version, log, stop: Some(stop) }
+    }
+
+    /// `nats://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Stops the server now.
+    pub fn stop(&mut self) {
+        if let Some(f) = self.stop.take() {
+            f();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Asks the OS for a free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh scratch directory under the system temp dir.
+pub fn scratch_dir(tag: &str) -> std::io::Result<PathBuf> {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("callout-{tag}-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
+/// Starts nats-server as a local process with `conf` on a free port, waiting for
+/// "Server is ready". Retries on a port race.
+pub fn start_process(bin: &ServerBinary, conf: &ServerConf) -> Result<RunningServer, ServerError> {
+    let mut last = None;
+    for _ in 0..5 {
+        match start_process_once(bin, conf) {
+            Ok(s) => return Ok(s),
+            Err(ServerError::NotReady { detail, log }) if log.contains("address already in use") => {
+                last = Some(ServerError::NotReady { detail, log });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or(ServerError::NotReady { detail: "no free port".into(), log: String::new() }))
+}
+
+fn start_process_once(bin: &ServerBinary, conf: &ServerConf) -> Result<RunningServer, ServerError> {
+    let port = free_port();
+    let dir = scratch_dir("server").map_err(|e| ServerError::Spawn { path: bin.path.clone(), detail: e.to_string() })?;
+    let conf_path = dir.join("server.conf");
+    std::fs::write(&conf_path, conf.render(&format!("127.0.0.1:{port}")))
+        .map_err(|e| ServerError::Spawn { path: bin.path.clone(), detail: e.to_string() })?;
+    let mut child: Child = Command::new(&bin.path)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| ServerError::Spawn { path: bin.path.clone(), detail: e.to_string() })?;
+    let log = Arc::new(Mutex::new(String::new()));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<bool>();
+    if let Some(stderr) = child.stderr.take() {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            let mut signalled = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(mut l) = log.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+                if !signalled && line.contains("Server is ready") {
+                    signalled = true;
+                    let _ = ready_tx.send(true);
+                }
+            }
+            let _ = ready_tx.send(false);
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let ready = ready_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or(false);
+    if !ready {
+        let _ = child.kill();
+        let _ = child.wait();
+        std::thread::sleep(Duration::from_millis(50));
+        let text = log.lock().map(|l| l.clone()).unwrap_or_default();
+        return Err(ServerError::NotReady { detail: format!("config {}", conf_path.display()), log: text });
+    }
+    let stop = Box::new(move || {
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+    Ok(RunningServer::from_parts(port, bin.version.clone(), log, stop))
+}

@@ -1,0 +1,134 @@
+//! Verdicts and results: what one case concluded about one responder, graded as Autobahn
+//! grades (pass, fail, non-strict, informational, unimplemented), and the run that groups them.
+//! Reports are built from these types only.
+
+use serde::{Deserialize, Serialize};
+
+/// The grade of one case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The responder did what the case requires.
+    Pass,
+    /// The server tolerates it, but it is unsafe or against best practice.
+    NonStrict,
+    /// Recorded, not judged (e.g. dropping instead of a signed error).
+    Informational,
+    /// The responder lacks the feature the case needs (e.g. no xkey support).
+    Unimplemented,
+    /// Not run (filtered, or a set-up step failed before it).
+    Skipped,
+    /// The responder broke a requirement.
+    Fail,
+}
+
+impl Verdict {
+    /// Upper-case label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::NonStrict => "NON-STRICT",
+            Verdict::Informational => "INFO",
+            Verdict::Unimplemented => "UNIMPLEMENTED",
+            Verdict::Skipped => "SKIPPED",
+            Verdict::Fail => "FAIL",
+        }
+    }
+
+    /// Applies `--strict`: non-strict becomes fail.
+    pub fn strictly(self, strict: bool) -> Verdict {
+        if strict && self == Verdict::NonStrict {
+            Verdict::Fail
+        } else {
+            self
+        }
+    }
+}
+
+/// What one case concluded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// Stable hierarchical id, e.g. `e2e.perm.3`.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// The requirement checked.
+    pub requirement: String,
+    /// Citation into protocol.md, e.g. `protocol.md §2 row 6`.
+    pub cite: String,
+    /// The grade (after `--strict`).
+    pub verdict: Verdict,
+    /// What was expected, in words.
+    pub expected: String,
+    /// What happened, in words.
+    pub actual: String,
+    /// Step-by-step transcript (free of ports, keys and times).
+    pub transcript: Vec<String>,
+    /// Wall time of the case.
+    pub duration_ms: u64,
+}
+
+/// One responder judged on one server version and backend.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResponderRun {
+    /// Column label, e.g. `reference` or the command's program name.
+    pub responder: String,
+    /// The command line template used (secrets are placeholders, never values).
+    pub command: String,
+    /// nats-server version.
+    pub server_version: String,
+    /// `process` or `container`.
+    pub backend: String,
+    /// Results in catalog order.
+    pub results: Vec<CaseResult>,
+    /// The last lines the responder wrote to stderr.
+    pub responder_stderr: String,
+    /// A set-up error that stopped the run, if any.
+    pub setup_error: Option<String>,
+}
+
+impl ResponderRun {
+    /// `responder @ version (backend)`, the column heading.
+    pub fn column(&self) -> String {
+        format!("{} @ {} ({})", self.responder, self.server_version, self.backend)
+    }
+
+    /// Counts by verdict.
+    pub fn count(&self, v: Verdict) -> usize {
+        self.results.iter().filter(|r| r.verdict == v).count()
+    }
+}
+
+/// A whole invocation: several runs side by side.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Harness version.
+    pub tool_version: String,
+    /// Whether `--strict` was on.
+    pub strict: bool,
+    /// Runs, one column each.
+    pub runs: Vec<ResponderRun>,
+}
+
+impl Report {
+    /// True when any case failed or any run had a set-up error.
+    pub fn failed(&self) -> bool {
+        self.runs.iter().any(|r| r.setup_error.is_some() || r.count(Verdict::Fail) > 0)
+    }
+
+    /// True when any run had a set-up error.
+    pub fn setup_failed(&self) -> bool {
+        self.runs.iter().any(|r| r.setup_error.is_some())
+    }
+
+    /// The process exit code: 0 nothing failed, 1 a case failed, 2 a set-up error.
+    pub fn exit_code(&self) -> i32 {
+        if self.setup_failed() {
+            2
+        } else if self.failed() {
+            1
+        } else {
+            0
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! One authorization request in, at most one answer out: the whole decision, with no NATS
+//! connection in sight, so that tests and benches drive it directly.
+//!
+//! Order of checks, and what a failure gets (`protocol.md §1.5`, "What a responder should
+//! verify"):
+//!
+//! | step | failure | answer |
+//! |---|---|---|
+//! | open a sealed body (sender = `Nats-Server-Xkey` header) | no xkey configured, bad header key, wrong key, wrong version, truncated | **none** |
+//! | decode and verify the JWT (header, base64, type, version, signature by `iss`, `iss` an `N` key) | anything | **none** |
+//! | `user_nkey` is a `U` key | not | **none** |
+//! | `aud == "nats-authorization-request"`, `iss == server_id.id`, `exp` set and not passed, `nbf`, header xkey `== server_id.xkey`, sealed iff an xkey is configured, request not seen before | any | signed error |
+//! | user known, password set, non-empty and equal (constant time) | any | signed error `invalid credentials` |
+//!
+//! Why silence for the first three rows: until the signature of a server key is verified, there
+//! is no one to address an answer to. A signed answer to an unverified request would make the
+//! responder a signing oracle for whoever can publish on the callout subject, and the real
+//! server never sends such a request, so no client waits on it. Once the signature is
+//! verified, every refusal is a signed error addressed to the signer (`aud = iss`) for the
+//! request's `user_nkey`, so a real server rejects the client at once instead of waiting for
+//! its timeout. Error texts are fixed strings: they never echo the request.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+
+use callout_codec::claims::NatsPayload;
+use callout_codec::nkey::{self, KeyKind};
+use callout_codec::{jwt, AuthRequest, AuthRequestClaims, AuthResponse, Claims, CurvePublic, CurveSecret, SealingChannel, Signer, User};
+
+use crate::users::UserDirectory;
+
+/// The generic reason for every credential failure, so that a rejected client cannot tell an
+/// unknown user from a wrong password.
+pub const INVALID_CREDENTIALS: &str = "invalid credentials";
+
+/// What to send back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Publish these bytes to the request's reply subject.
+    Reply(Vec<u8>),
+    /// Send nothing.
+    Silent,
+}
+
+/// How the request was judged, for the log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Admitted into the account.
+    Admitted {
+        /// Account name.
+        account: String,
+    },
+    /// Refused with a signed error.
+    Rejected {
+        /// The error text sent.
+        reason: &'static str,
+    },
+    /// Not answered.
+    Dropped {
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+/// The result of [`Responder::handle`].
+#[derive(Debug)]
+pub struct Handled {
+    /// What to send.
+    pub outcome: Outcome,
+    /// The decision.
+    pub verdict: Verdict,
+    /// The user name the client gave, made safe for a log line (never the password).
+    pub user: String,
+}
+
+/// Deliberate defects, for proving the conformance suite catches them. Only the
+/// `callout-mutant` binary sets any; the reference responder runs with none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// Do not verify the request signature.
+    SkipSignatureCheck,
+    /// Do not check the request `exp`.
+    SkipExpCheck,
+    /// Response `aud` is not the server id.
+    WrongAud,
+    /// Response and user `sub` are a fresh key instead of `user_nkey`.
+    WrongSub,
+    /// Pad the base64 of the response JWT.
+    PaddedBase64,
+    /// Omit `nats.version` from the response.
+    MissingVersion,
+    /// Drop deny lists from the user JWT.
+    IgnoreDeny,
+    /// Drop `resp` from the user JWT.
+    IgnoreResp,
+    /// Echo the password in the error text.
+    PasswordInError,
+    /// Admit unknown users into the first account seen.
+    AdmitUnknown,
+    /// Admit an empty password.
+    AdmitEmptyPassword,
+    /// Answer sealed requests in plaintext.
+    UnsealedReply,
+    /// Seal the reply with a fresh key instead of the configured xkey.
+    WrongSealKey,
+    /// Exit the process on a request that does not decode.
+    CrashOnGarbage,
+    /// Send two replies to each request.
+    DoubleReply,
+    /// Do not check `iss == server_id.id`.
+    SkipIssuerCheck,
+    /// `resp.ttl` in seconds instead of nanoseconds.
+    TtlInSeconds,
+    /// Leave the user JWT `aud` (the placement account) empty.
+    NoAccount,
+    /// Sign with a fresh account key instead of the issuer.
+    WrongSigner,
+}
+
+impl Fault {
+    /// Every fault, with its flag name.
+    pub const ALL: &'static [(&'static str, Fault)] = &[
+        ("skip-signature-check", Fault::SkipSignatureCheck),
+        ("skip-exp-check", Fault::SkipExpCheck),
+        ("skip-issuer-check", Fault::SkipIssuerCheck),
+        ("wrong-aud", Fault::WrongAud),
+        ("wrong-sub", Fault::WrongSub),
+        ("padded-base64", Fault::PaddedBase64),
+        ("missing-version", Fault::MissingVersion),
+        ("ignore-deny", Fault::IgnoreDeny),
+        ("ignore-resp", Fault::IgnoreResp),
+        ("ttl-in-seconds", Fault::TtlInSeconds),
+        ("password-in-error", Fault::PasswordInError),
+        ("admit-unknown", Fault::AdmitUnknown),
+        ("admit-empty-password", Fault::AdmitEmptyPassword),
+        ("unsealed-reply", Fault::UnsealedReply),
+        ("wrong-seal-key", Fault::WrongSealKey),
+        ("crash-on-garbage", Fault::CrashOnGarbage),
+        ("double-reply", Fault::DoubleReply),
+        ("no-account", Fault::NoAccount),
+        ("wrong-signer", Fault::WrongSigner),
+    ];
+
+    /// Looks a fault up by flag name.
+    pub fn by_name(name: &str) -> Option<Fault> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    }
+}
+
+/// Request user keys seen recently, to refuse replays until the request would have expired.
+#[derive(Default)]
+struct ReplayGuard {
+    seen: HashMap<String, i64>,
+}
+
+impl ReplayGuard {
+    const MAX: usize = 100_000;
+
+    /// Records `user_nkey` until `exp`; false when it was already there.
+    fn first_sighting(&mut self, user_nkey: &str, exp: i64, now: i64) -> bool {
+        if self.seen.len() >= Self::MAX {
+            self.seen.retain(|_, e| *e >= now);
+        }
+        if let Some(e) = self.seen.get(user_nkey) {
+            if *e >= now {
+                return false;
+            }
+        }
+        self.seen.insert(user_nkey.to_string(), exp);
+        true
+    }
+}
+
+/// The responder's state: keys, users, and caches shared by every handler task.
+pub struct Responder {
+    issuer: Signer,
+    xkey: Option<CurveSecret>,
+    users: UserDirectory,
+    channels: RwLock<HashMap<String, SealingChannel>>,
+    replays: Mutex<ReplayGuard>,
+    faults: Vec<Fault>,
+}
+
+fn safe_for_log(s: &str) -> String {
+    let mut out: String = s.chars().take(64).map(|c| if c.is_control() { '?' } else { c }).collect();
+    if s.chars().count() > 64 {
+        out.push('…');
+    }
+    out
+}
+
+impl Responder {
+    /// A responder signing with `issuer` (an account key), opening sealed requests with `xkey`.
+    pub fn new(issuer: Signer, xkey: Option<CurveSecret>, users: UserDirectory) -> Responder {
+        Responder { issuer, xkey, users, channels: RwLock::new(HashMap::new()), replays: Mutex::new(ReplayGuard::default()), faults: Vec::new() }
+    }
+
+    /// Sets deliberate defects (mutant builds only).
+    pub fn with_faults(mut self, faults: Vec<Fault>) -> Responder {
+        self.faults = faults;
+        self
+    }
+
+    fn has(&self, f: Fault) -> bool {
+        !self.faults.is_empty() && self.faults.contains(&f)
+    }
+
+    /// The issuer's public key.
+    pub fn issuer_public(&self) -> &str {
+        self.issuer.public_key()
+    }
+
+    /// The box between our xkey and a server's, computed once per server key.
+    fn channel(&self, server_xkey: &str) -> Option<SealingChannel> {
+        let ours = self.xkey.as_ref()?;
+        if let Some(c) = self.channels.read().ok()?.get(server_xkey) {
+            return Some(c.clone());
+        }
+        let peer = CurvePublic::parse(server_xkey).ok()?;
+        let c = ours.channel_to(&peer);
+        if let Ok(mut w) = self.channels.write() {
+            if w.len() > 1024 {
+                w.clear();
+            }
+            w.insert(server_xkey.to_string(), c.clone());
+        }
+        Some(c)
+    }
+
+    /// Judges one request. `body` is the message payload, `header_xkey` the value of the
+    /// `Nats-Server-Xkey` header, `now` unix seconds.
+    pub fn handle(&self, body: &[u8], header_xkey: Option<&str>, now: i64) -> Handled {
+        let drop = |reason: &'static str| Handled { outcome: Outcome::Silent, verdict: Verdict::Dropped { reason }, user: String::new() };
+        let sealed = header_xkey.is_some();
+        let opened;
+        let token_bytes: &[u8] = match header_xkey {
+            Some(hk) => {
+                let Some(ch) = self.channel(hk) else {
+                    return drop(if self.xkey.is_none() { "sealed request but no -xkey.seed configured" } else { "bad Nats-Server-Xkey header" });
+                };
+                match ch.open(body) {
+                    Ok(b) => {
+                        opened = b;
+                        &opened
+                    }
+                    Err(_) => return drop("sealed request does not open with our xkey"),
+                }
+            }
+            None => body,
+        };
+        let Ok(token) = std::str::from_utf8(token_bytes) else {
+            if self.has(Fault::CrashOnGarbage) {
+                std::process::exit(101);
+            }
+            return drop("request is not UTF-8");
+        };
+        let decoded = if self.has(Fault::SkipSignatureCheck) { decode_unverified(token) } else { jwt::decode::<AuthRequest>(token).ok() };
+        let Some(req) = decoded else {
+            if self.has(Fault::CrashOnGarbage) {
+                std::process::exit(101);
+            }
+            return drop("request is not a valid signed authorization request");
+        };
+        if !nkey::is_public(&req.nats.user_nkey, KeyKind::User) {
+            return drop("request user_nkey is not a user key");
+        }
+        let user = safe_for_log(&req.nats.connect_opts.user);
+        let reject = |reason: &'static str, text: String| {
+            let outcome = self.respond(&req, sealed, None, Some(text));
+            Handled { outcome, verdict: Verdict::Rejected { reason }, user: user.clone() }
+        };
+        if req.aud != callout_codec::AUTH_REQUEST_AUDIENCE {
+            return reject("wrong request audience", "not an authorization request".into());
+        }
+        if req.iss != req.nats.server_id.id && !self.has(Fault::SkipIssuerCheck) {
+            return reject("request issuer is not server_id.id", "request issuer does not match server id".into());
+        }
+        if !self.has(Fault::SkipExpCheck) {
+            if req.exp == 0 {
+                return reject("request has no expiry", "request has no expiry".into());
+            }
+            if jwt::validate_times(&req, now).is_err() {
+                return reject("request expired or not yet valid", "request expired or not yet valid".into());
+            }
+        }
+        if let Some(hk) = header_xkey {
+            if hk != req.nats.server_id.xkey {
+                return reject("header xkey differs from server_id.xkey", "request xkey mismatch".into());
+            }
+        } else if self.xkey.is_some() {
+            return reject("plaintext request but an xkey is configured", "encryption mismatch: expected a sealed request".into());
+        }
+        let replay_ok = self.replays.lock().map(|mut g| g.first_sighting(&req.nats.user_nkey, req.exp, now)).unwrap_or(true);
+        if !replay_ok {
+            return reject("replayed request", "replayed request".into());
+        }
+        // Credentials.
+        let name = &req.nats.connect_opts.user;
+        let pass = &req.nats.connect_opts.pass;
+        let entry = if name.is_empty() { None } else { self.users.get(name) };
+        let bad_creds = |text: String| reject(INVALID_CREDENTIALS, text);
+        let leak = |base: &str| if self.has(Fault::PasswordInError) { format!("{base}: {} != expected", pass.expose()) } else { base.to_string() };
+        let entry = match entry {
+            Some(e) => e,
+            None => {
+                // Spend the same work as a real comparison.
+                let _ = callout_codec::Secret::new("x").ct_matches(pass.expose());
+                if self.has(Fault::AdmitUnknown) && !name.is_empty() {
+                    return self.admit(&req, sealed, name, "APP", &crate::users::Permissions::default(), user);
+                }
+                return bad_creds(leak(INVALID_CREDENTIALS));
+            }
+        };
+        let ok = match &entry.pass {
+            None => false,
+            Some(expected) => {
+                let matches = expected.ct_matches(pass.expose());
+                (matches && !pass.is_empty()) || (self.has(Fault::AdmitEmptyPassword) && pass.is_empty())
+            }
+        };
+        if !ok {
+            return bad_creds(leak(INVALID_CREDENTIALS));
+        }
+        self.admit(&req, sealed, name, &entry.account, &entry.permissions, user)
+    }
+
+    fn admit(&self, req: &AuthRequestClaims, sealed: bool, name: &str, account: &str, perms: &crate::users::Permissions, user: String) -> Handled {
+        let mut claims: Claims<User> = Claims {
+            aud: if self.has(Fault::NoAccount) { String::new() } else { account.to_string() },
+            name: name.to_string(),
+            sub: req.nats.user_nkey.clone(),
+            ..Claims::default()
+        };
+        claims.nats.publish = perms.publish.clone();
+        claims.nats.subscribe = perms.subscribe.clone();
+        claims.nats.resp = perms.resp;
+        if self.has(Fault::IgnoreDeny) {
+            claims.nats.publish.deny.clear();
+            claims.nats.subscribe.deny.clear();
+        }
+        if self.has(Fault::IgnoreResp) {
+            claims.nats.resp = None;
+        }
+        if self.has(Fault::TtlInSeconds) {
+            if let Some(r) = claims.nats.resp.as_mut() {
+                r.ttl /= 1_000_000_000;
+            }
+        }
+        if self.has(Fault::WrongSub) {
+            claims.sub = Signer::generate(KeyKind::User).public_key().to_string();
+        }
+        let user_jwt = if self.has(Fault::WrongSigner) { jwt::encode(&mut claims, &Signer::generate(KeyKind::Account)) } else { jwt::encode(&mut claims, &self.issuer) };
+        let outcome = self.respond(req, sealed, Some(user_jwt), None);
+        Handled { outcome, verdict: Verdict::Admitted { account: account.to_string() }, user }
+    }
+
+    /// Builds, signs and (when the request was sealed) seals the response.
+    fn respond(&self, req: &AuthRequestClaims, sealed: bool, user_jwt: Option<String>, error: Option<String>) -> Outcome {
+        let mut resp: Claims<AuthResponse> = Claims {
+            aud: if self.has(Fault::WrongAud) { Signer::generate(KeyKind::Server).public_key().to_string() } else { req.iss.clone() },
+            sub: if self.has(Fault::WrongSub) { Signer::generate(KeyKind::User).public_key().to_string() } else { req.nats.user_nkey.clone() },
+            ..Claims::default()
+        };
+        resp.nats.jwt = user_jwt.unwrap_or_default();
+        resp.nats.error = error.unwrap_or_default();
+        let signer_storage;
+        let signer = if self.has(Fault::WrongSigner) {
+            signer_storage = Signer::generate(KeyKind::Account);
+            &signer_storage
+        } else {
+            &self.issuer
+        };
+        let mut token = jwt::encode(&mut resp, signer);
+        if self.has(Fault::MissingVersion) {
+            resp.nats.version = 0;
+            let payload = jwt::to_json(&resp);
+            token = jwt::sign_payload(&payload, signer);
+        }
+        if self.has(Fault::PaddedBase64) {
+            token = token.split('.').map(pad_b64).collect::<Vec<_>>().join(".");
+        }
+        if sealed && !self.has(Fault::UnsealedReply) {
+            let server_xkey = &req.nats.server_id.xkey;
+            let ch = if self.has(Fault::WrongSealKey) {
+                CurvePublic::parse(server_xkey).ok().map(|p| CurveSecret::generate().channel_to(&p))
+            } else {
+                self.channel(server_xkey)
+            };
+            match ch {
+                Some(ch) => return Outcome::Reply(ch.seal(token.as_bytes())),
+                None => return Outcome::Silent,
+            }
+        }
+        Outcome::Reply(token.into_bytes())
+    }
+
+    /// True when the double-reply fault is set.
+    pub fn double_reply(&self) -> bool {
+        self.has(Fault::DoubleReply)
+    }
+}
+
+fn pad_b64(part: &str) -> String {
+    let mut s = part.to_string();
+    while s.len() % 4 != 0 {
+        s.push('=');
+    }
+    s
+}
+
+/// Decodes a request without verifying its signature (the skip-signature-check fault only).
+fn decode_unverified(token: &str) -> Option<AuthRequestClaims> {
+    let v = jwt::peek_payload(token)?;
+    let c: AuthRequestClaims = serde_json::from_value(v).ok()?;
+    (c.nats.claim_type() == AuthRequest::TYPE.as_str()).then_some(c)
+}

@@ -1,0 +1,393 @@
+//! The users directory: the NATS by Example `users.json` format, validated at start-up.
+//!
+//! ```json
+//! { "bob": { "pass": "bob", "account": "APP",
+//!            "permissions": { "pub": {"allow": ["bob.>"], "deny": []},
+//!                             "sub": {"allow": ["bob.>", "bob.q queue"]},
+//!                             "resp": {"max": 1, "ttl": 1000000000} } } }
+//! ```
+//!
+//! Compatibility with the Go service: keys match case-insensitively (`Pass`, `ACCOUNT`), as
+//! Go's `encoding/json` does. Stricter than the Go service, on purpose: an **unknown key is an
+//! error** (Go ignores it, so a typo such as `permisions` silently grants every permission),
+//! and subjects, types and accounts are checked before the responder connects. A user without
+//! a password (missing or empty `pass`) is loaded with a warning and never admitted.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use callout_codec::{Permission, ResponsePermission, Secret};
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// A problem in the users file, naming the file, the user, the field and the fix.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{file}: {location}: {problem}. Fix: {fix}")]
+pub struct UsersError {
+    /// The file.
+    pub file: String,
+    /// `user "bob", field "permissions.pub.allow[0]"`, or the whole file.
+    pub location: String,
+    /// What is wrong.
+    pub problem: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+/// The permissions of one user, as the user JWT will carry them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Permissions {
+    /// `pub`.
+    pub publish: Permission,
+    /// `sub`.
+    pub subscribe: Permission,
+    /// `resp`.
+    pub resp: Option<ResponsePermission>,
+}
+
+/// One user.
+#[derive(Clone, Debug)]
+pub struct UserEntry {
+    /// The password; `None` when missing or empty: such a user is never admitted.
+    pub pass: Option<Secret>,
+    /// The account name the user is placed in (the user JWT `aud`).
+    pub account: String,
+    /// Permissions.
+    pub permissions: Permissions,
+}
+
+/// All users, keyed by exact username.
+#[derive(Clone, Debug, Default)]
+pub struct UserDirectory {
+    users: HashMap<String, UserEntry>,
+    /// Users loaded without a password (start-up warnings).
+    pub passwordless: Vec<String>,
+}
+
+impl UserDirectory {
+    /// Reads and validates a users file.
+    pub fn load(path: &Path) -> Result<UserDirectory, UsersError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| UsersError {
+            file: file.clone(),
+            location: "the file".into(),
+            problem: format!("cannot be read ({e})"),
+            fix: "pass the path of a readable users.json with -users".into(),
+        })?;
+        Self::parse(&text, &file)
+    }
+
+    /// Parses and validates users JSON; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<UserDirectory, UsersError> {
+        let err = |location: String, problem: String, fix: &str| UsersError {
+            file: file.to_string(),
+            location,
+            problem,
+            fix: fix.to_string(),
+        };
+        let root: Value = serde_json::from_str(text).map_err(|e| {
+            err(
+                format!("line {}, column {}", e.line(), e.column()),
+                format!("not valid JSON ({e})"),
+                "write the file as one JSON object mapping user names to {\"pass\": ..., \"account\": ...}",
+            )
+        })?;
+        let Value::Object(map) = root else {
+            return Err(err("the top level".into(), format!("is {}, not an object", kind(&root)), "make the file one JSON object: {\"alice\": {\"pass\": \"...\", \"account\": \"APP\"}}"));
+        };
+        let mut dir = UserDirectory::default();
+        for (name, entry) in map {
+            let at = |field: &str| {
+                if field.is_empty() {
+                    format!("user {name:?}")
+                } else {
+                    format!("user {name:?}, field {field:?}")
+                }
+            };
+            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(err(at(""), "the user name is empty or contains white space".into(), "use a user name without spaces"));
+            }
+            let Value::Object(obj) = entry else {
+                return Err(err(at(""), format!("is {}, not an object", kind(&entry)), "give the user an object such as {\"pass\": \"...\", \"account\": \"APP\"}"));
+            };
+            let fields = fold_keys(&obj, &["pass", "account", "permissions"]).map_err(|(k, hint)| {
+                err(at(&k), hint, "remove the key or correct its spelling; known keys are pass, account, permissions")
+            })?;
+            let pass = match fields.get("pass") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if s.is_empty() => None,
+                Some(Value::String(s)) => Some(Secret::new(s.clone())),
+                Some(v) => return Err(err(at("pass"), format!("is {}, not a string", kind(v)), "write the password as a JSON string")),
+            };
+            if pass.is_none() {
+                dir.passwordless.push(name.clone());
+            }
+            let account = match fields.get("account") {
+                Some(Value::String(s)) if !s.trim().is_empty() => {
+                    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                        return Err(err(at("account"), format!("{s:?} is not a valid account name"), "use the account's name as configured in the server, e.g. \"APP\""));
+                    }
+                    s.clone()
+                }
+                Some(Value::String(_)) | None | Some(Value::Null) => {
+                    return Err(err(at("account"), "is missing or empty".into(), "name the account the user is placed in, e.g. \"account\": \"APP\""))
+                }
+                Some(v) => return Err(err(at("account"), format!("is {}, not a string", kind(v)), "write the account name as a JSON string")),
+            };
+            let permissions = match fields.get("permissions") {
+                None | Some(Value::Null) => Permissions::default(),
+                Some(Value::Object(p)) => parse_permissions(p).map_err(|(f, problem, fix)| err(at(&format!("permissions.{f}")), problem, &fix))?,
+                Some(v) => return Err(err(at("permissions"), format!("is {}, not an object", kind(v)), "write permissions as {\"pub\": {\"allow\": [...]}, \"sub\": {...}, \"resp\": {...}}")),
+            };
+            dir.users.insert(name, UserEntry { pass, account, permissions });
+        }
+        Ok(dir)
+    }
+
+    /// Looks a user up by exact name.
+    pub fn get(&self, name: &str) -> Option<&UserEntry> {
+        self.users.get(name)
+    }
+
+    /// Number of users.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// True when there are no users.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Path-free constructor for tests and benches.
+    pub fn from_entries(entries: impl IntoIterator<Item = (String, UserEntry)>) -> Self {
+        UserDirectory { users: entries.into_iter().collect(), passwordless: Vec::new() }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Lower-cases the keys of `obj` against `known`: returns them by their canonical name, or the
+/// first unknown or duplicated key with a hint.
+fn fold_keys<'a>(obj: &'a Map<String, Value>, known: &[&'static str]) -> Result<HashMap<&'static str, &'a Value>, (String, String)> {
+    let mut out = HashMap::new();
+    for (k, v) in obj {
+        let Some(canon) = known.iter().find(|c| c.eq_ignore_ascii_case(k)) else {
+            let hint = known
+                .iter()
+                .find(|c| edit_distance(&c.to_string(), &k.to_ascii_lowercase()) <= 2)
+                .map(|c| format!("unknown key {k:?} (did you mean {c:?}?)"))
+                .unwrap_or_else(|| format!("unknown key {k:?}"));
+            return Err((k.clone(), hint));
+        };
+        if out.insert(*canon, v).is_some() {
+            return Err((k.clone(), format!("key {canon:?} appears twice (keys match case-insensitively)")));
+        }
+    }
+    Ok(out)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+type FieldError = (String, String, String);
+
+fn parse_permissions(p: &Map<String, Value>) -> Result<Permissions, FieldError> {
+    let fields = fold_keys(p, &["pub", "sub", "resp"]).map_err(|(k, hint)| (k, hint, "use pub, sub and resp".to_string()))?;
+    let mut out = Permissions::default();
+    if let Some(v) = fields.get("pub") {
+        out.publish = parse_permission(v, "pub", false)?;
+    }
+    if let Some(v) = fields.get("sub") {
+        out.subscribe = parse_permission(v, "sub", true)?;
+    }
+    match fields.get("resp") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(r)) => {
+            let rf = fold_keys(r, &["max", "ttl"]).map_err(|(k, hint)| (format!("resp.{k}"), hint, "use max and ttl".to_string()))?;
+            let int = |name: &str| -> Result<i64, FieldError> {
+                match rf.get(name) {
+                    None | Some(Value::Null) => Ok(0),
+                    Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
+                    Some(v) => Err((
+                        format!("resp.{name}"),
+                        format!("is {}, not a whole number", kind(v)),
+                        if name == "ttl" { "write ttl as whole nanoseconds, e.g. 1000000000 for one second".into() } else { "write max as a whole number of replies".into() },
+                    )),
+                }
+            };
+            out.resp = Some(ResponsePermission { max: int("max")?, ttl: int("ttl")? });
+        }
+        Some(v) => return Err(("resp".into(), format!("is {}, not an object", kind(v)), "write resp as {\"max\": 1, \"ttl\": 0}".into())),
+    }
+    Ok(out)
+}
+
+fn parse_permission(v: &Value, which: &str, queue_allowed: bool) -> Result<Permission, FieldError> {
+    let Value::Object(m) = v else {
+        if v.is_null() {
+            return Ok(Permission::default());
+        }
+        return Err((which.into(), format!("is {}, not an object", kind(v)), format!("write {which} as {{\"allow\": [...], \"deny\": [...]}}")));
+    };
+    let f = fold_keys(m, &["allow", "deny"]).map_err(|(k, hint)| (format!("{which}.{k}"), hint, "use allow and deny".to_string()))?;
+    let list = |name: &str| -> Result<Vec<String>, FieldError> {
+        match f.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| {
+                    let at = format!("{which}.{name}[{i}]");
+                    let Value::String(s) = it else {
+                        return Err((at, format!("is {}, not a string", kind(it)), "write each subject as a JSON string".into()));
+                    };
+                    check_subject(s, queue_allowed).map_err(|why| (at, format!("{s:?} {why}"), subject_fix(queue_allowed)))?;
+                    Ok(s.clone())
+                })
+                .collect(),
+            Some(v) => Err((format!("{which}.{name}"), format!("is {}, not a list", kind(v)), "write a list of subjects, e.g. [\"orders.>\"]".into())),
+        }
+    };
+    Ok(Permission { allow: list("allow")?, deny: list("deny")? })
+}
+
+fn subject_fix(queue_allowed: bool) -> String {
+    if queue_allowed {
+        "write a subject such as \"orders.*\" or \"orders.>\", or \"subject queue\" for a queue group".into()
+    } else {
+        "write a subject such as \"orders.*\" or \"orders.>\"; tokens are separated by dots, '*' and '>' stand alone, '>' only last".into()
+    }
+}
+
+/// Checks a permission subject: dot-separated non-empty tokens, `*` and `>` as whole tokens,
+/// `>` only last, no white space; with `queue_allowed`, an optional `" queue"` suffix.
+pub fn check_subject(s: &str, queue_allowed: bool) -> Result<(), &'static str> {
+    let (subject, queue) = match s.split_once(' ') {
+        Some((a, b)) if queue_allowed => (a, Some(b)),
+        Some(_) => return Err("contains a space (queue groups are allowed only in sub permissions)"),
+        None => (s, None),
+    };
+    if let Some(q) = queue {
+        if q.is_empty() || q.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("has an empty or malformed queue name");
+        }
+    }
+    if subject.is_empty() {
+        return Err("is empty");
+    }
+    if subject.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains white space");
+    }
+    let tokens: Vec<&str> = subject.split('.').collect();
+    for (i, t) in tokens.iter().enumerate() {
+        if t.is_empty() {
+            return Err("has an empty token (two dots in a row, or a leading or trailing dot)");
+        }
+        if t.len() > 1 && (t.contains('>') || t.contains('*')) {
+            return Err("uses a wildcard inside a token ('*' and '>' must stand alone)");
+        }
+        if *t == ">" && i != tokens.len() - 1 {
+            return Err("has '>' before the last token");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED_USERS: &str = r#"{
+      "sys":   { "pass": "sys",   "account": "SYS" },
+      "alice": { "pass": "alice", "account": "APP" },
+      "bob": { "pass": "bob", "account": "APP",
+        "permissions": { "pub": { "allow": ["bob.>"] }, "sub": { "allow": ["bob.>"] }, "resp": { "max": 1 } } }
+    }"#;
+
+    fn parse(t: &str) -> Result<UserDirectory, UsersError> {
+        UserDirectory::parse(t, "users.json")
+    }
+
+    #[test]
+    fn the_seed_users_file_loads() {
+        let d = parse(SEED_USERS).unwrap();
+        assert_eq!(d.len(), 3);
+        let bob = d.get("bob").unwrap();
+        assert_eq!(bob.account, "APP");
+        assert_eq!(bob.permissions.publish.allow, vec!["bob.>"]);
+        assert_eq!(bob.permissions.resp, Some(ResponsePermission { max: 1, ttl: 0 }));
+        assert!(d.get("Bob").is_none(), "user names are exact");
+    }
+
+    #[test]
+    fn keys_match_case_insensitively_like_go() {
+        let d = parse(r#"{"a": {"Pass": "x", "ACCOUNT": "APP", "Permissions": {"PUB": {"Allow": ["a"]}}}}"#).unwrap();
+        assert_eq!(d.get("a").unwrap().permissions.publish.allow, vec!["a"]);
+    }
+
+    #[test]
+    fn a_typo_is_an_error_not_a_grant() {
+        let e = parse(r#"{"a": {"pass": "x", "account": "APP", "permisions": {"pub": {"allow": ["a"]}}}}"#).unwrap_err();
+        assert_eq!(e.location, r#"user "a", field "permisions""#);
+        assert!(e.problem.contains("did you mean \"permissions\""), "{e}");
+        let e = parse(r#"{"a": {"pass": "x", "account": "APP", "permissions": {"pub": {"alow": ["a"]}}}}"#).unwrap_err();
+        assert!(e.to_string().contains("pub.alow"), "{e}");
+    }
+
+    #[test]
+    fn errors_name_user_field_and_fix() {
+        let e = parse(r#"{"bob": {"pass": "x"}}"#).unwrap_err();
+        assert_eq!(e.to_string(), r#"users.json: user "bob", field "account": is missing or empty. Fix: name the account the user is placed in, e.g. "account": "APP""#);
+        let e = parse(r#"{"bob": {"pass": 5, "account": "APP"}}"#).unwrap_err();
+        assert!(e.to_string().contains(r#"field "pass": is a number, not a string"#), "{e}");
+        let e = parse(r#"{"bob": {"pass": "x", "account": "APP", "permissions": {"sub": {"deny": ["a..b"]}}}}"#).unwrap_err();
+        assert!(e.to_string().contains("permissions.sub.deny[0]") && e.to_string().contains("empty token"), "{e}");
+        let e = parse(r#"{"bob": {"pass": "x", "account": "APP", "permissions": {"resp": {"ttl": "1s"}}}}"#).unwrap_err();
+        assert!(e.to_string().contains("nanoseconds"), "{e}");
+        let e = parse("{\"bob\": ").unwrap_err();
+        assert!(e.location.starts_with("line 1"), "{e}");
+        assert!(parse("[]").is_err());
+        assert!(parse(r#"{"a": null}"#).is_err());
+    }
+
+    #[test]
+    fn subjects_are_checked() {
+        assert!(check_subject("a.*.c", false).is_ok());
+        assert!(check_subject("a.>", false).is_ok());
+        assert!(check_subject("a.b q1", true).is_ok());
+        assert!(check_subject("a.b q1", false).is_err());
+        assert!(check_subject(">.a", false).is_err());
+        assert!(check_subject("a*", false).is_err());
+        assert!(check_subject("", false).is_err());
+        assert!(check_subject("a.", false).is_err());
+    }
+
+    #[test]
+    fn a_user_without_password_is_kept_but_marked() {
+        let d = parse(r#"{"nopass": {"account": "APP"}, "empty": {"pass": "", "account": "APP"}}"#).unwrap();
+        assert!(d.get("nopass").unwrap().pass.is_none());
+        assert!(d.get("empty").unwrap().pass.is_none());
+        assert_eq!(d.passwordless.len(), 2);
+    }
+}
