@@ -66,7 +66,7 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
         return 0;
     }
     let filter = tracing_subscriber::EnvFilter::try_new(&flags.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).with_target(false).init();
     let responder = match build(&flags, allow_faults) {
         Ok(r) => r,
         Err(e) => {

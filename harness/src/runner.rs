@@ -1,0 +1,780 @@
+//! Replays scenarios against one responder on one server: generates the keys and the users
+//! file, starts the server and the responder, waits until the responder answers, runs every
+//! case's steps over raw client connections, and grades each case from what crossed the wire.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use callout_codec::{CurveSecret, KeyKind, Signer};
+use serde_json::Value;
+
+use crate::client::{self, Client, ConnectOptions, ConnectOutcome, Event, Msg};
+use crate::provision::ServerBinary;
+use crate::scenario::{self, Case, ConnectExpect, PubExpect, RequestExpect, Scenario, Step, SubExpect, UserInfoExpect};
+use crate::server::{self, AccountConf, CalloutConf, RunningServer, ServerConf, ServerError};
+use crate::sut::{self, Placeholders, ResponderSpec, RunningResponder};
+use crate::verdict::{CaseResult, Verdict};
+
+/// The name of the callout account in every scenario.
+pub const CALLOUT_ACCOUNT: &str = "AUTH";
+/// The user the responder connects as.
+pub const RESPONDER_USER: &str = "auth";
+/// The user the harness adds to the users file to learn when the responder answers.
+pub const PROBE_USER: &str = "callout-harness-probe";
+
+/// A future returned by a backend.
+pub type StartFuture<'a> = Pin<Box<dyn Future<Output = Result<RunningServer, ServerError>> + Send + 'a>>;
+
+/// Where servers run.
+pub trait ServerBackend: Send + Sync {
+    /// `process` or `container`.
+    fn name(&self) -> &'static str;
+    /// Starts a server with `conf`.
+    fn start<'a>(&'a self, bin: &'a ServerBinary, conf: &'a ServerConf) -> StartFuture<'a>;
+}
+
+/// Local processes.
+pub struct ProcessBackend;
+
+impl ServerBackend for ProcessBackend {
+    fn name(&self) -> &'static str {
+        "process"
+    }
+    fn start<'a>(&'a self, bin: &'a ServerBinary, conf: &'a ServerConf) -> StartFuture<'a> {
+        let bin = bin.clone();
+        let conf = conf.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || server::start_process(&bin, &conf))
+                .await
+                .map_err(|e| ServerError::NotReady { detail: e.to_string(), log: String::new() })?
+        })
+    }
+}
+
+/// Everything generated for one scenario file.
+pub struct Fixture {
+    /// Issuer account key (its seed goes to the responder).
+    pub issuer: Signer,
+    /// Curve key when the scenario seals.
+    pub xkey: Option<CurveSecret>,
+    /// The responder's password.
+    pub responder_pass: String,
+    /// The probe user's password.
+    pub probe_pass: String,
+    /// Scratch directory holding users.json and seed files.
+    pub dir: PathBuf,
+    /// The server config.
+    pub conf: ServerConf,
+    /// The users file path.
+    pub users_path: PathBuf,
+}
+
+fn random_token() -> String {
+    let k = Signer::generate(KeyKind::User);
+    k.public_key()[1..25].to_lowercase()
+}
+
+/// Password of a generated user.
+pub fn generated_pass(name: &str) -> String {
+    format!("{name}-pw")
+}
+
+impl Fixture {
+    /// Generates keys, the server config and the users file for `scn`.
+    pub fn new(scn: &Scenario) -> std::io::Result<Fixture> {
+        let issuer = Signer::generate(KeyKind::Account);
+        let xkey = scn.xkey.then(CurveSecret::generate);
+        let responder_pass = random_token();
+        let probe_pass = random_token();
+        let dir = server::scratch_dir("fixture")?;
+        let mut users = scn.users_json.clone();
+        if !users.is_object() {
+            users = Value::Object(Default::default());
+        }
+        if let Some(g) = &scn.generate_users {
+            for i in 0..g.count {
+                let name = format!("{}{i}", g.prefix);
+                let account = g.accounts.get(i % g.accounts.len().max(1)).cloned().unwrap_or_else(|| "APP".into());
+                users[&name] = serde_json::json!({
+                    "pass": generated_pass(&name), "account": account,
+                    "permissions": {"pub": {"allow": [format!("{name}.>"), "$SYS.REQ.USER.INFO"]}, "sub": {"allow": ["_INBOX.>"]}}
+                });
+            }
+        }
+        users[PROBE_USER] = serde_json::json!({"pass": probe_pass, "account": CALLOUT_ACCOUNT});
+        let users_path = dir.join("users.json");
+        std::fs::write(&users_path, serde_json::to_vec_pretty(&users).unwrap_or_default())?;
+        let mut accounts = vec![AccountConf { name: CALLOUT_ACCOUNT.into(), users: vec![(RESPONDER_USER.into(), responder_pass.clone())] }];
+        for a in &scn.accounts {
+            if a != CALLOUT_ACCOUNT {
+                accounts.push(AccountConf { name: a.clone(), users: vec![] });
+            }
+        }
+        for u in &scn.auth_users {
+            if let Some(acc) = accounts.iter_mut().find(|a| a.name == u.account) {
+                acc.users.push((u.user.clone(), u.pass.clone()));
+            } else {
+                accounts.push(AccountConf { name: u.account.clone(), users: vec![(u.user.clone(), u.pass.clone())] });
+            }
+        }
+        let mut auth_users = vec![RESPONDER_USER.to_string()];
+        auth_users.extend(scn.auth_users.iter().map(|u| u.user.clone()));
+        let conf = ServerConf {
+            accounts,
+            system_account: scn.system_account.clone(),
+            callout: Some(CalloutConf {
+                issuer: issuer.public_key().to_string(),
+                account: CALLOUT_ACCOUNT.into(),
+                auth_users,
+                xkey: xkey.as_ref().map(|x| x.public().as_str().to_string()),
+                allowed_accounts: scn.allowed_accounts.clone(),
+            }),
+            auth_timeout_secs: scn.timeout,
+        };
+        Ok(Fixture { issuer, xkey, responder_pass, probe_pass, dir, conf, users_path })
+    }
+
+    /// Placeholder values for a responder connecting to `url`.
+    pub fn placeholders(&self, url: &str) -> std::io::Result<Placeholders> {
+        let issuer_seed = self.issuer.seed();
+        let issuer_file = self.dir.join("issuer.nk");
+        std::fs::write(&issuer_file, format!("{issuer_seed}\n"))?;
+        let (xkey_seed, xkey_file, xkey_pub) = match &self.xkey {
+            Some(x) => {
+                let f = self.dir.join("xkey.nk");
+                std::fs::write(&f, format!("{}\n", x.seed()))?;
+                (x.seed(), f.display().to_string(), x.public().as_str().to_string())
+            }
+            None => (String::new(), String::new(), String::new()),
+        };
+        Ok(Placeholders {
+            url: url.to_string(),
+            user: RESPONDER_USER.into(),
+            pass: self.responder_pass.clone(),
+            issuer_seed,
+            issuer_seed_file: issuer_file.display().to_string(),
+            issuer_pub: self.issuer.public_key().to_string(),
+            xkey_seed,
+            xkey_seed_file: xkey_file,
+            xkey_pub,
+            users: self.users_path.display().to_string(),
+        })
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Options for a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// `--strict`.
+    pub strict: bool,
+    /// Id filters (prefix or glob); empty = all.
+    pub filters: Vec<String>,
+}
+
+impl RunOptions {
+    /// True when `case` is selected.
+    pub fn selects(&self, case: &Case) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| scenario::matches_filter(&case.id, f))
+    }
+}
+
+/// What running one scenario file produced.
+pub struct ScenarioOutcome {
+    /// One result per selected case.
+    pub results: Vec<CaseResult>,
+    /// Responder stderr tail.
+    pub stderr: String,
+    /// A set-up error, when nothing could run.
+    pub setup_error: Option<String>,
+}
+
+fn skipped(case: &Case, why: &str) -> CaseResult {
+    CaseResult {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        requirement: case.requirement.clone(),
+        cite: case.cite.clone(),
+        verdict: Verdict::Skipped,
+        expected: String::new(),
+        actual: why.to_string(),
+        transcript: vec![],
+        duration_ms: 0,
+    }
+}
+
+/// Runs one scenario file against one responder on one server.
+pub async fn run_scenario(
+    scn: &Scenario,
+    backend: &dyn ServerBackend,
+    bin: &ServerBinary,
+    responder: &ResponderSpec,
+    opts: &RunOptions,
+    progress: &mut (dyn FnMut(&CaseResult) + Send),
+) -> ScenarioOutcome {
+    let selected: Vec<&Case> = scn.cases.iter().filter(|c| opts.selects(c)).collect();
+    let mut out = ScenarioOutcome { results: vec![], stderr: String::new(), setup_error: None };
+    if selected.is_empty() {
+        return out;
+    }
+    if let Some(min) = &scn.min_server {
+        if !scenario::version_at_least(&bin.version, min) {
+            for c in selected {
+                let r = skipped(c, &format!("needs nats-server {min} or later"));
+                progress(&r);
+                out.results.push(r);
+            }
+            return out;
+        }
+    }
+    let fixture = match Fixture::new(scn) {
+        Ok(f) => f,
+        Err(e) => {
+            out.setup_error = Some(format!("{}: cannot write the fixture files: {e}", scn.path.display()));
+            return out;
+        }
+    };
+    let server = match backend.start(bin, &fixture.conf).await {
+        Ok(s) => s,
+        Err(e) => {
+            out.setup_error = Some(format!("{}: {e}", scn.path.display()));
+            return out;
+        }
+    };
+    let mut responder_proc = None;
+    let mut unimplemented = None;
+    if scn.responder_present {
+        let ph = match fixture.placeholders(&server.url()) {
+            Ok(p) => p,
+            Err(e) => {
+                out.setup_error = Some(format!("cannot write seed files: {e}"));
+                return out;
+            }
+        };
+        let argv = match sut::render(&responder.template, &ph) {
+            Ok(a) => a,
+            Err(e) => {
+                out.setup_error = Some(e);
+                return out;
+            }
+        };
+        let mut proc = match RunningResponder::start(&argv, ph.secrets()) {
+            Ok(p) => p,
+            Err(e) => {
+                out.setup_error = Some(e);
+                return out;
+            }
+        };
+        if let Err(why) = wait_ready(&server, &fixture, &mut proc, scn.timeout).await {
+            if scn.feature.is_some() && proc.exited().is_none() {
+                unimplemented = Some(format!("the responder never admitted the probe user with {} on: {why}", scn.feature.as_deref().unwrap_or("")));
+            } else {
+                out.stderr = proc.stderr_tail(40);
+                proc.stop(Duration::from_secs(3));
+                out.setup_error = Some(format!("{}: the responder did not become ready: {why}", scn.path.display()));
+                return out;
+            }
+        }
+        responder_proc = Some(proc);
+    }
+    for case in selected {
+        if let Some(min) = &case.min_server {
+            if !scenario::version_at_least(&bin.version, min) {
+                let r = skipped(case, &format!("needs nats-server {min} or later"));
+                progress(&r);
+                out.results.push(r);
+                continue;
+            }
+        }
+        let mut r = if let Some(why) = &unimplemented {
+            let mut r = skipped(case, why);
+            r.verdict = Verdict::Unimplemented;
+            r
+        } else {
+            run_case(case, scn, &server).await
+        };
+        if let Some(p) = responder_proc.as_mut() {
+            if let Some(status) = p.exited() {
+                r.transcript.push(format!("responder exited ({status})"));
+                if r.verdict == Verdict::Pass {
+                    r.verdict = Verdict::Fail;
+                    r.expected = "the responder keeps running".into();
+                    r.actual = format!("the responder exited ({status})");
+                }
+            }
+        }
+        r.verdict = r.verdict.strictly(opts.strict);
+        progress(&r);
+        out.results.push(r);
+    }
+    if let Some(mut p) = responder_proc {
+        p.stop(Duration::from_secs(5));
+        out.stderr = p.stderr_tail(40);
+    }
+    drop(server);
+    out
+}
+
+/// Connects the probe user until it is admitted (the responder answers), the responder exits,
+/// or 20 s pass.
+async fn wait_ready(server: &RunningServer, fx: &Fixture, proc: &mut RunningResponder, timeout: f64) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let opts = ConnectOptions { user: Some(PROBE_USER.into()), pass: Some(fx.probe_pass.clone()), ..Default::default() };
+    let mut last = String::from("no attempt");
+    while Instant::now() < deadline {
+        if let Some(st) = proc.exited() {
+            return Err(format!("it exited ({st}); its stderr:\n{}", proc.stderr_tail(20)));
+        }
+        match client::connect(&server.addr(), &opts, Duration::from_secs_f64(timeout + 3.0)).await {
+            Ok(ConnectOutcome::Admitted(c)) => {
+                c.close().await;
+                return Ok(());
+            }
+            Ok(o) => last = format!("probe connect: {o:?}"),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("20 s passed; last attempt: {last}"))
+}
+
+/// A connection of a case, with what it has received so far.
+struct Conn {
+    client: Client,
+    msgs: Vec<Msg>,
+    errs: Vec<String>,
+    closed: bool,
+}
+
+impl Conn {
+    fn absorb(&mut self, events: Vec<Event>) {
+        for e in events {
+            match e {
+                Event::Msg(m) => self.msgs.push(m),
+                Event::Err(e) => self.errs.push(e),
+                Event::Closed => self.closed = true,
+                Event::Info(_) | Event::Pong => {}
+            }
+        }
+    }
+
+    async fn sync(&mut self) {
+        let ok = self.client.flush(Duration::from_secs(3)).await;
+        let p = self.client.take_pending();
+        self.absorb(p);
+        if !ok {
+            self.closed = true;
+        }
+    }
+
+    /// Waits up to `timeout` for a message on `subject` beyond the first `seen`.
+    async fn wait_msg(&mut self, subject: &str, seen: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.msgs.iter().filter(|m| m.subject == subject).count() > seen {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match self.client.next_event(left).await {
+                Some(e) => self.absorb(vec![e]),
+                None => return false,
+            }
+        }
+    }
+
+    fn count(&self, subject: &str) -> usize {
+        self.msgs.iter().filter(|m| m.subject == subject).count()
+    }
+}
+
+/// One step's line in the transcript, and the mismatch if any.
+struct StepLine {
+    line: String,
+    mismatch: Option<(String, String)>,
+}
+
+fn ok(line: String) -> StepLine {
+    StepLine { line, mismatch: None }
+}
+
+fn bad(line: String, expected: impl Into<String>, actual: impl Into<String>) -> StepLine {
+    StepLine { line, mismatch: Some((expected.into(), actual.into())) }
+}
+
+/// Runs one case on fresh connections.
+pub async fn run_case(case: &Case, scn: &Scenario, server: &RunningServer) -> CaseResult {
+    let started = Instant::now();
+    let mut conns: HashMap<String, Conn> = HashMap::new();
+    let mut transcript = Vec::new();
+    let mut verdict = Verdict::Pass;
+    let mut expected = String::new();
+    let mut actual = String::new();
+    for step in &case.steps {
+        let sl = run_step(step, scn, server, &mut conns).await;
+        match sl.mismatch {
+            None => transcript.push(sl.line),
+            Some((e, a)) => {
+                transcript.push(format!("{}   <-- expected {e}", sl.line));
+                verdict = case.severity;
+                expected = e;
+                actual = a;
+                break;
+            }
+        }
+    }
+    for (_, c) in conns.drain() {
+        c.client.close().await;
+    }
+    CaseResult {
+        id: case.id.clone(),
+        title: case.title.clone(),
+        requirement: case.requirement.clone(),
+        cite: case.cite.clone(),
+        verdict,
+        expected,
+        actual,
+        transcript,
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(2);
+
+fn perm_violation(errs: &[String], kind: &str) -> Option<String> {
+    errs.iter().find(|e| e.starts_with(&format!("Permissions Violation for {kind}"))).cloned()
+}
+
+async fn run_step(step: &Step, scn: &Scenario, server: &RunningServer, conns: &mut HashMap<String, Conn>) -> StepLine {
+    let connect_timeout = Duration::from_secs_f64(scn.timeout + 5.0);
+    match step {
+        Step::Connect { name, user, pass, token, expect, min_secs } => {
+            let user = if token.is_some() { user.clone() } else { Some(user.clone().unwrap_or_else(|| name.clone())) };
+            let opts = ConnectOptions { user: user.clone(), pass: pass.clone(), token: token.clone(), name: Some(name.clone()) };
+            let who = user.as_deref().unwrap_or("(token)");
+            let line_head = format!("connect {name} as {who:?}");
+            let t0 = Instant::now();
+            let outcome = client::connect(&server.addr(), &opts, connect_timeout).await;
+            let took = t0.elapsed().as_secs_f64();
+            match (outcome, expect) {
+                (Ok(ConnectOutcome::Admitted(c)), ConnectExpect::Admitted) => {
+                    conns.insert(name.clone(), Conn { client: c, msgs: vec![], errs: vec![], closed: false });
+                    ok(format!("{line_head} -> admitted"))
+                }
+                (Ok(ConnectOutcome::Admitted(c)), ConnectExpect::Rejected) => {
+                    c.close().await;
+                    bad(format!("{line_head} -> admitted"), "rejected: Authorization Violation", "admitted")
+                }
+                (Ok(ConnectOutcome::Rejected(e)), ConnectExpect::Rejected) if e == "Authorization Violation" => {
+                    if let Some(min) = min_secs {
+                        if took + 0.05 < *min {
+                            return bad(format!("{line_head} -> rejected: {e} (early)"), format!("rejection after at least {min} s"), format!("rejected after {took:.2} s"));
+                        }
+                        return ok(format!("{line_head} -> rejected: {e} (after the timeout)"));
+                    }
+                    ok(format!("{line_head} -> rejected: {e}"))
+                }
+                (Ok(ConnectOutcome::Rejected(e)), _) => {
+                    let want = if *expect == ConnectExpect::Admitted { "admitted" } else { "rejected: Authorization Violation" };
+                    bad(format!("{line_head} -> rejected: {e}"), want, format!("rejected: {e}"))
+                }
+                (Ok(ConnectOutcome::Closed), _) => {
+                    let want = if *expect == ConnectExpect::Admitted { "admitted" } else { "rejected: Authorization Violation" };
+                    bad(format!("{line_head} -> closed without -ERR"), want, "connection closed without -ERR")
+                }
+                (Err(e), _) => {
+                    let want = if *expect == ConnectExpect::Admitted { "admitted" } else { "rejected: Authorization Violation" };
+                    bad(format!("{line_head} -> error"), want, e.to_string())
+                }
+            }
+        }
+        Step::Subscribe { subject, conn, queue, expect } => {
+            let Some(c) = conns.get_mut(conn) else { return missing(conn) };
+            let before = c.errs.len();
+            c.client.subscribe(subject, queue.as_deref()).await;
+            c.sync().await;
+            let q = queue.as_ref().map(|q| format!(" (queue {q})")).unwrap_or_default();
+            let head = format!("{conn} subscribe {subject:?}{q}");
+            let denied = perm_violation(&c.errs[before..], "Subscription");
+            match (denied, expect) {
+                (None, SubExpect::Ok) => ok(format!("{head} -> ok")),
+                (Some(e), SubExpect::Denied) => ok(format!("{head} -> denied: {e}")),
+                (None, SubExpect::Denied) => bad(format!("{head} -> ok"), "Permissions Violation for Subscription", "subscription accepted"),
+                (Some(e), SubExpect::Ok) => bad(format!("{head} -> denied: {e}"), "subscription accepted", e),
+            }
+        }
+        Step::Publish { subject, conn, payload, reply_to, to, expect } => {
+            let mut before_counts = HashMap::new();
+            for t in to {
+                match conns.get_mut(t) {
+                    Some(l) => {
+                        l.sync().await;
+                        before_counts.insert(t.clone(), l.count(subject));
+                    }
+                    None => return missing(t),
+                }
+            }
+            let Some(c) = conns.get_mut(conn) else { return missing(conn) };
+            let reply = match reply_to.as_deref() {
+                Some("inbox") => {
+                    let inbox = c.client.new_inbox();
+                    c.client.subscribe(&inbox, None).await;
+                    Some(inbox)
+                }
+                other => other.map(String::from),
+            };
+            let before = c.errs.len();
+            c.client.publish(subject, reply.as_deref(), payload.as_bytes()).await;
+            c.sync().await;
+            let denied = perm_violation(&c.errs[before..], "Publish");
+            let head = format!("{conn} publish {subject:?}{}", if reply.is_some() { " with reply" } else { "" });
+            let mut got = Vec::new();
+            let mut missed = Vec::new();
+            for t in to {
+                let seen = before_counts.get(t).copied().unwrap_or(0);
+                let Some(l) = conns.get_mut(t) else { continue };
+                let arrived = if *expect == PubExpect::Delivered {
+                    l.wait_msg(subject, seen, WAIT).await
+                } else {
+                    l.sync().await;
+                    l.count(subject) > seen
+                };
+                if arrived {
+                    got.push(t.clone());
+                } else {
+                    missed.push(t.clone());
+                }
+            }
+            let desc = |got: &[String]| if got.is_empty() { "delivered to nobody".to_string() } else { format!("delivered to {}", got.join(", ")) };
+            match expect {
+                PubExpect::Delivered => match denied {
+                    Some(e) => bad(format!("{head} -> denied: {e}"), "delivered", e),
+                    None if missed.is_empty() => ok(format!("{head} -> {}", desc(&got))),
+                    None => bad(format!("{head} -> {}", desc(&got)), format!("delivered to {}", to.join(", ")), format!("not delivered to {}", missed.join(", "))),
+                },
+                PubExpect::Denied => match denied {
+                    Some(e) if got.is_empty() => ok(format!("{head} -> denied: {e}")),
+                    Some(e) => bad(format!("{head} -> denied: {e}, but {}", desc(&got)), "denied and delivered to nobody", desc(&got)),
+                    None => bad(format!("{head} -> accepted, {}", desc(&got)), "Permissions Violation for Publish", format!("accepted, {}", desc(&got))),
+                },
+                PubExpect::NotDelivered => match denied {
+                    Some(e) => bad(format!("{head} -> denied: {e}"), "accepted and delivered to nobody", e),
+                    None if got.is_empty() => ok(format!("{head} -> accepted, delivered to nobody")),
+                    None => bad(format!("{head} -> accepted, {}", desc(&got)), "delivered to nobody", desc(&got)),
+                },
+            }
+        }
+        Step::Reply { conn, count, delivered, wait, to } => {
+            let Some(c) = conns.get_mut(conn) else { return missing(conn) };
+            c.sync().await;
+            let Some(reply) = c.msgs.iter().rev().find_map(|m| m.reply.clone()) else {
+                return bad(format!("{conn} reply"), "a received request to reply to", "no message with a reply subject");
+            };
+            if *wait > 0.0 {
+                tokio::time::sleep(Duration::from_secs_f64(*wait)).await;
+            }
+            let before = c.errs.len();
+            for i in 0..*count {
+                c.client.publish(&reply, None, format!("reply {i}").as_bytes()).await;
+            }
+            c.sync().await;
+            let denied = c.errs[before..].iter().filter(|e| e.starts_with("Permissions Violation for Publish")).count();
+            let Some(r) = conns.get_mut(to) else { return missing(to) };
+            let seen = r.count(&reply);
+            let deadline = Instant::now() + Duration::from_millis(700);
+            while r.count(&reply) < seen + *count && Instant::now() < deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match r.client.next_event(left).await {
+                    Some(e) => r.absorb(vec![e]),
+                    None => break,
+                }
+            }
+            let got = r.count(&reply) - seen;
+            let line = format!("{conn} replies {count} time(s) -> {got} delivered to {to}, {denied} denied");
+            if got == *delivered {
+                ok(line)
+            } else {
+                bad(line, format!("{delivered} delivered"), format!("{got} delivered, {denied} denied"))
+            }
+        }
+        Step::Request { subject, conn, expect } => {
+            let Some(c) = conns.get_mut(conn) else { return missing(conn) };
+            let (msgs, errs) = c.client.request(subject, b"", Duration::from_millis(1500), 1).await;
+            let head = format!("{conn} request {subject:?}");
+            let denied = perm_violation(&errs, "Publish");
+            let no_resp = msgs.iter().any(|m| m.headers.as_deref().is_some_and(|h| h.starts_with("NATS/1.0 503")));
+            let real = msgs.iter().filter(|m| !m.headers.as_deref().is_some_and(|h| h.starts_with("NATS/1.0 503"))).count();
+            let got = if let Some(e) = &denied {
+                format!("denied: {e}")
+            } else if real > 0 {
+                "replied".to_string()
+            } else if no_resp {
+                "no responders".to_string()
+            } else {
+                "no reply".to_string()
+            };
+            let want = match expect {
+                RequestExpect::Replied => "replied",
+                RequestExpect::NoResponders => "no responders",
+                RequestExpect::Denied => "denied",
+            };
+            if got.starts_with(want) {
+                ok(format!("{head} -> {got}"))
+            } else {
+                bad(format!("{head} -> {got}"), want, got)
+            }
+        }
+        Step::UserInfo { conn, expect } => {
+            let Some(c) = conns.get_mut(conn) else { return missing(conn) };
+            match user_info(&mut c.client).await {
+                Ok(info) => check_user_info(conn, &info, expect),
+                Err(e) => bad(format!("{conn} user info -> {e}"), "a user info reply", e),
+            }
+        }
+        Step::Burst { count } => burst(scn, server, *count, connect_timeout).await,
+        Step::Sleep(s) => {
+            tokio::time::sleep(Duration::from_secs_f64(*s)).await;
+            ok(format!("sleep {s} s"))
+        }
+        Step::Close(name) => match conns.remove(name) {
+            Some(c) => {
+                c.client.close().await;
+                ok(format!("close {name}"))
+            }
+            None => missing(name),
+        },
+    }
+}
+
+fn missing(name: &str) -> StepLine {
+    bad(format!("(no connection {name:?})"), format!("connection {name:?} to be open"), "it was never opened, or its connect failed")
+}
+
+/// What `$SYS.REQ.USER.INFO` reported.
+#[derive(Debug, Default)]
+pub struct UserInfo {
+    /// Account name.
+    pub account: String,
+    /// Publish allow.
+    pub pub_allow: Vec<String>,
+    /// Publish deny.
+    pub pub_deny: Vec<String>,
+    /// Subscribe allow.
+    pub sub_allow: Vec<String>,
+    /// Subscribe deny.
+    pub sub_deny: Vec<String>,
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Asks the server who this connection is.
+pub async fn user_info(c: &mut Client) -> Result<UserInfo, String> {
+    let (msgs, errs) = c.request("$SYS.REQ.USER.INFO", b"", Duration::from_secs(2), 1).await;
+    if let Some(e) = errs.first() {
+        return Err(e.clone());
+    }
+    let m = msgs.first().ok_or("no reply to $SYS.REQ.USER.INFO")?;
+    let v: Value = serde_json::from_slice(&m.payload).map_err(|e| format!("user info is not JSON: {e}"))?;
+    let d = &v["data"];
+    let p = &d["permissions"];
+    Ok(UserInfo {
+        account: d["account"].as_str().unwrap_or_default().to_string(),
+        pub_allow: strings(&p["publish"]["allow"]),
+        pub_deny: strings(&p["publish"]["deny"]),
+        sub_allow: strings(&p["subscribe"]["allow"]),
+        sub_deny: strings(&p["subscribe"]["deny"]),
+    })
+}
+
+fn check_user_info(conn: &str, info: &UserInfo, e: &UserInfoExpect) -> StepLine {
+    let mut parts = vec![format!("account {}", info.account)];
+    let sorted = |v: &Vec<String>| {
+        let mut v = v.clone();
+        v.sort();
+        v
+    };
+    let mut mismatch = None;
+    if let Some(a) = &e.account {
+        if &info.account != a {
+            mismatch.get_or_insert((format!("account {a}"), format!("account {}", info.account)));
+        }
+    }
+    let lists = [("pub allow", &e.pub_allow, &info.pub_allow), ("pub deny", &e.pub_deny, &info.pub_deny), ("sub allow", &e.sub_allow, &info.sub_allow), ("sub deny", &e.sub_deny, &info.sub_deny)];
+    for (label, want, got) in lists {
+        if let Some(w) = want {
+            parts.push(format!("{label} {got:?}"));
+            if &sorted(w) != got {
+                mismatch.get_or_insert((format!("{label} {:?}", sorted(w)), format!("{label} {got:?}")));
+            }
+        }
+    }
+    for s in &e.pub_deny_includes {
+        parts.push(format!("pub deny includes {s:?}"));
+        if !info.pub_deny.contains(s) {
+            mismatch.get_or_insert((format!("pub deny to include {s:?}"), format!("pub deny {:?}", info.pub_deny)));
+        }
+    }
+    let line = format!("{conn} user info -> {}", parts.join(", "));
+    match mismatch {
+        None => ok(line),
+        Some((w, g)) => bad(line, w, g),
+    }
+}
+
+async fn burst(scn: &Scenario, server: &RunningServer, count: usize, timeout: Duration) -> StepLine {
+    let Some(g) = scn.generate_users.clone() else {
+        return bad("burst".into(), "generate_users in the scenario", "no generated users");
+    };
+    let count = count.min(g.count);
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let addr = server.addr();
+        let name = format!("{}{i}", g.prefix);
+        let account = g.accounts.get(i % g.accounts.len().max(1)).cloned().unwrap_or_default();
+        tasks.push(tokio::spawn(async move {
+            let opts = ConnectOptions { user: Some(name.clone()), pass: Some(generated_pass(&name)), token: None, name: Some(name.clone()) };
+            match client::connect(&addr, &opts, timeout).await {
+                Ok(ConnectOutcome::Admitted(mut c)) => {
+                    let r = match user_info(&mut c).await {
+                        Ok(info) if info.account == account && info.pub_allow.contains(&format!("{name}.>")) && info.pub_allow.len() == 2 => Ok(()),
+                        Ok(info) => Err(format!("{name}: account {} pub allow {:?}", info.account, info.pub_allow)),
+                        Err(e) => Err(format!("{name}: {e}")),
+                    };
+                    c.close().await;
+                    r
+                }
+                Ok(o) => Err(format!("{name}: {o:?}")),
+                Err(e) => Err(format!("{name}: {e}")),
+            }
+        }));
+    }
+    let mut failures = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failures.push(e),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    let line = format!("burst of {count} connects -> {} with their own account and permissions", count - failures.len());
+    if failures.is_empty() {
+        ok(line)
+    } else {
+        failures.sort();
+        bad(line, format!("all {count} admitted with their own account and permissions"), format!("{} wrong, e.g. {}", failures.len(), failures.iter().take(3).cloned().collect::<Vec<_>>().join("; ")))
+    }
+}

@@ -1,0 +1,681 @@
+//! Scenario files: the cases as data (TOML), so that a new case in an existing category is a
+//! file edit, not a Rust change. A file holds the server set-up, the users directory handed to
+//! the responder, and cases made of steps. Every typo is an error naming the file, the line
+//! and the field.
+//!
+//! ```toml
+//! [server]
+//! accounts = ["APP", "SYS"]       # the callout account AUTH is always added
+//! system_account = "SYS"
+//! xkey = true
+//!
+//! [users.alice]                   # users.json, seed format
+//! pass = "alice"
+//! account = "APP"
+//!
+//! [[case]]
+//! id = "e2e.seed.1"
+//! title = "alice publishes to test"
+//! requirement = "an admitted user without permissions may publish in its account"
+//! cite = "protocol.md §1.7"
+//! steps = [
+//!   { connect = "sub", user = "alice", pass = "alice" },
+//!   { subscribe = "test", conn = "sub" },
+//!   { connect = "alice", pass = "alice" },
+//!   { publish = "test", conn = "alice", expect = "delivered", to = ["sub"] },
+//! ]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+use toml::Spanned;
+
+use crate::verdict::Verdict;
+
+/// A scenario file problem: file, line, field, fix.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{file}:{line}: {message}")]
+pub struct ScenarioError {
+    /// The file.
+    pub file: String,
+    /// 1-based line (0 when unknown).
+    pub line: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    min_server: Option<String>,
+    #[serde(default)]
+    responder: Option<String>,
+    #[serde(default)]
+    feature: Option<String>,
+    server: RawServer,
+    #[serde(default)]
+    users: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    generate_users: Option<GenerateUsers>,
+    #[serde(default, rename = "case")]
+    cases: Vec<Spanned<RawCase>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default)]
+    accounts: Vec<String>,
+    #[serde(default)]
+    system_account: Option<String>,
+    #[serde(default)]
+    xkey: bool,
+    #[serde(default = "default_timeout")]
+    timeout: f64,
+    #[serde(default)]
+    allowed_accounts: Vec<String>,
+    #[serde(default)]
+    auth_users: Vec<AuthUser>,
+}
+
+fn default_timeout() -> f64 {
+    1.0
+}
+
+/// A user that bypasses the callout (listed in `auth_users`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthUser {
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub pass: String,
+    /// Account the user is defined in.
+    pub account: String,
+}
+
+/// Many generated users for load cases: `<prefix><i>` with password `<prefix><i>-pw`, in the
+/// accounts round-robin, each allowed to publish `<prefix><i>.>` and `$SYS.REQ.USER.INFO`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateUsers {
+    /// Name prefix.
+    pub prefix: String,
+    /// How many.
+    pub count: usize,
+    /// Accounts, round-robin.
+    pub accounts: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    id: String,
+    title: String,
+    requirement: String,
+    cite: String,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    min_server: Option<String>,
+    steps: Vec<Spanned<RawStep>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    // actions
+    connect: Option<String>,
+    subscribe: Option<String>,
+    publish: Option<String>,
+    reply: Option<String>,
+    request: Option<String>,
+    user_info: Option<String>,
+    burst: Option<usize>,
+    sleep: Option<f64>,
+    close: Option<String>,
+    // parameters
+    user: Option<String>,
+    pass: Option<String>,
+    token: Option<String>,
+    conn: Option<String>,
+    queue: Option<String>,
+    payload: Option<String>,
+    reply_to: Option<String>,
+    to: Option<Vec<String>>,
+    count: Option<usize>,
+    delivered: Option<usize>,
+    wait: Option<f64>,
+    min_secs: Option<f64>,
+    account: Option<String>,
+    pub_allow: Option<Vec<String>>,
+    pub_deny: Option<Vec<String>>,
+    sub_allow: Option<Vec<String>>,
+    sub_deny: Option<Vec<String>>,
+    pub_deny_includes: Option<Vec<String>>,
+    expect: Option<String>,
+}
+
+/// What a connect should end in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectExpect {
+    /// PONG.
+    Admitted,
+    /// `-ERR 'Authorization Violation'`.
+    Rejected,
+}
+
+/// What a subscribe should end in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubExpect {
+    /// Accepted.
+    Ok,
+    /// `Permissions Violation for Subscription`.
+    Denied,
+}
+
+/// What a publish should end in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PubExpect {
+    /// Every `to` connection receives it.
+    Delivered,
+    /// `Permissions Violation for Publish`, and nobody receives it.
+    Denied,
+    /// No error, and nobody in `to` receives it.
+    NotDelivered,
+}
+
+/// What a request should end in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestExpect {
+    /// At least one reply.
+    Replied,
+    /// A no-responders status.
+    NoResponders,
+    /// `Permissions Violation for Publish`.
+    Denied,
+}
+
+/// Expected user info.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UserInfoExpect {
+    /// The account name.
+    pub account: Option<String>,
+    /// Exact publish allow list (sorted compare).
+    pub pub_allow: Option<Vec<String>>,
+    /// Exact publish deny list.
+    pub pub_deny: Option<Vec<String>>,
+    /// Exact subscribe allow list.
+    pub sub_allow: Option<Vec<String>>,
+    /// Exact subscribe deny list.
+    pub sub_deny: Option<Vec<String>>,
+    /// Subjects that must be among the publish denies.
+    pub pub_deny_includes: Vec<String>,
+}
+
+/// One step of a case.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Open connection `name`.
+    Connect {
+        /// Connection name.
+        name: String,
+        /// CONNECT user.
+        user: Option<String>,
+        /// CONNECT pass.
+        pass: Option<String>,
+        /// CONNECT auth_token.
+        token: Option<String>,
+        /// Expected outcome.
+        expect: ConnectExpect,
+        /// The rejection must take at least this long (timeouts).
+        min_secs: Option<f64>,
+    },
+    /// Subscribe.
+    Subscribe {
+        /// Subject.
+        subject: String,
+        /// Connection.
+        conn: String,
+        /// Queue group.
+        queue: Option<String>,
+        /// Expected outcome.
+        expect: SubExpect,
+    },
+    /// Publish.
+    Publish {
+        /// Subject.
+        subject: String,
+        /// Connection.
+        conn: String,
+        /// Body.
+        payload: String,
+        /// Reply subject (`"inbox"` = a fresh inbox subscribed on `conn`).
+        reply_to: Option<String>,
+        /// Connections that should (or should not) receive it.
+        to: Vec<String>,
+        /// Expected outcome.
+        expect: PubExpect,
+    },
+    /// Reply `count` times to the last request `conn` received.
+    Reply {
+        /// The replying connection.
+        conn: String,
+        /// How many replies to send.
+        count: usize,
+        /// How many should reach the requester.
+        delivered: usize,
+        /// Seconds to wait first.
+        wait: f64,
+        /// The requester.
+        to: String,
+    },
+    /// Request with an inbox and collect replies.
+    Request {
+        /// Subject.
+        subject: String,
+        /// Connection.
+        conn: String,
+        /// Expected outcome.
+        expect: RequestExpect,
+    },
+    /// `$SYS.REQ.USER.INFO`.
+    UserInfo {
+        /// Connection.
+        conn: String,
+        /// Expectations.
+        expect: UserInfoExpect,
+    },
+    /// Connect `count` generated users at once.
+    Burst {
+        /// How many.
+        count: usize,
+    },
+    /// Wait.
+    Sleep(f64),
+    /// Close a connection.
+    Close(String),
+}
+
+/// One case.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    /// Stable id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Requirement.
+    pub requirement: String,
+    /// Citation.
+    pub cite: String,
+    /// The verdict a mismatch gets (default fail).
+    pub severity: Verdict,
+    /// Oldest server version the case applies to.
+    pub min_server: Option<String>,
+    /// Steps.
+    pub steps: Vec<Step>,
+}
+
+/// A parsed scenario file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Path.
+    pub path: PathBuf,
+    /// Title.
+    pub title: String,
+    /// Oldest server version for the whole file.
+    pub min_server: Option<String>,
+    /// False when the file runs with no responder at all.
+    pub responder_present: bool,
+    /// A feature the responder may lack (`xkey`): if it never answers, cases are unimplemented.
+    pub feature: Option<String>,
+    /// Accounts besides AUTH.
+    pub accounts: Vec<String>,
+    /// System account.
+    pub system_account: Option<String>,
+    /// Seal requests.
+    pub xkey: bool,
+    /// authorization.timeout.
+    pub timeout: f64,
+    /// allowed_accounts.
+    pub allowed_accounts: Vec<String>,
+    /// Bypass users.
+    pub auth_users: Vec<AuthUser>,
+    /// The users directory as JSON (seed format).
+    pub users_json: serde_json::Value,
+    /// Generated users.
+    pub generate_users: Option<GenerateUsers>,
+    /// Cases.
+    pub cases: Vec<Case>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+/// Parses a scenario from text; `file` names it in errors.
+pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+    let fname = file.display().to_string();
+    let err = |line: usize, message: String| ScenarioError { file: fname.clone(), line, message };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+        err(line, e.message().trim().to_string())
+    })?;
+    if let Some(r) = &raw.responder {
+        if r != "absent" && r != "present" {
+            return Err(err(0, format!("responder = {r:?}: use \"present\" (default) or \"absent\"")));
+        }
+    }
+    if let Some(f) = &raw.feature {
+        if f != "xkey" {
+            return Err(err(0, format!("feature = {f:?}: the only feature is \"xkey\"")));
+        }
+    }
+    for v in raw.min_server.iter() {
+        check_version(v).map_err(|m| err(0, format!("min_server: {m}")))?;
+    }
+    let users_json = serde_json::to_value(&raw.users).map_err(|e| err(0, format!("users: {e}")))?;
+    let mut cases = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for rc in raw.cases {
+        let cline = line_of(text, rc.span().start);
+        let rc = rc.into_inner();
+        if !valid_id(&rc.id) {
+            return Err(err(cline, format!("case id {:?}: use dot-separated lower-case words and numbers, e.g. \"e2e.perm.3\"", rc.id)));
+        }
+        if !ids.insert(rc.id.clone()) {
+            return Err(err(cline, format!("case id {:?} appears twice in the file", rc.id)));
+        }
+        let severity = match rc.severity.as_deref() {
+            None | Some("fail") => Verdict::Fail,
+            Some("non-strict") => Verdict::NonStrict,
+            Some("informational") => Verdict::Informational,
+            Some(o) => return Err(err(cline, format!("severity = {o:?}: use \"fail\", \"non-strict\" or \"informational\""))),
+        };
+        if let Some(v) = &rc.min_server {
+            check_version(v).map_err(|m| err(cline, format!("min_server: {m}")))?;
+        }
+        let mut steps = Vec::new();
+        for s in rc.steps {
+            let sline = line_of(text, s.span().start);
+            steps.push(convert_step(s.into_inner()).map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?);
+        }
+        if steps.is_empty() {
+            return Err(err(cline, format!("case {} has no steps", rc.id)));
+        }
+        cases.push(Case { id: rc.id, title: rc.title, requirement: rc.requirement, cite: rc.cite, severity, min_server: rc.min_server, steps });
+    }
+    Ok(Scenario {
+        path: file.to_path_buf(),
+        title: raw.title,
+        min_server: raw.min_server,
+        responder_present: raw.responder.as_deref() != Some("absent"),
+        feature: raw.feature,
+        accounts: raw.server.accounts,
+        system_account: raw.server.system_account,
+        xkey: raw.server.xkey,
+        timeout: raw.server.timeout,
+        allowed_accounts: raw.server.allowed_accounts,
+        auth_users: raw.server.auth_users,
+        users_json,
+        generate_users: raw.generate_users,
+        cases,
+    })
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'))
+}
+
+fn check_version(v: &str) -> Result<(), String> {
+    parse_version(v).map(|_| ()).ok_or_else(|| format!("{v:?} is not a version like 2.11.0"))
+}
+
+/// Parses `2.15.1` into a comparable triple.
+pub fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
+    let mut it = v.trim().trim_start_matches('v').split('.').map(|p| p.parse::<u32>().ok());
+    Some((it.next()??, it.next()??, it.next().unwrap_or(Some(0))?))
+}
+
+/// True when `server` is at least `min`.
+pub fn version_at_least(server: &str, min: &str) -> bool {
+    match (parse_version(server), parse_version(min)) {
+        (Some(s), Some(m)) => s >= m,
+        _ => true,
+    }
+}
+
+fn convert_step(r: RawStep) -> Result<Step, String> {
+    let actions = [
+        ("connect", r.connect.is_some()),
+        ("subscribe", r.subscribe.is_some()),
+        ("publish", r.publish.is_some()),
+        ("reply", r.reply.is_some()),
+        ("request", r.request.is_some()),
+        ("user_info", r.user_info.is_some()),
+        ("burst", r.burst.is_some()),
+        ("sleep", r.sleep.is_some()),
+        ("close", r.close.is_some()),
+    ];
+    let named: Vec<&str> = actions.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect();
+    if named.len() != 1 {
+        return Err(format!(
+            "a step needs exactly one action key (connect, subscribe, publish, reply, request, user_info, burst, sleep, close); this one has {}",
+            if named.is_empty() { "none".to_string() } else { named.join(", ") }
+        ));
+    }
+    let action = named[0];
+    let allowed: &[&str] = match action {
+        "connect" => &["user", "pass", "token", "expect", "min_secs"],
+        "subscribe" => &["conn", "queue", "expect"],
+        "publish" => &["conn", "payload", "reply_to", "to", "expect"],
+        "reply" => &["count", "delivered", "wait", "to"],
+        "request" => &["conn", "expect"],
+        "user_info" => &["account", "pub_allow", "pub_deny", "sub_allow", "sub_deny", "pub_deny_includes"],
+        _ => &[],
+    };
+    let present = [
+        ("user", r.user.is_some()),
+        ("pass", r.pass.is_some()),
+        ("token", r.token.is_some()),
+        ("conn", r.conn.is_some()),
+        ("queue", r.queue.is_some()),
+        ("payload", r.payload.is_some()),
+        ("reply_to", r.reply_to.is_some()),
+        ("to", r.to.is_some()),
+        ("count", r.count.is_some()),
+        ("delivered", r.delivered.is_some()),
+        ("wait", r.wait.is_some()),
+        ("min_secs", r.min_secs.is_some()),
+        ("account", r.account.is_some()),
+        ("pub_allow", r.pub_allow.is_some()),
+        ("pub_deny", r.pub_deny.is_some()),
+        ("sub_allow", r.sub_allow.is_some()),
+        ("sub_deny", r.sub_deny.is_some()),
+        ("pub_deny_includes", r.pub_deny_includes.is_some()),
+        ("expect", r.expect.is_some()),
+    ];
+    if let Some((k, _)) = present.iter().find(|(k, p)| *p && !allowed.contains(k)) {
+        return Err(format!("field {k:?} does not apply to a {action} step (it takes {})", if allowed.is_empty() { "nothing else".to_string() } else { allowed.join(", ") }));
+    }
+    let need_conn = |r: &Option<String>| r.clone().ok_or_else(|| format!("a {action} step needs conn = \"NAME\" (the connection to use)"));
+    let expect = r.expect.as_deref();
+    let bad_expect = |options: &str| format!("expect = {:?} is not valid for {action}: use {options}", expect.unwrap_or(""));
+    Ok(match action {
+        "connect" => Step::Connect {
+            name: r.connect.unwrap_or_default(),
+            user: r.user,
+            pass: r.pass,
+            token: r.token,
+            expect: match expect {
+                None | Some("admitted") => ConnectExpect::Admitted,
+                Some("rejected") => ConnectExpect::Rejected,
+                _ => return Err(bad_expect("\"admitted\" or \"rejected\"")),
+            },
+            min_secs: r.min_secs,
+        },
+        "subscribe" => Step::Subscribe {
+            subject: r.subscribe.unwrap_or_default(),
+            conn: need_conn(&r.conn)?,
+            queue: r.queue,
+            expect: match expect {
+                None | Some("ok") => SubExpect::Ok,
+                Some("denied") => SubExpect::Denied,
+                _ => return Err(bad_expect("\"ok\" or \"denied\"")),
+            },
+        },
+        "publish" => Step::Publish {
+            subject: r.publish.unwrap_or_default(),
+            conn: need_conn(&r.conn)?,
+            payload: r.payload.unwrap_or_else(|| "hello".into()),
+            reply_to: r.reply_to,
+            to: r.to.unwrap_or_default(),
+            expect: match expect {
+                None | Some("delivered") => PubExpect::Delivered,
+                Some("denied") => PubExpect::Denied,
+                Some("not_delivered") => PubExpect::NotDelivered,
+                _ => return Err(bad_expect("\"delivered\", \"denied\" or \"not_delivered\"")),
+            },
+        },
+        "reply" => {
+            let count = r.count.unwrap_or(1);
+            Step::Reply {
+                conn: r.reply.unwrap_or_default(),
+                count,
+                delivered: r.delivered.unwrap_or(count),
+                wait: r.wait.unwrap_or(0.0),
+                to: r.to.and_then(|v| v.into_iter().next()).ok_or("a reply step needs to = [\"REQUESTER\"]")?,
+            }
+        }
+        "request" => Step::Request {
+            subject: r.request.unwrap_or_default(),
+            conn: need_conn(&r.conn)?,
+            expect: match expect {
+                None | Some("replied") => RequestExpect::Replied,
+                Some("no_responders") => RequestExpect::NoResponders,
+                Some("denied") => RequestExpect::Denied,
+                _ => return Err(bad_expect("\"replied\", \"no_responders\" or \"denied\"")),
+            },
+        },
+        "user_info" => Step::UserInfo {
+            conn: r.user_info.unwrap_or_default(),
+            expect: UserInfoExpect {
+                account: r.account,
+                pub_allow: r.pub_allow,
+                pub_deny: r.pub_deny,
+                sub_allow: r.sub_allow,
+                sub_deny: r.sub_deny,
+                pub_deny_includes: r.pub_deny_includes.unwrap_or_default(),
+            },
+        },
+        "burst" => Step::Burst { count: r.burst.unwrap_or(0) },
+        "sleep" => Step::Sleep(r.sleep.unwrap_or(0.0)),
+        "close" => Step::Close(r.close.unwrap_or_default()),
+        _ => unreachable!("action list above"),
+    })
+}
+
+/// Reads and parses a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError { file: path.display().to_string(), line: 0, message: format!("cannot read: {e}") })?;
+    parse(&text, path)
+}
+
+/// Loads every `*.toml` under `dir`, sorted by file name.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| ScenarioError { file: dir.display().to_string(), line: 0, message: format!("cannot list the scenarios directory: {e}; pass --scenarios DIR") })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    let all: Result<Vec<Scenario>, ScenarioError> = paths.iter().map(|p| load(p)).collect();
+    let all = all?;
+    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    for s in &all {
+        for c in &s.cases {
+            if let Some(other) = seen.insert(&c.id, &s.path) {
+                return Err(ScenarioError { file: s.path.display().to_string(), line: 0, message: format!("case id {:?} is also used in {}", c.id, other.display()) });
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// True when `id` matches a filter: a prefix on dot boundaries (`e2e.perm` matches
+/// `e2e.perm.3`), or a glob with `*` (`e2e.*.1`).
+pub fn matches_filter(id: &str, filter: &str) -> bool {
+    if filter.contains('*') {
+        glob(filter.as_bytes(), id.as_bytes())
+    } else {
+        id == filter || id.starts_with(&format!("{filter}."))
+    }
+}
+
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| glob(rest, &s[i..])),
+        Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(t: &str) -> Result<Scenario, ScenarioError> {
+        parse(t, Path::new("x.toml"))
+    }
+
+    const MIN: &str = "[server]\naccounts = [\"APP\"]\n";
+
+    #[test]
+    fn a_minimal_file_parses() {
+        let s = p(&format!("{MIN}[users.a]\npass = \"a\"\naccount = \"APP\"\n[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [ {{ connect = \"a\", pass = \"a\" }} ]\n")).unwrap();
+        assert_eq!(s.cases[0].steps.len(), 1);
+        assert_eq!(s.users_json["a"]["account"], "APP");
+        assert!(s.responder_present);
+    }
+
+    #[test]
+    fn a_typo_names_file_line_and_field() {
+        let e = p(&format!("{MIN}[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n  {{ conect = \"a\" }},\n]\n")).unwrap_err();
+        assert_eq!(e.file, "x.toml");
+        assert_eq!(e.line, 9, "{e}");
+        assert!(e.message.contains("conect"), "{e}");
+        let e = p("[server]\naccounts = [\"APP\"]\nxkye = true\n").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("xkye"), "{e}");
+    }
+
+    #[test]
+    fn step_shape_errors_are_explained() {
+        let case = |step: &str| format!("{MIN}[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n {step},\n]\n");
+        let e = p(&case("{ connect = \"a\", publish = \"x\" }")).unwrap_err();
+        assert!(e.message.contains("exactly one action") && e.line == 9, "{e}");
+        let e = p(&case("{ publish = \"x\" }")).unwrap_err();
+        assert!(e.message.contains("needs conn"), "{e}");
+        let e = p(&case("{ connect = \"a\", expect = \"admited\" }")).unwrap_err();
+        assert!(e.message.contains("\"admitted\" or \"rejected\""), "{e}");
+        let e = p(&case("{ subscribe = \"x\", conn = \"a\", payload = \"p\" }")).unwrap_err();
+        assert!(e.message.contains("does not apply"), "{e}");
+    }
+
+    #[test]
+    fn filters() {
+        assert!(matches_filter("e2e.perm.3", "e2e.perm"));
+        assert!(matches_filter("e2e.perm.3", "e2e"));
+        assert!(!matches_filter("e2e.permx.3", "e2e.perm"));
+        assert!(matches_filter("e2e.perm.3", "e2e.*.3"));
+        assert!(!matches_filter("e2e.perm.4", "e2e.*.3"));
+        assert!(version_at_least("2.15.1", "2.11.0"));
+        assert!(!version_at_least("2.10.26", "2.11.0"));
+    }
+}
