@@ -1,1 +1,5 @@
-fn main() {}
+//! `callout-conformance`: see `--help`.
+
+fn main() {
+    std::process::exit(callout_conformance::cli::main(std::env::args().skip(1).collect()));
+}

@@ -1,0 +1,350 @@
+//! The command line of `callout-conformance` (a stable interface: flags, report formats and
+//! exit codes are documented in the README and change only with a note there).
+//!
+//! Exit codes: 0 nothing failed, 1 a case failed, 2 a set-up or usage error.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use crate::provision::{self, DEFAULT_SERVER_VERSION};
+use crate::report;
+use crate::runner::{self, RunOptions, ServerBackend};
+use crate::scenario::{self, Scenario};
+use crate::sut::ResponderSpec;
+use crate::verdict::{Report, ResponderRun};
+
+/// `--help` text.
+pub const HELP: &str = "\
+callout-conformance: conformance suite for NATS auth-callout responders
+
+Usage:
+  callout-conformance run [FILTER...] [options]   run the catalog, print the table
+  callout-conformance list [FILTER...]            list the cases
+  callout-conformance --help | --version
+
+FILTER is a case id prefix (e2e.perm, e2e.perm.3) or a glob (e2e.*.1); several are OR-ed.
+
+Options of run:
+  --responder reference         judge the reference responder (default when no --responder-cmd)
+  --responder-cmd 'TEMPLATE'    judge another responder; repeatable, one column each. Placeholders:
+                                {url} {user} {pass} {issuer_seed} {issuer_seed_file} {issuer_pub}
+                                {xkey_seed} {xkey_seed_file} {xkey_pub} {users}
+                                e.g. --responder-cmd './service -nats.url {url} -nats.user {user}
+                                -nats.pass {pass} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed}
+                                -users {users}'
+  --backend process|container   where nats-server runs (default process)
+  --server-version V[,V...]     nats-server versions (default 2.15.1)
+  --nats-server PATH            use this binary (also NATS_SERVER_BIN) instead of downloading
+  --scenarios DIR               scenario directory (default ./scenarios)
+  --strict                      NON-STRICT verdicts count as failures
+  --report-json FILE            write the JSON report
+  --junit FILE                  write JUnit XML
+  --markdown FILE               write a Markdown report
+  --dry-run                     list what would run, run nothing
+  --no-color                    plain terminal output
+
+Exit codes: 0 nothing failed, 1 a case failed, 2 a set-up or usage error.
+";
+
+/// Parsed `run`/`list` options.
+#[derive(Debug, Default)]
+pub struct Args {
+    /// Subcommand.
+    pub command: String,
+    /// Filters.
+    pub filters: Vec<String>,
+    /// Responders.
+    pub responders: Vec<ResponderSpec>,
+    /// Backend name.
+    pub backend: String,
+    /// Versions.
+    pub versions: Vec<String>,
+    /// Explicit server binary.
+    pub nats_server: Option<PathBuf>,
+    /// Scenario dir.
+    pub scenarios: Option<PathBuf>,
+    /// Strict.
+    pub strict: bool,
+    /// JSON path.
+    pub report_json: Option<PathBuf>,
+    /// JUnit path.
+    pub junit: Option<PathBuf>,
+    /// Markdown path.
+    pub markdown: Option<PathBuf>,
+    /// Dry run.
+    pub dry_run: bool,
+    /// No color.
+    pub no_color: bool,
+}
+
+/// Parses arguments (without the program name).
+pub fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut a = Args { backend: "process".into(), ..Default::default() };
+    let mut it = args.iter().peekable();
+    let mut reference = false;
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it.next().cloned().ok_or_else(|| format!("{name} needs a value")),
+            }
+        };
+        match flag.as_str() {
+            "--responder" => {
+                let v = value("--responder")?;
+                if v != "reference" {
+                    return Err(format!("--responder {v:?}: the only built-in responder is \"reference\"; use --responder-cmd for others"));
+                }
+                reference = true;
+            }
+            "--responder-cmd" => {
+                let v = value("--responder-cmd")?;
+                crate::sut::split_words(&v)?;
+                a.responders.push(ResponderSpec::command(&v));
+            }
+            "--backend" => {
+                let v = value("--backend")?;
+                if v != "process" && v != "container" {
+                    return Err(format!("--backend {v:?}: use process or container"));
+                }
+                a.backend = v;
+            }
+            "--server-version" => {
+                for v in value("--server-version")?.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+                    if scenario::parse_version(v).is_none() {
+                        return Err(format!("--server-version: {v:?} is not a version like 2.15.1"));
+                    }
+                    a.versions.push(v.to_string());
+                }
+            }
+            "--nats-server" => a.nats_server = Some(value("--nats-server")?.into()),
+            "--scenarios" => a.scenarios = Some(value("--scenarios")?.into()),
+            "--report-json" => a.report_json = Some(value("--report-json")?.into()),
+            "--junit" => a.junit = Some(value("--junit")?.into()),
+            "--markdown" => a.markdown = Some(value("--markdown")?.into()),
+            "--strict" => a.strict = true,
+            "--dry-run" => a.dry_run = true,
+            "--no-color" => a.no_color = true,
+            f if f.starts_with('-') => return Err(format!("unknown option {f:?}; see --help")),
+            _ if a.command.is_empty() => a.command = arg.clone(),
+            _ => a.filters.push(arg.clone()),
+        }
+    }
+    if a.command.is_empty() {
+        a.command = "run".into();
+    }
+    if reference || a.responders.is_empty() {
+        a.responders.insert(0, ResponderSpec::reference());
+    }
+    // Distinct column names.
+    let mut seen = std::collections::HashMap::new();
+    for r in a.responders.iter_mut() {
+        let n = seen.entry(r.name.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            r.name = format!("{}#{}", r.name, n);
+        }
+    }
+    if a.versions.is_empty() {
+        a.versions.push(DEFAULT_SERVER_VERSION.into());
+    }
+    Ok(a)
+}
+
+/// The scenario directory: `--scenarios`, else `./scenarios`, else the one in the source tree.
+pub fn scenarios_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    let local = PathBuf::from("scenarios");
+    if local.is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+/// Makes the backend named by `--backend`.
+pub fn backend(name: &str) -> Result<Box<dyn ServerBackend>, String> {
+    match name {
+        "process" => Ok(Box::new(runner::ProcessBackend)),
+        "container" => crate::backend_container(),
+        other => Err(format!("unknown backend {other:?}")),
+    }
+}
+
+/// Entry point; returns the exit code.
+pub fn main(args: Vec<String>) -> i32 {
+    if args.iter().any(|a| a == "--help" || a == "-h" || a == "help") {
+        print!("{HELP}");
+        return 0;
+    }
+    if args.iter().any(|a| a == "--version" || a == "-V") {
+        println!("callout-conformance {}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    let a = match parse_args(&args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("callout-conformance: {e}");
+            return 2;
+        }
+    };
+    let dir = scenarios_dir(a.scenarios.as_deref());
+    let scenarios = match scenario::load_dir(&dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("callout-conformance: {e}");
+            return 2;
+        }
+    };
+    let opts = RunOptions { strict: a.strict, filters: a.filters.clone() };
+    match a.command.as_str() {
+        "list" => {
+            print!("{}", list(&scenarios, &opts));
+            0
+        }
+        "run" if a.dry_run => {
+            println!("would run {} responder(s) × {} server version(s) on the {} backend:", a.responders.len(), a.versions.len(), a.backend);
+            for r in &a.responders {
+                println!("  responder {}: {}", r.name, r.template);
+            }
+            print!("{}", list(&scenarios, &opts));
+            0
+        }
+        "run" => {
+            let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("callout-conformance: cannot start the runtime: {e}");
+                    return 2;
+                }
+            };
+            let report = rt.block_on(run(&a, &scenarios, &opts));
+            let color = !a.no_color && std::io::stdout().is_terminal();
+            print!("{}", report::terminal(&report, color));
+            for (path, text) in [(&a.report_json, report::json(&report)), (&a.junit, report::junit(&report)), (&a.markdown, report::markdown(&report))] {
+                if let Some(p) = path {
+                    if let Err(e) = std::fs::write(p, text) {
+                        eprintln!("callout-conformance: cannot write {}: {e}", p.display());
+                        return 2;
+                    }
+                }
+            }
+            report.exit_code()
+        }
+        other => {
+            eprintln!("callout-conformance: unknown command {other:?}; use run or list (see --help)");
+            2
+        }
+    }
+}
+
+/// The `list` text: one line per selected case.
+pub fn list(scenarios: &[Scenario], opts: &RunOptions) -> String {
+    let mut out = String::new();
+    let mut n = 0;
+    for s in scenarios {
+        for c in s.cases.iter().filter(|c| opts.selects(c)) {
+            n += 1;
+            out.push_str(&format!("{:<22} {}  [{}]\n", c.id, c.title, c.cite));
+        }
+    }
+    out.push_str(&format!("{n} case(s)\n"));
+    out
+}
+
+/// Runs every responder on every version; returns the report.
+pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report {
+    let mut report = Report { tool_version: env!("CARGO_PKG_VERSION").into(), strict: a.strict, runs: vec![] };
+    let total_cases: usize = scenarios.iter().map(|s| s.cases.iter().filter(|c| opts.selects(c)).count()).sum();
+    let backend = match backend(&a.backend) {
+        Ok(b) => b,
+        Err(e) => {
+            for r in &a.responders {
+                report.runs.push(empty_run(r, "-", &a.backend, Some(e.clone())));
+            }
+            return report;
+        }
+    };
+    for version in &a.versions {
+        let bin = match provision::resolve(version, a.nats_server.as_deref()) {
+            Ok(b) => b,
+            Err(e) => {
+                for r in &a.responders {
+                    report.runs.push(empty_run(r, version, &a.backend, Some(e.to_string())));
+                }
+                continue;
+            }
+        };
+        for r in &a.responders {
+            let mut run = empty_run(r, &bin.version, backend.name(), None);
+            let mut done = 0usize;
+            eprintln!("== {} ==", run.column());
+            for s in scenarios {
+                let mut progress = |c: &crate::verdict::CaseResult| {
+                    done += 1;
+                    eprintln!("{}", report::progress_line(done, total_cases, &c.id, c.verdict));
+                };
+                let out = runner::run_scenario(s, backend.as_ref(), &bin, r, opts, &mut progress).await;
+                run.results.extend(out.results);
+                if !out.stderr.is_empty() {
+                    run.responder_stderr = out.stderr;
+                }
+                if let Some(e) = out.setup_error {
+                    let prev = run.setup_error.take();
+                    run.setup_error = Some(match prev {
+                        Some(p) => format!("{p}\n{e}"),
+                        None => e,
+                    });
+                }
+            }
+            report.runs.push(run);
+        }
+    }
+    report
+}
+
+fn empty_run(r: &ResponderSpec, version: &str, backend: &str, err: Option<String>) -> ResponderRun {
+    ResponderRun {
+        responder: r.name.clone(),
+        command: r.template.clone(),
+        server_version: version.into(),
+        backend: backend.into(),
+        results: vec![],
+        responder_stderr: String::new(),
+        setup_error: err,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(a: &[&str]) -> Result<Args, String> {
+        parse_args(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn defaults_and_columns() {
+        let a = p(&["run"]).unwrap();
+        assert_eq!(a.responders.len(), 1);
+        assert_eq!(a.responders[0].name, "reference");
+        assert_eq!(a.versions, vec!["2.15.1"]);
+        let a = p(&["run", "e2e.seed", "--responder", "reference", "--responder-cmd", "./svc {url}", "--server-version", "2.10.26,2.15.1"]).unwrap();
+        assert_eq!(a.responders.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["reference", "svc"]);
+        assert_eq!(a.filters, vec!["e2e.seed"]);
+        assert_eq!(a.versions.len(), 2);
+    }
+
+    #[test]
+    fn usage_errors_are_explained() {
+        assert!(p(&["run", "--backend", "vm"]).unwrap_err().contains("process or container"));
+        assert!(p(&["run", "--server-version", "latest"]).unwrap_err().contains("not a version"));
+        assert!(p(&["run", "--frobnicate"]).unwrap_err().contains("unknown option"));
+        assert!(p(&["run", "--responder-cmd", "'unclosed"]).unwrap_err().contains("unclosed"));
+    }
+}
