@@ -253,6 +253,10 @@ pub fn list(scenarios: &[Scenario], opts: &RunOptions) -> String {
             out.push_str(&format!("{:<22} {}  [{}]\n", c.id, c.title, c.cite));
         }
     }
+    for c in wire_selected(opts) {
+        n += 1;
+        out.push_str(&format!("{:<22} {}  [{}]\n", c.id, c.title, c.cite));
+    }
     out.push_str(&format!("{n} case(s)\n"));
     out
 }
@@ -260,7 +264,7 @@ pub fn list(scenarios: &[Scenario], opts: &RunOptions) -> String {
 /// Runs every responder on every version; returns the report.
 pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report {
     let mut report = Report { tool_version: env!("CARGO_PKG_VERSION").into(), strict: a.strict, runs: vec![] };
-    let total_cases: usize = scenarios.iter().map(|s| s.cases.iter().filter(|c| opts.selects(c)).count()).sum();
+    let total_cases: usize = scenarios.iter().map(|s| s.cases.iter().filter(|c| opts.selects(c)).count()).sum::<usize>() + wire_selected(opts).len();
     let backend = match backend(&a.backend) {
         Ok(b) => b,
         Err(e) => {
@@ -290,22 +294,39 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
                     eprintln!("{}", report::progress_line(done, total_cases, &c.id, c.verdict));
                 };
                 let out = runner::run_scenario(s, backend.as_ref(), &bin, r, opts, &mut progress).await;
-                run.results.extend(out.results);
-                if !out.stderr.is_empty() {
-                    run.responder_stderr = out.stderr;
-                }
-                if let Some(e) = out.setup_error {
-                    let prev = run.setup_error.take();
-                    run.setup_error = Some(match prev {
-                        Some(p) => format!("{p}\n{e}"),
-                        None => e,
-                    });
-                }
+                merge(&mut run, out);
+            }
+            if !wire_selected(opts).is_empty() {
+                let mut progress = |c: &crate::verdict::CaseResult| {
+                    done += 1;
+                    eprintln!("{}", report::progress_line(done, total_cases, &c.id, c.verdict));
+                };
+                let out = crate::wire::run_wire(backend.as_ref(), &bin, r, opts, &mut progress).await;
+                merge(&mut run, out);
             }
             report.runs.push(run);
         }
     }
     report
+}
+
+fn merge(run: &mut ResponderRun, out: runner::ScenarioOutcome) {
+    run.results.extend(out.results);
+    if !out.stderr.is_empty() {
+        run.responder_stderr = out.stderr;
+    }
+    if let Some(e) = out.setup_error {
+        let prev = run.setup_error.take();
+        run.setup_error = Some(match prev {
+            Some(p) => format!("{p}\n{e}"),
+            None => e,
+        });
+    }
+}
+
+/// The wire cases selected by the filters.
+pub fn wire_selected(opts: &RunOptions) -> Vec<&'static crate::wire::WireCase> {
+    crate::wire::CATALOG.iter().filter(|c| opts.filters.is_empty() || opts.filters.iter().any(|f| scenario::matches_filter(c.id, f))).collect()
 }
 
 fn empty_run(r: &ResponderSpec, version: &str, backend: &str, err: Option<String>) -> ResponderRun {

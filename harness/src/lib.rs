@@ -21,3 +21,4 @@ pub mod cli;
 pub fn backend_container() -> Result<Box<dyn runner::ServerBackend>, String> {
     Err("the container backend is not built yet".into())
 }
+pub mod wire;

@@ -133,6 +133,7 @@ impl Fixture {
                 allowed_accounts: scn.allowed_accounts.clone(),
             }),
             auth_timeout_secs: scn.timeout,
+            max_payload: None,
         };
         Ok(Fixture { issuer, xkey, responder_pass, probe_pass, dir, conf, users_path })
     }

@@ -49,6 +49,8 @@ pub struct ServerConf {
     pub callout: Option<CalloutConf>,
     /// `authorization.timeout` in seconds (also the callout timeout).
     pub auth_timeout_secs: f64,
+    /// `max_payload` in bytes, when not the server default (1 MiB).
+    pub max_payload: Option<u64>,
 }
 
 fn quote(s: &str) -> String {
@@ -60,6 +62,9 @@ impl ServerConf {
     pub fn render(&self, listen: &str) -> String {
         let mut out = String::new();
         out.push_str(&format!("listen: {}\nserver_name: callout_test\n", quote(listen)));
+        if let Some(m) = self.max_payload {
+            out.push_str(&format!("max_payload: {m}\n"));
+        }
         out.push_str("accounts {\n");
         for a in &self.accounts {
             out.push_str(&format!("  {} {{\n    users: [\n", quote(&a.name)));
