@@ -1,1 +1,148 @@
-fn main() {}
+//! The task runner: `cargo run -p ci -- <task>`. Automation lives here, in Rust, driven by
+//! `xshell`, not in shell scripts (the only script is the podman installer it calls).
+//!
+//! Tasks:
+//! - `suite [ARGS…]`: build, then run the conformance suite against the reference responder on
+//!   a server it provisions itself; extra arguments go to `callout-conformance run`.
+//! - `test`: everything CI runs: install the container engine, build, `cargo test`, the
+//!   catalog on the process backend for 2.10.26 and 2.15.1 and on the container backend for
+//!   2.15.1 (all `--strict`), fmt and clippy. Prints `ci: N passed, N failed` last.
+//! - `bench [ARGS…]`: release build, then `callout-conformance bench`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use xshell::{cmd, Shell};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sh = Shell::new()?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    sh.change_dir(&root);
+    match args.first().map(String::as_str) {
+        Some("suite") => suite(&sh, &args[1..]),
+        Some("test") => test(&sh),
+        Some("bench") => bench(&sh, &args[1..]),
+        _ => {
+            eprintln!("usage: cargo run -p ci -- suite [ARGS…] | test | bench [ARGS…]");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn build_bins(sh: &Shell, release: bool) -> Result<()> {
+    let profile: &[&str] = if release { &["--release"] } else { &[] };
+    cmd!(sh, "cargo build {profile...} -p callout-responder -p callout-conformance --bins").run()?;
+    Ok(())
+}
+
+fn suite(sh: &Shell, extra: &[String]) -> Result<()> {
+    build_bins(sh, false)?;
+    let status = Command::new("target/debug/callout-conformance").arg("run").args(extra).current_dir(sh.current_dir()).status()?;
+    std::process::exit(status.code().unwrap_or(2));
+}
+
+fn bench(sh: &Shell, extra: &[String]) -> Result<()> {
+    build_bins(sh, true)?;
+    let status = Command::new("target/release/callout-conformance").arg("bench").args(extra).current_dir(sh.current_dir()).status()?;
+    std::process::exit(status.code().unwrap_or(2));
+}
+
+/// Runs a command, streaming its output, and adds up `test result:` lines.
+fn cargo_test(sh: &Shell, passed: &mut usize, failed: &mut usize) -> Result<bool> {
+    let mut child = Command::new("cargo")
+        .args(["test", "--workspace", "--color", "never"])
+        .current_dir(sh.current_dir())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running cargo test")?;
+    let out = child.stdout.take().context("cargo test stdout")?;
+    for line in BufReader::new(out).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split(['.', ';']) {
+                let part = part.trim();
+                if let Some(n) = part.strip_suffix(" passed") {
+                    *passed += n.trim().parse::<usize>().unwrap_or(0);
+                }
+                if let Some(n) = part.strip_suffix(" failed") {
+                    *failed += n.trim().parse::<usize>().unwrap_or(0);
+                }
+            }
+        }
+    }
+    Ok(child.wait()?.success())
+}
+
+fn conformance(sh: &Shell, label: &str, args: &[&str], passed: &mut usize, failed: &mut usize) -> Result<bool> {
+    let json = format!("target/reports/{label}.json");
+    let junit = format!("target/reports/{label}.xml");
+    let md = format!("target/reports/{label}.md");
+    println!("\n==> conformance {label}: callout-conformance run {}", args.join(" "));
+    let status = Command::new("target/debug/callout-conformance")
+        .args(["run", "--strict", "--no-color", "--report-json", &json, "--junit", &junit, "--markdown", &md])
+        .args(args)
+        .current_dir(sh.current_dir())
+        .status()?;
+    let report: serde_json::Value = sh.read_file(&json).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    if let Some(summary) = report["summary"].as_object() {
+        for counts in summary.values() {
+            *passed += counts["pass"].as_u64().unwrap_or(0) as usize;
+            *failed += counts["fail"].as_u64().unwrap_or(0) as usize;
+        }
+    }
+    Ok(status.success())
+}
+
+fn test(sh: &Shell) -> Result<()> {
+    let started = std::time::Instant::now();
+    println!("==> container engine");
+    cmd!(sh, "bash ci/install-podman.sh").run().context("installing podman (ci/install-podman.sh)")?;
+    println!("==> build");
+    cmd!(sh, "cargo build --workspace --all-targets").run()?;
+    sh.create_dir("target/reports")?;
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut problems = Vec::new();
+    println!("==> cargo test");
+    if !cargo_test(sh, &mut passed, &mut failed)? {
+        problems.push("cargo test".to_string());
+    }
+    for (label, args) in [
+        ("process-2.10.26", vec!["--server-version", "2.10.26"]),
+        ("process-2.15.1", vec!["--server-version", "2.15.1"]),
+        ("container-2.15.1", vec!["--backend", "container", "--server-version", "2.15.1"]),
+    ] {
+        if !conformance(sh, label, &args, &mut passed, &mut failed)? {
+            problems.push(format!("conformance {label}"));
+        }
+    }
+    println!("==> fmt and clippy");
+    if cmd!(sh, "cargo fmt --all -- --check").run().is_err() {
+        problems.push("cargo fmt --check".into());
+    }
+    if cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings").run().is_err() {
+        problems.push("cargo clippy".into());
+    }
+    stop_podman_service(sh);
+    println!("\nci took {:.0} s; reports in target/reports/", started.elapsed().as_secs_f64());
+    if !problems.is_empty() {
+        println!("ci: failed steps: {}", problems.join(", "));
+    }
+    println!("ci: {passed} passed, {failed} failed");
+    if !problems.is_empty() {
+        bail!("ci failed");
+    }
+    Ok(())
+}
+
+/// Stops the podman API service the container backend started, by its PID.
+fn stop_podman_service(sh: &Shell) {
+    if let Ok(pid) = sh.read_file("/run/callout-podman/podman.pid") {
+        let pid = pid.trim().to_string();
+        if !pid.is_empty() {
+            let _ = cmd!(sh, "kill {pid}").quiet().ignore_status().run();
+        }
+    }
+}
