@@ -129,13 +129,13 @@ pub struct RunningServer {
     /// Version string of the server, e.g. `2.15.1`.
     pub version: String,
     log: Arc<Mutex<String>>,
-    stop: Option<Box<dyn FnOnce() + Send>>,
+    stop: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl RunningServer {
     /// Builds a handle from parts (used by backends).
     pub fn from_parts(port: u16, version: String, log: Arc<Mutex<String>>, stop: Box<dyn FnOnce() + Send>) -> Self {
-        RunningServer { port, version, log, stop: Some(stop) }
+        RunningServer { port, version, log, stop: Mutex::new(Some(stop)) }
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -155,7 +155,8 @@ impl RunningServer {
 
     /// Stops the server now.
     pub fn stop(&mut self) {
-        if let Some(f) = self.stop.take() {
+        let f = self.stop.lock().ok().and_then(|mut s| s.take());
+        if let Some(f) = f {
             f();
         }
     }

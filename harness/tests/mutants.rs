@@ -1,0 +1,86 @@
+//! Mutation testing of the suite itself: the `callout-mutant` binary is the reference
+//! responder with one deliberate defect (`-fault NAME`). The whole suite (end-to-end catalog
+//! and wire cases, `--strict`) runs against each mutant, and every mutant must be caught by at
+//! least one failing case. The table of which cases catch which mutant is written to
+//! `target/mutants.md` (the copy in docs/mutants.md comes from it).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use callout_conformance::cli;
+use callout_conformance::runner::RunOptions;
+use callout_conformance::scenario;
+use callout_conformance::sut::{find_sibling_binary, SEED_FLAGS};
+use callout_conformance::verdict::Verdict;
+
+/// Every mutant and the rule it breaks.
+const MUTANTS: &[(&str, &str)] = &[
+    ("skip-signature-check", "does not verify the request signature"),
+    ("skip-exp-check", "does not check the request exp"),
+    ("skip-issuer-check", "does not check iss == server_id.id"),
+    ("wrong-aud", "response aud is not the server id"),
+    ("wrong-sub", "response and user sub are not user_nkey"),
+    ("padded-base64", "pads the base64 of the response"),
+    ("missing-version", "omits nats.version from the response"),
+    ("ignore-deny", "drops deny lists from the user JWT"),
+    ("ignore-resp", "drops resp from the user JWT"),
+    ("ttl-in-seconds", "writes resp.ttl in seconds"),
+    ("password-in-error", "echoes the password in the error text"),
+    ("admit-unknown", "admits users not in users.json"),
+    ("admit-empty-password", "admits an empty password"),
+    ("unsealed-reply", "answers sealed requests in plaintext"),
+    ("wrong-seal-key", "seals with a key other than the configured xkey"),
+    ("crash-on-garbage", "exits on a request that does not decode"),
+    ("double-reply", "sends two replies per request"),
+    ("no-account", "leaves the user JWT aud (account) empty"),
+    ("wrong-signer", "signs with an account key other than the issuer"),
+];
+
+#[test]
+fn every_mutant_is_caught_by_at_least_one_case() {
+    let mutant = find_sibling_binary("callout-mutant", "CALLOUT_MUTANT_BIN");
+    assert!(mutant.is_file(), "build the mutant first: cargo build -p callout-responder --bins (looked for {})", mutant.display());
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let scenarios = Arc::new(scenario::load_dir(&dir).expect("scenarios"));
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let sem = Arc::new(tokio::sync::Semaphore::new(3));
+    let mut tasks = Vec::new();
+    for (name, rule) in MUTANTS {
+        let template = format!("{} -fault {name} {SEED_FLAGS}", mutant.display());
+        let args = cli::parse_args(&["run".into(), "--strict".into(), "--responder-cmd".into(), template]).unwrap();
+        let scenarios = scenarios.clone();
+        let sem = sem.clone();
+        tasks.push((*name, *rule, rt.spawn(async move {
+            let _permit = sem.acquire().await.unwrap();
+            let opts = RunOptions { strict: true, filters: vec![] };
+            cli::run(&args, &scenarios, &opts).await
+        })));
+    }
+    let mut table = String::from("| mutant | defect | caught by |\n|---|---|---|\n");
+    let mut uncaught: Vec<&str> = Vec::new();
+    let mut caught_by: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (name, rule, task) in tasks {
+        let report = rt.block_on(task).unwrap();
+        let run = &report.runs[0];
+        let failing: Vec<String> = run.results.iter().filter(|r| r.verdict == Verdict::Fail).map(|r| r.id.clone()).collect();
+        if failing.is_empty() && run.setup_error.is_none() {
+            uncaught.push(name);
+        }
+        let shown = if failing.is_empty() {
+            run.setup_error.clone().map(|e| format!("set-up error: {}", e.lines().next().unwrap_or(""))).unwrap_or_else(|| "NOT CAUGHT".into())
+        } else if failing.len() > 8 {
+            format!("{} and {} more", failing[..8].join(", "), failing.len() - 8)
+        } else {
+            failing.join(", ")
+        };
+        table.push_str(&format!("| `{name}` | {rule} | {shown} |\n"));
+        caught_by.insert(name, failing);
+    }
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/mutants.md");
+    let _ = std::fs::write(&out, &table);
+    println!("{table}");
+    assert!(uncaught.is_empty(), "mutants not caught by any case: {uncaught:?}\n{table}");
+    // A crash on garbage shows as a set-up error at worst; make sure it is a case failure too.
+    assert!(!caught_by["crash-on-garbage"].is_empty(), "{table}");
+}
