@@ -39,7 +39,7 @@ fn build_bins(sh: &Shell, release: bool) -> Result<()> {
 
 fn suite(sh: &Shell, extra: &[String]) -> Result<()> {
     build_bins(sh, false)?;
-    let status = Command::new("target/debug/callout-conformance").arg("run").args(extra).current_dir(sh.current_dir()).status()?;
+    let status = Command::new("target/debug/callout-conformance").args(["run", "--transcripts=e2e.seed"]).args(extra).current_dir(sh.current_dir()).status()?;
     std::process::exit(status.code().unwrap_or(2));
 }
 

@@ -42,6 +42,7 @@ Options of run:
   --markdown FILE               write a Markdown report
   --dry-run                     list what would run, run nothing
   --no-color                    plain terminal output
+  --transcripts[=FILTER]        print what each case did, step by step (all cases, or FILTER)
 
 Exit codes: 0 nothing failed, 1 a case failed, 2 a set-up or usage error.
 ";
@@ -75,6 +76,8 @@ pub struct Args {
     pub dry_run: bool,
     /// No color.
     pub no_color: bool,
+    /// Print the transcripts of the cases matching these filters (empty string = all).
+    pub transcripts: Option<String>,
 }
 
 /// Parses arguments (without the program name).
@@ -129,6 +132,7 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             "--strict" => a.strict = true,
             "--dry-run" => a.dry_run = true,
             "--no-color" => a.no_color = true,
+            "--transcripts" => a.transcripts = Some(inline.clone().unwrap_or_default()),
             f if f.starts_with('-') => return Err(format!("unknown option {f:?}; see --help")),
             _ if a.command.is_empty() => a.command = arg.clone(),
             _ => a.filters.push(arg.clone()),
@@ -225,6 +229,9 @@ pub fn main(args: Vec<String>) -> i32 {
             };
             let report = rt.block_on(run(&a, &scenarios, &opts));
             let color = !a.no_color && std::io::stdout().is_terminal();
+            if let Some(f) = &a.transcripts {
+                print!("{}", transcripts(&report, f));
+            }
             print!("{}", report::terminal(&report, color));
             for (path, text) in [(&a.report_json, report::json(&report)), (&a.junit, report::junit(&report)), (&a.markdown, report::markdown(&report))] {
                 if let Some(p) = path {
@@ -308,6 +315,22 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
         }
     }
     report
+}
+
+/// The step-by-step transcripts of the cases matching `filter` (empty = all).
+pub fn transcripts(report: &Report, filter: &str) -> String {
+    let mut out = String::new();
+    for run in &report.runs {
+        out.push_str(&format!("== transcripts: {} ==\n", run.column()));
+        for r in run.results.iter().filter(|r| filter.is_empty() || scenario::matches_filter(&r.id, filter)) {
+            out.push_str(&format!("{} {} — {}\n", r.verdict.label(), r.id, r.title));
+            for l in &r.transcript {
+                out.push_str(&format!("    {l}\n"));
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn merge(run: &mut ResponderRun, out: runner::ScenarioOutcome) {
