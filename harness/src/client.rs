@@ -371,7 +371,14 @@ impl Client {
             }
             match self.next_event(left).await {
                 Some(Event::Msg(m)) if m.sid == sid => msgs.push(m),
-                Some(Event::Err(e)) => errs.push(e),
+                Some(Event::Err(e)) => {
+                    // A refused publish gets no reply: stop waiting.
+                    let refused = e.starts_with("Permissions Violation for Publish");
+                    errs.push(e);
+                    if refused {
+                        break;
+                    }
+                }
                 Some(Event::Closed) => {
                     errs.push("connection closed".into());
                     break;

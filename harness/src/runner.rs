@@ -343,6 +343,9 @@ async fn wait_ready(server: &RunningServer, fx: &Fixture, proc: &mut RunningResp
     let deadline = Instant::now() + Duration::from_secs(20);
     let opts = ConnectOptions { user: Some(PROBE_USER.into()), pass: Some(fx.probe_pass.clone()), ..Default::default() };
     let mut last = String::from("no attempt");
+    // Most responders subscribe within a few hundred milliseconds; a probe sent before that
+    // costs a whole server timeout.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     while Instant::now() < deadline {
         if let Some(st) = proc.exited() {
             return Err(format!("it exited ({st}); its stderr:\n{}", proc.stderr_tail(20)));

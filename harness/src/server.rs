@@ -203,7 +203,12 @@ pub fn start_process(bin: &ServerBinary, conf: &ServerConf) -> Result<RunningSer
 }
 
 fn start_process_once(bin: &ServerBinary, conf: &ServerConf) -> Result<RunningServer, ServerError> {
-    let port = free_port();
+    start_process_on(bin, conf, free_port())
+}
+
+/// Starts nats-server as a local process on a given port (to restart a server where a client
+/// expects it, e.g. reconnect tests).
+pub fn start_process_on(bin: &ServerBinary, conf: &ServerConf, port: u16) -> Result<RunningServer, ServerError> {
     let dir = scratch_dir("server").map_err(|e| ServerError::Spawn { path: bin.path.clone(), detail: e.to_string() })?;
     let conf_path = dir.join("server.conf");
     std::fs::write(&conf_path, conf.render(&format!("127.0.0.1:{port}")))
