@@ -393,6 +393,8 @@ pub enum Hostile {
     AccountIssuer,
     /// A user claim instead of an authorization request.
     WrongClaimType,
+    /// A known user whose request carries no `connect_opts.pass` at all.
+    NoPassword,
 }
 
 /// Unusual but valid requests.
@@ -450,6 +452,7 @@ pub const CATALOG: &[WireCase] = &[
     WireCase { id: "wire.hostile.21", title: "user_nkey is not a user key", requirement: "user_nkey must be a U key; an answer cannot be addressed otherwise", cite: "protocol.md §1.5 (user_nkey); §1.6", config: Plain, check: Check::Hostile(Hostile::BadUserNkey) },
     WireCase { id: "wire.hostile.22", title: "request signed by an account key", requirement: "authorization_request issuers are N keys", cite: "protocol.md §1.2 (Issuer prefix)", config: Plain, check: Check::Hostile(Hostile::AccountIssuer) },
     WireCase { id: "wire.hostile.23", title: "a user claim instead of an authorization request", requirement: "nats.type must be authorization_request", cite: "protocol.md §1.2 (Claim type)", config: Plain, check: Check::Hostile(Hostile::WrongClaimType) },
+    WireCase { id: "wire.hostile.24", title: "a known user without connect_opts.pass", requirement: "a missing password is never a match (deny by default)", cite: "protocol.md §1.5 (connect_opts fields are omitempty)", config: Plain, check: Check::Hostile(Hostile::NoPassword) },
     WireCase { id: "wire.robust.1", title: "a request with only the required fields is admitted", requirement: "no name_tag, client_info.user or tags: optional fields are optional (a strict decoder fails on a real plain user/password request)", cite: "protocol.md §1.5; landscape.md §2.8 (missing field name_tag)", config: Plain, check: Check::Robust(Robust::MinimalFields) },
     WireCase { id: "wire.robust.2", title: "a request with unknown fields is admitted", requirement: "newer servers add fields: decoding ignores unknown ones", cite: "protocol.md §1.5 (client_tls.server_name arrived later)", config: Plain, check: Check::Robust(Robust::UnknownFields) },
 ];
@@ -906,6 +909,10 @@ impl Phase {
                 let acct = Signer::generate(KeyKind::Account);
                 req.nats.server_id.id = acct.public_key().into();
                 (jwt::encode(&mut req, &acct).into_bytes(), None)
+            }
+            H::NoPassword => {
+                req.nats.connect_opts.pass = Secret::default();
+                (s.sign(&mut req).into_bytes(), None)
             }
             H::WrongClaimType => {
                 let mut u: Claims<User> = Claims { sub: req.nats.user_nkey.clone(), aud: "APP".into(), ..Claims::default() };
