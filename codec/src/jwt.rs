@@ -113,8 +113,8 @@ pub fn check_header(header_json: &[u8]) -> Result<(), JwtError> {
     }
     let h: Header = serde_json::from_slice(header_json)
         .map_err(|_| JwtError::Header(String::from_utf8_lossy(header_json).into_owned()))?;
-    let alg = h.alg.to_ascii_lowercase();
-    if h.typ.to_ascii_uppercase() != "JWT" || (alg != "ed25519-nkey" && alg != "ed25519") {
+    let alg_ok = h.alg.eq_ignore_ascii_case("ed25519-nkey") || h.alg.eq_ignore_ascii_case("ed25519");
+    if !h.typ.eq_ignore_ascii_case("JWT") || !alg_ok {
         return Err(JwtError::Header(String::from_utf8_lossy(header_json).into_owned()));
     }
     Ok(())

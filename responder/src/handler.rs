@@ -402,7 +402,7 @@ impl Responder {
 
 fn pad_b64(part: &str) -> String {
     let mut s = part.to_string();
-    while s.len() % 4 != 0 {
+    while !s.len().is_multiple_of(4) {
         s.push('=');
     }
     s

@@ -184,7 +184,7 @@ fn fold_keys<'a>(obj: &'a Map<String, Value>, known: &[&'static str]) -> Result<
         let Some(canon) = known.iter().find(|c| c.eq_ignore_ascii_case(k)) else {
             let hint = known
                 .iter()
-                .find(|c| edit_distance(&c.to_string(), &k.to_ascii_lowercase()) <= 2)
+                .find(|c| edit_distance(c, &k.to_ascii_lowercase()) <= 2)
                 .map(|c| format!("unknown key {k:?} (did you mean {c:?}?)"))
                 .unwrap_or_else(|| format!("unknown key {k:?}"));
             return Err((k.clone(), hint));
