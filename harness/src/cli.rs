@@ -20,6 +20,7 @@ callout-conformance: conformance suite for NATS auth-callout responders
 Usage:
   callout-conformance run [FILTER...] [options]   run the catalog, print the table
   callout-conformance list [FILTER...]            list the cases
+  callout-conformance bench [options]             measure latency and throughput (bench --help)
   callout-conformance --help | --version
 
 FILTER is a case id prefix (e2e.perm, e2e.perm.3) or a glob (e2e.*.1); several are OR-ed.
@@ -182,6 +183,9 @@ pub fn backend(name: &str) -> Result<Box<dyn ServerBackend>, String> {
 
 /// Entry point; returns the exit code.
 pub fn main(args: Vec<String>) -> i32 {
+    if args.first().map(String::as_str) == Some("bench") {
+        return crate::bench::main(&args[1..]);
+    }
     if args.iter().any(|a| a == "--help" || a == "-h" || a == "help") {
         print!("{HELP}");
         return 0;

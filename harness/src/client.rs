@@ -300,6 +300,12 @@ impl Client {
         self.write(&buf).await;
     }
 
+    /// Writes already framed protocol bytes (several `PUB`/`HPUB` at once, for the benchmark
+    /// driver, which batches its publishes into one write). Returns false when the write failed.
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> bool {
+        self.write(bytes).await
+    }
+
     /// Sends PING and waits for PONG; everything that arrives before it stays queued for
     /// [`Client::next_event`]. Returns false when the connection closed or timed out.
     pub async fn flush(&mut self, timeout: Duration) -> bool {
