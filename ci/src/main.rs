@@ -33,19 +33,31 @@ fn main() -> Result<()> {
 
 fn build_bins(sh: &Shell, release: bool) -> Result<()> {
     let profile: &[&str] = if release { &["--release"] } else { &[] };
-    cmd!(sh, "cargo build {profile...} -p callout-responder -p callout-conformance --bins").run()?;
+    cmd!(
+        sh,
+        "cargo build {profile...} -p callout-responder -p callout-conformance --bins"
+    )
+    .run()?;
     Ok(())
 }
 
 fn suite(sh: &Shell, extra: &[String]) -> Result<()> {
     build_bins(sh, false)?;
-    let status = Command::new("target/debug/callout-conformance").args(["run", "--transcripts=e2e.seed"]).args(extra).current_dir(sh.current_dir()).status()?;
+    let status = Command::new("target/debug/callout-conformance")
+        .args(["run", "--transcripts=e2e.seed"])
+        .args(extra)
+        .current_dir(sh.current_dir())
+        .status()?;
     std::process::exit(status.code().unwrap_or(2));
 }
 
 fn bench(sh: &Shell, extra: &[String]) -> Result<()> {
     build_bins(sh, true)?;
-    let status = Command::new("target/release/callout-conformance").arg("bench").args(extra).current_dir(sh.current_dir()).status()?;
+    let status = Command::new("target/release/callout-conformance")
+        .arg("bench")
+        .args(extra)
+        .current_dir(sh.current_dir())
+        .status()?;
     std::process::exit(status.code().unwrap_or(2));
 }
 
@@ -76,17 +88,40 @@ fn cargo_test(sh: &Shell, passed: &mut usize, failed: &mut usize) -> Result<bool
     Ok(child.wait()?.success())
 }
 
-fn conformance(sh: &Shell, label: &str, args: &[&str], passed: &mut usize, failed: &mut usize) -> Result<bool> {
+fn conformance(
+    sh: &Shell,
+    label: &str,
+    args: &[&str],
+    passed: &mut usize,
+    failed: &mut usize,
+) -> Result<bool> {
     let json = format!("target/reports/{label}.json");
     let junit = format!("target/reports/{label}.xml");
     let md = format!("target/reports/{label}.md");
-    println!("\n==> conformance {label}: callout-conformance run {}", args.join(" "));
+    println!(
+        "\n==> conformance {label}: callout-conformance run {}",
+        args.join(" ")
+    );
     let status = Command::new("target/debug/callout-conformance")
-        .args(["run", "--strict", "--no-color", "--report-json", &json, "--junit", &junit, "--markdown", &md])
+        .args([
+            "run",
+            "--strict",
+            "--no-color",
+            "--report-json",
+            &json,
+            "--junit",
+            &junit,
+            "--markdown",
+            &md,
+        ])
         .args(args)
         .current_dir(sh.current_dir())
         .status()?;
-    let report: serde_json::Value = sh.read_file(&json).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    let report: serde_json::Value = sh
+        .read_file(&json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
     if let Some(summary) = report["summary"].as_object() {
         for counts in summary.values() {
             *passed += counts["pass"].as_u64().unwrap_or(0) as usize;
@@ -99,7 +134,9 @@ fn conformance(sh: &Shell, label: &str, args: &[&str], passed: &mut usize, faile
 fn test(sh: &Shell) -> Result<()> {
     let started = std::time::Instant::now();
     println!("==> container engine");
-    cmd!(sh, "bash ci/install-podman.sh").run().context("installing podman (ci/install-podman.sh)")?;
+    cmd!(sh, "bash ci/install-podman.sh")
+        .run()
+        .context("installing podman (ci/install-podman.sh)")?;
     println!("==> build");
     cmd!(sh, "cargo build --workspace --all-targets").run()?;
     sh.create_dir("target/reports")?;
@@ -112,7 +149,10 @@ fn test(sh: &Shell) -> Result<()> {
     for (label, args) in [
         ("process-2.10.26", vec!["--server-version", "2.10.26"]),
         ("process-2.15.1", vec!["--server-version", "2.15.1"]),
-        ("container-2.15.1", vec!["--backend", "container", "--server-version", "2.15.1"]),
+        (
+            "container-2.15.1",
+            vec!["--backend", "container", "--server-version", "2.15.1"],
+        ),
     ] {
         if !conformance(sh, label, &args, &mut passed, &mut failed)? {
             problems.push(format!("conformance {label}"));
@@ -122,11 +162,17 @@ fn test(sh: &Shell) -> Result<()> {
     if cmd!(sh, "cargo fmt --all -- --check").run().is_err() {
         problems.push("cargo fmt --check".into());
     }
-    if cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings").run().is_err() {
+    if cmd!(sh, "cargo clippy --workspace --all-targets -- -D warnings")
+        .run()
+        .is_err()
+    {
         problems.push("cargo clippy".into());
     }
     stop_podman_service(sh);
-    println!("\nci took {:.0} s; reports in target/reports/", started.elapsed().as_secs_f64());
+    println!(
+        "\nci took {:.0} s; reports in target/reports/",
+        started.elapsed().as_secs_f64()
+    );
     if !problems.is_empty() {
         println!("ci: failed steps: {}", problems.join(", "));
     }

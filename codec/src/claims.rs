@@ -91,7 +91,11 @@ pub struct Claims<N> {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sub: String,
     /// The type-specific part.
-    #[serde(default, deserialize_with = "null_as_default", bound(deserialize = "N: Deserialize<'de> + Default"))]
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        bound(deserialize = "N: Deserialize<'de> + Default")
+    )]
     pub nats: N,
 }
 
@@ -140,7 +144,11 @@ pub struct ServerId {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cluster: String,
     /// Server tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub tags: Vec<String>,
     /// The server's public xkey, only when the request is sealed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -163,7 +171,11 @@ pub struct ClientInfo {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// Tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub tags: Vec<String>,
     /// Name tag.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -227,10 +239,18 @@ pub struct ClientTls {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cipher: String,
     /// Peer certificates (PEM) when not verified.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub certs: Vec<String>,
     /// Verified chains (PEM).
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub verified_chains: Vec<Vec<String>>,
     /// SNI server name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -259,7 +279,11 @@ pub struct AuthRequest {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub request_nonce: String,
     /// Tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub tags: Vec<String>,
     /// `authorization_request`.
     #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
@@ -282,7 +306,11 @@ pub struct AuthResponse {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub issuer_account: String,
     /// Tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub tags: Vec<String>,
     /// `authorization_response`.
     #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
@@ -297,10 +325,18 @@ pub struct AuthResponse {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Permission {
     /// Allowed subjects (for `sub`, `"subject queue"` for queue groups).
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub allow: Vec<String>,
     /// Denied subjects.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub deny: Vec<String>,
 }
 
@@ -347,10 +383,18 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resp: Option<ResponsePermission>,
     /// Source CIDRs (not enforced for callout users). Decodes from a list or a comma string.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "cidr_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "cidr_list"
+    )]
     pub src: Vec<String>,
     /// Connect windows.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub times: Vec<TimeRange>,
     /// Time zone of `times`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -371,13 +415,21 @@ pub struct User {
     #[serde(default, skip_serializing_if = "is_false")]
     pub proxy_required: bool,
     /// Allowed connection types.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub allowed_connection_types: Vec<String>,
     /// Issuer account (operator mode only; forbidden in config mode).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub issuer_account: String,
     /// Tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub tags: Vec<String>,
     /// `user`.
     #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
@@ -450,9 +502,12 @@ fn cidr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match Option::<Either>::deserialize(d)? {
         None => Vec::new(),
         Some(Either::List(v)) => v,
-        Some(Either::Text(s)) => {
-            s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(String::from).collect()
-        }
+        Some(Either::Text(s)) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect(),
     })
 }
 
@@ -473,11 +528,14 @@ mod tests {
 
     #[test]
     fn resp_keeps_both_keys_and_src_accepts_a_string() {
-        let mut u = User::default();
-        u.resp = Some(ResponsePermission { max: 1, ttl: 0 });
+        let u = User {
+            resp: Some(ResponsePermission { max: 1, ttl: 0 }),
+            ..User::default()
+        };
         let json = serde_json::to_string(&u).unwrap();
         assert!(json.contains(r#""resp":{"max":1,"ttl":0}"#), "{json}");
-        let back: User = serde_json::from_str(r#"{"src":"10.0.0.0/8, 192.168.0.0/16","pub":null}"#).unwrap();
+        let back: User =
+            serde_json::from_str(r#"{"src":"10.0.0.0/8, 192.168.0.0/16","pub":null}"#).unwrap();
         assert_eq!(back.src, vec!["10.0.0.0/8", "192.168.0.0/16"]);
     }
 

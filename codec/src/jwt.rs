@@ -78,9 +78,11 @@ impl<'a> RawToken<'a> {
     pub fn split(token: &'a str) -> Result<RawToken<'a>, JwtError> {
         let mut it = token.split('.');
         match (it.next(), it.next(), it.next(), it.next()) {
-            (Some(header), Some(payload), Some(signature), None) => {
-                Ok(RawToken { header, payload, signature })
-            }
+            (Some(header), Some(payload), Some(signature), None) => Ok(RawToken {
+                header,
+                payload,
+                signature,
+            }),
             _ => Err(JwtError::Chunks),
         }
     }
@@ -93,7 +95,9 @@ impl<'a> RawToken<'a> {
 
 /// Decodes unpadded base64url, refusing padding and other alphabets as Go's `RawURLEncoding`.
 pub fn b64_decode(part: &str, what: &'static str) -> Result<Vec<u8>, JwtError> {
-    BASE64URL_NOPAD.decode(part.as_bytes()).map_err(|_| JwtError::Base64(what))
+    BASE64URL_NOPAD
+        .decode(part.as_bytes())
+        .map_err(|_| JwtError::Base64(what))
 }
 
 /// Encodes unpadded base64url.
@@ -113,9 +117,12 @@ pub fn check_header(header_json: &[u8]) -> Result<(), JwtError> {
     }
     let h: Header = serde_json::from_slice(header_json)
         .map_err(|_| JwtError::Header(String::from_utf8_lossy(header_json).into_owned()))?;
-    let alg_ok = h.alg.eq_ignore_ascii_case("ed25519-nkey") || h.alg.eq_ignore_ascii_case("ed25519");
+    let alg_ok =
+        h.alg.eq_ignore_ascii_case("ed25519-nkey") || h.alg.eq_ignore_ascii_case("ed25519");
     if !h.typ.eq_ignore_ascii_case("JWT") || !alg_ok {
-        return Err(JwtError::Header(String::from_utf8_lossy(header_json).into_owned()));
+        return Err(JwtError::Header(
+            String::from_utf8_lossy(header_json).into_owned(),
+        ));
     }
     Ok(())
 }
@@ -187,13 +194,19 @@ pub fn decode<N: NatsPayload>(token: &str) -> Result<Claims<N>, JwtError> {
         return Err(JwtError::NewerVersion);
     }
     if kind != N::TYPE.as_str() {
-        return Err(JwtError::WrongType { expected: N::TYPE.as_str(), got: kind });
+        return Err(JwtError::WrongType {
+            expected: N::TYPE.as_str(),
+            got: kind,
+        });
     }
     let claims: Claims<N> =
         serde_json::from_value(value).map_err(|e| JwtError::Json(e.to_string()))?;
     let sig = b64_decode(raw.signature, "signature")?;
-    let (signed, v) =
-        if version <= 1 { (raw.payload, 1) } else { (raw.signing_input(token), 2) };
+    let (signed, v) = if version <= 1 {
+        (raw.payload, 1)
+    } else {
+        (raw.signing_input(token), 2)
+    };
     nkey::verify(&claims.iss, signed.as_bytes(), &sig).map_err(|_| JwtError::Signature(v))?;
     let want = N::TYPE.issuer_kind();
     if !nkey::is_public(&claims.iss, want) {
@@ -204,12 +217,22 @@ pub fn decode<N: NatsPayload>(token: &str) -> Result<Claims<N>, JwtError> {
 
 /// Go's `identifier`: the claim type and version, with a top-level `type` meaning version 1.
 fn identify(v: &serde_json::Value) -> (String, i64) {
-    if let Some(t) = v.get("type").and_then(|t| t.as_str()).filter(|t| !t.is_empty()) {
+    if let Some(t) = v
+        .get("type")
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.is_empty())
+    {
         return (t.to_string(), 1);
     }
     let nats = v.get("nats");
-    let t = nats.and_then(|n| n.get("type")).and_then(|t| t.as_str()).unwrap_or("");
-    let ver = nats.and_then(|n| n.get("version")).and_then(|t| t.as_i64()).unwrap_or(0);
+    let t = nats
+        .and_then(|n| n.get("type"))
+        .and_then(|t| t.as_str())
+        .unwrap_or("");
+    let ver = nats
+        .and_then(|n| n.get("version"))
+        .and_then(|t| t.as_i64())
+        .unwrap_or(0);
     (t.to_string(), ver)
 }
 

@@ -16,9 +16,9 @@ pub mod secret;
 pub mod xkv1;
 
 pub use claims::{
-    AuthRequest, AuthRequestClaims, AuthResponse, AuthResponseClaims, Claims, ClaimType,
-    ClientInfo, ClientTls, ConnectOpts, Permission, ResponsePermission, ServerId, TimeRange,
-    User, UserClaims,
+    AuthRequest, AuthRequestClaims, AuthResponse, AuthResponseClaims, ClaimType, Claims,
+    ClientInfo, ClientTls, ConnectOpts, Permission, ResponsePermission, ServerId, TimeRange, User,
+    UserClaims,
 };
 pub use jwt::{JwtError, JWT_HEADER};
 pub use nkey::{KeyError, KeyKind, Signer};

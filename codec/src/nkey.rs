@@ -95,7 +95,10 @@ pub fn expect_public(key: &str, kind: KeyKind) -> Result<(), KeyError> {
     if got == kind {
         Ok(())
     } else {
-        Err(KeyError::WrongKind { expected: kind.name(), got: got.name() })
+        Err(KeyError::WrongKind {
+            expected: kind.name(),
+            got: got.name(),
+        })
     }
 }
 
@@ -108,7 +111,8 @@ pub fn seed_kind(seed: &str) -> Result<KeyKind, KeyError> {
 /// Verifies an ed25519 signature by the public key `signer` (any ed25519 kind).
 pub fn verify(signer: &str, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
     let kp = KeyPair::from_public_key(signer).map_err(|_| KeyError::MalformedPublic)?;
-    kp.verify(message, signature).map_err(|_| KeyError::BadSignature)
+    kp.verify(message, signature)
+        .map_err(|_| KeyError::BadSignature)
 }
 
 /// An ed25519 key pair that signs JWTs: the issuer account of a responder, or the server key
@@ -124,13 +128,23 @@ impl Signer {
     pub fn from_seed(seed: &str, kind: KeyKind) -> Result<Signer, KeyError> {
         let got = seed_kind(seed)?;
         if got != kind {
-            return Err(KeyError::WrongKind { expected: kind.name(), got: got.name() });
+            return Err(KeyError::WrongKind {
+                expected: kind.name(),
+                got: got.name(),
+            });
         }
         if kind == KeyKind::Curve {
-            return Err(KeyError::WrongKind { expected: "an ed25519", got: "a curve" });
+            return Err(KeyError::WrongKind {
+                expected: "an ed25519",
+                got: "a curve",
+            });
         }
         let pair = KeyPair::from_seed(seed.trim()).map_err(|_| KeyError::MalformedSeed)?;
-        Ok(Signer { kind, public: pair.public_key(), pair })
+        Ok(Signer {
+            kind,
+            public: pair.public_key(),
+            pair,
+        })
     }
 
     /// Generates a fresh key pair of `kind` (not `Curve`: see [`crate::CurveSecret`]).
@@ -141,8 +155,16 @@ impl Signer {
             KeyKind::Server => KeyPair::new_server(),
             KeyKind::Operator | KeyKind::Curve => KeyPair::new_operator(),
         };
-        let kind = if kind == KeyKind::Curve { KeyKind::Operator } else { kind };
-        Signer { kind, public: pair.public_key(), pair }
+        let kind = if kind == KeyKind::Curve {
+            KeyKind::Operator
+        } else {
+            kind
+        };
+        Signer {
+            kind,
+            public: pair.public_key(),
+            pair,
+        }
     }
 
     /// The public key, e.g. `A…`.
@@ -200,9 +222,15 @@ mod tests {
         assert!(!is_public(ISSUER, KeyKind::Server));
         assert_eq!(
             Signer::from_seed(USER_SEED, KeyKind::Account).unwrap_err(),
-            KeyError::WrongKind { expected: "account", got: "user" }
+            KeyError::WrongKind {
+                expected: "account",
+                got: "user"
+            }
         );
-        assert_eq!(seed_kind("SXAAXMRAEP6JWWHNB6IKFL554IE6LZVT6EY5MBRICPILTLOPHAG73I3YX4"), Ok(KeyKind::Curve));
+        assert_eq!(
+            seed_kind("SXAAXMRAEP6JWWHNB6IKFL554IE6LZVT6EY5MBRICPILTLOPHAG73I3YX4"),
+            Ok(KeyKind::Curve)
+        );
     }
 
     #[test]
@@ -219,7 +247,10 @@ mod tests {
         assert_eq!(s.public_key().chars().next(), Some('N'));
         let sig = s.sign(b"hello");
         assert!(verify(s.public_key(), b"hello", &sig).is_ok());
-        assert_eq!(verify(s.public_key(), b"hellp", &sig), Err(KeyError::BadSignature));
+        assert_eq!(
+            verify(s.public_key(), b"hellp", &sig),
+            Err(KeyError::BadSignature)
+        );
         assert!(!format!("{s:?}").contains(&s.seed()));
     }
 }

@@ -37,12 +37,19 @@ pub struct CurvePublic {
 impl CurvePublic {
     /// Parses `X…`.
     pub fn parse(encoded: &str) -> Result<CurvePublic, KeyError> {
-        let (prefix, raw) = nkeys::from_public_key(encoded).map_err(|_| KeyError::MalformedPublic)?;
+        let (prefix, raw) =
+            nkeys::from_public_key(encoded).map_err(|_| KeyError::MalformedPublic)?;
         if prefix != 23 << 3 {
             let got = crate::nkey::public_kind(encoded)?;
-            return Err(KeyError::WrongKind { expected: KeyKind::Curve.name(), got: got.name() });
+            return Err(KeyError::WrongKind {
+                expected: KeyKind::Curve.name(),
+                got: got.name(),
+            });
         }
-        Ok(CurvePublic { encoded: encoded.to_string(), key: PublicKey::from(raw) })
+        Ok(CurvePublic {
+            encoded: encoded.to_string(),
+            key: PublicKey::from(raw),
+        })
     }
 
     /// The encoded key `X…`.
@@ -70,7 +77,10 @@ impl CurveSecret {
         let (prefix, raw) = nkeys::decode_seed(seed.trim()).map_err(|_| KeyError::MalformedSeed)?;
         if prefix != 23 << 3 {
             let got = crate::nkey::seed_kind(seed)?;
-            return Err(KeyError::WrongKind { expected: KeyKind::Curve.name(), got: got.name() });
+            return Err(KeyError::WrongKind {
+                expected: KeyKind::Curve.name(),
+                got: got.name(),
+            });
         }
         Ok(Self::from_raw(raw))
     }
@@ -80,7 +90,10 @@ impl CurveSecret {
         let secret = SecretKey::from(raw);
         let pk = secret.public_key();
         let encoded = encode_public(pk.as_bytes());
-        CurveSecret { secret, public: CurvePublic { encoded, key: pk } }
+        CurveSecret {
+            secret,
+            public: CurvePublic { encoded, key: pk },
+        }
     }
 
     /// A fresh random key.
@@ -102,7 +115,9 @@ impl CurveSecret {
 
     /// A channel to `peer`, with the shared secret computed now.
     pub fn channel_to(&self, peer: &CurvePublic) -> SealingChannel {
-        SealingChannel { salsa: std::sync::Arc::new(SalsaBox::new(&peer.key, &self.secret)) }
+        SealingChannel {
+            salsa: std::sync::Arc::new(SalsaBox::new(&peer.key, &self.secret)),
+        }
     }
 }
 
@@ -148,7 +163,9 @@ impl SealingChannel {
             return Err(SealError::WrongVersion);
         }
         let nonce = crypto_box::Nonce::from_slice(&sealed[4..4 + NONCE_LEN]);
-        self.salsa.decrypt(nonce, &sealed[4 + NONCE_LEN..]).map_err(|_| SealError::Decrypt)
+        self.salsa
+            .decrypt(nonce, &sealed[4 + NONCE_LEN..])
+            .map_err(|_| SealError::Decrypt)
     }
 }
 
@@ -163,7 +180,11 @@ fn crc16(data: &[u8]) -> u16 {
     for &b in data {
         crc ^= (b as u16) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
         }
     }
     crc
@@ -195,7 +216,11 @@ pub fn seal(msg: &[u8], sender: &CurveSecret, recipient: &CurvePublic) -> Vec<u8
 }
 
 /// Opens with a fresh (uncached) box: for one-off use.
-pub fn open(sealed: &[u8], recipient: &CurveSecret, sender: &CurvePublic) -> Result<Vec<u8>, SealError> {
+pub fn open(
+    sealed: &[u8],
+    recipient: &CurveSecret,
+    sender: &CurvePublic,
+) -> Result<Vec<u8>, SealError> {
     recipient.channel_to(sender).open(sealed)
 }
 
@@ -219,7 +244,10 @@ mod tests {
         let service = CurveSecret::from_seed(XSEED).unwrap();
         let sealed = seal(b"eyJhello", &server, service.public());
         assert_eq!(&sealed[..4], b"xkv1");
-        assert_eq!(open(&sealed, &service, server.public()).unwrap(), b"eyJhello");
+        assert_eq!(
+            open(&sealed, &service, server.public()).unwrap(),
+            b"eyJhello"
+        );
         // The nkeys crate opens what we seal, and we open what it seals.
         let nk_service = nkeys::XKey::from_seed(XSEED).unwrap();
         let nk_server = nkeys::XKey::from_seed(&server.seed()).unwrap();
@@ -239,7 +267,13 @@ mod tests {
         let mut v2 = sealed.clone();
         v2[3] = b'2';
         assert_eq!(open(&v2, &b, a.public()), Err(SealError::WrongVersion));
-        assert_eq!(open(&sealed[..28], &b, a.public()), Err(SealError::TooShort(28)));
-        assert_eq!(SealingChannel::all_zero_secret_to(a.public()).open(&sealed), Err(SealError::Decrypt));
+        assert_eq!(
+            open(&sealed[..28], &b, a.public()),
+            Err(SealError::TooShort(28))
+        );
+        assert_eq!(
+            SealingChannel::all_zero_secret_to(a.public()).open(&sealed),
+            Err(SealError::Decrypt)
+        );
     }
 }

@@ -83,7 +83,10 @@ pub struct Args {
 
 /// Parses arguments (without the program name).
 pub fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut a = Args { backend: "process".into(), ..Default::default() };
+    let mut a = Args {
+        backend: "process".into(),
+        ..Default::default()
+    };
     let mut it = args.iter().peekable();
     let mut reference = false;
     while let Some(arg) = it.next() {
@@ -94,7 +97,10 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
         let mut value = |name: &str| -> Result<String, String> {
             match &inline {
                 Some(v) => Ok(v.clone()),
-                None => it.next().cloned().ok_or_else(|| format!("{name} needs a value")),
+                None => it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| format!("{name} needs a value")),
             }
         };
         match flag.as_str() {
@@ -118,9 +124,15 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
                 a.backend = v;
             }
             "--server-version" => {
-                for v in value("--server-version")?.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+                for v in value("--server-version")?
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                {
                     if scenario::parse_version(v).is_none() {
-                        return Err(format!("--server-version: {v:?} is not a version like 2.15.1"));
+                        return Err(format!(
+                            "--server-version: {v:?} is not a version like 2.15.1"
+                        ));
                     }
                     a.versions.push(v.to_string());
                 }
@@ -186,7 +198,10 @@ pub fn main(args: Vec<String>) -> i32 {
     if args.first().map(String::as_str) == Some("bench") {
         return crate::bench::main(&args[1..]);
     }
-    if args.iter().any(|a| a == "--help" || a == "-h" || a == "help") {
+    if args
+        .iter()
+        .any(|a| a == "--help" || a == "-h" || a == "help")
+    {
         print!("{HELP}");
         return 0;
     }
@@ -209,14 +224,22 @@ pub fn main(args: Vec<String>) -> i32 {
             return 2;
         }
     };
-    let opts = RunOptions { strict: a.strict, filters: a.filters.clone() };
+    let opts = RunOptions {
+        strict: a.strict,
+        filters: a.filters.clone(),
+    };
     match a.command.as_str() {
         "list" => {
             print!("{}", list(&scenarios, &opts));
             0
         }
         "run" if a.dry_run => {
-            println!("would run {} responder(s) × {} server version(s) on the {} backend:", a.responders.len(), a.versions.len(), a.backend);
+            println!(
+                "would run {} responder(s) × {} server version(s) on the {} backend:",
+                a.responders.len(),
+                a.versions.len(),
+                a.backend
+            );
             for r in &a.responders {
                 println!("  responder {}: {}", r.name, r.template);
             }
@@ -224,7 +247,10 @@ pub fn main(args: Vec<String>) -> i32 {
             0
         }
         "run" => {
-            let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("callout-conformance: cannot start the runtime: {e}");
@@ -237,7 +263,11 @@ pub fn main(args: Vec<String>) -> i32 {
                 print!("{}", transcripts(&report, f));
             }
             print!("{}", report::terminal(&report, color));
-            for (path, text) in [(&a.report_json, report::json(&report)), (&a.junit, report::junit(&report)), (&a.markdown, report::markdown(&report))] {
+            for (path, text) in [
+                (&a.report_json, report::json(&report)),
+                (&a.junit, report::junit(&report)),
+                (&a.markdown, report::markdown(&report)),
+            ] {
                 if let Some(p) = path {
                     if let Err(e) = std::fs::write(p, text) {
                         eprintln!("callout-conformance: cannot write {}: {e}", p.display());
@@ -248,7 +278,9 @@ pub fn main(args: Vec<String>) -> i32 {
             report.exit_code()
         }
         other => {
-            eprintln!("callout-conformance: unknown command {other:?}; use run or list (see --help)");
+            eprintln!(
+                "callout-conformance: unknown command {other:?}; use run or list (see --help)"
+            );
             2
         }
     }
@@ -274,13 +306,23 @@ pub fn list(scenarios: &[Scenario], opts: &RunOptions) -> String {
 
 /// Runs every responder on every version; returns the report.
 pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report {
-    let mut report = Report { tool_version: env!("CARGO_PKG_VERSION").into(), strict: a.strict, runs: vec![] };
-    let total_cases: usize = scenarios.iter().map(|s| s.cases.iter().filter(|c| opts.selects(c)).count()).sum::<usize>() + wire_selected(opts).len();
+    let mut report = Report {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        strict: a.strict,
+        runs: vec![],
+    };
+    let total_cases: usize = scenarios
+        .iter()
+        .map(|s| s.cases.iter().filter(|c| opts.selects(c)).count())
+        .sum::<usize>()
+        + wire_selected(opts).len();
     let backend = match backend(&a.backend) {
         Ok(b) => b,
         Err(e) => {
             for r in &a.responders {
-                report.runs.push(empty_run(r, "-", &a.backend, Some(e.clone())));
+                report
+                    .runs
+                    .push(empty_run(r, "-", &a.backend, Some(e.clone())));
             }
             return report;
         }
@@ -290,7 +332,9 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
             Ok(b) => b,
             Err(e) => {
                 for r in &a.responders {
-                    report.runs.push(empty_run(r, version, &a.backend, Some(e.to_string())));
+                    report
+                        .runs
+                        .push(empty_run(r, version, &a.backend, Some(e.to_string())));
                 }
                 continue;
             }
@@ -302,17 +346,25 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
             for s in scenarios {
                 let mut progress = |c: &crate::verdict::CaseResult| {
                     done += 1;
-                    eprintln!("{}", report::progress_line(done, total_cases, &c.id, c.verdict));
+                    eprintln!(
+                        "{}",
+                        report::progress_line(done, total_cases, &c.id, c.verdict)
+                    );
                 };
-                let out = runner::run_scenario(s, backend.as_ref(), &bin, r, opts, &mut progress).await;
+                let out =
+                    runner::run_scenario(s, backend.as_ref(), &bin, r, opts, &mut progress).await;
                 merge(&mut run, out);
             }
             if !wire_selected(opts).is_empty() {
                 let mut progress = |c: &crate::verdict::CaseResult| {
                     done += 1;
-                    eprintln!("{}", report::progress_line(done, total_cases, &c.id, c.verdict));
+                    eprintln!(
+                        "{}",
+                        report::progress_line(done, total_cases, &c.id, c.verdict)
+                    );
                 };
-                let out = crate::wire::run_wire(backend.as_ref(), &bin, r, opts, &mut progress).await;
+                let out =
+                    crate::wire::run_wire(backend.as_ref(), &bin, r, opts, &mut progress).await;
                 merge(&mut run, out);
             }
             report.runs.push(run);
@@ -326,7 +378,11 @@ pub fn transcripts(report: &Report, filter: &str) -> String {
     let mut out = String::new();
     for run in &report.runs {
         out.push_str(&format!("== transcripts: {} ==\n", run.column()));
-        for r in run.results.iter().filter(|r| filter.is_empty() || scenario::matches_filter(&r.id, filter)) {
+        for r in run
+            .results
+            .iter()
+            .filter(|r| filter.is_empty() || scenario::matches_filter(&r.id, filter))
+        {
             out.push_str(&format!("{} {} — {}\n", r.verdict.label(), r.id, r.title));
             for l in &r.transcript {
                 out.push_str(&format!("    {l}\n"));
@@ -353,7 +409,16 @@ fn merge(run: &mut ResponderRun, out: runner::ScenarioOutcome) {
 
 /// The wire cases selected by the filters.
 pub fn wire_selected(opts: &RunOptions) -> Vec<&'static crate::wire::WireCase> {
-    crate::wire::CATALOG.iter().filter(|c| opts.filters.is_empty() || opts.filters.iter().any(|f| scenario::matches_filter(c.id, f))).collect()
+    crate::wire::CATALOG
+        .iter()
+        .filter(|c| {
+            opts.filters.is_empty()
+                || opts
+                    .filters
+                    .iter()
+                    .any(|f| scenario::matches_filter(c.id, f))
+        })
+        .collect()
 }
 
 fn empty_run(r: &ResponderSpec, version: &str, backend: &str, err: Option<String>) -> ResponderRun {
@@ -382,17 +447,41 @@ mod tests {
         assert_eq!(a.responders.len(), 1);
         assert_eq!(a.responders[0].name, "reference");
         assert_eq!(a.versions, vec!["2.15.1"]);
-        let a = p(&["run", "e2e.seed", "--responder", "reference", "--responder-cmd", "./svc {url}", "--server-version", "2.10.26,2.15.1"]).unwrap();
-        assert_eq!(a.responders.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["reference", "svc"]);
+        let a = p(&[
+            "run",
+            "e2e.seed",
+            "--responder",
+            "reference",
+            "--responder-cmd",
+            "./svc {url}",
+            "--server-version",
+            "2.10.26,2.15.1",
+        ])
+        .unwrap();
+        assert_eq!(
+            a.responders
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>(),
+            vec!["reference", "svc"]
+        );
         assert_eq!(a.filters, vec!["e2e.seed"]);
         assert_eq!(a.versions.len(), 2);
     }
 
     #[test]
     fn usage_errors_are_explained() {
-        assert!(p(&["run", "--backend", "vm"]).unwrap_err().contains("process or container"));
-        assert!(p(&["run", "--server-version", "latest"]).unwrap_err().contains("not a version"));
-        assert!(p(&["run", "--frobnicate"]).unwrap_err().contains("unknown option"));
-        assert!(p(&["run", "--responder-cmd", "'unclosed"]).unwrap_err().contains("unclosed"));
+        assert!(p(&["run", "--backend", "vm"])
+            .unwrap_err()
+            .contains("process or container"));
+        assert!(p(&["run", "--server-version", "latest"])
+            .unwrap_err()
+            .contains("not a version"));
+        assert!(p(&["run", "--frobnicate"])
+            .unwrap_err()
+            .contains("unknown option"));
+        assert!(p(&["run", "--responder-cmd", "'unclosed"])
+            .unwrap_err()
+            .contains("unclosed"));
     }
 }

@@ -35,7 +35,9 @@ impl Msg {
         let h = self.headers.as_ref()?;
         h.lines().skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
     }
 }
@@ -120,12 +122,21 @@ pub struct Client {
 
 /// Connects, sends CONNECT and PING, and reports whether the server admitted the client.
 /// `timeout` bounds the whole exchange; it must exceed the server's authorization timeout.
-pub async fn connect(addr: &str, opts: &ConnectOptions, timeout: Duration) -> Result<ConnectOutcome, ClientError> {
-    tokio::time::timeout(timeout, connect_inner(addr, opts)).await.map_err(|_| ClientError::Timeout("the server's answer to CONNECT"))?
+pub async fn connect(
+    addr: &str,
+    opts: &ConnectOptions,
+    timeout: Duration,
+) -> Result<ConnectOutcome, ClientError> {
+    tokio::time::timeout(timeout, connect_inner(addr, opts))
+        .await
+        .map_err(|_| ClientError::Timeout("the server's answer to CONNECT"))?
 }
 
 async fn connect_inner(addr: &str, opts: &ConnectOptions) -> Result<ConnectOutcome, ClientError> {
-    let io = |e: std::io::Error| ClientError::Io { addr: addr.to_string(), detail: e.to_string() };
+    let io = |e: std::io::Error| ClientError::Io {
+        addr: addr.to_string(),
+        detail: e.to_string(),
+    };
     let stream = TcpStream::connect(addr).await.map_err(io)?;
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
@@ -183,7 +194,12 @@ async fn connect_inner(addr: &str, opts: &ConnectOptions) -> Result<ConnectOutco
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.finish()
 }
 
@@ -220,8 +236,20 @@ async fn read_loop(
             let (subject, sid, reply, hdr_len, total) = match (with_headers, parts.len()) {
                 (false, 3) => (parts[0], parts[1], None, 0, parts[2]),
                 (false, 4) => (parts[0], parts[1], Some(parts[2]), 0, parts[3]),
-                (true, 4) => (parts[0], parts[1], None, parts[2].parse().unwrap_or(0), parts[3]),
-                (true, 5) => (parts[0], parts[1], Some(parts[2]), parts[3].parse().unwrap_or(0), parts[4]),
+                (true, 4) => (
+                    parts[0],
+                    parts[1],
+                    None,
+                    parts[2].parse().unwrap_or(0),
+                    parts[3],
+                ),
+                (true, 5) => (
+                    parts[0],
+                    parts[1],
+                    Some(parts[2]),
+                    parts[3].parse().unwrap_or(0),
+                    parts[4],
+                ),
                 _ => {
                     let _ = tx.send(Event::Closed);
                     return;
@@ -267,7 +295,8 @@ impl Client {
         let sid = self.next_sid;
         self.next_sid += 1;
         let q = queue.map(|q| format!(" {q}")).unwrap_or_default();
-        self.write(format!("SUB {subject}{q} {sid}\r\n").as_bytes()).await;
+        self.write(format!("SUB {subject}{q} {sid}\r\n").as_bytes())
+            .await;
         sid
     }
 
@@ -286,14 +315,25 @@ impl Client {
     }
 
     /// Publishes with headers.
-    pub async fn publish_with_headers(&mut self, subject: &str, reply: Option<&str>, headers: &[(&str, &str)], payload: &[u8]) {
+    pub async fn publish_with_headers(
+        &mut self,
+        subject: &str,
+        reply: Option<&str>,
+        headers: &[(&str, &str)],
+        payload: &[u8],
+    ) {
         let mut h = String::from("NATS/1.0\r\n");
         for (k, v) in headers {
             h.push_str(&format!("{k}: {v}\r\n"));
         }
         h.push_str("\r\n");
         let r = reply.map(|r| format!(" {r}")).unwrap_or_default();
-        let mut buf = format!("HPUB {subject}{r} {} {}\r\n", h.len(), h.len() + payload.len()).into_bytes();
+        let mut buf = format!(
+            "HPUB {subject}{r} {} {}\r\n",
+            h.len(),
+            h.len() + payload.len()
+        )
+        .into_bytes();
         buf.extend_from_slice(h.as_bytes());
         buf.extend_from_slice(payload);
         buf.extend_from_slice(b"\r\n");
@@ -351,7 +391,13 @@ impl Client {
 
     /// Publishes to `subject` with a fresh inbox as reply and collects replies for up to
     /// `timeout`, stopping after `max` replies. `-ERR`s that arrive meanwhile are returned too.
-    pub async fn request(&mut self, subject: &str, payload: &[u8], timeout: Duration, max: usize) -> (Vec<Msg>, Vec<String>) {
+    pub async fn request(
+        &mut self,
+        subject: &str,
+        payload: &[u8],
+        timeout: Duration,
+        max: usize,
+    ) -> (Vec<Msg>, Vec<String>) {
         let inbox = self.new_inbox();
         let sid = self.subscribe(&inbox, None).await;
         self.publish(subject, Some(&inbox), payload).await;
@@ -359,14 +405,27 @@ impl Client {
     }
 
     /// Like [`Client::request`] but with headers.
-    pub async fn request_with_headers(&mut self, subject: &str, headers: &[(&str, &str)], payload: &[u8], timeout: Duration, max: usize) -> (Vec<Msg>, Vec<String>) {
+    pub async fn request_with_headers(
+        &mut self,
+        subject: &str,
+        headers: &[(&str, &str)],
+        payload: &[u8],
+        timeout: Duration,
+        max: usize,
+    ) -> (Vec<Msg>, Vec<String>) {
         let inbox = self.new_inbox();
         let sid = self.subscribe(&inbox, None).await;
-        self.publish_with_headers(subject, Some(&inbox), headers, payload).await;
+        self.publish_with_headers(subject, Some(&inbox), headers, payload)
+            .await;
         self.collect_replies(sid, timeout, max).await
     }
 
-    async fn collect_replies(&mut self, sid: u64, timeout: Duration, max: usize) -> (Vec<Msg>, Vec<String>) {
+    async fn collect_replies(
+        &mut self,
+        sid: u64,
+        timeout: Duration,
+        max: usize,
+    ) -> (Vec<Msg>, Vec<String>) {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut msgs = Vec::new();
         let mut errs = Vec::new();

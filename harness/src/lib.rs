@@ -7,16 +7,16 @@
 //! first responder it judges.
 
 pub mod bench;
+pub mod cli;
 pub mod client;
 pub mod container;
 pub mod provision;
-pub mod server;
-pub mod scenario;
-pub mod verdict;
-pub mod sut;
 pub mod report;
 pub mod runner;
-pub mod cli;
+pub mod scenario;
+pub mod server;
+pub mod sut;
+pub mod verdict;
 
 /// The container backend (see [`container`]): checks the engine once, then starts servers
 /// in containers.

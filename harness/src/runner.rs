@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use crate::client::{self, Client, ConnectOptions, ConnectOutcome, Event, Msg};
 use crate::provision::ServerBinary;
-use crate::scenario::{self, Case, ConnectExpect, PubExpect, RequestExpect, Scenario, Step, SubExpect, UserInfoExpect};
+use crate::scenario::{
+    self, Case, ConnectExpect, PubExpect, RequestExpect, Scenario, Step, SubExpect, UserInfoExpect,
+};
 use crate::server::{self, AccountConf, CalloutConf, RunningServer, ServerConf, ServerError};
 use crate::sut::{self, Placeholders, ResponderSpec, RunningResponder};
 use crate::verdict::{CaseResult, Verdict};
@@ -26,7 +28,8 @@ pub const RESPONDER_USER: &str = "auth";
 pub const PROBE_USER: &str = "callout-harness-probe";
 
 /// A future returned by a backend.
-pub type StartFuture<'a> = Pin<Box<dyn Future<Output = Result<RunningServer, ServerError>> + Send + 'a>>;
+pub type StartFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<RunningServer, ServerError>> + Send + 'a>>;
 
 /// Where servers run.
 pub trait ServerBackend: Send + Sync {
@@ -49,7 +52,10 @@ impl ServerBackend for ProcessBackend {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || server::start_process(&bin, &conf))
                 .await
-                .map_err(|e| ServerError::NotReady { detail: e.to_string(), log: String::new() })?
+                .map_err(|e| ServerError::NotReady {
+                    detail: e.to_string(),
+                    log: String::new(),
+                })?
         })
     }
 }
@@ -109,7 +115,11 @@ impl Fixture {
         if let Some(g) = &scn.generate_users {
             for i in 0..g.count {
                 let name = format!("{}{i}", g.prefix);
-                let account = g.accounts.get(i % g.accounts.len().max(1)).cloned().unwrap_or_else(|| "APP".into());
+                let account = g
+                    .accounts
+                    .get(i % g.accounts.len().max(1))
+                    .cloned()
+                    .unwrap_or_else(|| "APP".into());
                 users[&name] = serde_json::json!({
                     "pass": generated_pass(&name), "account": account,
                     "permissions": {"pub": {"allow": [format!("{name}.>"), "$SYS.REQ.USER.INFO"]}, "sub": {"allow": ["_INBOX.>"]}}
@@ -118,18 +128,30 @@ impl Fixture {
         }
         users[PROBE_USER] = serde_json::json!({"pass": probe_pass, "account": CALLOUT_ACCOUNT});
         let users_path = dir.join("users.json");
-        std::fs::write(&users_path, serde_json::to_vec_pretty(&users).unwrap_or_default())?;
-        let mut accounts = vec![AccountConf { name: CALLOUT_ACCOUNT.into(), users: vec![(RESPONDER_USER.into(), responder_pass.clone())] }];
+        std::fs::write(
+            &users_path,
+            serde_json::to_vec_pretty(&users).unwrap_or_default(),
+        )?;
+        let mut accounts = vec![AccountConf {
+            name: CALLOUT_ACCOUNT.into(),
+            users: vec![(RESPONDER_USER.into(), responder_pass.clone())],
+        }];
         for a in &scn.accounts {
             if a != CALLOUT_ACCOUNT {
-                accounts.push(AccountConf { name: a.clone(), users: vec![] });
+                accounts.push(AccountConf {
+                    name: a.clone(),
+                    users: vec![],
+                });
             }
         }
         for u in &scn.auth_users {
             if let Some(acc) = accounts.iter_mut().find(|a| a.name == u.account) {
                 acc.users.push((u.user.clone(), u.pass.clone()));
             } else {
-                accounts.push(AccountConf { name: u.account.clone(), users: vec![(u.user.clone(), u.pass.clone())] });
+                accounts.push(AccountConf {
+                    name: u.account.clone(),
+                    users: vec![(u.user.clone(), u.pass.clone())],
+                });
             }
         }
         let mut auth_users = vec![RESPONDER_USER.to_string()];
@@ -147,7 +169,15 @@ impl Fixture {
             auth_timeout_secs: scn.timeout,
             max_payload: None,
         };
-        Ok(Fixture { issuer, xkey, responder_pass, probe_pass, dir, conf, users_path })
+        Ok(Fixture {
+            issuer,
+            xkey,
+            responder_pass,
+            probe_pass,
+            dir,
+            conf,
+            users_path,
+        })
     }
 
     /// Placeholder values for a responder connecting to `url`.
@@ -159,7 +189,11 @@ impl Fixture {
             Some(x) => {
                 let f = self.dir.join("xkey.nk");
                 std::fs::write(&f, format!("{}\n", x.seed()))?;
-                (x.seed(), f.display().to_string(), x.public().as_str().to_string())
+                (
+                    x.seed(),
+                    f.display().to_string(),
+                    x.public().as_str().to_string(),
+                )
             }
             None => (String::new(), String::new(), String::new()),
         };
@@ -196,7 +230,11 @@ pub struct RunOptions {
 impl RunOptions {
     /// True when `case` is selected.
     pub fn selects(&self, case: &Case) -> bool {
-        self.filters.is_empty() || self.filters.iter().any(|f| scenario::matches_filter(&case.id, f))
+        self.filters.is_empty()
+            || self
+                .filters
+                .iter()
+                .any(|f| scenario::matches_filter(&case.id, f))
     }
 }
 
@@ -234,7 +272,11 @@ pub async fn run_scenario(
     progress: &mut (dyn FnMut(&CaseResult) + Send),
 ) -> ScenarioOutcome {
     let selected: Vec<&Case> = scn.cases.iter().filter(|c| opts.selects(c)).collect();
-    let mut out = ScenarioOutcome { results: vec![], stderr: String::new(), setup_error: None };
+    let mut out = ScenarioOutcome {
+        results: vec![],
+        stderr: String::new(),
+        setup_error: None,
+    };
     if selected.is_empty() {
         return out;
     }
@@ -251,7 +293,10 @@ pub async fn run_scenario(
     let fixture = match Fixture::new(scn) {
         Ok(f) => f,
         Err(e) => {
-            out.setup_error = Some(format!("{}: cannot write the fixture files: {e}", scn.path.display()));
+            out.setup_error = Some(format!(
+                "{}: cannot write the fixture files: {e}",
+                scn.path.display()
+            ));
             return out;
         }
     };
@@ -288,11 +333,17 @@ pub async fn run_scenario(
         };
         if let Err(why) = wait_ready(&server, &fixture, &mut proc, scn.timeout).await {
             if scn.feature.is_some() && proc.exited().is_none() {
-                unimplemented = Some(format!("the responder never admitted the probe user with {} on: {why}", scn.feature.as_deref().unwrap_or("")));
+                unimplemented = Some(format!(
+                    "the responder never admitted the probe user with {} on: {why}",
+                    scn.feature.as_deref().unwrap_or("")
+                ));
             } else {
                 out.stderr = proc.stderr_tail(40);
                 proc.stop(Duration::from_secs(3));
-                out.setup_error = Some(format!("{}: the responder did not become ready: {why}", scn.path.display()));
+                out.setup_error = Some(format!(
+                    "{}: the responder did not become ready: {why}",
+                    scn.path.display()
+                ));
                 return out;
             }
         }
@@ -339,24 +390,44 @@ pub async fn run_scenario(
 /// Waits until the responder answers callouts: the probe user is admitted, or rejected well
 /// before the server's timeout (the responder answered, and the server refused the answer:
 /// the cases will say why). Fails when the responder exits or 20 s pass.
-async fn wait_ready(server: &RunningServer, fx: &Fixture, proc: &mut RunningResponder, timeout: f64) -> Result<(), String> {
+async fn wait_ready(
+    server: &RunningServer,
+    fx: &Fixture,
+    proc: &mut RunningResponder,
+    timeout: f64,
+) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let opts = ConnectOptions { user: Some(PROBE_USER.into()), pass: Some(fx.probe_pass.clone()), ..Default::default() };
+    let opts = ConnectOptions {
+        user: Some(PROBE_USER.into()),
+        pass: Some(fx.probe_pass.clone()),
+        ..Default::default()
+    };
     let mut last = String::from("no attempt");
     // Most responders subscribe within a few hundred milliseconds; a probe sent before that
     // costs a whole server timeout.
     tokio::time::sleep(Duration::from_millis(300)).await;
     while Instant::now() < deadline {
         if let Some(st) = proc.exited() {
-            return Err(format!("it exited ({st}); its stderr:\n{}", proc.stderr_tail(20)));
+            return Err(format!(
+                "it exited ({st}); its stderr:\n{}",
+                proc.stderr_tail(20)
+            ));
         }
         let t0 = Instant::now();
-        match client::connect(&server.addr(), &opts, Duration::from_secs_f64(timeout + 3.0)).await {
+        match client::connect(
+            &server.addr(),
+            &opts,
+            Duration::from_secs_f64(timeout + 3.0),
+        )
+        .await
+        {
             Ok(ConnectOutcome::Admitted(c)) => {
                 c.close().await;
                 return Ok(());
             }
-            Ok(ConnectOutcome::Rejected(_)) if t0.elapsed().as_secs_f64() < timeout * 0.7 => return Ok(()),
+            Ok(ConnectOutcome::Rejected(_)) if t0.elapsed().as_secs_f64() < timeout * 0.7 => {
+                return Ok(())
+            }
             Ok(o) => last = format!("probe connect: {o:?}"),
             Err(e) => last = e.to_string(),
         }
@@ -424,11 +495,17 @@ struct StepLine {
 }
 
 fn ok(line: String) -> StepLine {
-    StepLine { line, mismatch: None }
+    StepLine {
+        line,
+        mismatch: None,
+    }
 }
 
 fn bad(line: String, expected: impl Into<String>, actual: impl Into<String>) -> StepLine {
-    StepLine { line, mismatch: Some((expected.into(), actual.into())) }
+    StepLine {
+        line,
+        mismatch: Some((expected.into(), actual.into())),
+    }
 }
 
 /// Runs one case on fresh connections.
@@ -471,15 +548,38 @@ pub async fn run_case(case: &Case, scn: &Scenario, server: &RunningServer) -> Ca
 const WAIT: Duration = Duration::from_secs(2);
 
 fn perm_violation(errs: &[String], kind: &str) -> Option<String> {
-    errs.iter().find(|e| e.starts_with(&format!("Permissions Violation for {kind}"))).cloned()
+    errs.iter()
+        .find(|e| e.starts_with(&format!("Permissions Violation for {kind}")))
+        .cloned()
 }
 
-async fn run_step(step: &Step, scn: &Scenario, server: &RunningServer, conns: &mut HashMap<String, Conn>) -> StepLine {
+async fn run_step(
+    step: &Step,
+    scn: &Scenario,
+    server: &RunningServer,
+    conns: &mut HashMap<String, Conn>,
+) -> StepLine {
     let connect_timeout = Duration::from_secs_f64(scn.timeout + 5.0);
     match step {
-        Step::Connect { name, user, pass, token, expect, min_secs } => {
-            let user = if token.is_some() { user.clone() } else { Some(user.clone().unwrap_or_else(|| name.clone())) };
-            let opts = ConnectOptions { user: user.clone(), pass: pass.clone(), token: token.clone(), name: Some(name.clone()) };
+        Step::Connect {
+            name,
+            user,
+            pass,
+            token,
+            expect,
+            min_secs,
+        } => {
+            let user = if token.is_some() {
+                user.clone()
+            } else {
+                Some(user.clone().unwrap_or_else(|| name.clone()))
+            };
+            let opts = ConnectOptions {
+                user: user.clone(),
+                pass: pass.clone(),
+                token: token.clone(),
+                name: Some(name.clone()),
+            };
             let who = user.as_deref().unwrap_or("(token)");
             let line_head = format!("connect {name} as {who:?}");
             let t0 = Instant::now();
@@ -487,52 +587,113 @@ async fn run_step(step: &Step, scn: &Scenario, server: &RunningServer, conns: &m
             let took = t0.elapsed().as_secs_f64();
             match (outcome, expect) {
                 (Ok(ConnectOutcome::Admitted(c)), ConnectExpect::Admitted) => {
-                    conns.insert(name.clone(), Conn { client: c, msgs: vec![], errs: vec![], closed: false });
+                    conns.insert(
+                        name.clone(),
+                        Conn {
+                            client: c,
+                            msgs: vec![],
+                            errs: vec![],
+                            closed: false,
+                        },
+                    );
                     ok(format!("{line_head} -> admitted"))
                 }
                 (Ok(ConnectOutcome::Admitted(c)), ConnectExpect::Rejected) => {
                     c.close().await;
-                    bad(format!("{line_head} -> admitted"), "rejected: Authorization Violation", "admitted")
+                    bad(
+                        format!("{line_head} -> admitted"),
+                        "rejected: Authorization Violation",
+                        "admitted",
+                    )
                 }
-                (Ok(ConnectOutcome::Rejected(e)), ConnectExpect::Rejected) if e == "Authorization Violation" => {
+                (Ok(ConnectOutcome::Rejected(e)), ConnectExpect::Rejected)
+                    if e == "Authorization Violation" =>
+                {
                     if let Some(min) = min_secs {
                         if took + 0.05 < *min {
-                            return bad(format!("{line_head} -> rejected: {e} (early)"), format!("rejection after at least {min} s"), format!("rejected after {took:.2} s"));
+                            return bad(
+                                format!("{line_head} -> rejected: {e} (early)"),
+                                format!("rejection after at least {min} s"),
+                                format!("rejected after {took:.2} s"),
+                            );
                         }
                         return ok(format!("{line_head} -> rejected: {e} (after the timeout)"));
                     }
                     ok(format!("{line_head} -> rejected: {e}"))
                 }
                 (Ok(ConnectOutcome::Rejected(e)), _) => {
-                    let want = if *expect == ConnectExpect::Admitted { "admitted" } else { "rejected: Authorization Violation" };
-                    bad(format!("{line_head} -> rejected: {e}"), want, format!("rejected: {e}"))
+                    let want = if *expect == ConnectExpect::Admitted {
+                        "admitted"
+                    } else {
+                        "rejected: Authorization Violation"
+                    };
+                    bad(
+                        format!("{line_head} -> rejected: {e}"),
+                        want,
+                        format!("rejected: {e}"),
+                    )
                 }
                 (Ok(ConnectOutcome::Closed), _) => {
-                    let want = if *expect == ConnectExpect::Admitted { "admitted" } else { "rejected: Authorization Violation" };
-                    bad(format!("{line_head} -> closed without -ERR"), want, "connection closed without -ERR")
+                    let want = if *expect == ConnectExpect::Admitted {
+                        "admitted"
+                    } else {
+                        "rejected: Authorization Violation"
+                    };
+                    bad(
+                        format!("{line_head} -> closed without -ERR"),
+                        want,
+                        "connection closed without -ERR",
+                    )
                 }
                 (Err(e), _) => {
-                    let want = if *expect == ConnectExpect::Admitted { "admitted" } else { "rejected: Authorization Violation" };
+                    let want = if *expect == ConnectExpect::Admitted {
+                        "admitted"
+                    } else {
+                        "rejected: Authorization Violation"
+                    };
                     bad(format!("{line_head} -> error"), want, e.to_string())
                 }
             }
         }
-        Step::Subscribe { subject, conn, queue, expect } => {
-            let Some(c) = conns.get_mut(conn) else { return missing(conn) };
+        Step::Subscribe {
+            subject,
+            conn,
+            queue,
+            expect,
+        } => {
+            let Some(c) = conns.get_mut(conn) else {
+                return missing(conn);
+            };
             let before = c.errs.len();
             c.client.subscribe(subject, queue.as_deref()).await;
             c.sync().await;
-            let q = queue.as_ref().map(|q| format!(" (queue {q})")).unwrap_or_default();
+            let q = queue
+                .as_ref()
+                .map(|q| format!(" (queue {q})"))
+                .unwrap_or_default();
             let head = format!("{conn} subscribe {subject:?}{q}");
             let denied = perm_violation(&c.errs[before..], "Subscription");
             match (denied, expect) {
                 (None, SubExpect::Ok) => ok(format!("{head} -> ok")),
                 (Some(e), SubExpect::Denied) => ok(format!("{head} -> denied: {e}")),
-                (None, SubExpect::Denied) => bad(format!("{head} -> ok"), "Permissions Violation for Subscription", "subscription accepted"),
-                (Some(e), SubExpect::Ok) => bad(format!("{head} -> denied: {e}"), "subscription accepted", e),
+                (None, SubExpect::Denied) => bad(
+                    format!("{head} -> ok"),
+                    "Permissions Violation for Subscription",
+                    "subscription accepted",
+                ),
+                (Some(e), SubExpect::Ok) => {
+                    bad(format!("{head} -> denied: {e}"), "subscription accepted", e)
+                }
             }
         }
-        Step::Publish { subject, conn, payload, reply_to, to, expect } => {
+        Step::Publish {
+            subject,
+            conn,
+            payload,
+            reply_to,
+            to,
+            expect,
+        } => {
             let mut before_counts = HashMap::new();
             for t in to {
                 match conns.get_mut(t) {
@@ -543,7 +704,9 @@ async fn run_step(step: &Step, scn: &Scenario, server: &RunningServer, conns: &m
                     None => return missing(t),
                 }
             }
-            let Some(c) = conns.get_mut(conn) else { return missing(conn) };
+            let Some(c) = conns.get_mut(conn) else {
+                return missing(conn);
+            };
             let reply = match reply_to.as_deref() {
                 Some("inbox") => {
                     let inbox = c.client.new_inbox();
@@ -553,10 +716,15 @@ async fn run_step(step: &Step, scn: &Scenario, server: &RunningServer, conns: &m
                 other => other.map(String::from),
             };
             let before = c.errs.len();
-            c.client.publish(subject, reply.as_deref(), payload.as_bytes()).await;
+            c.client
+                .publish(subject, reply.as_deref(), payload.as_bytes())
+                .await;
             c.sync().await;
             let denied = perm_violation(&c.errs[before..], "Publish");
-            let head = format!("{conn} publish {subject:?}{}", if reply.is_some() { " with reply" } else { "" });
+            let head = format!(
+                "{conn} publish {subject:?}{}",
+                if reply.is_some() { " with reply" } else { "" }
+            );
             let mut got = Vec::new();
             let mut missed = Vec::new();
             for t in to {
@@ -574,41 +742,88 @@ async fn run_step(step: &Step, scn: &Scenario, server: &RunningServer, conns: &m
                     missed.push(t.clone());
                 }
             }
-            let desc = |got: &[String]| if got.is_empty() { "delivered to nobody".to_string() } else { format!("delivered to {}", got.join(", ")) };
+            let desc = |got: &[String]| {
+                if got.is_empty() {
+                    "delivered to nobody".to_string()
+                } else {
+                    format!("delivered to {}", got.join(", "))
+                }
+            };
             match expect {
                 PubExpect::Delivered => match denied {
                     Some(e) => bad(format!("{head} -> denied: {e}"), "delivered", e),
                     None if missed.is_empty() => ok(format!("{head} -> {}", desc(&got))),
-                    None => bad(format!("{head} -> {}", desc(&got)), format!("delivered to {}", to.join(", ")), format!("not delivered to {}", missed.join(", "))),
+                    None => bad(
+                        format!("{head} -> {}", desc(&got)),
+                        format!("delivered to {}", to.join(", ")),
+                        format!("not delivered to {}", missed.join(", ")),
+                    ),
                 },
                 PubExpect::Denied => match denied {
                     Some(e) if got.is_empty() => ok(format!("{head} -> denied: {e}")),
-                    Some(e) => bad(format!("{head} -> denied: {e}, but {}", desc(&got)), "denied and delivered to nobody", desc(&got)),
-                    None => bad(format!("{head} -> accepted, {}", desc(&got)), "Permissions Violation for Publish", format!("accepted, {}", desc(&got))),
+                    Some(e) => bad(
+                        format!("{head} -> denied: {e}, but {}", desc(&got)),
+                        "denied and delivered to nobody",
+                        desc(&got),
+                    ),
+                    None => bad(
+                        format!("{head} -> accepted, {}", desc(&got)),
+                        "Permissions Violation for Publish",
+                        format!("accepted, {}", desc(&got)),
+                    ),
                 },
                 PubExpect::NotDelivered => match denied {
-                    Some(e) => bad(format!("{head} -> denied: {e}"), "accepted and delivered to nobody", e),
-                    None if got.is_empty() => ok(format!("{head} -> accepted, delivered to nobody")),
-                    None => bad(format!("{head} -> accepted, {}", desc(&got)), "delivered to nobody", desc(&got)),
+                    Some(e) => bad(
+                        format!("{head} -> denied: {e}"),
+                        "accepted and delivered to nobody",
+                        e,
+                    ),
+                    None if got.is_empty() => {
+                        ok(format!("{head} -> accepted, delivered to nobody"))
+                    }
+                    None => bad(
+                        format!("{head} -> accepted, {}", desc(&got)),
+                        "delivered to nobody",
+                        desc(&got),
+                    ),
                 },
             }
         }
-        Step::Reply { conn, count, delivered, wait, to } => {
-            let Some(c) = conns.get_mut(conn) else { return missing(conn) };
+        Step::Reply {
+            conn,
+            count,
+            delivered,
+            wait,
+            to,
+        } => {
+            let Some(c) = conns.get_mut(conn) else {
+                return missing(conn);
+            };
             c.sync().await;
             let Some(reply) = c.msgs.iter().rev().find_map(|m| m.reply.clone()) else {
-                return bad(format!("{conn} reply"), "a received request to reply to", "no message with a reply subject");
+                return bad(
+                    format!("{conn} reply"),
+                    "a received request to reply to",
+                    "no message with a reply subject",
+                );
             };
             if *wait > 0.0 {
                 tokio::time::sleep(Duration::from_secs_f64(*wait)).await;
             }
             let before = c.errs.len();
             for i in 0..*count {
-                c.client.publish(&reply, None, format!("reply {i}").as_bytes()).await;
+                c.client
+                    .publish(&reply, None, format!("reply {i}").as_bytes())
+                    .await;
             }
             c.sync().await;
-            let denied = c.errs[before..].iter().filter(|e| e.starts_with("Permissions Violation for Publish")).count();
-            let Some(r) = conns.get_mut(to) else { return missing(to) };
+            let denied = c.errs[before..]
+                .iter()
+                .filter(|e| e.starts_with("Permissions Violation for Publish"))
+                .count();
+            let Some(r) = conns.get_mut(to) else {
+                return missing(to);
+            };
             let seen = r.count(&reply);
             let deadline = Instant::now() + Duration::from_millis(700);
             while r.count(&reply) < seen + *count && Instant::now() < deadline {
@@ -619,20 +834,46 @@ async fn run_step(step: &Step, scn: &Scenario, server: &RunningServer, conns: &m
                 }
             }
             let got = r.count(&reply) - seen;
-            let line = format!("{conn} replies {count} time(s) -> {got} delivered to {to}, {denied} denied");
+            let line = format!(
+                "{conn} replies {count} time(s) -> {got} delivered to {to}, {denied} denied"
+            );
             if got == *delivered {
                 ok(line)
             } else {
-                bad(line, format!("{delivered} delivered"), format!("{got} delivered, {denied} denied"))
+                bad(
+                    line,
+                    format!("{delivered} delivered"),
+                    format!("{got} delivered, {denied} denied"),
+                )
             }
         }
-        Step::Request { subject, conn, expect } => {
-            let Some(c) = conns.get_mut(conn) else { return missing(conn) };
-            let (msgs, errs) = c.client.request(subject, b"", Duration::from_millis(1500), 1).await;
+        Step::Request {
+            subject,
+            conn,
+            expect,
+        } => {
+            let Some(c) = conns.get_mut(conn) else {
+                return missing(conn);
+            };
+            let (msgs, errs) = c
+                .client
+                .request(subject, b"", Duration::from_millis(1500), 1)
+                .await;
             let head = format!("{conn} request {subject:?}");
             let denied = perm_violation(&errs, "Publish");
-            let no_resp = msgs.iter().any(|m| m.headers.as_deref().is_some_and(|h| h.starts_with("NATS/1.0 503")));
-            let real = msgs.iter().filter(|m| !m.headers.as_deref().is_some_and(|h| h.starts_with("NATS/1.0 503"))).count();
+            let no_resp = msgs.iter().any(|m| {
+                m.headers
+                    .as_deref()
+                    .is_some_and(|h| h.starts_with("NATS/1.0 503"))
+            });
+            let real = msgs
+                .iter()
+                .filter(|m| {
+                    !m.headers
+                        .as_deref()
+                        .is_some_and(|h| h.starts_with("NATS/1.0 503"))
+                })
+                .count();
             let got = if let Some(e) = &denied {
                 format!("denied: {e}")
             } else if real > 0 {
@@ -654,7 +895,9 @@ async fn run_step(step: &Step, scn: &Scenario, server: &RunningServer, conns: &m
             }
         }
         Step::UserInfo { conn, expect } => {
-            let Some(c) = conns.get_mut(conn) else { return missing(conn) };
+            let Some(c) = conns.get_mut(conn) else {
+                return missing(conn);
+            };
             match user_info(&mut c.client).await {
                 Ok(info) => check_user_info(conn, &info, expect),
                 Err(e) => bad(format!("{conn} user info -> {e}"), "a user info reply", e),
@@ -676,7 +919,11 @@ async fn run_step(step: &Step, scn: &Scenario, server: &RunningServer, conns: &m
 }
 
 fn missing(name: &str) -> StepLine {
-    bad(format!("(no connection {name:?})"), format!("connection {name:?} to be open"), "it was never opened, or its connect failed")
+    bad(
+        format!("(no connection {name:?})"),
+        format!("connection {name:?} to be open"),
+        "it was never opened, or its connect failed",
+    )
 }
 
 /// What `$SYS.REQ.USER.INFO` reported.
@@ -695,19 +942,29 @@ pub struct UserInfo {
 }
 
 fn strings(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> = v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+    let mut out: Vec<String> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
     out.sort();
     out
 }
 
 /// Asks the server who this connection is.
 pub async fn user_info(c: &mut Client) -> Result<UserInfo, String> {
-    let (msgs, errs) = c.request("$SYS.REQ.USER.INFO", b"", Duration::from_secs(2), 1).await;
+    let (msgs, errs) = c
+        .request("$SYS.REQ.USER.INFO", b"", Duration::from_secs(2), 1)
+        .await;
     if let Some(e) = errs.first() {
         return Err(e.clone());
     }
     let m = msgs.first().ok_or("no reply to $SYS.REQ.USER.INFO")?;
-    let v: Value = serde_json::from_slice(&m.payload).map_err(|e| format!("user info is not JSON: {e}"))?;
+    let v: Value =
+        serde_json::from_slice(&m.payload).map_err(|e| format!("user info is not JSON: {e}"))?;
     let d = &v["data"];
     let p = &d["permissions"];
     Ok(UserInfo {
@@ -732,19 +989,30 @@ fn check_user_info(conn: &str, info: &UserInfo, e: &UserInfoExpect) -> StepLine 
             mismatch.get_or_insert((format!("account {a}"), format!("account {}", info.account)));
         }
     }
-    let lists = [("pub allow", &e.pub_allow, &info.pub_allow), ("pub deny", &e.pub_deny, &info.pub_deny), ("sub allow", &e.sub_allow, &info.sub_allow), ("sub deny", &e.sub_deny, &info.sub_deny)];
+    let lists = [
+        ("pub allow", &e.pub_allow, &info.pub_allow),
+        ("pub deny", &e.pub_deny, &info.pub_deny),
+        ("sub allow", &e.sub_allow, &info.sub_allow),
+        ("sub deny", &e.sub_deny, &info.sub_deny),
+    ];
     for (label, want, got) in lists {
         if let Some(w) = want {
             parts.push(format!("{label} {got:?}"));
             if &sorted(w) != got {
-                mismatch.get_or_insert((format!("{label} {:?}", sorted(w)), format!("{label} {got:?}")));
+                mismatch.get_or_insert((
+                    format!("{label} {:?}", sorted(w)),
+                    format!("{label} {got:?}"),
+                ));
             }
         }
     }
     for s in &e.pub_deny_includes {
         parts.push(format!("pub deny includes {s:?}"));
         if !info.pub_deny.contains(s) {
-            mismatch.get_or_insert((format!("pub deny to include {s:?}"), format!("pub deny {:?}", info.pub_deny)));
+            mismatch.get_or_insert((
+                format!("pub deny to include {s:?}"),
+                format!("pub deny {:?}", info.pub_deny),
+            ));
         }
     }
     let line = format!("{conn} user info -> {}", parts.join(", "));
@@ -754,23 +1022,50 @@ fn check_user_info(conn: &str, info: &UserInfo, e: &UserInfoExpect) -> StepLine 
     }
 }
 
-async fn burst(scn: &Scenario, server: &RunningServer, count: usize, timeout: Duration) -> StepLine {
+async fn burst(
+    scn: &Scenario,
+    server: &RunningServer,
+    count: usize,
+    timeout: Duration,
+) -> StepLine {
     let Some(g) = scn.generate_users.clone() else {
-        return bad("burst".into(), "generate_users in the scenario", "no generated users");
+        return bad(
+            "burst".into(),
+            "generate_users in the scenario",
+            "no generated users",
+        );
     };
     let count = count.min(g.count);
     let mut tasks = Vec::new();
     for i in 0..count {
         let addr = server.addr();
         let name = format!("{}{i}", g.prefix);
-        let account = g.accounts.get(i % g.accounts.len().max(1)).cloned().unwrap_or_default();
+        let account = g
+            .accounts
+            .get(i % g.accounts.len().max(1))
+            .cloned()
+            .unwrap_or_default();
         tasks.push(tokio::spawn(async move {
-            let opts = ConnectOptions { user: Some(name.clone()), pass: Some(generated_pass(&name)), token: None, name: Some(name.clone()) };
+            let opts = ConnectOptions {
+                user: Some(name.clone()),
+                pass: Some(generated_pass(&name)),
+                token: None,
+                name: Some(name.clone()),
+            };
             match client::connect(&addr, &opts, timeout).await {
                 Ok(ConnectOutcome::Admitted(mut c)) => {
                     let r = match user_info(&mut c).await {
-                        Ok(info) if info.account == account && info.pub_allow.contains(&format!("{name}.>")) && info.pub_allow.len() == 2 => Ok(()),
-                        Ok(info) => Err(format!("{name}: account {} pub allow {:?}", info.account, info.pub_allow)),
+                        Ok(info)
+                            if info.account == account
+                                && info.pub_allow.contains(&format!("{name}.>"))
+                                && info.pub_allow.len() == 2 =>
+                        {
+                            Ok(())
+                        }
+                        Ok(info) => Err(format!(
+                            "{name}: account {} pub allow {:?}",
+                            info.account, info.pub_allow
+                        )),
                         Err(e) => Err(format!("{name}: {e}")),
                     };
                     c.close().await;
@@ -789,11 +1084,27 @@ async fn burst(scn: &Scenario, server: &RunningServer, count: usize, timeout: Du
             Err(e) => failures.push(e.to_string()),
         }
     }
-    let line = format!("burst of {count} connects -> {} with their own account and permissions", count - failures.len());
+    let line = format!(
+        "burst of {count} connects -> {} with their own account and permissions",
+        count - failures.len()
+    );
     if failures.is_empty() {
         ok(line)
     } else {
         failures.sort();
-        bad(line, format!("all {count} admitted with their own account and permissions"), format!("{} wrong, e.g. {}", failures.len(), failures.iter().take(3).cloned().collect::<Vec<_>>().join("; ")))
+        bad(
+            line,
+            format!("all {count} admitted with their own account and permissions"),
+            format!(
+                "{} wrong, e.g. {}",
+                failures.len(),
+                failures
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )
     }
 }

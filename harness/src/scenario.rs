@@ -356,25 +356,39 @@ pub struct Scenario {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
 }
 
 /// Parses a scenario from text; `file` names it in errors.
 pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
     let fname = file.display().to_string();
-    let err = |line: usize, message: String| ScenarioError { file: fname.clone(), line, message };
+    let err = |line: usize, message: String| ScenarioError {
+        file: fname.clone(),
+        line,
+        message,
+    };
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
         err(line, e.message().trim().to_string())
     })?;
     if let Some(r) = &raw.responder {
         if r != "absent" && r != "present" {
-            return Err(err(0, format!("responder = {r:?}: use \"present\" (default) or \"absent\"")));
+            return Err(err(
+                0,
+                format!("responder = {r:?}: use \"present\" (default) or \"absent\""),
+            ));
         }
     }
     if let Some(f) = &raw.feature {
         if f != "xkey" {
-            return Err(err(0, format!("feature = {f:?}: the only feature is \"xkey\"")));
+            return Err(err(
+                0,
+                format!("feature = {f:?}: the only feature is \"xkey\""),
+            ));
         }
     }
     for v in raw.min_server.iter() {
@@ -390,13 +404,21 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             return Err(err(cline, format!("case id {:?}: use dot-separated lower-case words and numbers, e.g. \"e2e.perm.3\"", rc.id)));
         }
         if !ids.insert(rc.id.clone()) {
-            return Err(err(cline, format!("case id {:?} appears twice in the file", rc.id)));
+            return Err(err(
+                cline,
+                format!("case id {:?} appears twice in the file", rc.id),
+            ));
         }
         let severity = match rc.severity.as_deref() {
             None | Some("fail") => Verdict::Fail,
             Some("non-strict") => Verdict::NonStrict,
             Some("informational") => Verdict::Informational,
-            Some(o) => return Err(err(cline, format!("severity = {o:?}: use \"fail\", \"non-strict\" or \"informational\""))),
+            Some(o) => {
+                return Err(err(
+                    cline,
+                    format!("severity = {o:?}: use \"fail\", \"non-strict\" or \"informational\""),
+                ))
+            }
         };
         if let Some(v) = &rc.min_server {
             check_version(v).map_err(|m| err(cline, format!("min_server: {m}")))?;
@@ -404,12 +426,23 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         let mut steps = Vec::new();
         for s in rc.steps {
             let sline = line_of(text, s.span().start);
-            steps.push(convert_step(s.into_inner()).map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?);
+            steps.push(
+                convert_step(s.into_inner())
+                    .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?,
+            );
         }
         if steps.is_empty() {
             return Err(err(cline, format!("case {} has no steps", rc.id)));
         }
-        cases.push(Case { id: rc.id, title: rc.title, requirement: rc.requirement, cite: rc.cite, severity, min_server: rc.min_server, steps });
+        cases.push(Case {
+            id: rc.id,
+            title: rc.title,
+            requirement: rc.requirement,
+            cite: rc.cite,
+            severity,
+            min_server: rc.min_server,
+            steps,
+        });
     }
     Ok(Scenario {
         path: file.to_path_buf(),
@@ -430,16 +463,27 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'))
+    !id.is_empty()
+        && id.split('.').all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        })
 }
 
 fn check_version(v: &str) -> Result<(), String> {
-    parse_version(v).map(|_| ()).ok_or_else(|| format!("{v:?} is not a version like 2.11.0"))
+    parse_version(v)
+        .map(|_| ())
+        .ok_or_else(|| format!("{v:?} is not a version like 2.11.0"))
 }
 
 /// Parses `2.15.1` into a comparable triple.
 pub fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
-    let mut it = v.trim().trim_start_matches('v').split('.').map(|p| p.parse::<u32>().ok());
+    let mut it = v
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .map(|p| p.parse::<u32>().ok());
     Some((it.next()??, it.next()??, it.next().unwrap_or(Some(0))?))
 }
 
@@ -463,7 +507,11 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("sleep", r.sleep.is_some()),
         ("close", r.close.is_some()),
     ];
-    let named: Vec<&str> = actions.iter().filter(|(_, p)| *p).map(|(n, _)| *n).collect();
+    let named: Vec<&str> = actions
+        .iter()
+        .filter(|(_, p)| *p)
+        .map(|(n, _)| *n)
+        .collect();
     if named.len() != 1 {
         return Err(format!(
             "a step needs exactly one action key (connect, subscribe, publish, reply, request, user_info, burst, sleep, close); this one has {}",
@@ -477,7 +525,14 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         "publish" => &["conn", "payload", "reply_to", "to", "expect"],
         "reply" => &["count", "delivered", "wait", "to"],
         "request" => &["conn", "expect"],
-        "user_info" => &["account", "pub_allow", "pub_deny", "sub_allow", "sub_deny", "pub_deny_includes"],
+        "user_info" => &[
+            "account",
+            "pub_allow",
+            "pub_deny",
+            "sub_allow",
+            "sub_deny",
+            "pub_deny_includes",
+        ],
         _ => &[],
     };
     let present = [
@@ -502,11 +557,26 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("expect", r.expect.is_some()),
     ];
     if let Some((k, _)) = present.iter().find(|(k, p)| *p && !allowed.contains(k)) {
-        return Err(format!("field {k:?} does not apply to a {action} step (it takes {})", if allowed.is_empty() { "nothing else".to_string() } else { allowed.join(", ") }));
+        return Err(format!(
+            "field {k:?} does not apply to a {action} step (it takes {})",
+            if allowed.is_empty() {
+                "nothing else".to_string()
+            } else {
+                allowed.join(", ")
+            }
+        ));
     }
-    let need_conn = |r: &Option<String>| r.clone().ok_or_else(|| format!("a {action} step needs conn = \"NAME\" (the connection to use)"));
+    let need_conn = |r: &Option<String>| {
+        r.clone()
+            .ok_or_else(|| format!("a {action} step needs conn = \"NAME\" (the connection to use)"))
+    };
     let expect = r.expect.as_deref();
-    let bad_expect = |options: &str| format!("expect = {:?} is not valid for {action}: use {options}", expect.unwrap_or(""));
+    let bad_expect = |options: &str| {
+        format!(
+            "expect = {:?} is not valid for {action}: use {options}",
+            expect.unwrap_or("")
+        )
+    };
     Ok(match action {
         "connect" => Step::Connect {
             name: r.connect.unwrap_or_default(),
@@ -550,7 +620,10 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
                 count,
                 delivered: r.delivered.unwrap_or(count),
                 wait: r.wait.unwrap_or(0.0),
-                to: r.to.and_then(|v| v.into_iter().next()).ok_or("a reply step needs to = [\"REQUESTER\"]")?,
+                to: r
+                    .to
+                    .and_then(|v| v.into_iter().next())
+                    .ok_or("a reply step needs to = [\"REQUESTER\"]")?,
             }
         }
         "request" => Step::Request {
@@ -574,7 +647,9 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
                 pub_deny_includes: r.pub_deny_includes.unwrap_or_default(),
             },
         },
-        "burst" => Step::Burst { count: r.burst.unwrap_or(0) },
+        "burst" => Step::Burst {
+            count: r.burst.unwrap_or(0),
+        },
         "sleep" => Step::Sleep(r.sleep.unwrap_or(0.0)),
         "close" => Step::Close(r.close.unwrap_or_default()),
         _ => unreachable!("action list above"),
@@ -583,14 +658,22 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
 
 /// Reads and parses a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError { file: path.display().to_string(), line: 0, message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.display().to_string(),
+        line: 0,
+        message: format!("cannot read: {e}"),
+    })?;
     parse(&text, path)
 }
 
 /// Loads every `*.toml` under `dir`, sorted by file name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| ScenarioError { file: dir.display().to_string(), line: 0, message: format!("cannot list the scenarios directory: {e}; pass --scenarios DIR") })?
+        .map_err(|e| ScenarioError {
+            file: dir.display().to_string(),
+            line: 0,
+            message: format!("cannot list the scenarios directory: {e}; pass --scenarios DIR"),
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
@@ -601,7 +684,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
     for s in &all {
         for c in &s.cases {
             if let Some(other) = seen.insert(&c.id, &s.path) {
-                return Err(ScenarioError { file: s.path.display().to_string(), line: 0, message: format!("case id {:?} is also used in {}", c.id, other.display()) });
+                return Err(ScenarioError {
+                    file: s.path.display().to_string(),
+                    line: 0,
+                    message: format!("case id {:?} is also used in {}", c.id, other.display()),
+                });
             }
         }
     }
@@ -657,14 +744,22 @@ mod tests {
 
     #[test]
     fn step_shape_errors_are_explained() {
-        let case = |step: &str| format!("{MIN}[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n {step},\n]\n");
+        let case = |step: &str| {
+            format!("{MIN}[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n {step},\n]\n")
+        };
         let e = p(&case("{ connect = \"a\", publish = \"x\" }")).unwrap_err();
-        assert!(e.message.contains("exactly one action") && e.line == 9, "{e}");
+        assert!(
+            e.message.contains("exactly one action") && e.line == 9,
+            "{e}"
+        );
         let e = p(&case("{ publish = \"x\" }")).unwrap_err();
         assert!(e.message.contains("needs conn"), "{e}");
         let e = p(&case("{ connect = \"a\", expect = \"admited\" }")).unwrap_err();
         assert!(e.message.contains("\"admitted\" or \"rejected\""), "{e}");
-        let e = p(&case("{ subscribe = \"x\", conn = \"a\", payload = \"p\" }")).unwrap_err();
+        let e = p(&case(
+            "{ subscribe = \"x\", conn = \"a\", payload = \"p\" }",
+        ))
+        .unwrap_err();
         assert!(e.message.contains("does not apply"), "{e}");
     }
 

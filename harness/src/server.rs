@@ -61,7 +61,10 @@ impl ServerConf {
     /// Renders the config, listening on `listen` (`host:port`).
     pub fn render(&self, listen: &str) -> String {
         let mut out = String::new();
-        out.push_str(&format!("listen: {}\nserver_name: callout_test\n", quote(listen)));
+        out.push_str(&format!(
+            "listen: {}\nserver_name: callout_test\n",
+            quote(listen)
+        ));
         if let Some(m) = self.max_payload {
             out.push_str(&format!("max_payload: {m}\n"));
         }
@@ -69,7 +72,11 @@ impl ServerConf {
         for a in &self.accounts {
             out.push_str(&format!("  {} {{\n    users: [\n", quote(&a.name)));
             for (u, p) in &a.users {
-                out.push_str(&format!("      {{ user: {}, password: {} }}\n", quote(u), quote(p)));
+                out.push_str(&format!(
+                    "      {{ user: {}, password: {} }}\n",
+                    quote(u),
+                    quote(p)
+                ));
             }
             out.push_str("    ]\n  }\n");
         }
@@ -77,7 +84,10 @@ impl ServerConf {
         if let Some(sys) = &self.system_account {
             out.push_str(&format!("system_account: {}\n", quote(sys)));
         }
-        out.push_str(&format!("authorization {{\n  timeout: {}\n", self.auth_timeout_secs));
+        out.push_str(&format!(
+            "authorization {{\n  timeout: {}\n",
+            self.auth_timeout_secs
+        ));
         if let Some(c) = &self.callout {
             out.push_str("  auth_callout {\n");
             out.push_str(&format!("    issuer: {}\n", quote(&c.issuer)));
@@ -134,8 +144,18 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Builds a handle from parts (used by backends).
-    pub fn from_parts(port: u16, version: String, log: Arc<Mutex<String>>, stop: Box<dyn FnOnce() + Send>) -> Self {
-        RunningServer { port, version, log, stop: Mutex::new(Some(stop)) }
+    pub fn from_parts(
+        port: u16,
+        version: String,
+        log: Arc<Mutex<String>>,
+        stop: Box<dyn FnOnce() + Send>,
+    ) -> Self {
+        RunningServer {
+            port,
+            version,
+            log,
+            stop: Mutex::new(Some(stop)),
+        }
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -193,13 +213,18 @@ pub fn start_process(bin: &ServerBinary, conf: &ServerConf) -> Result<RunningSer
     for _ in 0..5 {
         match start_process_once(bin, conf) {
             Ok(s) => return Ok(s),
-            Err(ServerError::NotReady { detail, log }) if log.contains("address already in use") => {
+            Err(ServerError::NotReady { detail, log })
+                if log.contains("address already in use") =>
+            {
                 last = Some(ServerError::NotReady { detail, log });
             }
             Err(e) => return Err(e),
         }
     }
-    Err(last.unwrap_or(ServerError::NotReady { detail: "no free port".into(), log: String::new() }))
+    Err(last.unwrap_or(ServerError::NotReady {
+        detail: "no free port".into(),
+        log: String::new(),
+    }))
 }
 
 fn start_process_once(bin: &ServerBinary, conf: &ServerConf) -> Result<RunningServer, ServerError> {
@@ -208,11 +233,22 @@ fn start_process_once(bin: &ServerBinary, conf: &ServerConf) -> Result<RunningSe
 
 /// Starts nats-server as a local process on a given port (to restart a server where a client
 /// expects it, e.g. reconnect tests).
-pub fn start_process_on(bin: &ServerBinary, conf: &ServerConf, port: u16) -> Result<RunningServer, ServerError> {
-    let dir = scratch_dir("server").map_err(|e| ServerError::Spawn { path: bin.path.clone(), detail: e.to_string() })?;
+pub fn start_process_on(
+    bin: &ServerBinary,
+    conf: &ServerConf,
+    port: u16,
+) -> Result<RunningServer, ServerError> {
+    let dir = scratch_dir("server").map_err(|e| ServerError::Spawn {
+        path: bin.path.clone(),
+        detail: e.to_string(),
+    })?;
     let conf_path = dir.join("server.conf");
-    std::fs::write(&conf_path, conf.render(&format!("127.0.0.1:{port}")))
-        .map_err(|e| ServerError::Spawn { path: bin.path.clone(), detail: e.to_string() })?;
+    std::fs::write(&conf_path, conf.render(&format!("127.0.0.1:{port}"))).map_err(|e| {
+        ServerError::Spawn {
+            path: bin.path.clone(),
+            detail: e.to_string(),
+        }
+    })?;
     let mut child: Child = Command::new(&bin.path)
         .arg("-c")
         .arg(&conf_path)
@@ -220,7 +256,10 @@ pub fn start_process_on(bin: &ServerBinary, conf: &ServerConf, port: u16) -> Res
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| ServerError::Spawn { path: bin.path.clone(), detail: e.to_string() })?;
+        .map_err(|e| ServerError::Spawn {
+            path: bin.path.clone(),
+            detail: e.to_string(),
+        })?;
     let log = Arc::new(Mutex::new(String::new()));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<bool>();
     if let Some(stderr) = child.stderr.take() {
@@ -242,18 +281,28 @@ pub fn start_process_on(bin: &ServerBinary, conf: &ServerConf, port: u16) -> Res
         });
     }
     let deadline = Instant::now() + Duration::from_secs(15);
-    let ready = ready_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or(false);
+    let ready = ready_rx
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .unwrap_or(false);
     if !ready {
         let _ = child.kill();
         let _ = child.wait();
         std::thread::sleep(Duration::from_millis(50));
         let text = log.lock().map(|l| l.clone()).unwrap_or_default();
-        return Err(ServerError::NotReady { detail: format!("config {}", conf_path.display()), log: text });
+        return Err(ServerError::NotReady {
+            detail: format!("config {}", conf_path.display()),
+            log: text,
+        });
     }
     let stop = Box::new(move || {
         let _ = child.kill();
         let _ = child.wait();
         let _ = std::fs::remove_dir_all(&dir);
     });
-    Ok(RunningServer::from_parts(port, bin.version.clone(), log, stop))
+    Ok(RunningServer::from_parts(
+        port,
+        bin.version.clone(),
+        log,
+        stop,
+    ))
 }

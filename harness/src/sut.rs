@@ -36,14 +36,26 @@ impl ResponderSpec {
     /// The reference responder, found next to the harness binary (or `CALLOUT_RESPONDER_BIN`).
     pub fn reference() -> ResponderSpec {
         let bin = find_sibling_binary("callout-responder", "CALLOUT_RESPONDER_BIN");
-        ResponderSpec { name: "reference".into(), template: format!("{} {SEED_FLAGS}", shell_quote(&bin.display().to_string())) }
+        ResponderSpec {
+            name: "reference".into(),
+            template: format!("{} {SEED_FLAGS}", shell_quote(&bin.display().to_string())),
+        }
     }
 
     /// A user-supplied template; the column name is the program's file name.
     pub fn command(template: &str) -> ResponderSpec {
-        let program = split_words(template).ok().and_then(|w| w.into_iter().next()).unwrap_or_default();
-        let name = Path::new(&program).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or(program);
-        ResponderSpec { name, template: template.to_string() }
+        let program = split_words(template)
+            .ok()
+            .and_then(|w| w.into_iter().next())
+            .unwrap_or_default();
+        let name = Path::new(&program)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or(program);
+        ResponderSpec {
+            name,
+            template: template.to_string(),
+        }
     }
 }
 
@@ -65,7 +77,9 @@ pub fn find_sibling_binary(name: &str, env: &str) -> PathBuf {
 }
 
 fn shell_quote(s: &str) -> String {
-    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c)) {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -96,7 +110,11 @@ pub fn split_words(s: &str) -> Result<Vec<String>, String> {
                 loop {
                     match chars.next() {
                         Some('"') => break,
-                        Some('\\') => cur.push(chars.next().ok_or("trailing backslash in the responder command")?),
+                        Some('\\') => cur.push(
+                            chars
+                                .next()
+                                .ok_or("trailing backslash in the responder command")?,
+                        ),
                         Some(x) => cur.push(x),
                         None => return Err("unclosed double quote in the responder command".into()),
                     }
@@ -104,7 +122,11 @@ pub fn split_words(s: &str) -> Result<Vec<String>, String> {
             }
             '\\' => {
                 in_word = true;
-                cur.push(chars.next().ok_or("trailing backslash in the responder command")?);
+                cur.push(
+                    chars
+                        .next()
+                        .ok_or("trailing backslash in the responder command")?,
+                );
             }
             c if c.is_whitespace() => {
                 if in_word {
@@ -170,7 +192,11 @@ impl Placeholders {
 
     /// The secret values, for redaction.
     pub fn secrets(&self) -> Vec<String> {
-        [&self.pass, &self.issuer_seed, &self.xkey_seed].iter().filter(|s| !s.is_empty()).map(|s| s.to_string()).collect()
+        [&self.pass, &self.issuer_seed, &self.xkey_seed]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_string())
+            .collect()
     }
 }
 
@@ -231,14 +257,20 @@ impl RunningResponder {
                         b.push('\n');
                         if b.len() > STDERR_KEEP {
                             let cut = b.len() - STDERR_KEEP / 2;
-                            let cut = (cut..b.len()).find(|i| b.is_char_boundary(*i)).unwrap_or(b.len());
+                            let cut = (cut..b.len())
+                                .find(|i| b.is_char_boundary(*i))
+                                .unwrap_or(b.len());
                             b.drain(..cut);
                         }
                     }
                 }
             });
         }
-        Ok(RunningResponder { child, stderr, started: Instant::now() })
+        Ok(RunningResponder {
+            child,
+            stderr,
+            started: Instant::now(),
+        })
     }
 
     /// The PID.
@@ -271,7 +303,10 @@ impl RunningResponder {
         if let Some(s) = self.exited() {
             return s;
         }
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if let Some(s) = self.exited() {
@@ -299,17 +334,30 @@ mod tests {
 
     #[test]
     fn words_and_quotes() {
-        assert_eq!(split_words("a 'b c' \"d\\\"e\" f\\ g").unwrap(), vec!["a", "b c", "d\"e", "f g"]);
+        assert_eq!(
+            split_words("a 'b c' \"d\\\"e\" f\\ g").unwrap(),
+            vec!["a", "b c", "d\"e", "f g"]
+        );
         assert_eq!(split_words("x ''").unwrap(), vec!["x", ""]);
         assert!(split_words("a 'b").is_err());
     }
 
     #[test]
     fn placeholders_render_and_typos_fail() {
-        let p = Placeholders { url: "nats://h:1".into(), xkey_seed: String::new(), ..Default::default() };
-        assert_eq!(render("r -u {url} -x {xkey_seed}", &p).unwrap(), vec!["r", "-u", "nats://h:1", "-x", ""]);
+        let p = Placeholders {
+            url: "nats://h:1".into(),
+            xkey_seed: String::new(),
+            ..Default::default()
+        };
+        assert_eq!(
+            render("r -u {url} -x {xkey_seed}", &p).unwrap(),
+            vec!["r", "-u", "nats://h:1", "-x", ""]
+        );
         let e = render("r -u {ur}", &p).unwrap_err();
         assert!(e.contains("{ur}"), "{e}");
-        assert_eq!(ResponderSpec::command("/opt/bin/my-resp -x").name, "my-resp");
+        assert_eq!(
+            ResponderSpec::command("/opt/bin/my-resp -x").name,
+            "my-resp"
+        );
     }
 }

@@ -90,7 +90,10 @@ pub struct ResponderRun {
 impl ResponderRun {
     /// `responder @ version (backend)`, the column heading.
     pub fn column(&self) -> String {
-        format!("{} @ {} ({})", self.responder, self.server_version, self.backend)
+        format!(
+            "{} @ {} ({})",
+            self.responder, self.server_version, self.backend
+        )
     }
 
     /// Counts by verdict.
@@ -113,7 +116,9 @@ pub struct Report {
 impl Report {
     /// True when any case failed or any run had a set-up error.
     pub fn failed(&self) -> bool {
-        self.runs.iter().any(|r| r.setup_error.is_some() || r.count(Verdict::Fail) > 0)
+        self.runs
+            .iter()
+            .any(|r| r.setup_error.is_some() || r.count(Verdict::Fail) > 0)
     }
 
     /// True when any run had a set-up error.

@@ -13,7 +13,10 @@
 use std::time::{Duration, Instant};
 
 use callout_codec::claims::NatsPayload;
-use callout_codec::{jwt, AuthRequest, AuthRequestClaims, AuthResponse, Claims, ClientInfo, ConnectOpts, CurvePublic, CurveSecret, KeyKind, Secret, SealingChannel, ServerId, Signer, User};
+use callout_codec::{
+    jwt, AuthRequest, AuthRequestClaims, AuthResponse, Claims, ClientInfo, ConnectOpts,
+    CurvePublic, CurveSecret, KeyKind, SealingChannel, Secret, ServerId, Signer, User,
+};
 use serde_json::{json, Value};
 
 use crate::client::{self, Client, ConnectOptions, ConnectOutcome};
@@ -78,7 +81,11 @@ impl FakeServer {
                 host: "127.0.0.1".into(),
                 id: self.key.public_key().into(),
                 version: "2.15.1".into(),
-                xkey: if self.responder_xkey.is_some() { self.xkey.public().as_str().into() } else { String::new() },
+                xkey: if self.responder_xkey.is_some() {
+                    self.xkey.public().as_str().into()
+                } else {
+                    String::new()
+                },
                 ..Default::default()
             },
             user_nkey: Signer::generate(KeyKind::User).public_key().into(),
@@ -119,7 +126,9 @@ impl FakeServer {
 
     /// The channel to open sealed replies.
     pub fn channel(&self) -> Option<SealingChannel> {
-        self.responder_xkey.as_ref().map(|p| self.xkey.channel_to(p))
+        self.responder_xkey
+            .as_ref()
+            .map(|p| self.xkey.channel_to(p))
     }
 }
 
@@ -172,11 +181,17 @@ pub fn decode_reply(body: &[u8], server: &FakeServer) -> Decoded {
         String::from_utf8_lossy(body).into_owned()
     };
     let response = jwt::decode::<AuthResponse>(&token).map_err(|e| e.to_string());
-    Decoded { token, sealed, response }
+    Decoded {
+        token,
+        sealed,
+        response,
+    }
 }
 
 fn judge(answer: &Answer, server: &FakeServer, req: &AuthRequestClaims) -> Judged {
-    let Some(body) = answer.bodies.first() else { return Judged::Silence };
+    let Some(body) = answer.bodies.first() else {
+        return Judged::Silence;
+    };
     if body.is_empty() {
         return Judged::EmptyDeny;
     }
@@ -186,7 +201,11 @@ fn judge(answer: &Answer, server: &FakeServer, req: &AuthRequestClaims) -> Judge
         Err(e) => return Judged::Garbage(e),
     };
     if resp.sub != req.nats.user_nkey || resp.aud != req.iss {
-        return Judged::Garbage(format!("response addressed to sub {} aud {}", short(&resp.sub), short(&resp.aud)));
+        return Judged::Garbage(format!(
+            "response addressed to sub {} aud {}",
+            short(&resp.sub),
+            short(&resp.aud)
+        ));
     }
     if !resp.nats.error.is_empty() {
         return Judged::Error(resp.nats.error);
@@ -217,8 +236,21 @@ impl Injector {
         let sid = self.client.subscribe(&inbox, None).await;
         let t0 = Instant::now();
         match header {
-            Some(h) => self.client.publish_with_headers(callout_codec::AUTH_CALLOUT_SUBJECT, Some(&inbox), &[(callout_codec::SERVER_XKEY_HEADER, h)], body).await,
-            None => self.client.publish(callout_codec::AUTH_CALLOUT_SUBJECT, Some(&inbox), body).await,
+            Some(h) => {
+                self.client
+                    .publish_with_headers(
+                        callout_codec::AUTH_CALLOUT_SUBJECT,
+                        Some(&inbox),
+                        &[(callout_codec::SERVER_XKEY_HEADER, h)],
+                        body,
+                    )
+                    .await
+            }
+            None => {
+                self.client
+                    .publish(callout_codec::AUTH_CALLOUT_SUBJECT, Some(&inbox), body)
+                    .await
+            }
         }
         let mut bodies = Vec::new();
         let mut latency = 0.0;
@@ -256,11 +288,17 @@ impl Injector {
     }
 
     /// Forges, signs, seals (when `sealed`) and sends.
-    pub async fn send_claims(&mut self, server: &FakeServer, claims: &mut AuthRequestClaims, sealed: bool) -> Answer {
+    pub async fn send_claims(
+        &mut self,
+        server: &FakeServer,
+        claims: &mut AuthRequestClaims,
+        sealed: bool,
+    ) -> Answer {
         let token = server.sign(claims);
         if sealed {
             let body = server.seal(token.as_bytes());
-            self.send(&body, Some(server.xkey.public().as_str()), LISTEN).await
+            self.send(&body, Some(server.xkey.public().as_str()), LISTEN)
+                .await
         } else {
             self.send(token.as_bytes(), None, LISTEN).await
         }
@@ -458,9 +496,28 @@ pub const CATALOG: &[WireCase] = &[
 ];
 
 /// Runs the wire catalog against one responder.
-pub async fn run_wire(backend: &dyn ServerBackend, bin: &ServerBinary, responder: &ResponderSpec, opts: &RunOptions, progress: &mut (dyn FnMut(&CaseResult) + Send)) -> runner::ScenarioOutcome {
-    let selected: Vec<&WireCase> = CATALOG.iter().filter(|c| opts.filters.is_empty() || opts.filters.iter().any(|f| crate::scenario::matches_filter(c.id, f))).collect();
-    let mut out = runner::ScenarioOutcome { results: vec![], stderr: String::new(), setup_error: None };
+pub async fn run_wire(
+    backend: &dyn ServerBackend,
+    bin: &ServerBinary,
+    responder: &ResponderSpec,
+    opts: &RunOptions,
+    progress: &mut (dyn FnMut(&CaseResult) + Send),
+) -> runner::ScenarioOutcome {
+    let selected: Vec<&WireCase> = CATALOG
+        .iter()
+        .filter(|c| {
+            opts.filters.is_empty()
+                || opts
+                    .filters
+                    .iter()
+                    .any(|f| crate::scenario::matches_filter(c.id, f))
+        })
+        .collect();
+    let mut out = runner::ScenarioOutcome {
+        results: vec![],
+        stderr: String::new(),
+        setup_error: None,
+    };
     for config in [Plain, Sealed] {
         let cases: Vec<&&WireCase> = selected.iter().filter(|c| c.config == config).collect();
         if cases.is_empty() {
@@ -493,7 +550,17 @@ pub async fn run_wire(backend: &dyn ServerBackend, bin: &ServerBinary, responder
             }
             Err(PhaseError::Unimplemented(why)) => {
                 for case in cases {
-                    let r = CaseResult { id: case.id.into(), title: case.title.into(), requirement: case.requirement.into(), cite: case.cite.into(), verdict: Verdict::Unimplemented, expected: String::new(), actual: why.clone(), transcript: vec![], duration_ms: 0 };
+                    let r = CaseResult {
+                        id: case.id.into(),
+                        title: case.title.into(),
+                        requirement: case.requirement.into(),
+                        cite: case.cite.into(),
+                        verdict: Verdict::Unimplemented,
+                        expected: String::new(),
+                        actual: why.clone(),
+                        transcript: vec![],
+                        duration_ms: 0,
+                    };
                     progress(&r);
                     out.results.push(r);
                 }
@@ -522,7 +589,12 @@ struct Phase {
 }
 
 impl Phase {
-    async fn start(backend: &dyn ServerBackend, bin: &ServerBinary, responder: &ResponderSpec, config: Config) -> Result<Phase, PhaseError> {
+    async fn start(
+        backend: &dyn ServerBackend,
+        bin: &ServerBinary,
+        responder: &ResponderSpec,
+        config: Config,
+    ) -> Result<Phase, PhaseError> {
         let scn = Scenario {
             path: "wire".into(),
             title: "wire".into(),
@@ -544,17 +616,35 @@ impl Phase {
         let harness_pass = fixture.probe_pass.clone();
         fixture.conf.callout = None;
         fixture.conf.max_payload = Some(4 * 1024 * 1024);
-        if let Some(a) = fixture.conf.accounts.iter_mut().find(|a| a.name == runner::CALLOUT_ACCOUNT) {
+        if let Some(a) = fixture
+            .conf
+            .accounts
+            .iter_mut()
+            .find(|a| a.name == runner::CALLOUT_ACCOUNT)
+        {
             a.users.push((HARNESS_USER.into(), harness_pass.clone()));
         }
-        let nats = backend.start(bin, &fixture.conf).await.map_err(|e| setup(e.to_string()))?;
-        let ph = fixture.placeholders(&nats.url()).map_err(|e| setup(e.to_string()))?;
+        let nats = backend
+            .start(bin, &fixture.conf)
+            .await
+            .map_err(|e| setup(e.to_string()))?;
+        let ph = fixture
+            .placeholders(&nats.url())
+            .map_err(|e| setup(e.to_string()))?;
         let argv = sut::render(&responder.template, &ph).map_err(setup)?;
         let proc = RunningResponder::start(&argv, ph.secrets()).map_err(setup)?;
-        let opts = ConnectOptions { user: Some(HARNESS_USER.into()), pass: Some(harness_pass), ..Default::default() };
+        let opts = ConnectOptions {
+            user: Some(HARNESS_USER.into()),
+            pass: Some(harness_pass),
+            ..Default::default()
+        };
         let client = match client::connect(&nats.addr(), &opts, Duration::from_secs(5)).await {
             Ok(ConnectOutcome::Admitted(c)) => c,
-            other => return Err(setup(format!("the harness could not connect to its own server: {other:?}"))),
+            other => {
+                return Err(setup(format!(
+                    "the harness could not connect to its own server: {other:?}"
+                )))
+            }
         };
         let server = FakeServer {
             key: Signer::generate(KeyKind::Server),
@@ -562,19 +652,32 @@ impl Phase {
             responder_xkey: fixture.xkey.as_ref().map(|x| x.public().clone()),
             issuer: fixture.issuer.public_key().to_string(),
         };
-        let mut phase = Phase { server, injector: Injector { client }, proc, _fixture: fixture, _nats: nats };
+        let mut phase = Phase {
+            server,
+            injector: Injector { client },
+            proc,
+            _fixture: fixture,
+            _nats: nats,
+        };
         // Ready when a good request gets any answer (the cases judge the answers).
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(st) = phase.proc.exited() {
-                return Err(PhaseError::Setup(format!("the responder exited ({st})"), phase.proc.stderr_tail(30)));
+                return Err(PhaseError::Setup(
+                    format!("the responder exited ({st})"),
+                    phase.proc.stderr_tail(30),
+                ));
             }
             let (_, j) = phase.good("alice", ALICE_PASS).await;
             if !matches!(j, Judged::Silence) {
                 return Ok(phase);
             }
             if Instant::now() > deadline {
-                let why = format!("a good {} request for alice was never answered (last: {})", if config == Sealed { "sealed" } else { "plain" }, describe(&j));
+                let why = format!(
+                    "a good {} request for alice was never answered (last: {})",
+                    if config == Sealed { "sealed" } else { "plain" },
+                    describe(&j)
+                );
                 phase.proc.stop(Duration::from_secs(3));
                 if config == Sealed {
                     return Err(PhaseError::Unimplemented(why));
@@ -592,7 +695,10 @@ impl Phase {
     async fn good(&mut self, user: &str, pass: &str) -> (AuthRequestClaims, Judged) {
         let mut req = self.server.request(Some(user), Some(pass));
         let sealed = self.sealed();
-        let ans = self.injector.send_claims(&self.server, &mut req, sealed).await;
+        let ans = self
+            .injector
+            .send_claims(&self.server, &mut req, sealed)
+            .await;
         let j = judge(&ans, &self.server, &req);
         (req, j)
     }
@@ -614,8 +720,16 @@ impl Phase {
             _ => ("bob", BOB_PASS),
         };
         let mut req = self.server.request(Some(user), Some(pass));
-        let ans = self.injector.send_claims(&self.server, &mut req, sealed).await;
-        let mut t = vec![format!("{} request for {user} -> {} repl{}", if sealed { "sealed" } else { "plain" }, ans.bodies.len(), if ans.bodies.len() == 1 { "y" } else { "ies" })];
+        let ans = self
+            .injector
+            .send_claims(&self.server, &mut req, sealed)
+            .await;
+        let mut t = vec![format!(
+            "{} request for {user} -> {} repl{}",
+            if sealed { "sealed" } else { "plain" },
+            ans.bodies.len(),
+            if ans.bodies.len() == 1 { "y" } else { "ies" }
+        )];
         let pass_v = |t: Vec<String>| (Verdict::Pass, String::new(), String::new(), t);
         let fail = |exp: &str, act: String, mut t: Vec<String>| {
             t.push(format!("expected {exp}; got {act}"));
@@ -625,20 +739,52 @@ impl Phase {
             return fail("a reply", "no reply".into(), t);
         };
         if matches!(rc, R::SingleReply) {
-            return if ans.bodies.len() == 1 { pass_v(t) } else { fail("exactly one reply", format!("{} replies", ans.bodies.len()), t) };
+            return if ans.bodies.len() == 1 {
+                pass_v(t)
+            } else {
+                fail(
+                    "exactly one reply",
+                    format!("{} replies", ans.bodies.len()),
+                    t,
+                )
+            };
         }
         if matches!(rc, R::Timely) {
             // exp = iat + 2 s here; a reply must come well inside it.
-            return if ans.latency < 1.0 { t.push("answered inside the request's exp".into()); pass_v(t) } else { fail("a reply within 1 s of a request whose exp is 2 s away", format!("{:.2} s", ans.latency), t) };
+            return if ans.latency < 1.0 {
+                t.push("answered inside the request's exp".into());
+                pass_v(t)
+            } else {
+                fail(
+                    "a reply within 1 s of a request whose exp is 2 s away",
+                    format!("{:.2} s", ans.latency),
+                    t,
+                )
+            };
         }
         let is_sealed = !body.starts_with(b"eyJ");
         match rc {
             R::SealedIffSealed => {
                 return if is_sealed == sealed {
-                    t.push(format!("reply is {}", if is_sealed { "sealed" } else { "plaintext" }));
+                    t.push(format!(
+                        "reply is {}",
+                        if is_sealed { "sealed" } else { "plaintext" }
+                    ));
                     pass_v(t)
                 } else {
-                    let mut r = fail(if sealed { "a sealed reply" } else { "a plaintext reply" }, if is_sealed { "a sealed reply".into() } else { "a plaintext reply".into() }, t);
+                    let mut r = fail(
+                        if sealed {
+                            "a sealed reply"
+                        } else {
+                            "a plaintext reply"
+                        },
+                        if is_sealed {
+                            "a sealed reply".into()
+                        } else {
+                            "a plaintext reply".into()
+                        },
+                        t,
+                    );
                     r.0 = Verdict::NonStrict;
                     r
                 };
@@ -652,7 +798,11 @@ impl Phase {
                         t.push("opens with server xkey and configured xkey as sender".into());
                         pass_v(t)
                     }
-                    _ => fail("a reply sealed by the configured xkey to server_id.xkey", "it does not open (wrong sender or recipient)".into(), t),
+                    _ => fail(
+                        "a reply sealed by the configured xkey to server_id.xkey",
+                        "it does not open (wrong sender or recipient)".into(),
+                        t,
+                    ),
                 };
             }
             R::NotZeroKey => {
@@ -660,9 +810,17 @@ impl Phase {
                     return fail("a sealed reply", "plaintext".into(), t);
                 }
                 let zero = SealingChannel::all_zero_secret_to(self.server.xkey.public());
-                let zero2 = self.server.responder_xkey.as_ref().map(SealingChannel::all_zero_secret_to);
+                let zero2 = self
+                    .server
+                    .responder_xkey
+                    .as_ref()
+                    .map(SealingChannel::all_zero_secret_to);
                 return if zero.open(&body).is_ok() || zero2.is_some_and(|z| z.open(&body).is_ok()) {
-                    fail("a reply not openable with an all-zero key", "it opens with an all-zero key".into(), t)
+                    fail(
+                        "a reply not openable with an all-zero key",
+                        "it opens with an all-zero key".into(),
+                        t,
+                    )
                 } else {
                     t.push("not openable with an all-zero key".into());
                     pass_v(t)
@@ -673,13 +831,29 @@ impl Phase {
         let d = decode_reply(&body, &self.server);
         if matches!(rc, R::Encoding) {
             let parts: Vec<&str> = d.token.split('.').collect();
-            let header = parts.first().and_then(|h| jwt::b64_decode(h, "header").ok());
-            if parts.len() != 3 || d.token.contains('=') || d.token.contains('+') || d.token.contains('/') {
-                return fail("three unpadded base64url parts", format!("{} part(s), padding or non-url characters present", parts.len()), t);
+            let header = parts
+                .first()
+                .and_then(|h| jwt::b64_decode(h, "header").ok());
+            if parts.len() != 3
+                || d.token.contains('=')
+                || d.token.contains('+')
+                || d.token.contains('/')
+            {
+                return fail(
+                    "three unpadded base64url parts",
+                    format!(
+                        "{} part(s), padding or non-url characters present",
+                        parts.len()
+                    ),
+                    t,
+                );
             }
             return match header {
                 Some(h) if h == jwt::JWT_HEADER.as_bytes() => {
-                    t.push("header {\"typ\":\"JWT\",\"alg\":\"ed25519-nkey\"}, unpadded base64url".into());
+                    t.push(
+                        "header {\"typ\":\"JWT\",\"alg\":\"ed25519-nkey\"}, unpadded base64url"
+                            .into(),
+                    );
                     pass_v(t)
                 }
                 Some(h) => fail(jwt::JWT_HEADER, String::from_utf8_lossy(&h).into_owned(), t),
@@ -690,7 +864,11 @@ impl Phase {
             Ok(r) => r,
             Err(e) => {
                 if matches!(rc, R::NoSecretEcho) && pass_appears(&d.token, pass) {
-                    return fail("no password in the answer", "the answer contains the password".into(), t);
+                    return fail(
+                        "no password in the answer",
+                        "the answer contains the password".into(),
+                        t,
+                    );
                 }
                 return fail("a response the server decodes", e, t);
             }
@@ -699,23 +877,63 @@ impl Phase {
         match rc {
             R::SignatureTypeVersion => {
                 if resp.nats.claim_type() != "authorization_response" || resp.nats.version() != 2 {
-                    return fail("type authorization_response version 2", format!("type {} version {}", resp.nats.claim_type(), resp.nats.version()), t);
+                    return fail(
+                        "type authorization_response version 2",
+                        format!(
+                            "type {} version {}",
+                            resp.nats.claim_type(),
+                            resp.nats.version()
+                        ),
+                        t,
+                    );
                 }
                 pass_v(t)
             }
-            R::Issuer => if resp.iss == self.server.issuer { pass_v(t) } else { fail("iss = the issuer", format!("iss {}", short(&resp.iss)), t) },
-            R::Subject => if resp.sub == req.nats.user_nkey { pass_v(t) } else { fail("sub = user_nkey", format!("sub {}", short(&resp.sub)), t) },
-            R::Audience => if resp.aud == req.nats.server_id.id { pass_v(t) } else { fail("aud = server id", format!("aud {}", short(&resp.aud)), t) },
+            R::Issuer => {
+                if resp.iss == self.server.issuer {
+                    pass_v(t)
+                } else {
+                    fail("iss = the issuer", format!("iss {}", short(&resp.iss)), t)
+                }
+            }
+            R::Subject => {
+                if resp.sub == req.nats.user_nkey {
+                    pass_v(t)
+                } else {
+                    fail("sub = user_nkey", format!("sub {}", short(&resp.sub)), t)
+                }
+            }
+            R::Audience => {
+                if resp.aud == req.nats.server_id.id {
+                    pass_v(t)
+                } else {
+                    fail("aud = server id", format!("aud {}", short(&resp.aud)), t)
+                }
+            }
             R::JwtXorError => {
                 let (j, e) = (!resp.nats.jwt.is_empty(), !resp.nats.error.is_empty());
-                if j != e { pass_v(t) } else { fail("exactly one of jwt and error", format!("jwt {j}, error {e}"), t) }
+                if j != e {
+                    pass_v(t)
+                } else {
+                    fail(
+                        "exactly one of jwt and error",
+                        format!("jwt {j}, error {e}"),
+                        t,
+                    )
+                }
             }
             R::NoSecretEcho | R::NoEmptyPassword => {
                 if !resp.nats.jwt.is_empty() {
                     return fail("a rejection", "admitted".into(), t);
                 }
-                if matches!(rc, R::NoSecretEcho) && (pass_appears(&resp.nats.error, pass) || pass_appears(&d.token, pass)) {
-                    return fail("an error text without the password", "the error text contains the password".into(), t);
+                if matches!(rc, R::NoSecretEcho)
+                    && (pass_appears(&resp.nats.error, pass) || pass_appears(&d.token, pass))
+                {
+                    return fail(
+                        "an error text without the password",
+                        "the error text contains the password".into(),
+                        t,
+                    );
                 }
                 t.push(format!("rejected: {:?}", redact(&resp.nats.error, pass)));
                 pass_v(t)
@@ -730,7 +948,13 @@ impl Phase {
         }
     }
 
-    fn check_user(&self, rc: ResponseCheck, req: &AuthRequestClaims, u: &Claims<User>, t: Vec<String>) -> (Verdict, String, String, Vec<String>) {
+    fn check_user(
+        &self,
+        rc: ResponseCheck,
+        req: &AuthRequestClaims,
+        u: &Claims<User>,
+        t: Vec<String>,
+    ) -> (Verdict, String, String, Vec<String>) {
         use ResponseCheck as R;
         let pass_v = |mut t: Vec<String>, line: String| {
             t.push(line);
@@ -753,12 +977,24 @@ impl Phase {
                     bad.push(format!("aud {:?} != \"APP\"", u.aud));
                 }
                 if u.nats.claim_type() != "user" || u.nats.version() != 2 {
-                    bad.push(format!("type {} version {}", u.nats.claim_type(), u.nats.version()));
+                    bad.push(format!(
+                        "type {} version {}",
+                        u.nats.claim_type(),
+                        u.nats.version()
+                    ));
                 }
                 if u.exp != 0 && u.exp < callout_codec::unix_now() {
                     bad.push("already expired".into());
                 }
-                if bad.is_empty() { pass_v(t, "user sub, iss, aud APP, type user v2".into()) } else { fail("sub = user_nkey, iss = issuer, aud = APP, type user v2".into(), bad.join("; "), t) }
+                if bad.is_empty() {
+                    pass_v(t, "user sub, iss, aud APP, type user v2".into())
+                } else {
+                    fail(
+                        "sub = user_nkey, iss = issuer, aud = APP, type user v2".into(),
+                        bad.join("; "),
+                        t,
+                    )
+                }
             }
             R::Permissions => {
                 let want = json!({
@@ -766,8 +1002,13 @@ impl Phase {
                     "sub": {"allow": ["bob.>", "work.jobs workers"], "deny": ["bob.private.>"]},
                     "resp": {"max": 2, "ttl": 5000000000i64}
                 });
-                let got = json!({"pub": u.nats.publish, "sub": u.nats.subscribe, "resp": u.nats.resp});
-                if got == want { pass_v(t, format!("permissions {got}")) } else { fail(want.to_string(), got.to_string(), t) }
+                let got =
+                    json!({"pub": u.nats.publish, "sub": u.nats.subscribe, "resp": u.nats.resp});
+                if got == want {
+                    pass_v(t, format!("permissions {got}"))
+                } else {
+                    fail(want.to_string(), got.to_string(), t)
+                }
             }
             R::TtlNanos => match u.nats.resp {
                 Some(r) if r.ttl == 5_000_000_000 => pass_v(t, "resp.ttl 5000000000".into()),
@@ -777,12 +1018,22 @@ impl Phase {
                 if (u.nats.subs, u.nats.data, u.nats.payload) == (-1, -1, -1) {
                     pass_v(t, "subs, data, payload -1".into())
                 } else {
-                    let mut r = fail("subs, data, payload -1".into(), format!("{} {} {}", u.nats.subs, u.nats.data, u.nats.payload), t);
+                    let mut r = fail(
+                        "subs, data, payload -1".into(),
+                        format!("{} {} {}", u.nats.subs, u.nats.data, u.nats.payload),
+                        t,
+                    );
                     r.0 = Verdict::NonStrict;
                     r
                 }
             }
-            R::NoIssuerAccount => if u.nats.issuer_account.is_empty() { pass_v(t, "no issuer_account".into()) } else { fail("no issuer_account".into(), "issuer_account set".into(), t) },
+            R::NoIssuerAccount => {
+                if u.nats.issuer_account.is_empty() {
+                    pass_v(t, "no issuer_account".into())
+                } else {
+                    fail("no issuer_account".into(), "issuer_account set".into(), t)
+                }
+            }
             _ => pass_v(t, "ok".into()),
         }
     }
@@ -804,7 +1055,11 @@ impl Phase {
                 // Keep the claims (iss = our server) but the signature of another key.
                 let mut c2 = req.clone();
                 let good = jwt::encode(&mut c2, &s.key);
-                let forged = format!("{}.{}", &good[..good.rfind('.').unwrap_or(0)], &tok[tok.rfind('.').map(|i| i + 1).unwrap_or(0)..]);
+                let forged = format!(
+                    "{}.{}",
+                    &good[..good.rfind('.').unwrap_or(0)],
+                    &tok[tok.rfind('.').map(|i| i + 1).unwrap_or(0)..]
+                );
                 req = c2;
                 (forged.into_bytes(), None)
             }
@@ -832,12 +1087,17 @@ impl Phase {
             H::HeaderXkeyMismatch => {
                 let other = CurveSecret::generate();
                 let tok = s.sign(&mut req);
-                let body = other.channel_to(s.responder_xkey.as_ref().unwrap_or(s.xkey.public())).seal(tok.as_bytes());
+                let body = other
+                    .channel_to(s.responder_xkey.as_ref().unwrap_or(s.xkey.public()))
+                    .seal(tok.as_bytes());
                 (body, Some(other.public().as_str().to_string()))
             }
             H::SealedToWrongKey => {
                 let tok = s.sign(&mut req);
-                let body = s.xkey.channel_to(CurveSecret::generate().public()).seal(tok.as_bytes());
+                let body = s
+                    .xkey
+                    .channel_to(CurveSecret::generate().public())
+                    .seal(tok.as_bytes());
                 (body, Some(header.clone()))
             }
             H::WrongXkvVersion => {
@@ -869,18 +1129,25 @@ impl Phase {
             H::PlaintextWhenSealed => (s.sign(&mut req).into_bytes(), None),
             H::SealedWhenPlain => {
                 let tok = s.sign(&mut req);
-                let body = s.xkey.channel_to(CurveSecret::generate().public()).seal(tok.as_bytes());
+                let body = s
+                    .xkey
+                    .channel_to(CurveSecret::generate().public())
+                    .seal(tok.as_bytes());
                 (body, Some(header.clone()))
             }
             H::Replay => {
                 let tok = s.sign(&mut req);
                 let first = self.injector.send(tok.as_bytes(), None, LISTEN).await;
-                t.push(format!("first sending -> {}", describe(&judge(&first, &self.server, &req))));
+                t.push(format!(
+                    "first sending -> {}",
+                    describe(&judge(&first, &self.server, &req))
+                ));
                 (tok.into_bytes(), None)
             }
             H::NonUtf8 => {
                 let tok = s.sign(&mut req);
-                let payload = jwt::b64_decode(tok.split('.').nth(1).unwrap_or(""), "payload").unwrap_or_default();
+                let payload = jwt::b64_decode(tok.split('.').nth(1).unwrap_or(""), "payload")
+                    .unwrap_or_default();
                 let mut p = payload.clone();
                 if let Some(i) = p.windows(5).position(|w| w == b"\"bob\"") {
                     p[i + 1] = 0xff;
@@ -899,7 +1166,10 @@ impl Phase {
                 req.iat = callout_codec::unix_now();
                 req.nats.claim_type = "authorization_request".into();
                 req.nats.version = 0;
-                (jwt::sign_payload(&jwt::to_json(&req), &s.key).into_bytes(), None)
+                (
+                    jwt::sign_payload(&jwt::to_json(&req), &s.key).into_bytes(),
+                    None,
+                )
             }
             H::BadUserNkey => {
                 req.nats.user_nkey = Signer::generate(KeyKind::Account).public_key().into();
@@ -915,7 +1185,11 @@ impl Phase {
                 (s.sign(&mut req).into_bytes(), None)
             }
             H::WrongClaimType => {
-                let mut u: Claims<User> = Claims { sub: req.nats.user_nkey.clone(), aud: "APP".into(), ..Claims::default() };
+                let mut u: Claims<User> = Claims {
+                    sub: req.nats.user_nkey.clone(),
+                    aud: "APP".into(),
+                    ..Claims::default()
+                };
                 (jwt::encode(&mut u, &s.key).into_bytes(), None)
             }
         };
@@ -932,12 +1206,32 @@ impl Phase {
         let j = judge(&ans, &self.server, &req);
         t.push(format!("{:?} -> {}", h, describe_redacted(&j, pass)));
         let (mut verdict, mut expected, mut actual) = match &j {
-            Judged::Admitted(_) => (Verdict::Fail, "not admitted (a signed error, or silence)".to_string(), "admitted".to_string()),
-            Judged::Error(e) if pass_appears(e, pass) => (Verdict::Fail, "an error text without the password".into(), "the error text contains the password".into()),
+            Judged::Admitted(_) => (
+                Verdict::Fail,
+                "not admitted (a signed error, or silence)".to_string(),
+                "admitted".to_string(),
+            ),
+            Judged::Error(e) if pass_appears(e, pass) => (
+                Verdict::Fail,
+                "an error text without the password".into(),
+                "the error text contains the password".into(),
+            ),
             Judged::Error(_) => (Verdict::Pass, String::new(), String::new()),
-            Judged::Silence => (Verdict::Informational, "a signed error".into(), "no answer (the server would wait for its timeout)".into()),
-            Judged::EmptyDeny => (Verdict::Informational, "a signed error".into(), "an empty body (deny without reason)".into()),
-            Judged::Garbage(g) => (Verdict::NonStrict, "a signed error or silence".into(), format!("an answer the server cannot use: {g}")),
+            Judged::Silence => (
+                Verdict::Informational,
+                "a signed error".into(),
+                "no answer (the server would wait for its timeout)".into(),
+            ),
+            Judged::EmptyDeny => (
+                Verdict::Informational,
+                "a signed error".into(),
+                "an empty body (deny without reason)".into(),
+            ),
+            Judged::Garbage(g) => (
+                Verdict::NonStrict,
+                "a signed error or silence".into(),
+                format!("an answer the server cannot use: {g}"),
+            ),
         };
         if ans.bodies.len() > 1 && verdict == Verdict::Pass {
             verdict = Verdict::Fail;
@@ -987,7 +1281,17 @@ impl Phase {
                 jwt::sign_payload(v.to_string().as_bytes(), &s.key)
             }
         };
-        let ans = if sealed { self.injector.send(&s.seal(token.as_bytes()), Some(s.xkey.public().as_str()), LISTEN).await } else { self.injector.send(token.as_bytes(), None, LISTEN).await };
+        let ans = if sealed {
+            self.injector
+                .send(
+                    &s.seal(token.as_bytes()),
+                    Some(s.xkey.public().as_str()),
+                    LISTEN,
+                )
+                .await
+        } else {
+            self.injector.send(token.as_bytes(), None, LISTEN).await
+        };
         let j = judge(&ans, &self.server, &req);
         let t = vec![format!("{r:?} request for alice -> {}", describe(&j))];
         match j {

@@ -27,11 +27,32 @@ async fn every_scenario_passes_against_the_reference_and_matches_its_snapshot() 
     let spec = ResponderSpec::reference();
     let mut failures = Vec::new();
     for scn in &scenarios {
-        let out = runner::run_scenario(scn, &ProcessBackend, &bin, &spec, &RunOptions::default(), &mut |_| {}).await;
-        assert!(out.setup_error.is_none(), "{}: {:?}\n{}", scn.path.display(), out.setup_error, out.stderr);
+        let out = runner::run_scenario(
+            scn,
+            &ProcessBackend,
+            &bin,
+            &spec,
+            &RunOptions::default(),
+            &mut |_| {},
+        )
+        .await;
+        assert!(
+            out.setup_error.is_none(),
+            "{}: {:?}\n{}",
+            scn.path.display(),
+            out.setup_error,
+            out.stderr
+        );
         for r in &out.results {
             if r.verdict != Verdict::Pass {
-                failures.push(format!("{} {}: expected {} got {}\n  {}", r.id, r.verdict.label(), r.expected, r.actual, r.transcript.join("\n  ")));
+                failures.push(format!(
+                    "{} {}: expected {} got {}\n  {}",
+                    r.id,
+                    r.verdict.label(),
+                    r.expected,
+                    r.actual,
+                    r.transcript.join("\n  ")
+                ));
             }
         }
         let name = scn.path.file_stem().unwrap().to_string_lossy().into_owned();
@@ -44,5 +65,9 @@ async fn every_scenario_passes_against_the_reference_and_matches_its_snapshot() 
             insta::assert_snapshot!(name, transcript(&out.results));
         });
     }
-    assert!(failures.is_empty(), "cases failed against the reference responder:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "cases failed against the reference responder:\n{}",
+        failures.join("\n")
+    );
 }

@@ -16,7 +16,10 @@ use callout_conformance::verdict::Verdict;
 
 /// Every mutant and the rule it breaks.
 const MUTANTS: &[(&str, &str)] = &[
-    ("skip-signature-check", "does not verify the request signature"),
+    (
+        "skip-signature-check",
+        "does not verify the request signature",
+    ),
     ("skip-exp-check", "does not check the request exp"),
     ("skip-issuer-check", "does not check iss == server_id.id"),
     ("wrong-aud", "response aud is not the server id"),
@@ -30,32 +33,62 @@ const MUTANTS: &[(&str, &str)] = &[
     ("admit-unknown", "admits users not in users.json"),
     ("admit-empty-password", "admits an empty password"),
     ("unsealed-reply", "answers sealed requests in plaintext"),
-    ("wrong-seal-key", "seals with a key other than the configured xkey"),
-    ("crash-on-garbage", "exits on a request that does not decode"),
+    (
+        "wrong-seal-key",
+        "seals with a key other than the configured xkey",
+    ),
+    (
+        "crash-on-garbage",
+        "exits on a request that does not decode",
+    ),
     ("double-reply", "sends two replies per request"),
     ("no-account", "leaves the user JWT aud (account) empty"),
-    ("wrong-signer", "signs with an account key other than the issuer"),
+    (
+        "wrong-signer",
+        "signs with an account key other than the issuer",
+    ),
 ];
 
 #[test]
 fn every_mutant_is_caught_by_at_least_one_case() {
     let mutant = find_sibling_binary("callout-mutant", "CALLOUT_MUTANT_BIN");
-    assert!(mutant.is_file(), "build the mutant first: cargo build -p callout-responder --bins (looked for {})", mutant.display());
+    assert!(
+        mutant.is_file(),
+        "build the mutant first: cargo build -p callout-responder --bins (looked for {})",
+        mutant.display()
+    );
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let scenarios = Arc::new(scenario::load_dir(&dir).expect("scenarios"));
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let sem = Arc::new(tokio::sync::Semaphore::new(3));
     let mut tasks = Vec::new();
     for (name, rule) in MUTANTS {
         let template = format!("{} -fault {name} {SEED_FLAGS}", mutant.display());
-        let args = cli::parse_args(&["run".into(), "--strict".into(), "--responder-cmd".into(), template]).unwrap();
+        let args = cli::parse_args(&[
+            "run".into(),
+            "--strict".into(),
+            "--responder-cmd".into(),
+            template,
+        ])
+        .unwrap();
         let scenarios = scenarios.clone();
         let sem = sem.clone();
-        tasks.push((*name, *rule, rt.spawn(async move {
-            let _permit = sem.acquire().await.unwrap();
-            let opts = RunOptions { strict: true, filters: vec![] };
-            cli::run(&args, &scenarios, &opts).await
-        })));
+        tasks.push((
+            *name,
+            *rule,
+            rt.spawn(async move {
+                let _permit = sem.acquire().await.unwrap();
+                let opts = RunOptions {
+                    strict: true,
+                    filters: vec![],
+                };
+                cli::run(&args, &scenarios, &opts).await
+            }),
+        ));
     }
     let mut table = String::from("| mutant | defect | caught by |\n|---|---|---|\n");
     let mut uncaught: Vec<&str> = Vec::new();
@@ -63,12 +96,20 @@ fn every_mutant_is_caught_by_at_least_one_case() {
     for (name, rule, task) in tasks {
         let report = rt.block_on(task).unwrap();
         let run = &report.runs[0];
-        let failing: Vec<String> = run.results.iter().filter(|r| r.verdict == Verdict::Fail).map(|r| r.id.clone()).collect();
+        let failing: Vec<String> = run
+            .results
+            .iter()
+            .filter(|r| r.verdict == Verdict::Fail)
+            .map(|r| r.id.clone())
+            .collect();
         if failing.is_empty() && run.setup_error.is_none() {
             uncaught.push(name);
         }
         let shown = if failing.is_empty() {
-            run.setup_error.clone().map(|e| format!("set-up error: {}", e.lines().next().unwrap_or(""))).unwrap_or_else(|| "NOT CAUGHT".into())
+            run.setup_error
+                .clone()
+                .map(|e| format!("set-up error: {}", e.lines().next().unwrap_or("")))
+                .unwrap_or_else(|| "NOT CAUGHT".into())
         } else if failing.len() > 8 {
             format!("{} and {} more", failing[..8].join(", "), failing.len() - 8)
         } else {
@@ -80,7 +121,10 @@ fn every_mutant_is_caught_by_at_least_one_case() {
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/mutants.md");
     let _ = std::fs::write(&out, &table);
     println!("{table}");
-    assert!(uncaught.is_empty(), "mutants not caught by any case: {uncaught:?}\n{table}");
+    assert!(
+        uncaught.is_empty(),
+        "mutants not caught by any case: {uncaught:?}\n{table}"
+    );
     // A crash on garbage shows as a set-up error at worst; make sure it is a case failure too.
     assert!(!caught_by["crash-on-garbage"].is_empty(), "{table}");
 }

@@ -15,17 +15,47 @@ async fn a_seed_flags_only_responder_is_judged() {
     let wrapper = here.join("tests/fixtures/seed-flags-only.sh");
     let responder = find_sibling_binary("callout-responder", "CALLOUT_RESPONDER_BIN");
     let template = format!("{} {} {SEED_FLAGS}", wrapper.display(), responder.display());
-    let args = cli::parse_args(&["run".into(), "--responder-cmd".into(), template, "e2e.seed".into(), "wire.resp".into()]).unwrap();
-    assert_eq!(args.responders.len(), 1, "only the command, no reference column");
+    let args = cli::parse_args(&[
+        "run".into(),
+        "--responder-cmd".into(),
+        template,
+        "e2e.seed".into(),
+        "wire.resp".into(),
+    ])
+    .unwrap();
+    assert_eq!(
+        args.responders.len(),
+        1,
+        "only the command, no reference column"
+    );
     assert_eq!(args.responders[0].name, "seed-flags-only.sh");
     let scenarios = scenario::load_dir(&here.join("../scenarios")).unwrap();
-    let opts = RunOptions { strict: true, filters: args.filters.clone() };
+    let opts = RunOptions {
+        strict: true,
+        filters: args.filters.clone(),
+    };
     let report = cli::run(&args, &scenarios, &opts).await;
     let run = &report.runs[0];
-    assert!(run.setup_error.is_none(), "{:?}\n{}", run.setup_error, run.responder_stderr);
-    assert_eq!(run.results.iter().filter(|r| r.id.starts_with("e2e.seed.")).count(), 5);
+    assert!(
+        run.setup_error.is_none(),
+        "{:?}\n{}",
+        run.setup_error,
+        run.responder_stderr
+    );
+    assert_eq!(
+        run.results
+            .iter()
+            .filter(|r| r.id.starts_with("e2e.seed."))
+            .count(),
+        5
+    );
     assert!(run.results.iter().any(|r| r.id.starts_with("wire.resp.")));
-    let bad: Vec<_> = run.results.iter().filter(|r| r.verdict != Verdict::Pass).map(|r| format!("{} {:?}: {}", r.id, r.verdict, r.actual)).collect();
+    let bad: Vec<_> = run
+        .results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(|r| format!("{} {:?}: {}", r.id, r.verdict, r.actual))
+        .collect();
     assert!(bad.is_empty(), "{bad:?}");
     assert_eq!(report.exit_code(), 0);
 }

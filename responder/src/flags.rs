@@ -39,7 +39,10 @@ impl std::fmt::Debug for Flags {
             .field("nats_url", &self.nats_url)
             .field("nats_user", &self.nats_user)
             .field("nats_pass", &self.nats_pass.as_ref().map(|_| "[REDACTED]"))
-            .field("issuer_seed", &self.issuer_seed.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "issuer_seed",
+                &self.issuer_seed.as_ref().map(|_| "[REDACTED]"),
+            )
             .field("xkey_seed", &self.xkey_seed.as_ref().map(|_| "[REDACTED]"))
             .field("users", &self.users)
             .finish()
@@ -89,9 +92,15 @@ impl Flags {
     /// Parses arguments (without the program name).
     pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Flags, FlagError> {
         let mut f = Flags {
-            nats_url: std::env::var("NATS_URL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
+            nats_url: std::env::var("NATS_URL")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "nats://127.0.0.1:4222".into()),
             queue: "q".into(),
-            log: std::env::var("RUST_LOG").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "info".into()),
+            log: std::env::var("RUST_LOG")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "info".into()),
             ..Flags::default()
         };
         let mut it = args.into_iter();
@@ -108,13 +117,26 @@ impl Flags {
                 f.help = true;
                 continue;
             }
-            let known = ["nats.url", "nats.user", "nats.pass", "issuer.seed", "xkey.seed", "users", "queue", "workers", "log", "fault"];
+            let known = [
+                "nats.url",
+                "nats.user",
+                "nats.pass",
+                "issuer.seed",
+                "xkey.seed",
+                "users",
+                "queue",
+                "workers",
+                "log",
+                "fault",
+            ];
             if !known.contains(&name.as_str()) {
                 return Err(FlagError::Unknown(arg));
             }
             let value = match inline {
                 Some(v) => v,
-                None => it.next().ok_or_else(|| FlagError::MissingValue(format!("-{name}")))?,
+                None => it
+                    .next()
+                    .ok_or_else(|| FlagError::MissingValue(format!("-{name}")))?,
             };
             match name.as_str() {
                 "nats.url" => f.nats_url = value,
@@ -125,7 +147,9 @@ impl Flags {
                 "users" => f.users = Some(PathBuf::from(value)),
                 "queue" => f.queue = value,
                 "workers" => {
-                    let n: usize = value.parse().map_err(|_| FlagError::NotANumber("-workers".into(), value.clone()))?;
+                    let n: usize = value
+                        .parse()
+                        .map_err(|_| FlagError::NotANumber("-workers".into(), value.clone()))?;
                     if n == 0 {
                         return Err(FlagError::NotANumber("-workers".into(), value));
                     }
@@ -170,7 +194,21 @@ mod tests {
 
     #[test]
     fn the_seed_command_line_parses_unchanged() {
-        let f = p(&["-nats.url", "nats://h:1", "-nats.user", "auth", "-nats.pass", "auth", "-issuer.seed", "SA", "-xkey.seed", "SX", "-users", "users.json"]).unwrap();
+        let f = p(&[
+            "-nats.url",
+            "nats://h:1",
+            "-nats.user",
+            "auth",
+            "-nats.pass",
+            "auth",
+            "-issuer.seed",
+            "SA",
+            "-xkey.seed",
+            "SX",
+            "-users",
+            "users.json",
+        ])
+        .unwrap();
         assert_eq!(f.nats_url, "nats://h:1");
         assert_eq!(f.nats_user.as_deref(), Some("auth"));
         assert_eq!(f.users, Some(PathBuf::from("users.json")));
@@ -179,7 +217,13 @@ mod tests {
 
     #[test]
     fn double_dash_and_equals_forms() {
-        let f = p(&["--nats.url=nats://x:2", "-users=u.json", "--issuer.seed", "S"]).unwrap();
+        let f = p(&[
+            "--nats.url=nats://x:2",
+            "-users=u.json",
+            "--issuer.seed",
+            "S",
+        ])
+        .unwrap();
         assert_eq!(f.nats_url, "nats://x:2");
         assert_eq!(f.users, Some(PathBuf::from("u.json")));
         assert_eq!(f.issuer_seed.as_deref(), Some("S"));
@@ -187,10 +231,22 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        assert_eq!(p(&["-user", "x"]).unwrap_err(), FlagError::Unknown("-user".into()));
-        assert_eq!(p(&["-users"]).unwrap_err(), FlagError::MissingValue("-users".into()));
-        assert_eq!(p(&["stray"]).unwrap_err(), FlagError::Positional("stray".into()));
-        assert!(matches!(p(&["-workers", "0"]), Err(FlagError::NotANumber(..))));
+        assert_eq!(
+            p(&["-user", "x"]).unwrap_err(),
+            FlagError::Unknown("-user".into())
+        );
+        assert_eq!(
+            p(&["-users"]).unwrap_err(),
+            FlagError::MissingValue("-users".into())
+        );
+        assert_eq!(
+            p(&["stray"]).unwrap_err(),
+            FlagError::Positional("stray".into())
+        );
+        assert!(matches!(
+            p(&["-workers", "0"]),
+            Err(FlagError::NotANumber(..))
+        ));
     }
 
     #[test]
@@ -207,7 +263,10 @@ mod tests {
         let file = dir.join("issuer.nk");
         let seed = "SAANDLKMXL6CUS3CP52WIXBEDN6YJ545GDKC65U5JZPPV6WH6ESWUA6YAI";
         std::fs::write(&file, format!("\n{seed}\n")).unwrap();
-        assert_eq!(seed_from_flag("-issuer.seed", file.to_str().unwrap()).unwrap(), seed);
+        assert_eq!(
+            seed_from_flag("-issuer.seed", file.to_str().unwrap()).unwrap(),
+            seed
+        );
         assert_eq!(seed_from_flag("-issuer.seed", seed).unwrap(), seed);
         let e = seed_from_flag("-issuer.seed", "SAsecretbutwrong").unwrap_err();
         assert!(!e.contains("SAsecretbutwrong"), "{e}");

@@ -25,7 +25,10 @@ use std::sync::{Mutex, RwLock};
 
 use callout_codec::claims::NatsPayload;
 use callout_codec::nkey::{self, KeyKind};
-use callout_codec::{jwt, AuthRequest, AuthRequestClaims, AuthResponse, Claims, CurvePublic, CurveSecret, SealingChannel, Signer, User};
+use callout_codec::{
+    jwt, AuthRequest, AuthRequestClaims, AuthResponse, Claims, CurvePublic, CurveSecret,
+    SealingChannel, Signer, User,
+};
 
 use crate::users::UserDirectory;
 
@@ -182,7 +185,11 @@ pub struct Responder {
 }
 
 fn safe_for_log(s: &str) -> String {
-    let mut out: String = s.chars().take(64).map(|c| if c.is_control() { '?' } else { c }).collect();
+    let mut out: String = s
+        .chars()
+        .take(64)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     if s.chars().count() > 64 {
         out.push('…');
     }
@@ -192,7 +199,14 @@ fn safe_for_log(s: &str) -> String {
 impl Responder {
     /// A responder signing with `issuer` (an account key), opening sealed requests with `xkey`.
     pub fn new(issuer: Signer, xkey: Option<CurveSecret>, users: UserDirectory) -> Responder {
-        Responder { issuer, xkey, users, channels: RwLock::new(HashMap::new()), replays: Mutex::new(ReplayGuard::default()), faults: Vec::new() }
+        Responder {
+            issuer,
+            xkey,
+            users,
+            channels: RwLock::new(HashMap::new()),
+            replays: Mutex::new(ReplayGuard::default()),
+            faults: Vec::new(),
+        }
     }
 
     /// Sets deliberate defects (mutant builds only).
@@ -230,13 +244,21 @@ impl Responder {
     /// Judges one request. `body` is the message payload, `header_xkey` the value of the
     /// `Nats-Server-Xkey` header, `now` unix seconds.
     pub fn handle(&self, body: &[u8], header_xkey: Option<&str>, now: i64) -> Handled {
-        let drop = |reason: &'static str| Handled { outcome: Outcome::Silent, verdict: Verdict::Dropped { reason }, user: String::new() };
+        let drop = |reason: &'static str| Handled {
+            outcome: Outcome::Silent,
+            verdict: Verdict::Dropped { reason },
+            user: String::new(),
+        };
         let sealed = header_xkey.is_some();
         let opened;
         let token_bytes: &[u8] = match header_xkey {
             Some(hk) => {
                 let Some(ch) = self.channel(hk) else {
-                    return drop(if self.xkey.is_none() { "sealed request but no -xkey.seed configured" } else { "bad Nats-Server-Xkey header" });
+                    return drop(if self.xkey.is_none() {
+                        "sealed request but no -xkey.seed configured"
+                    } else {
+                        "bad Nats-Server-Xkey header"
+                    });
                 };
                 match ch.open(body) {
                     Ok(b) => {
@@ -254,7 +276,11 @@ impl Responder {
             }
             return drop("request is not UTF-8");
         };
-        let decoded = if self.has(Fault::SkipSignatureCheck) { decode_unverified(token) } else { jwt::decode::<AuthRequest>(token).ok() };
+        let decoded = if self.has(Fault::SkipSignatureCheck) {
+            decode_unverified(token)
+        } else {
+            jwt::decode::<AuthRequest>(token).ok()
+        };
         let Some(req) = decoded else {
             if self.has(Fault::CrashOnGarbage) {
                 std::process::exit(101);
@@ -267,46 +293,86 @@ impl Responder {
         let user = safe_for_log(&req.nats.connect_opts.user);
         let reject = |reason: &'static str, text: String| {
             let outcome = self.respond(&req, sealed, None, Some(text));
-            Handled { outcome, verdict: Verdict::Rejected { reason }, user: user.clone() }
+            Handled {
+                outcome,
+                verdict: Verdict::Rejected { reason },
+                user: user.clone(),
+            }
         };
         if req.aud != callout_codec::AUTH_REQUEST_AUDIENCE {
-            return reject("wrong request audience", "not an authorization request".into());
+            return reject(
+                "wrong request audience",
+                "not an authorization request".into(),
+            );
         }
         if req.iss != req.nats.server_id.id && !self.has(Fault::SkipIssuerCheck) {
-            return reject("request issuer is not server_id.id", "request issuer does not match server id".into());
+            return reject(
+                "request issuer is not server_id.id",
+                "request issuer does not match server id".into(),
+            );
         }
         if !self.has(Fault::SkipExpCheck) {
             if req.exp == 0 {
                 return reject("request has no expiry", "request has no expiry".into());
             }
             if jwt::validate_times(&req, now).is_err() {
-                return reject("request expired or not yet valid", "request expired or not yet valid".into());
+                return reject(
+                    "request expired or not yet valid",
+                    "request expired or not yet valid".into(),
+                );
             }
         }
         if let Some(hk) = header_xkey {
             if hk != req.nats.server_id.xkey {
-                return reject("header xkey differs from server_id.xkey", "request xkey mismatch".into());
+                return reject(
+                    "header xkey differs from server_id.xkey",
+                    "request xkey mismatch".into(),
+                );
             }
         } else if self.xkey.is_some() {
-            return reject("plaintext request but an xkey is configured", "encryption mismatch: expected a sealed request".into());
+            return reject(
+                "plaintext request but an xkey is configured",
+                "encryption mismatch: expected a sealed request".into(),
+            );
         }
-        let replay_ok = self.replays.lock().map(|mut g| g.first_sighting(&req.nats.user_nkey, req.exp, now)).unwrap_or(true);
+        let replay_ok = self
+            .replays
+            .lock()
+            .map(|mut g| g.first_sighting(&req.nats.user_nkey, req.exp, now))
+            .unwrap_or(true);
         if !replay_ok {
             return reject("replayed request", "replayed request".into());
         }
         // Credentials.
         let name = &req.nats.connect_opts.user;
         let pass = &req.nats.connect_opts.pass;
-        let entry = if name.is_empty() { None } else { self.users.get(name) };
+        let entry = if name.is_empty() {
+            None
+        } else {
+            self.users.get(name)
+        };
         let bad_creds = |text: String| reject(INVALID_CREDENTIALS, text);
-        let leak = |base: &str| if self.has(Fault::PasswordInError) { format!("{base}: {} != expected", pass.expose()) } else { base.to_string() };
+        let leak = |base: &str| {
+            if self.has(Fault::PasswordInError) {
+                format!("{base}: {} != expected", pass.expose())
+            } else {
+                base.to_string()
+            }
+        };
         let entry = match entry {
             Some(e) => e,
             None => {
                 // Spend the same work as a real comparison.
                 let _ = callout_codec::Secret::new("x").ct_matches(pass.expose());
                 if self.has(Fault::AdmitUnknown) && !name.is_empty() {
-                    return self.admit(&req, sealed, name, "APP", &crate::users::Permissions::default(), user);
+                    return self.admit(
+                        &req,
+                        sealed,
+                        name,
+                        "APP",
+                        &crate::users::Permissions::default(),
+                        user,
+                    );
                 }
                 return bad_creds(leak(INVALID_CREDENTIALS));
             }
@@ -315,7 +381,8 @@ impl Responder {
             None => false,
             Some(expected) => {
                 let matches = expected.ct_matches(pass.expose());
-                (matches && !pass.is_empty()) || (self.has(Fault::AdmitEmptyPassword) && pass.is_empty())
+                (matches && !pass.is_empty())
+                    || (self.has(Fault::AdmitEmptyPassword) && pass.is_empty())
             }
         };
         if !ok {
@@ -324,9 +391,21 @@ impl Responder {
         self.admit(&req, sealed, name, &entry.account, &entry.permissions, user)
     }
 
-    fn admit(&self, req: &AuthRequestClaims, sealed: bool, name: &str, account: &str, perms: &crate::users::Permissions, user: String) -> Handled {
+    fn admit(
+        &self,
+        req: &AuthRequestClaims,
+        sealed: bool,
+        name: &str,
+        account: &str,
+        perms: &crate::users::Permissions,
+        user: String,
+    ) -> Handled {
         let mut claims: Claims<User> = Claims {
-            aud: if self.has(Fault::NoAccount) { String::new() } else { account.to_string() },
+            aud: if self.has(Fault::NoAccount) {
+                String::new()
+            } else {
+                account.to_string()
+            },
             name: name.to_string(),
             sub: req.nats.user_nkey.clone(),
             ..Claims::default()
@@ -349,16 +428,40 @@ impl Responder {
         if self.has(Fault::WrongSub) {
             claims.sub = Signer::generate(KeyKind::User).public_key().to_string();
         }
-        let user_jwt = if self.has(Fault::WrongSigner) { jwt::encode(&mut claims, &Signer::generate(KeyKind::Account)) } else { jwt::encode(&mut claims, &self.issuer) };
+        let user_jwt = if self.has(Fault::WrongSigner) {
+            jwt::encode(&mut claims, &Signer::generate(KeyKind::Account))
+        } else {
+            jwt::encode(&mut claims, &self.issuer)
+        };
         let outcome = self.respond(req, sealed, Some(user_jwt), None);
-        Handled { outcome, verdict: Verdict::Admitted { account: account.to_string() }, user }
+        Handled {
+            outcome,
+            verdict: Verdict::Admitted {
+                account: account.to_string(),
+            },
+            user,
+        }
     }
 
     /// Builds, signs and (when the request was sealed) seals the response.
-    fn respond(&self, req: &AuthRequestClaims, sealed: bool, user_jwt: Option<String>, error: Option<String>) -> Outcome {
+    fn respond(
+        &self,
+        req: &AuthRequestClaims,
+        sealed: bool,
+        user_jwt: Option<String>,
+        error: Option<String>,
+    ) -> Outcome {
         let mut resp: Claims<AuthResponse> = Claims {
-            aud: if self.has(Fault::WrongAud) { Signer::generate(KeyKind::Server).public_key().to_string() } else { req.iss.clone() },
-            sub: if self.has(Fault::WrongSub) { Signer::generate(KeyKind::User).public_key().to_string() } else { req.nats.user_nkey.clone() },
+            aud: if self.has(Fault::WrongAud) {
+                Signer::generate(KeyKind::Server).public_key().to_string()
+            } else {
+                req.iss.clone()
+            },
+            sub: if self.has(Fault::WrongSub) {
+                Signer::generate(KeyKind::User).public_key().to_string()
+            } else {
+                req.nats.user_nkey.clone()
+            },
             ..Claims::default()
         };
         resp.nats.jwt = user_jwt.unwrap_or_default();
@@ -382,7 +485,9 @@ impl Responder {
         if sealed && !self.has(Fault::UnsealedReply) {
             let server_xkey = &req.nats.server_id.xkey;
             let ch = if self.has(Fault::WrongSealKey) {
-                CurvePublic::parse(server_xkey).ok().map(|p| CurveSecret::generate().channel_to(&p))
+                CurvePublic::parse(server_xkey)
+                    .ok()
+                    .map(|p| CurveSecret::generate().channel_to(&p))
             } else {
                 self.channel(server_xkey)
             };

@@ -20,7 +20,9 @@ use crate::users::UserDirectory;
 
 /// Builds the responder from flags, or explains what is wrong with them.
 pub fn build(flags: &Flags, allow_faults: bool) -> Result<Responder, String> {
-    let issuer_flag = flags.issuer_seed.as_deref().ok_or("-issuer.seed is required: pass the issuer account seed (SA…) or a file holding it")?;
+    let issuer_flag = flags.issuer_seed.as_deref().ok_or(
+        "-issuer.seed is required: pass the issuer account seed (SA…) or a file holding it",
+    )?;
     let issuer_seed = seed_from_flag("-issuer.seed", issuer_flag)?;
     let issuer = Signer::from_seed(&issuer_seed, KeyKind::Account)
         .map_err(|e| format!("-issuer.seed: {e}; pass the seed of the account named as auth_callout.issuer (it starts with SA)"))?;
@@ -31,7 +33,10 @@ pub fn build(flags: &Flags, allow_faults: bool) -> Result<Responder, String> {
             Some(CurveSecret::from_seed(&s).map_err(|e| format!("-xkey.seed: {e}; pass the curve seed (SX…) whose public key is auth_callout.xkey"))?)
         }
     };
-    let users_path = flags.users.as_ref().ok_or("-users is required: pass the path of users.json")?;
+    let users_path = flags
+        .users
+        .as_ref()
+        .ok_or("-users is required: pass the path of users.json")?;
     let users = UserDirectory::load(users_path).map_err(|e| e.to_string())?;
     for u in &users.passwordless {
         tracing::warn!(user = %u, "user has no password in the users file and will never be admitted");
@@ -65,8 +70,14 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
         print!("{}", flags::HELP);
         return 0;
     }
-    let filter = tracing_subscriber::EnvFilter::try_new(&flags.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).with_writer(std::io::stderr).with_target(false).init();
+    let filter = tracing_subscriber::EnvFilter::try_new(&flags.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     let responder = match build(&flags, allow_faults) {
         Ok(r) => r,
         Err(e) => {
@@ -74,9 +85,23 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
             return 2;
         }
     };
-    let workers = flags.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 4);
-    let cfg = service::ServiceConfig { url: flags.nats_url.clone(), user: flags.nats_user.clone(), pass: flags.nats_pass.clone(), queue: flags.queue.clone(), workers };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let workers = flags.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            * 4
+    });
+    let cfg = service::ServiceConfig {
+        url: flags.nats_url.clone(),
+        user: flags.nats_user.clone(),
+        pass: flags.nats_pass.clone(),
+        queue: flags.queue.clone(),
+        workers,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("callout-responder: cannot start the runtime: {e}");

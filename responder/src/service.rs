@@ -36,14 +36,19 @@ pub async fn run(cfg: ServiceConfig, responder: Arc<Responder>) -> anyhow::Resul
         .event_callback(|ev| async move {
             match ev {
                 async_nats::Event::Connected => tracing::info!("connected to NATS"),
-                async_nats::Event::Disconnected => tracing::warn!("disconnected from NATS; reconnecting"),
+                async_nats::Event::Disconnected => {
+                    tracing::warn!("disconnected from NATS; reconnecting")
+                }
                 other => tracing::debug!("nats event: {other}"),
             }
         });
     if let (Some(u), Some(p)) = (&cfg.user, &cfg.pass) {
         opts = opts.user_and_password(u.clone(), p.clone());
     }
-    let client = opts.connect(&cfg.url).await.with_context(|| format!("connecting to {}", cfg.url))?;
+    let client = opts
+        .connect(&cfg.url)
+        .await
+        .with_context(|| format!("connecting to {}", cfg.url))?;
     let mut sub = client
         .queue_subscribe(callout_codec::AUTH_CALLOUT_SUBJECT, cfg.queue.clone())
         .await

@@ -105,10 +105,18 @@ impl UserDirectory {
                 }
             };
             if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(err(at(""), "the user name is empty or contains white space".into(), "use a user name without spaces"));
+                return Err(err(
+                    at(""),
+                    "the user name is empty or contains white space".into(),
+                    "use a user name without spaces",
+                ));
             }
             let Value::Object(obj) = entry else {
-                return Err(err(at(""), format!("is {}, not an object", kind(&entry)), "give the user an object such as {\"pass\": \"...\", \"account\": \"APP\"}"));
+                return Err(err(
+                    at(""),
+                    format!("is {}, not an object", kind(&entry)),
+                    "give the user an object such as {\"pass\": \"...\", \"account\": \"APP\"}",
+                ));
             };
             let fields = fold_keys(&obj, &["pass", "account", "permissions"]).map_err(|(k, hint)| {
                 err(at(&k), hint, "remove the key or correct its spelling; known keys are pass, account, permissions")
@@ -117,7 +125,13 @@ impl UserDirectory {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) if s.is_empty() => None,
                 Some(Value::String(s)) => Some(Secret::new(s.clone())),
-                Some(v) => return Err(err(at("pass"), format!("is {}, not a string", kind(v)), "write the password as a JSON string")),
+                Some(v) => {
+                    return Err(err(
+                        at("pass"),
+                        format!("is {}, not a string", kind(v)),
+                        "write the password as a JSON string",
+                    ))
+                }
             };
             if pass.is_none() {
                 dir.passwordless.push(name.clone());
@@ -125,21 +139,42 @@ impl UserDirectory {
             let account = match fields.get("account") {
                 Some(Value::String(s)) if !s.trim().is_empty() => {
                     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                        return Err(err(at("account"), format!("{s:?} is not a valid account name"), "use the account's name as configured in the server, e.g. \"APP\""));
+                        return Err(err(
+                            at("account"),
+                            format!("{s:?} is not a valid account name"),
+                            "use the account's name as configured in the server, e.g. \"APP\"",
+                        ));
                     }
                     s.clone()
                 }
                 Some(Value::String(_)) | None | Some(Value::Null) => {
-                    return Err(err(at("account"), "is missing or empty".into(), "name the account the user is placed in, e.g. \"account\": \"APP\""))
+                    return Err(err(
+                        at("account"),
+                        "is missing or empty".into(),
+                        "name the account the user is placed in, e.g. \"account\": \"APP\"",
+                    ))
                 }
-                Some(v) => return Err(err(at("account"), format!("is {}, not a string", kind(v)), "write the account name as a JSON string")),
+                Some(v) => {
+                    return Err(err(
+                        at("account"),
+                        format!("is {}, not a string", kind(v)),
+                        "write the account name as a JSON string",
+                    ))
+                }
             };
             let permissions = match fields.get("permissions") {
                 None | Some(Value::Null) => Permissions::default(),
                 Some(Value::Object(p)) => parse_permissions(p).map_err(|(f, problem, fix)| err(at(&format!("permissions.{f}")), problem, &fix))?,
                 Some(v) => return Err(err(at("permissions"), format!("is {}, not an object", kind(v)), "write permissions as {\"pub\": {\"allow\": [...]}, \"sub\": {...}, \"resp\": {...}}")),
             };
-            dir.users.insert(name, UserEntry { pass, account, permissions });
+            dir.users.insert(
+                name,
+                UserEntry {
+                    pass,
+                    account,
+                    permissions,
+                },
+            );
         }
         Ok(dir)
     }
@@ -161,7 +196,10 @@ impl UserDirectory {
 
     /// Path-free constructor for tests and benches.
     pub fn from_entries(entries: impl IntoIterator<Item = (String, UserEntry)>) -> Self {
-        UserDirectory { users: entries.into_iter().collect(), passwordless: Vec::new() }
+        UserDirectory {
+            users: entries.into_iter().collect(),
+            passwordless: Vec::new(),
+        }
     }
 }
 
@@ -178,7 +216,10 @@ fn kind(v: &Value) -> &'static str {
 
 /// Lower-cases the keys of `obj` against `known`: returns them by their canonical name, or the
 /// first unknown or duplicated key with a hint.
-fn fold_keys<'a>(obj: &'a Map<String, Value>, known: &[&'static str]) -> Result<HashMap<&'static str, &'a Value>, (String, String)> {
+fn fold_keys<'a>(
+    obj: &'a Map<String, Value>,
+    known: &[&'static str],
+) -> Result<HashMap<&'static str, &'a Value>, (String, String)> {
     let mut out = HashMap::new();
     for (k, v) in obj {
         let Some(canon) = known.iter().find(|c| c.eq_ignore_ascii_case(k)) else {
@@ -190,7 +231,10 @@ fn fold_keys<'a>(obj: &'a Map<String, Value>, known: &[&'static str]) -> Result<
             return Err((k.clone(), hint));
         };
         if out.insert(*canon, v).is_some() {
-            return Err((k.clone(), format!("key {canon:?} appears twice (keys match case-insensitively)")));
+            return Err((
+                k.clone(),
+                format!("key {canon:?} appears twice (keys match case-insensitively)"),
+            ));
         }
     }
     Ok(out)
@@ -213,7 +257,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 type FieldError = (String, String, String);
 
 fn parse_permissions(p: &Map<String, Value>) -> Result<Permissions, FieldError> {
-    let fields = fold_keys(p, &["pub", "sub", "resp"]).map_err(|(k, hint)| (k, hint, "use pub, sub and resp".to_string()))?;
+    let fields = fold_keys(p, &["pub", "sub", "resp"])
+        .map_err(|(k, hint)| (k, hint, "use pub, sub and resp".to_string()))?;
     let mut out = Permissions::default();
     if let Some(v) = fields.get("pub") {
         out.publish = parse_permission(v, "pub", false)?;
@@ -224,7 +269,8 @@ fn parse_permissions(p: &Map<String, Value>) -> Result<Permissions, FieldError> 
     match fields.get("resp") {
         None | Some(Value::Null) => {}
         Some(Value::Object(r)) => {
-            let rf = fold_keys(r, &["max", "ttl"]).map_err(|(k, hint)| (format!("resp.{k}"), hint, "use max and ttl".to_string()))?;
+            let rf = fold_keys(r, &["max", "ttl"])
+                .map_err(|(k, hint)| (format!("resp.{k}"), hint, "use max and ttl".to_string()))?;
             let int = |name: &str| -> Result<i64, FieldError> {
                 match rf.get(name) {
                     None | Some(Value::Null) => Ok(0),
@@ -232,13 +278,26 @@ fn parse_permissions(p: &Map<String, Value>) -> Result<Permissions, FieldError> 
                     Some(v) => Err((
                         format!("resp.{name}"),
                         format!("is {}, not a whole number", kind(v)),
-                        if name == "ttl" { "write ttl as whole nanoseconds, e.g. 1000000000 for one second".into() } else { "write max as a whole number of replies".into() },
+                        if name == "ttl" {
+                            "write ttl as whole nanoseconds, e.g. 1000000000 for one second".into()
+                        } else {
+                            "write max as a whole number of replies".into()
+                        },
                     )),
                 }
             };
-            out.resp = Some(ResponsePermission { max: int("max")?, ttl: int("ttl")? });
+            out.resp = Some(ResponsePermission {
+                max: int("max")?,
+                ttl: int("ttl")?,
+            });
         }
-        Some(v) => return Err(("resp".into(), format!("is {}, not an object", kind(v)), "write resp as {\"max\": 1, \"ttl\": 0}".into())),
+        Some(v) => {
+            return Err((
+                "resp".into(),
+                format!("is {}, not an object", kind(v)),
+                "write resp as {\"max\": 1, \"ttl\": 0}".into(),
+            ))
+        }
     }
     Ok(out)
 }
@@ -248,9 +307,19 @@ fn parse_permission(v: &Value, which: &str, queue_allowed: bool) -> Result<Permi
         if v.is_null() {
             return Ok(Permission::default());
         }
-        return Err((which.into(), format!("is {}, not an object", kind(v)), format!("write {which} as {{\"allow\": [...], \"deny\": [...]}}")));
+        return Err((
+            which.into(),
+            format!("is {}, not an object", kind(v)),
+            format!("write {which} as {{\"allow\": [...], \"deny\": [...]}}"),
+        ));
     };
-    let f = fold_keys(m, &["allow", "deny"]).map_err(|(k, hint)| (format!("{which}.{k}"), hint, "use allow and deny".to_string()))?;
+    let f = fold_keys(m, &["allow", "deny"]).map_err(|(k, hint)| {
+        (
+            format!("{which}.{k}"),
+            hint,
+            "use allow and deny".to_string(),
+        )
+    })?;
     let list = |name: &str| -> Result<Vec<String>, FieldError> {
         match f.get(name) {
             None | Some(Value::Null) => Ok(Vec::new()),
@@ -260,16 +329,28 @@ fn parse_permission(v: &Value, which: &str, queue_allowed: bool) -> Result<Permi
                 .map(|(i, it)| {
                     let at = format!("{which}.{name}[{i}]");
                     let Value::String(s) = it else {
-                        return Err((at, format!("is {}, not a string", kind(it)), "write each subject as a JSON string".into()));
+                        return Err((
+                            at,
+                            format!("is {}, not a string", kind(it)),
+                            "write each subject as a JSON string".into(),
+                        ));
                     };
-                    check_subject(s, queue_allowed).map_err(|why| (at, format!("{s:?} {why}"), subject_fix(queue_allowed)))?;
+                    check_subject(s, queue_allowed)
+                        .map_err(|why| (at, format!("{s:?} {why}"), subject_fix(queue_allowed)))?;
                     Ok(s.clone())
                 })
                 .collect(),
-            Some(v) => Err((format!("{which}.{name}"), format!("is {}, not a list", kind(v)), "write a list of subjects, e.g. [\"orders.>\"]".into())),
+            Some(v) => Err((
+                format!("{which}.{name}"),
+                format!("is {}, not a list", kind(v)),
+                "write a list of subjects, e.g. [\"orders.>\"]".into(),
+            )),
         }
     };
-    Ok(Permission { allow: list("allow")?, deny: list("deny")? })
+    Ok(Permission {
+        allow: list("allow")?,
+        deny: list("deny")?,
+    })
 }
 
 fn subject_fix(queue_allowed: bool) -> String {
@@ -285,7 +366,9 @@ fn subject_fix(queue_allowed: bool) -> String {
 pub fn check_subject(s: &str, queue_allowed: bool) -> Result<(), &'static str> {
     let (subject, queue) = match s.split_once(' ') {
         Some((a, b)) if queue_allowed => (a, Some(b)),
-        Some(_) => return Err("contains a space (queue groups are allowed only in sub permissions)"),
+        Some(_) => {
+            return Err("contains a space (queue groups are allowed only in sub permissions)")
+        }
         None => (s, None),
     };
     if let Some(q) = queue {
@@ -336,34 +419,60 @@ mod tests {
         let bob = d.get("bob").unwrap();
         assert_eq!(bob.account, "APP");
         assert_eq!(bob.permissions.publish.allow, vec!["bob.>"]);
-        assert_eq!(bob.permissions.resp, Some(ResponsePermission { max: 1, ttl: 0 }));
+        assert_eq!(
+            bob.permissions.resp,
+            Some(ResponsePermission { max: 1, ttl: 0 })
+        );
         assert!(d.get("Bob").is_none(), "user names are exact");
     }
 
     #[test]
     fn keys_match_case_insensitively_like_go() {
-        let d = parse(r#"{"a": {"Pass": "x", "ACCOUNT": "APP", "Permissions": {"PUB": {"Allow": ["a"]}}}}"#).unwrap();
+        let d = parse(
+            r#"{"a": {"Pass": "x", "ACCOUNT": "APP", "Permissions": {"PUB": {"Allow": ["a"]}}}}"#,
+        )
+        .unwrap();
         assert_eq!(d.get("a").unwrap().permissions.publish.allow, vec!["a"]);
     }
 
     #[test]
     fn a_typo_is_an_error_not_a_grant() {
-        let e = parse(r#"{"a": {"pass": "x", "account": "APP", "permisions": {"pub": {"allow": ["a"]}}}}"#).unwrap_err();
+        let e = parse(
+            r#"{"a": {"pass": "x", "account": "APP", "permisions": {"pub": {"allow": ["a"]}}}}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.location, r#"user "a", field "permisions""#);
         assert!(e.problem.contains("did you mean \"permissions\""), "{e}");
-        let e = parse(r#"{"a": {"pass": "x", "account": "APP", "permissions": {"pub": {"alow": ["a"]}}}}"#).unwrap_err();
+        let e = parse(
+            r#"{"a": {"pass": "x", "account": "APP", "permissions": {"pub": {"alow": ["a"]}}}}"#,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("pub.alow"), "{e}");
     }
 
     #[test]
     fn errors_name_user_field_and_fix() {
         let e = parse(r#"{"bob": {"pass": "x"}}"#).unwrap_err();
-        assert_eq!(e.to_string(), r#"users.json: user "bob", field "account": is missing or empty. Fix: name the account the user is placed in, e.g. "account": "APP""#);
+        assert_eq!(
+            e.to_string(),
+            r#"users.json: user "bob", field "account": is missing or empty. Fix: name the account the user is placed in, e.g. "account": "APP""#
+        );
         let e = parse(r#"{"bob": {"pass": 5, "account": "APP"}}"#).unwrap_err();
-        assert!(e.to_string().contains(r#"field "pass": is a number, not a string"#), "{e}");
+        assert!(
+            e.to_string()
+                .contains(r#"field "pass": is a number, not a string"#),
+            "{e}"
+        );
         let e = parse(r#"{"bob": {"pass": "x", "account": "APP", "permissions": {"sub": {"deny": ["a..b"]}}}}"#).unwrap_err();
-        assert!(e.to_string().contains("permissions.sub.deny[0]") && e.to_string().contains("empty token"), "{e}");
-        let e = parse(r#"{"bob": {"pass": "x", "account": "APP", "permissions": {"resp": {"ttl": "1s"}}}}"#).unwrap_err();
+        assert!(
+            e.to_string().contains("permissions.sub.deny[0]")
+                && e.to_string().contains("empty token"),
+            "{e}"
+        );
+        let e = parse(
+            r#"{"bob": {"pass": "x", "account": "APP", "permissions": {"resp": {"ttl": "1s"}}}}"#,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("nanoseconds"), "{e}");
         let e = parse("{\"bob\": ").unwrap_err();
         assert!(e.location.starts_with("line 1"), "{e}");
@@ -385,7 +494,8 @@ mod tests {
 
     #[test]
     fn a_user_without_password_is_kept_but_marked() {
-        let d = parse(r#"{"nopass": {"account": "APP"}, "empty": {"pass": "", "account": "APP"}}"#).unwrap();
+        let d = parse(r#"{"nopass": {"account": "APP"}, "empty": {"pass": "", "account": "APP"}}"#)
+            .unwrap();
         assert!(d.get("nopass").unwrap().pass.is_none());
         assert!(d.get("empty").unwrap().pass.is_none());
         assert_eq!(d.passwordless.len(), 2);

@@ -32,9 +32,18 @@ const USERS_JSON: &str = r#"{
 fn seed_conf() -> ServerConf {
     ServerConf {
         accounts: vec![
-            AccountConf { name: "AUTH".into(), users: vec![("auth".into(), "auth".into())] },
-            AccountConf { name: "APP".into(), users: vec![] },
-            AccountConf { name: "SYS".into(), users: vec![] },
+            AccountConf {
+                name: "AUTH".into(),
+                users: vec![("auth".into(), "auth".into())],
+            },
+            AccountConf {
+                name: "APP".into(),
+                users: vec![],
+            },
+            AccountConf {
+                name: "SYS".into(),
+                users: vec![],
+            },
         ],
         system_account: Some("SYS".into()),
         callout: Some(CalloutConf {
@@ -77,30 +86,53 @@ async fn admit_alice_reject_pam(version: &str) {
     .map(|s| s.to_string())
     .collect();
     let mut proc = RunningResponder::start(&argv, vec![]).expect("responder starts");
-    let alice = ConnectOptions { user: Some("alice".into()), pass: Some("alice".into()), ..Default::default() };
+    let alice = ConnectOptions {
+        user: Some("alice".into()),
+        pass: Some("alice".into()),
+        ..Default::default()
+    };
     let mut admitted = false;
     for _ in 0..50 {
-        if let Ok(ConnectOutcome::Admitted(c)) = connect(&srv.addr(), &alice, Duration::from_secs(5)).await {
+        if let Ok(ConnectOutcome::Admitted(c)) =
+            connect(&srv.addr(), &alice, Duration::from_secs(5)).await
+        {
             c.close().await;
             admitted = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(admitted, "alice was not admitted on {version}; responder stderr:\n{}", proc.stderr_tail(30));
-    let pam = ConnectOptions { user: Some("pam".into()), pass: Some("pam-secret".into()), ..Default::default() };
+    assert!(
+        admitted,
+        "alice was not admitted on {version}; responder stderr:\n{}",
+        proc.stderr_tail(30)
+    );
+    let pam = ConnectOptions {
+        user: Some("pam".into()),
+        pass: Some("pam-secret".into()),
+        ..Default::default()
+    };
     match connect(&srv.addr(), &pam, Duration::from_secs(5)).await {
         Ok(ConnectOutcome::Rejected(e)) => assert_eq!(e, "Authorization Violation"),
         other => panic!("pam on {version}: expected Authorization Violation, got {other:?}"),
     }
     let status = proc.stop(Duration::from_secs(5));
-    assert!(status.contains("exit status: 0"), "the responder should drain and exit 0 on SIGTERM, got {status}");
+    assert!(
+        status.contains("exit status: 0"),
+        "the responder should drain and exit 0 on SIGTERM, got {status}"
+    );
     // The captured log (not redacted: no secrets were handed to the redactor) holds no seed
     // and no password.
     let log = proc.stderr_tail(500);
-    assert!(log.contains("user=pam") && log.contains("rejected"), "one decision line per request:\n{log}");
+    assert!(
+        log.contains("user=pam") && log.contains("rejected"),
+        "one decision line per request:\n{log}"
+    );
     for secret in [ISSUER_NSEED, ISSUER_XSEED, "pam-secret"] {
-        assert!(!log.contains(secret), "a secret leaked into the log:\n{log}");
+        assert!(
+            !log.contains(secret),
+            "a secret leaked into the log:\n{log}"
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -27,7 +27,16 @@ fn setup() -> Setup {
     let issuer = Signer::generate(KeyKind::Account);
     let xkey = CurveSecret::generate();
     let conf = ServerConf {
-        accounts: vec![AccountConf { name: "AUTH".into(), users: vec![("auth".into(), "auth-pw".into())] }, AccountConf { name: "APP".into(), users: vec![] }],
+        accounts: vec![
+            AccountConf {
+                name: "AUTH".into(),
+                users: vec![("auth".into(), "auth-pw".into())],
+            },
+            AccountConf {
+                name: "APP".into(),
+                users: vec![],
+            },
+        ],
         system_account: None,
         callout: Some(CalloutConf {
             issuer: issuer.public_key().into(),
@@ -40,23 +49,53 @@ fn setup() -> Setup {
         max_payload: None,
     };
     let dir = server::scratch_dir("svc").unwrap();
-    std::fs::write(dir.join("users.json"), r#"{"alice": {"pass": "alice-pw", "account": "APP"}}"#).unwrap();
-    Setup { bin, conf, issuer, xkey, dir }
+    std::fs::write(
+        dir.join("users.json"),
+        r#"{"alice": {"pass": "alice-pw", "account": "APP"}}"#,
+    )
+    .unwrap();
+    Setup {
+        bin,
+        conf,
+        issuer,
+        xkey,
+        dir,
+    }
 }
 
 fn start_responder(s: &Setup, url: &str) -> RunningResponder {
-    let argv: Vec<String> = [BIN, "-nats.url", url, "-nats.user", "auth", "-nats.pass", "auth-pw", "-issuer.seed", &s.issuer.seed(), "-xkey.seed", &s.xkey.seed(), "-users", s.dir.join("users.json").to_str().unwrap()]
-        .iter()
-        .map(|x| x.to_string())
-        .collect();
+    let argv: Vec<String> = [
+        BIN,
+        "-nats.url",
+        url,
+        "-nats.user",
+        "auth",
+        "-nats.pass",
+        "auth-pw",
+        "-issuer.seed",
+        &s.issuer.seed(),
+        "-xkey.seed",
+        &s.xkey.seed(),
+        "-users",
+        s.dir.join("users.json").to_str().unwrap(),
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
     RunningResponder::start(&argv, vec![]).expect("responder")
 }
 
 async fn alice_admitted_within(srv: &RunningServer, secs: u64) -> bool {
-    let opts = ConnectOptions { user: Some("alice".into()), pass: Some("alice-pw".into()), ..Default::default() };
+    let opts = ConnectOptions {
+        user: Some("alice".into()),
+        pass: Some("alice-pw".into()),
+        ..Default::default()
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);
     while std::time::Instant::now() < deadline {
-        if let Ok(ConnectOutcome::Admitted(c)) = connect(&srv.addr(), &opts, Duration::from_secs(5)).await {
+        if let Ok(ConnectOutcome::Admitted(c)) =
+            connect(&srv.addr(), &opts, Duration::from_secs(5)).await
+        {
             c.close().await;
             return true;
         }
@@ -71,12 +110,24 @@ async fn reconnects_after_the_server_restarts() {
     let mut srv = server::start_process(&s.bin, &s.conf).expect("server");
     let port = srv.port;
     let mut r = start_responder(&s, &srv.url());
-    assert!(alice_admitted_within(&srv, 10).await, "{}", r.stderr_tail(20));
+    assert!(
+        alice_admitted_within(&srv, 10).await,
+        "{}",
+        r.stderr_tail(20)
+    );
     srv.stop();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(r.exited().is_none(), "the responder must keep running while the server is away");
-    let srv2 = server::start_process_on(&s.bin, &s.conf, port).expect("server restarts on the same port");
-    assert!(alice_admitted_within(&srv2, 15).await, "no admission after the restart:\n{}", r.stderr_tail(20));
+    assert!(
+        r.exited().is_none(),
+        "the responder must keep running while the server is away"
+    );
+    let srv2 =
+        server::start_process_on(&s.bin, &s.conf, port).expect("server restarts on the same port");
+    assert!(
+        alice_admitted_within(&srv2, 15).await,
+        "no admission after the restart:\n{}",
+        r.stderr_tail(20)
+    );
     r.stop(Duration::from_secs(5));
 }
 
@@ -94,15 +145,29 @@ async fn instances_share_the_load_with_one_answer_per_request() {
     }
     a.stop(Duration::from_secs(5));
     b.stop(Duration::from_secs(5));
-    let count = |r: &RunningResponder| r.stderr_tail(1000).lines().filter(|l| l.contains("user=alice") && l.contains("admitted")).count();
+    let count = |r: &RunningResponder| {
+        r.stderr_tail(1000)
+            .lines()
+            .filter(|l| l.contains("user=alice") && l.contains("admitted"))
+            .count()
+    };
     let (na, nb) = (count(&a), count(&b));
-    assert!(na >= 41 - nb && na + nb == 41, "each request is decided exactly once: {na} + {nb} != 41");
-    assert!(na > 0 && nb > 0, "both instances of the queue group take requests: {na} and {nb}");
+    assert!(
+        na >= 41 - nb && na + nb == 41,
+        "each request is decided exactly once: {na} + {nb} != 41"
+    );
+    assert!(
+        na > 0 && nb > 0,
+        "both instances of the queue group take requests: {na} and {nb}"
+    );
 }
 
 fn run_bad(args: &[&str]) -> (i32, String) {
     let out = Command::new(BIN).args(args).output().expect("run");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -113,20 +178,39 @@ fn bad_start_up_input_exits_2_with_a_clear_error() {
     let seed = s.issuer.seed();
     let (code, err) = run_bad(&["-issuer.seed", &seed, "-users", users.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("bad-users.json") && err.contains("user \"bob\"") && err.contains("\"acount\"") && err.contains("did you mean \"account\""), "{err}");
+    assert!(
+        err.contains("bad-users.json")
+            && err.contains("user \"bob\"")
+            && err.contains("\"acount\"")
+            && err.contains("did you mean \"account\""),
+        "{err}"
+    );
     // A user seed where an account seed belongs: named, never echoed.
     let user_seed = Signer::generate(KeyKind::User).seed();
-    let (code, err) = run_bad(&["-issuer.seed", &user_seed, "-users", users.to_str().unwrap()]);
+    let (code, err) = run_bad(&[
+        "-issuer.seed",
+        &user_seed,
+        "-users",
+        users.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2);
-    assert!(err.contains("-issuer.seed") && err.contains("expected account key but got user key"), "{err}");
+    assert!(
+        err.contains("-issuer.seed") && err.contains("expected account key but got user key"),
+        "{err}"
+    );
     assert!(!err.contains(&user_seed), "the seed was echoed: {err}");
-    let (code, err) = run_bad(&["-issuer.seed", "SAnot-a-seed-but-a-secret", "-users", "x.json"]);
+    let (code, err) = run_bad(&[
+        "-issuer.seed",
+        "SAnot-a-seed-but-a-secret",
+        "-users",
+        "x.json",
+    ]);
     assert_eq!(code, 2);
     assert!(!err.contains("SAnot-a-seed-but-a-secret"), "{err}");
     let (code, err) = run_bad(&["-isuer.seed", "x"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown flag \"-isuer.seed\""), "{err}");
-    let (code, out) = (Command::new(BIN).arg("--help").output().unwrap().status.code(), ());
-    assert_eq!(code, Some(0));
-    let _ = out;
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("-issuer.seed"));
 }

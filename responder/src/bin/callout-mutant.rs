@@ -2,5 +2,8 @@
 //! used only to prove that the conformance suite catches each defect. Never deploy it.
 
 fn main() {
-    std::process::exit(callout_responder::run_main(std::env::args().skip(1).collect(), true));
+    std::process::exit(callout_responder::run_main(
+        std::env::args().skip(1).collect(),
+        true,
+    ));
 }
