@@ -891,6 +891,7 @@ impl Phase {
             }
             R::Issuer => {
                 if resp.iss == self.server.issuer {
+                    t.push("iss is the issuer".into());
                     pass_v(t)
                 } else {
                     fail("iss = the issuer", format!("iss {}", short(&resp.iss)), t)
@@ -898,6 +899,7 @@ impl Phase {
             }
             R::Subject => {
                 if resp.sub == req.nats.user_nkey {
+                    t.push("sub is the user_nkey".into());
                     pass_v(t)
                 } else {
                     fail("sub = user_nkey", format!("sub {}", short(&resp.sub)), t)
@@ -905,6 +907,7 @@ impl Phase {
             }
             R::Audience => {
                 if resp.aud == req.nats.server_id.id {
+                    t.push("aud is the server id".into());
                     pass_v(t)
                 } else {
                     fail("aud = server id", format!("aud {}", short(&resp.aud)), t)
@@ -913,6 +916,7 @@ impl Phase {
             R::JwtXorError => {
                 let (j, e) = (!resp.nats.jwt.is_empty(), !resp.nats.error.is_empty());
                 if j != e {
+                    t.push(format!("{} only", if j { "jwt" } else { "error" }));
                     pass_v(t)
                 } else {
                     fail(
