@@ -343,26 +343,19 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
             let mut run = empty_run(r, &bin.version, backend.name(), None);
             let mut done = 0usize;
             eprintln!("== {} ==", run.column());
+            let mut progress = |c: &crate::verdict::CaseResult| {
+                done += 1;
+                eprintln!(
+                    "{}",
+                    report::progress_line(done, total_cases, &c.id, c.verdict)
+                );
+            };
             for s in scenarios {
-                let mut progress = |c: &crate::verdict::CaseResult| {
-                    done += 1;
-                    eprintln!(
-                        "{}",
-                        report::progress_line(done, total_cases, &c.id, c.verdict)
-                    );
-                };
                 let out =
                     runner::run_scenario(s, backend.as_ref(), &bin, r, opts, &mut progress).await;
                 merge(&mut run, out);
             }
             if !wire_selected(opts).is_empty() {
-                let mut progress = |c: &crate::verdict::CaseResult| {
-                    done += 1;
-                    eprintln!(
-                        "{}",
-                        report::progress_line(done, total_cases, &c.id, c.verdict)
-                    );
-                };
                 let out =
                     crate::wire::run_wire(backend.as_ref(), &bin, r, opts, &mut progress).await;
                 merge(&mut run, out);
@@ -411,13 +404,7 @@ fn merge(run: &mut ResponderRun, out: runner::ScenarioOutcome) {
 pub fn wire_selected(opts: &RunOptions) -> Vec<&'static crate::wire::WireCase> {
     crate::wire::CATALOG
         .iter()
-        .filter(|c| {
-            opts.filters.is_empty()
-                || opts
-                    .filters
-                    .iter()
-                    .any(|f| scenario::matches_filter(c.id, f))
-        })
+        .filter(|c| opts.selects_id(c.id))
         .collect()
 }
 

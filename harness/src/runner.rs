@@ -228,13 +228,14 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    /// True when the case id `id` is selected by the filters (none = all).
+    pub fn selects_id(&self, id: &str) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| scenario::matches_filter(id, f))
+    }
+
     /// True when `case` is selected.
     pub fn selects(&self, case: &Case) -> bool {
-        self.filters.is_empty()
-            || self
-                .filters
-                .iter()
-                .any(|f| scenario::matches_filter(&case.id, f))
+        self.selects_id(&case.id)
     }
 }
 

@@ -503,16 +503,7 @@ pub async fn run_wire(
     opts: &RunOptions,
     progress: &mut (dyn FnMut(&CaseResult) + Send),
 ) -> runner::ScenarioOutcome {
-    let selected: Vec<&WireCase> = CATALOG
-        .iter()
-        .filter(|c| {
-            opts.filters.is_empty()
-                || opts
-                    .filters
-                    .iter()
-                    .any(|f| crate::scenario::matches_filter(c.id, f))
-        })
-        .collect();
+    let selected: Vec<&WireCase> = CATALOG.iter().filter(|c| opts.selects_id(c.id)).collect();
     let mut out = runner::ScenarioOutcome {
         results: vec![],
         stderr: String::new(),
