@@ -110,9 +110,76 @@ pub fn seed_kind(seed: &str) -> Result<KeyKind, KeyError> {
 
 /// Verifies an ed25519 signature by the public key `signer` (any ed25519 kind).
 pub fn verify(signer: &str, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
-    let kp = KeyPair::from_public_key(signer).map_err(|_| KeyError::MalformedPublic)?;
-    kp.verify(message, signature)
-        .map_err(|_| KeyError::BadSignature)
+    Verifier::parse(signer)?.verify(message, signature)
+}
+
+/// A public key parsed once for verifying: base32, checksum and the curve point decompression
+/// (a few microseconds) are done here, not per signature. Verification is `nkeys`'s exactly:
+/// the 64-byte length check, then ed25519-dalek's (non-strict) `verify`.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    kind: Option<KeyKind>,
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl Verifier {
+    /// Parses a public nkey as `nkeys::KeyPair::from_public_key` does.
+    pub fn parse(public: &str) -> Result<Verifier, KeyError> {
+        let (prefix, raw) =
+            nkeys::from_public_key(public).map_err(|_| KeyError::MalformedPublic)?;
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|_| KeyError::MalformedPublic)?;
+        Ok(Verifier {
+            kind: KeyKind::from_prefix_byte(prefix),
+            key,
+        })
+    }
+
+    /// The key's kind (`None` for a valid prefix this crate has no kind for).
+    pub fn kind(&self) -> Option<KeyKind> {
+        self.kind
+    }
+
+    /// Verifies a 64-byte ed25519 signature over `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
+        let sig: &[u8; 64] = signature.try_into().map_err(|_| KeyError::BadSignature)?;
+        let sig = ed25519_dalek::Signature::from_bytes(sig);
+        ed25519_dalek::Verifier::verify(&self.key, message, &sig)
+            .map_err(|_| KeyError::BadSignature)
+    }
+}
+
+/// Parsed public keys by their encoding, for a verifier that sees the same few signers again
+/// and again (a responder and its servers). Bounded: when full it starts over. Only keys that
+/// parse are kept; every signature is still checked.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    keys: std::sync::RwLock<std::collections::HashMap<String, Verifier>>,
+}
+
+impl KeyCache {
+    /// At most this many keys are kept.
+    pub const MAX: usize = 1024;
+
+    /// An empty cache.
+    pub fn new() -> KeyCache {
+        KeyCache::default()
+    }
+
+    /// The parsed key for `public`, parsing and keeping it on first sight.
+    pub fn get(&self, public: &str) -> Result<Verifier, KeyError> {
+        if let Some(v) = self.keys.read().ok().and_then(|m| m.get(public).cloned()) {
+            return Ok(v);
+        }
+        let v = Verifier::parse(public)?;
+        if let Ok(mut m) = self.keys.write() {
+            if m.len() >= Self::MAX {
+                m.clear();
+            }
+            m.insert(public.to_string(), v.clone());
+        }
+        Ok(v)
+    }
 }
 
 /// An ed25519 key pair that signs JWTs: the issuer account of a responder, or the server key
@@ -239,6 +306,24 @@ mod tests {
         bad.replace_range(10..11, if &ISSUER[10..11] == "A" { "B" } else { "A" });
         assert_eq!(public_kind(&bad), Err(KeyError::MalformedPublic));
         assert_eq!(seed_kind("SAnotaseed"), Err(KeyError::MalformedSeed));
+    }
+
+    #[test]
+    fn verifier_agrees_with_nkeys() {
+        let s = Signer::generate(KeyKind::Server);
+        let sig = s.sign(b"hello");
+        let cache = KeyCache::new();
+        for _ in 0..2 {
+            let v = cache.get(s.public_key()).unwrap();
+            assert_eq!(v.kind(), Some(KeyKind::Server));
+            assert!(v.verify(b"hello", &sig).is_ok());
+            assert_eq!(v.verify(b"hellp", &sig), Err(KeyError::BadSignature));
+            assert_eq!(v.verify(b"hello", &sig[..63]), Err(KeyError::BadSignature));
+        }
+        let nk = KeyPair::from_public_key(s.public_key()).unwrap();
+        assert!(nk.verify(b"hello", &sig).is_ok());
+        assert_eq!(cache.get("NOTAKEY").unwrap_err(), KeyError::MalformedPublic);
+        assert_eq!(Verifier::parse(USER).unwrap().kind(), Some(KeyKind::User));
     }
 
     #[test]
