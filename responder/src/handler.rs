@@ -154,6 +154,9 @@ impl Fault {
 #[derive(Default)]
 struct ReplayGuard {
     seen: HashMap<String, i64>,
+    /// When the expired entries were last dropped: at most once a second, so that a full
+    /// guard whose entries are all still valid does not rescan itself on every request.
+    swept_at: i64,
 }
 
 impl ReplayGuard {
@@ -161,8 +164,9 @@ impl ReplayGuard {
 
     /// Records `user_nkey` until `exp`; false when it was already there.
     fn first_sighting(&mut self, user_nkey: &str, exp: i64, now: i64) -> bool {
-        if self.seen.len() >= Self::MAX {
+        if self.seen.len() >= Self::MAX && now != self.swept_at {
             self.seen.retain(|_, e| *e >= now);
+            self.swept_at = now;
         }
         if let Some(e) = self.seen.get(user_nkey) {
             if *e >= now {
@@ -174,12 +178,14 @@ impl ReplayGuard {
     }
 }
 
-/// The responder's state: keys, users, and caches shared by every handler task.
+/// The responder's state: keys, users, and caches shared by every handler task (the X25519
+/// box per server xkey, the parsed key per server `N` key, the replay guard).
 pub struct Responder {
     issuer: Signer,
     xkey: Option<CurveSecret>,
     users: UserDirectory,
     channels: RwLock<HashMap<String, SealingChannel>>,
+    server_keys: nkey::KeyCache,
     replays: Mutex<ReplayGuard>,
     faults: Vec<Fault>,
 }
@@ -204,6 +210,7 @@ impl Responder {
             xkey,
             users,
             channels: RwLock::new(HashMap::new()),
+            server_keys: nkey::KeyCache::new(),
             replays: Mutex::new(ReplayGuard::default()),
             faults: Vec::new(),
         }
@@ -279,7 +286,7 @@ impl Responder {
         let decoded = if self.has(Fault::SkipSignatureCheck) {
             decode_unverified(token)
         } else {
-            jwt::decode::<AuthRequest>(token).ok()
+            jwt::decode_cached::<AuthRequest>(token, &self.server_keys).ok()
         };
         let Some(req) = decoded else {
             if self.has(Fault::CrashOnGarbage) {
@@ -518,4 +525,23 @@ fn decode_unverified(token: &str) -> Option<AuthRequestClaims> {
     let v = jwt::peek_payload(token)?;
     let c: AuthRequestClaims = serde_json::from_value(v).ok()?;
     (c.nats.claim_type() == AuthRequest::TYPE.as_str()).then_some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReplayGuard;
+
+    #[test]
+    fn a_full_replay_guard_still_refuses_replays_and_admits_fresh_keys() {
+        let mut g = ReplayGuard::default();
+        for i in 0..ReplayGuard::MAX {
+            assert!(g.first_sighting(&format!("U{i}"), 110, 100));
+        }
+        assert!(!g.first_sighting("U7", 110, 100), "a replay while full");
+        assert!(g.first_sighting("Ufresh", 110, 100));
+        assert!(!g.first_sighting("Ufresh", 110, 101));
+        // Once they expire, the sweep drops them and the keys may come back.
+        assert!(g.first_sighting("U7", 130, 111));
+        assert!(g.seen.len() < 10, "{}", g.seen.len());
+    }
 }

@@ -7,6 +7,7 @@
 
 pub mod flags;
 pub mod handler;
+pub mod log;
 pub mod service;
 pub mod users;
 
@@ -72,15 +73,17 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
     }
     let filter = tracing_subscriber::EnvFilter::try_new(&flags.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, mut log_flusher) = log::buffered_stderr();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_target(false)
         .init();
     let responder = match build(&flags, allow_faults) {
         Ok(r) => r,
         Err(e) => {
+            log_flusher.finish();
             eprintln!("callout-responder: {e}");
             return 2;
         }
@@ -104,11 +107,15 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
+            log_flusher.finish();
             eprintln!("callout-responder: cannot start the runtime: {e}");
             return 1;
         }
     };
-    match rt.block_on(service::run(cfg, Arc::new(responder))) {
+    let result = rt.block_on(service::run(cfg, Arc::new(responder)));
+    drop(rt);
+    log_flusher.finish();
+    match result {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("callout-responder: {e:#}");

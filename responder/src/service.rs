@@ -1,6 +1,13 @@
 //! The NATS side: connect as the callout account's user, queue-subscribe to
 //! `$SYS.REQ.USER.AUTH`, hand each request to the [`Responder`] on a bounded set of tasks
 //! spread over every core, publish the answer, reconnect forever, drain on SIGINT/SIGTERM.
+//!
+//! A decision is about 0.1 ms of CPU (one signature check, two signatures) and no I/O: log
+//! lines go to an in-memory buffer that a separate thread writes out (`crate::log`), so
+//! nothing here waits on stderr. The decisions run as tasks on the runtime's worker threads,
+//! one per core. Handing them to a separate thread pool instead was measured 10-25% slower in
+//! throughput on two cores (`callout-conformance bench`): each request then crosses threads
+//! twice more.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -75,8 +82,8 @@ pub async fn run(cfg: ServiceConfig, responder: Arc<Responder>) -> anyhow::Resul
                 let client = client.clone();
                 tokio::spawn(async move {
                     let started = Instant::now();
-                    let header = msg.headers.as_ref().and_then(|h| h.get(callout_codec::SERVER_XKEY_HEADER)).map(|v| v.as_str().to_string());
-                    let handled = responder.handle(&msg.payload, header.as_deref(), callout_codec::unix_now());
+                    let header = msg.headers.as_ref().and_then(|h| h.get(callout_codec::SERVER_XKEY_HEADER)).map(|v| v.as_str());
+                    let handled = responder.handle(&msg.payload, header, callout_codec::unix_now());
                     if let Outcome::Reply(bytes) = handled.outcome {
                         let bytes = bytes::Bytes::from(bytes);
                         if responder.double_reply() {
