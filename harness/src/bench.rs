@@ -514,7 +514,7 @@ impl WireRig {
             };
             if subs.is_none() && self.connz_works {
                 self.connz_works = false;
-                tracing::warn!("the server does not answer CONNZ; waiting 1 s for the instances to subscribe instead");
+                eprintln!("  the server does not answer CONNZ; waiting 1 s for the instances to subscribe instead");
             }
             let subscribed = match subs {
                 Some(n) => n == m,
@@ -1055,6 +1055,19 @@ pub fn svg(report: &BenchReport) -> String {
                 p1.y + p1.h + 14.0
             );
         }
+        // The responder's name under its pair of groups, cut to fit.
+        let name: String = run
+            .responder
+            .chars()
+            .take((2.0 * gw / 6.0) as usize)
+            .collect();
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10" fill="{color}">{}</text>"#,
+            p1.x + (gi * 2 + 1) as f64 * gw,
+            p1.y + p1.h + 28.0,
+            xml(&name)
+        );
     }
     // Panel 2: throughput against in-flight.
     let inflights: Vec<usize> = {
@@ -1231,8 +1244,8 @@ pub fn svg(report: &BenchReport) -> String {
             x + 30.0,
             xml(label)
         );
-        x += 190.0;
-        if x > width - 190.0 {
+        x += (40.0 + 7.0 * label.chars().count() as f64).max(150.0);
+        if x > width - 250.0 {
             x = 70.0;
             y += 18.0;
         }
