@@ -23,7 +23,7 @@ pub struct Flags {
     pub users: Option<PathBuf>,
     /// `-queue`: the queue group (default `q`, as the NATS micro services of the peers).
     pub queue: String,
-    /// `-workers`: handler tasks (default: number of cores).
+    /// `-workers`: requests handled at once (default: 4 × the number of cores).
     pub workers: Option<usize>,
     /// `-log`: a tracing filter (default `info`).
     pub log: String,
@@ -81,7 +81,7 @@ Flags (each also as --flag VALUE or -flag=VALUE):
   -xkey.seed SEED     curve seed (SX...) or a file holding it, when auth_callout has an xkey
   -users FILE         users.json: {\"alice\": {\"pass\": \"...\", \"account\": \"APP\", \"permissions\": {...}}}
   -queue NAME         queue group shared by responder instances (default q)
-  -workers N          request handlers running at once (default: number of cores)
+  -workers N          requests handled at once (default: 4 x the number of cores)
   -log FILTER         log filter, e.g. info, debug (default info; also RUST_LOG)
   -h, --help          this text
 
