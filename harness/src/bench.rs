@@ -902,6 +902,24 @@ const PALETTE: &[&str] = &[
 const DASHES: &[&str] = &["", "6,3", "2,2", "8,2,2,2"];
 
 /// A plot frame: the panel's plot area and its linear y axis.
+/// Writes the "requests in flight" x axis (tick labels and title) under a panel.
+fn in_flight_axis(out: &mut String, p: &Panel, inflights: &[usize], x: impl Fn(usize) -> f64) {
+    for k in inflights {
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{k}</text>"#,
+            x(*k),
+            p.y + p.h + 14.0
+        );
+    }
+    let _ = writeln!(
+        out,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">requests in flight</text>"#,
+        p.x + p.w / 2.0,
+        p.y + p.h + 28.0
+    );
+}
+
 struct Panel {
     x: f64,
     y: f64,
@@ -1144,20 +1162,7 @@ pub fn svg(report: &BenchReport) -> String {
             ));
         }
     }
-    for k in &inflights {
-        let _ = writeln!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{k}</text>"#,
-            xs(*k, &p2),
-            p2.y + p2.h + 14.0
-        );
-    }
-    let _ = writeln!(
-        out,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">requests in flight</text>"#,
-        p2.x + p2.w / 2.0,
-        p2.y + p2.h + 28.0
-    );
+    in_flight_axis(&mut out, &p2, &inflights, |k| xs(k, &p2));
     // Panel 3: wire latency of the first instance count, p50 solid and p99 dashed.
     let p3 = Panel {
         x: 790.0,
@@ -1217,20 +1222,7 @@ pub fn svg(report: &BenchReport) -> String {
             );
         }
     }
-    for k in &inflights {
-        let _ = writeln!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{k}</text>"#,
-            xs(*k, &p3),
-            p3.y + p3.h + 14.0
-        );
-    }
-    let _ = writeln!(
-        out,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">requests in flight</text>"#,
-        p3.x + p3.w / 2.0,
-        p3.y + p3.h + 28.0
-    );
+    in_flight_axis(&mut out, &p3, &inflights, |k| xs(k, &p3));
     // Legend.
     let mut y = 410.0;
     let mut x = 70.0;

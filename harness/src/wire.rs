@@ -1087,7 +1087,9 @@ impl Phase {
                     .seal(tok.as_bytes());
                 (body, Some(other.public().as_str().to_string()))
             }
-            H::SealedToWrongKey => {
+            // Sealed to a key nobody holds: in a sealed phase the responder's key is the wrong
+            // one; in a plain phase the responder has no key at all.
+            H::SealedToWrongKey | H::SealedWhenPlain => {
                 let tok = s.sign(&mut req);
                 let body = s
                     .xkey
@@ -1122,14 +1124,6 @@ impl Phase {
                 (s.sign(&mut req).into_bytes(), None)
             }
             H::PlaintextWhenSealed => (s.sign(&mut req).into_bytes(), None),
-            H::SealedWhenPlain => {
-                let tok = s.sign(&mut req);
-                let body = s
-                    .xkey
-                    .channel_to(CurveSecret::generate().public())
-                    .seal(tok.as_bytes());
-                (body, Some(header.clone()))
-            }
             H::Replay => {
                 let tok = s.sign(&mut req);
                 let first = self.injector.send(tok.as_bytes(), None, LISTEN).await;
