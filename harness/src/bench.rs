@@ -1285,19 +1285,8 @@ pub fn parse_args(args: &[String]) -> Result<(BenchOptions, crate::cli::Args), S
     let mut rest = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            match &inline {
-                Some(v) => Ok(v.clone()),
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value")),
-            }
-        };
+        let (flag, inline) = crate::cli::split_flag(arg);
+        let mut value = |name: &str| crate::cli::flag_value(&inline, &mut it, name);
         let count = |name: &str, v: String| {
             v.parse::<usize>()
                 .map_err(|_| format!("{name} {v:?}: give a whole number"))

@@ -81,28 +81,40 @@ pub struct Args {
     pub transcripts: Option<String>,
 }
 
+/// Splits `--flag=value` into the flag and its inline value; any other argument has none.
+pub fn split_flag(arg: &str) -> (String, Option<String>) {
+    match arg.split_once('=') {
+        Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+        _ => (arg.to_string(), None),
+    }
+}
+
+/// The value of flag `name`: its inline `=value`, else the next argument.
+pub fn flag_value<'a>(
+    inline: &Option<String>,
+    rest: &mut impl Iterator<Item = &'a String>,
+    name: &str,
+) -> Result<String, String> {
+    match inline {
+        Some(v) => Ok(v.clone()),
+        None => rest
+            .next()
+            .cloned()
+            .ok_or_else(|| format!("{name} needs a value")),
+    }
+}
+
 /// Parses arguments (without the program name).
 pub fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut a = Args {
         backend: "process".into(),
         ..Default::default()
     };
-    let mut it = args.iter().peekable();
+    let mut it = args.iter();
     let mut reference = false;
     while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            match &inline {
-                Some(v) => Ok(v.clone()),
-                None => it
-                    .next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value")),
-            }
-        };
+        let (flag, inline) = split_flag(arg);
+        let mut value = |name: &str| flag_value(&inline, &mut it, name);
         match flag.as_str() {
             "--responder" => {
                 let v = value("--responder")?;

@@ -404,22 +404,6 @@ impl Client {
         self.collect_replies(sid, timeout, max).await
     }
 
-    /// Like [`Client::request`] but with headers.
-    pub async fn request_with_headers(
-        &mut self,
-        subject: &str,
-        headers: &[(&str, &str)],
-        payload: &[u8],
-        timeout: Duration,
-        max: usize,
-    ) -> (Vec<Msg>, Vec<String>) {
-        let inbox = self.new_inbox();
-        let sid = self.subscribe(&inbox, None).await;
-        self.publish_with_headers(subject, Some(&inbox), headers, payload)
-            .await;
-        self.collect_replies(sid, timeout, max).await
-    }
-
     async fn collect_replies(
         &mut self,
         sid: u64,
