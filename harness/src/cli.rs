@@ -239,6 +239,7 @@ pub fn main(args: Vec<String>) -> i32 {
     let opts = RunOptions {
         strict: a.strict,
         filters: a.filters.clone(),
+        ..RunOptions::default()
     };
     match a.command.as_str() {
         "list" => {
@@ -365,12 +366,23 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
             for s in scenarios {
                 let out =
                     runner::run_scenario(s, backend.as_ref(), &bin, r, opts, &mut progress).await;
-                merge(&mut run, out);
+                let source = s
+                    .path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                merge(&mut run, out, Some(source));
             }
             if !wire_selected(opts).is_empty() {
                 let out =
                     crate::wire::run_wire(backend.as_ref(), &bin, r, opts, &mut progress).await;
-                merge(&mut run, out);
+                run.restarts += out.restarts;
+                let last = out.stderr.last().map(|c| c.text.clone());
+                merge(&mut run, out.outcome, None);
+                run.stderr.extend(out.stderr);
+                if let Some(last) = last.filter(|t| !t.is_empty()) {
+                    run.responder_stderr = last;
+                }
             }
             report.runs.push(run);
         }
@@ -398,9 +410,15 @@ pub fn transcripts(report: &Report, filter: &str) -> String {
     out
 }
 
-fn merge(run: &mut ResponderRun, out: runner::ScenarioOutcome) {
+fn merge(run: &mut ResponderRun, out: runner::ScenarioOutcome, source: Option<String>) {
     run.results.extend(out.results);
     if !out.stderr.is_empty() {
+        if let Some(source) = source {
+            run.stderr.push(crate::verdict::StderrCapture {
+                source,
+                text: out.stderr.clone(),
+            });
+        }
         run.responder_stderr = out.stderr;
     }
     if let Some(e) = out.setup_error {
@@ -414,8 +432,7 @@ fn merge(run: &mut ResponderRun, out: runner::ScenarioOutcome) {
 
 /// The wire cases selected by the filters.
 pub fn wire_selected(opts: &RunOptions) -> Vec<&'static crate::wire::WireCase> {
-    crate::wire::CATALOG
-        .iter()
+    crate::wire::catalog()
         .filter(|c| opts.selects_id(c.id))
         .collect()
 }
@@ -428,6 +445,8 @@ fn empty_run(r: &ResponderSpec, version: &str, backend: &str, err: Option<String
         backend: backend.into(),
         results: vec![],
         responder_stderr: String::new(),
+        stderr: vec![],
+        restarts: 0,
         setup_error: err,
     }
 }

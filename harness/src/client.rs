@@ -30,6 +30,23 @@ pub struct Msg {
 }
 
 impl Msg {
+    /// The status code of a status message (`NATS/1.0 503`, `NATS/1.0 408 Request Timeout`),
+    /// which the server sends itself: 503 means nobody is subscribed to the subject. A status
+    /// message is never a reply from a subscriber.
+    pub fn status(&self) -> Option<u16> {
+        let first = self.headers.as_ref()?.lines().next()?;
+        let rest = first.strip_prefix("NATS/1.0")?.trim_start();
+        let code = rest.split_whitespace().next()?;
+        (code.len() == 3).then(|| code.parse().ok()).flatten()
+    }
+
+    /// The status line of a status message, for transcripts (`503`, `408 Request Timeout`).
+    pub fn status_line(&self) -> Option<String> {
+        self.status()?;
+        let first = self.headers.as_ref()?.lines().next()?;
+        Some(first.trim_start_matches("NATS/1.0").trim().to_string())
+    }
+
     /// The value of header `name` (case-insensitive), if any.
     pub fn header(&self, name: &str) -> Option<String> {
         let h = self.headers.as_ref()?;
@@ -419,6 +436,8 @@ impl Client {
                 break;
             }
             match self.next_event(left).await {
+                // A status message (503 no responders) is the server's, not a reply.
+                Some(Event::Msg(m)) if m.sid == sid && m.status().is_some() => break,
                 Some(Event::Msg(m)) if m.sid == sid => msgs.push(m),
                 Some(Event::Err(e)) => {
                     // A refused publish gets no reply: stop waiting.

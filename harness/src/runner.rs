@@ -225,9 +225,24 @@ pub struct RunOptions {
     pub strict: bool,
     /// Id filters (prefix or glob); empty = all.
     pub filters: Vec<String>,
+    /// How long a responder may take to answer its first request (`--ready-timeout`); zero
+    /// means the default, [`DEFAULT_READY_TIMEOUT`].
+    pub ready_timeout: Duration,
 }
 
+/// The default `--ready-timeout`: long enough for a JVM or a container to start.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl RunOptions {
+    /// The readiness deadline: `ready_timeout`, or the default when unset.
+    pub fn ready_timeout(&self) -> Duration {
+        if self.ready_timeout.is_zero() {
+            DEFAULT_READY_TIMEOUT
+        } else {
+            self.ready_timeout
+        }
+    }
+
     /// True when the case id `id` is selected by the filters (none = all).
     pub fn selects_id(&self, id: &str) -> bool {
         self.filters.is_empty() || self.filters.iter().any(|f| scenario::matches_filter(id, f))
@@ -255,6 +270,8 @@ fn skipped(case: &Case, why: &str) -> CaseResult {
         title: case.title.clone(),
         requirement: case.requirement.clone(),
         cite: case.cite.clone(),
+        level: case.level,
+        rationale: case.rationale.clone(),
         verdict: Verdict::Skipped,
         expected: String::new(),
         actual: why.to_string(),
@@ -332,7 +349,15 @@ pub async fn run_scenario(
                 return out;
             }
         };
-        if let Err(why) = wait_ready(&server, &fixture, &mut proc, scn.timeout).await {
+        if let Err(why) = wait_ready(
+            &server,
+            &fixture,
+            &mut proc,
+            scn.timeout,
+            opts.ready_timeout(),
+        )
+        .await
+        {
             if scn.feature.is_some() && proc.exited().is_none() {
                 unimplemented = Some(format!(
                     "the responder never admitted the probe user with {} on: {why}",
@@ -390,14 +415,15 @@ pub async fn run_scenario(
 
 /// Waits until the responder answers callouts: the probe user is admitted, or rejected well
 /// before the server's timeout (the responder answered, and the server refused the answer:
-/// the cases will say why). Fails when the responder exits or 20 s pass.
+/// the cases will say why). Fails when the responder exits or `ready_timeout` passes.
 async fn wait_ready(
     server: &RunningServer,
     fx: &Fixture,
     proc: &mut RunningResponder,
     timeout: f64,
+    ready_timeout: Duration,
 ) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + ready_timeout;
     let opts = ConnectOptions {
         user: Some(PROBE_USER.into()),
         pass: Some(fx.probe_pass.clone()),
@@ -434,7 +460,10 @@ async fn wait_ready(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(format!("20 s passed; last attempt: {last}"))
+    Err(format!(
+        "{} s passed (--ready-timeout); last attempt: {last}",
+        ready_timeout.as_secs_f64()
+    ))
 }
 
 /// A connection of a case, with what it has received so far.
@@ -523,7 +552,7 @@ pub async fn run_case(case: &Case, scn: &Scenario, server: &RunningServer) -> Ca
             None => transcript.push(sl.line),
             Some((e, a)) => {
                 transcript.push(format!("{}   <-- expected {e}", sl.line));
-                verdict = case.severity;
+                verdict = case.level.on_breach();
                 expected = e;
                 actual = a;
                 break;
@@ -538,6 +567,8 @@ pub async fn run_case(case: &Case, scn: &Scenario, server: &RunningServer) -> Ca
         title: case.title.clone(),
         requirement: case.requirement.clone(),
         cite: case.cite.clone(),
+        level: case.level,
+        rationale: case.rationale.clone(),
         verdict,
         expected,
         actual,

@@ -33,7 +33,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
-use crate::verdict::Verdict;
+use crate::verdict::Level;
 
 /// A scenario file problem: file, line, field, fix.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -122,6 +122,10 @@ struct RawCase {
     cite: String,
     #[serde(default)]
     severity: Option<String>,
+    #[serde(default)]
+    level: Option<String>,
+    #[serde(default)]
+    rationale: Option<String>,
     #[serde(default)]
     min_server: Option<String>,
     steps: Vec<Spanned<RawStep>>,
@@ -314,8 +318,10 @@ pub struct Case {
     pub requirement: String,
     /// Citation.
     pub cite: String,
-    /// The verdict a mismatch gets (default fail).
-    pub severity: Verdict,
+    /// How binding the requirement is; a mismatch gets `level.on_breach()` (default must).
+    pub level: Level,
+    /// What breaking the requirement allows or breaks, and who can do it.
+    pub rationale: String,
     /// Oldest server version the case applies to.
     pub min_server: Option<String>,
     /// Steps.
@@ -409,14 +415,25 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
                 format!("case id {:?} appears twice in the file", rc.id),
             ));
         }
-        let severity = match rc.severity.as_deref() {
-            None | Some("fail") => Verdict::Fail,
-            Some("non-strict") => Verdict::NonStrict,
-            Some("informational") => Verdict::Informational,
-            Some(o) => {
+        // `level` says how binding the requirement is; `severity` is its older spelling, by
+        // the verdict a breach gets.
+        let level = match (rc.level.as_deref(), rc.severity.as_deref()) {
+            (Some(_), Some(_)) => {
                 return Err(err(
                     cline,
-                    format!("severity = {o:?}: use \"fail\", \"non-strict\" or \"informational\""),
+                    format!("case {}: both level and severity are set: keep level (severity is its older name)", rc.id),
+                ))
+            }
+            (Some(l), None) => Level::parse(l).ok_or_else(|| {
+                err(cline, format!("case {}: level = {l:?}: use \"must\", \"should\" or \"may\"", rc.id))
+            })?,
+            (None, None | Some("fail")) => Level::Must,
+            (None, Some("non-strict")) => Level::Should,
+            (None, Some("informational")) => Level::May,
+            (None, Some(o)) => {
+                return Err(err(
+                    cline,
+                    format!("severity = {o:?}: use level = \"must\", \"should\" or \"may\""),
                 ))
             }
         };
@@ -439,7 +456,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             title: rc.title,
             requirement: rc.requirement,
             cite: rc.cite,
-            severity,
+            level,
+            rationale: rc.rationale.unwrap_or_default(),
             min_server: rc.min_server,
             steps,
         });

@@ -45,6 +45,50 @@ impl Verdict {
     }
 }
 
+/// How binding a case's requirement is, decided from the protocol and the server source
+/// (`docs/levels.md`): it fixes the verdict a responder gets when it breaks the requirement.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Breaking it lets someone in who must not get in, or breaks clients: FAIL.
+    #[default]
+    Must,
+    /// The server tolerates it, but it is unsafe or against best practice: NON-STRICT.
+    Should,
+    /// Recorded, not judged: INFO.
+    May,
+}
+
+impl Level {
+    /// The verdict a responder gets when it breaks a requirement of this level.
+    pub fn on_breach(self) -> Verdict {
+        match self {
+            Level::Must => Verdict::Fail,
+            Level::Should => Verdict::NonStrict,
+            Level::May => Verdict::Informational,
+        }
+    }
+
+    /// `MUST`, `SHOULD`, `MAY`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::May => "MAY",
+        }
+    }
+
+    /// Parses `must`, `should` or `may` (as written in scenario files).
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "must" => Some(Level::Must),
+            "should" => Some(Level::Should),
+            "may" => Some(Level::May),
+            _ => None,
+        }
+    }
+}
+
 /// What one case concluded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CaseResult {
@@ -56,6 +100,12 @@ pub struct CaseResult {
     pub requirement: String,
     /// Citation into protocol.md, e.g. `protocol.md §2 row 6`.
     pub cite: String,
+    /// How binding the requirement is.
+    #[serde(default)]
+    pub level: Level,
+    /// What breaking the requirement allows or breaks, and who can do it.
+    #[serde(default)]
+    pub rationale: String,
     /// The grade (after `--strict`).
     pub verdict: Verdict,
     /// What was expected, in words.
@@ -81,8 +131,15 @@ pub struct ResponderRun {
     pub backend: String,
     /// Results in catalog order.
     pub results: Vec<CaseResult>,
-    /// The last lines the responder wrote to stderr.
+    /// The last lines the responder wrote to stderr, in its last scenario or phase (kept for
+    /// readers of earlier reports; `stderr` has every one).
     pub responder_stderr: String,
+    /// The responder's stderr tail for every scenario file and wire phase, in run order.
+    #[serde(default)]
+    pub stderr: Vec<StderrCapture>,
+    /// How often the harness restarted the responder after it exited or stopped answering.
+    #[serde(default)]
+    pub restarts: usize,
     /// A set-up error that stopped the run, if any.
     pub setup_error: Option<String>,
 }
@@ -100,6 +157,15 @@ impl ResponderRun {
     pub fn count(&self, v: Verdict) -> usize {
         self.results.iter().filter(|r| r.verdict == v).count()
     }
+}
+
+/// The stderr a responder wrote while one scenario file or wire phase ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StderrCapture {
+    /// The scenario file (`seed.toml`) or wire phase (`wire (plain)`).
+    pub source: String,
+    /// Its last lines, with every secret the harness handed out redacted.
+    pub text: String,
 }
 
 /// A whole invocation: several runs side by side.

@@ -1,0 +1,693 @@
+//! Wire mode: the harness plays the server. It starts a nats-server *without* `auth_callout`
+//! (on a callout server the callout account may not publish to `$SYS.REQ.USER.AUTH`), lets
+//! the responder under test connect as usual, and publishes authorization requests it forges
+//! itself ([`forge`]) to `$SYS.REQ.USER.AUTH`. Then it judges every byte of the answers, and
+//! how the responder treats forged, stale, malformed and hostile requests.
+//!
+//! The cases live by group, next to their checks: [`response`] and [`seal`] inspect the answer
+//! to a good request, [`hostile`] sends requests that must not be admitted, [`robust`] sends
+//! unusual requests that must be. This module runs them: one phase per responder
+//! configuration (plain, sealed), and after every case a liveness check, so that a responder
+//! that crashes or goes silent is blamed on the case that caused it, restarted, and judged
+//! afresh on the rest.
+
+pub mod forge;
+pub mod hostile;
+pub mod response;
+pub mod robust;
+pub mod seal;
+
+use std::time::{Duration, Instant};
+
+use callout_codec::{
+    jwt, AuthRequestClaims, AuthResponse, Claims, CurveSecret, KeyKind, Signer, User,
+};
+
+pub use forge::{
+    decode_reply, describe, judge, wire_users, Answer, Decoded, FakeServer, Forged, Injector,
+    Judged, Redactor, ALICE_PASS, BOB_PASS, LISTEN,
+};
+
+use crate::client::{self, ConnectOptions, ConnectOutcome};
+use crate::provision::ServerBinary;
+use crate::runner::{self, Fixture, RunOptions, ServerBackend};
+use crate::scenario::Scenario;
+use crate::sut::{self, ResponderSpec, RunningResponder};
+use crate::verdict::{CaseResult, Level, StderrCapture, Verdict};
+
+const HARNESS_USER: &str = "callout-harness";
+/// The wrong password a response case sends for bob.
+pub const WRONG_PASS: &str = "not-bobs-Secret-9Zq";
+
+/// One wire case: what it requires, how binding that is, and how it is checked.
+pub struct WireCase {
+    /// Stable id, `wire.<group>.<n>`.
+    pub id: &'static str,
+    /// One-line title.
+    pub title: &'static str,
+    /// The requirement checked.
+    pub requirement: &'static str,
+    /// Citation into `docs/protocol.md`.
+    pub cite: &'static str,
+    /// How binding the requirement is: the verdict when it is broken.
+    pub level: Level,
+    /// What breaking it allows or breaks, and who can do it.
+    pub rationale: &'static str,
+    /// The responder configuration the case needs.
+    pub config: Config,
+    /// The request and the check.
+    pub kind: Kind,
+}
+
+/// The responder's configuration for a phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Config {
+    /// Started with an xkey seed: requests are sealed.
+    Sealed,
+    /// Started without one: requests are plain.
+    Plain,
+}
+
+/// Who a response case's good request is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// bob with his password (permissions in [`wire_users`]).
+    Bob,
+    /// bob with a wrong password.
+    BobWrongPassword,
+    /// the users.json entry without a password, with an empty one.
+    NoPass,
+}
+
+impl Who {
+    fn credentials(self) -> (&'static str, &'static str) {
+        match self {
+            Who::Bob => ("bob", BOB_PASS),
+            Who::BobWrongPassword => ("bob", WRONG_PASS),
+            Who::NoPass => ("nopass", ""),
+        }
+    }
+}
+
+/// A check's conclusion: what it verified, or what it expected and got instead.
+pub type Finding = Result<String, Mismatch>;
+
+/// Expected versus actual, in words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mismatch {
+    /// What the requirement asks for.
+    pub expected: String,
+    /// What came back.
+    pub actual: String,
+}
+
+/// A [`Mismatch`].
+pub fn mismatch(expected: impl Into<String>, actual: impl Into<String>) -> Mismatch {
+    Mismatch {
+        expected: expected.into(),
+        actual: actual.into(),
+    }
+}
+
+/// The request a case sends and the check of its answer.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// A good request for `who`, whose answer `verify` inspects.
+    Response {
+        /// Whose credentials the request carries.
+        who: Who,
+        /// The check of the answer.
+        verify: fn(&Exchange) -> Finding,
+    },
+    /// A forged request that must not be admitted.
+    Hostile(fn(&FakeServer) -> Forged),
+    /// A valid but unusual request for alice that must be admitted.
+    Robust(fn(&FakeServer) -> Forged),
+}
+
+/// One good request and its answer, as a response check sees them.
+pub struct Exchange<'a> {
+    /// The harness's server identity.
+    pub server: &'a FakeServer,
+    /// The request as sent.
+    pub request: &'a AuthRequestClaims,
+    /// What came back.
+    pub answer: &'a Answer,
+    /// The password the request carried.
+    pub pass: &'a str,
+}
+
+impl Exchange<'_> {
+    /// The first reply's body.
+    pub fn body(&self) -> Result<&[u8], Mismatch> {
+        self.answer
+            .bodies
+            .first()
+            .map(Vec::as_slice)
+            .ok_or_else(|| mismatch("a reply", "no reply"))
+    }
+
+    /// The first reply, opened and decoded as the server does.
+    pub fn decoded(&self) -> Result<Decoded, Mismatch> {
+        Ok(decode_reply(self.body()?, self.server))
+    }
+
+    /// The decoded response claims.
+    pub fn response(&self) -> Result<Claims<AuthResponse>, Mismatch> {
+        self.decoded()?
+            .response
+            .map_err(|e| mismatch("a response the server decodes", e))
+    }
+
+    /// The user JWT of an admission.
+    pub fn user(&self) -> Result<Claims<User>, Mismatch> {
+        let resp = self.response()?;
+        if resp.nats.jwt.is_empty() {
+            return Err(mismatch(
+                "an admission (a user JWT)",
+                format!("no user JWT (error {:?})", resp.nats.error),
+            ));
+        }
+        jwt::decode::<User>(&resp.nats.jwt).map_err(|e| mismatch("a valid user JWT", e.to_string()))
+    }
+}
+
+/// The wire catalog, in report order.
+pub fn catalog() -> impl Iterator<Item = &'static WireCase> {
+    response::CASES
+        .iter()
+        .chain(seal::CASES)
+        .chain(hostile::CASES)
+        .chain(robust::CASES)
+}
+
+/// What running the wire catalog produced.
+pub struct WireOutcome {
+    /// Results, as for a scenario file.
+    pub outcome: runner::ScenarioOutcome,
+    /// Times the responder was restarted.
+    pub restarts: usize,
+    /// stderr per phase (and per restart).
+    pub stderr: Vec<StderrCapture>,
+}
+
+/// Runs the wire catalog against one responder.
+pub async fn run_wire(
+    backend: &dyn ServerBackend,
+    bin: &ServerBinary,
+    responder: &ResponderSpec,
+    opts: &RunOptions,
+    progress: &mut (dyn FnMut(&CaseResult) + Send),
+) -> WireOutcome {
+    let selected: Vec<&WireCase> = catalog().filter(|c| opts.selects_id(c.id)).collect();
+    let mut out = WireOutcome {
+        outcome: runner::ScenarioOutcome {
+            results: vec![],
+            stderr: String::new(),
+            setup_error: None,
+        },
+        restarts: 0,
+        stderr: vec![],
+    };
+    for config in [Config::Plain, Config::Sealed] {
+        let cases: Vec<&WireCase> = selected
+            .iter()
+            .copied()
+            .filter(|c| c.config == config)
+            .collect();
+        if cases.is_empty() {
+            continue;
+        }
+        let label = format!(
+            "wire ({})",
+            if config == Config::Sealed {
+                "sealed"
+            } else {
+                "plain"
+            }
+        );
+        match Phase::start(backend, bin, responder, config, opts.ready_timeout()).await {
+            Ok(mut phase) => {
+                let mut stopped = None;
+                for case in cases {
+                    if let Some(why) = &stopped {
+                        let r = result(
+                            case,
+                            Verdict::Skipped,
+                            String::new(),
+                            format!("not run: {why}"),
+                            vec![],
+                            0,
+                        );
+                        progress(&r);
+                        out.outcome.results.push(r);
+                        continue;
+                    }
+                    let started = Instant::now();
+                    let mut r = phase.run(case).await;
+                    r.duration_ms = started.elapsed().as_millis() as u64;
+                    r.verdict = r.verdict.strictly(opts.strict);
+                    if let Some(restart) = phase.after_case(&mut r).await {
+                        out.stderr.push(StderrCapture {
+                            source: format!("{label}, until {} stopped it", case.id),
+                            text: restart.stderr,
+                        });
+                        match restart.result {
+                            Ok(()) => out.restarts += 1,
+                            Err(e) => {
+                                let why = format!(
+                                    "the responder could not be restarted after {}: {e}",
+                                    case.id
+                                );
+                                out.outcome.setup_error = Some(format!("{label}: {why}"));
+                                stopped = Some(why);
+                            }
+                        }
+                    }
+                    progress(&r);
+                    out.outcome.results.push(r);
+                }
+                phase.proc.stop(Duration::from_secs(5));
+                let text = phase.proc.stderr_tail(40);
+                out.outcome.stderr = text.clone();
+                out.stderr.push(StderrCapture {
+                    source: label,
+                    text,
+                });
+            }
+            Err(PhaseError::Unimplemented(why, stderr)) => {
+                out.stderr.push(StderrCapture {
+                    source: label,
+                    text: stderr,
+                });
+                for case in cases {
+                    let r = result(
+                        case,
+                        Verdict::Unimplemented,
+                        String::new(),
+                        why.clone(),
+                        vec![],
+                        0,
+                    );
+                    progress(&r);
+                    out.outcome.results.push(r);
+                }
+            }
+            Err(PhaseError::Setup(e, stderr)) => {
+                out.outcome.setup_error = Some(format!("{label}: {e}"));
+                out.outcome.stderr = stderr.clone();
+                out.stderr.push(StderrCapture {
+                    source: label,
+                    text: stderr,
+                });
+                return out;
+            }
+        }
+    }
+    out
+}
+
+fn result(
+    case: &WireCase,
+    verdict: Verdict,
+    expected: String,
+    actual: String,
+    transcript: Vec<String>,
+    duration_ms: u64,
+) -> CaseResult {
+    CaseResult {
+        id: case.id.into(),
+        title: case.title.into(),
+        requirement: case.requirement.into(),
+        cite: case.cite.into(),
+        level: case.level,
+        rationale: case.rationale.into(),
+        verdict,
+        expected,
+        actual,
+        transcript,
+        duration_ms,
+    }
+}
+
+enum PhaseError {
+    Setup(String, String),
+    Unimplemented(String, String),
+}
+
+/// How the responder is after a case.
+enum Health {
+    Alive,
+    Exited(String),
+    Silent(String),
+    Refusing(String),
+}
+
+/// A restart after a case stopped the responder: the old process's stderr and whether the
+/// new one became ready.
+struct Restart {
+    stderr: String,
+    result: Result<(), String>,
+}
+
+struct Phase {
+    server: FakeServer,
+    injector: Injector,
+    proc: RunningResponder,
+    argv: Vec<String>,
+    secrets: Vec<String>,
+    redact: Redactor,
+    config: Config,
+    ready_timeout: Duration,
+    _fixture: Fixture,
+    _nats: crate::server::RunningServer,
+}
+
+impl Phase {
+    async fn start(
+        backend: &dyn ServerBackend,
+        bin: &ServerBinary,
+        responder: &ResponderSpec,
+        config: Config,
+        ready_timeout: Duration,
+    ) -> Result<Phase, PhaseError> {
+        let scn = Scenario {
+            path: "wire".into(),
+            title: "wire".into(),
+            min_server: None,
+            responder_present: true,
+            feature: None,
+            accounts: vec!["APP".into()],
+            system_account: None,
+            xkey: config == Config::Sealed,
+            timeout: 2.0,
+            allowed_accounts: vec![],
+            auth_users: vec![],
+            users_json: wire_users(),
+            generate_users: None,
+            cases: vec![],
+        };
+        let setup = |e: String| PhaseError::Setup(e, String::new());
+        let mut fixture = Fixture::new(&scn).map_err(|e| setup(e.to_string()))?;
+        let harness_pass = fixture.probe_pass.clone();
+        fixture.conf.callout = None;
+        fixture.conf.max_payload = Some(4 * 1024 * 1024);
+        if let Some(a) = fixture
+            .conf
+            .accounts
+            .iter_mut()
+            .find(|a| a.name == runner::CALLOUT_ACCOUNT)
+        {
+            a.users.push((HARNESS_USER.into(), harness_pass.clone()));
+        }
+        let nats = backend
+            .start(bin, &fixture.conf)
+            .await
+            .map_err(|e| setup(e.to_string()))?;
+        let ph = fixture
+            .placeholders(&nats.url())
+            .map_err(|e| setup(e.to_string()))?;
+        let argv = sut::render(&responder.template, &ph).map_err(setup)?;
+        let secrets = ph.secrets();
+        let proc = RunningResponder::start(&argv, secrets.clone()).map_err(setup)?;
+        let opts = ConnectOptions {
+            user: Some(HARNESS_USER.into()),
+            pass: Some(harness_pass.clone()),
+            ..Default::default()
+        };
+        let client = match client::connect(&nats.addr(), &opts, Duration::from_secs(5)).await {
+            Ok(ConnectOutcome::Admitted(c)) => c,
+            other => {
+                return Err(setup(format!(
+                    "the harness could not connect to its own server: {other:?}"
+                )))
+            }
+        };
+        let server = FakeServer {
+            key: Signer::generate(KeyKind::Server),
+            xkey: CurveSecret::generate(),
+            responder_xkey: fixture.xkey.as_ref().map(|x| x.public().clone()),
+            issuer: fixture.issuer.public_key().to_string(),
+        };
+        let redact = Redactor::new(
+            secrets
+                .iter()
+                .cloned()
+                .chain([ALICE_PASS, BOB_PASS, WRONG_PASS, &harness_pass].map(String::from)),
+        );
+        let mut phase = Phase {
+            server,
+            injector: Injector { client },
+            proc,
+            argv,
+            secrets,
+            redact,
+            config,
+            ready_timeout,
+            _fixture: fixture,
+            _nats: nats,
+        };
+        match phase.wait_ready().await {
+            Ok(()) => Ok(phase),
+            Err(why) => {
+                let exited = phase.proc.exited().is_some();
+                phase.proc.stop(Duration::from_secs(3));
+                let stderr = phase.proc.stderr_tail(30);
+                if config == Config::Sealed && !exited {
+                    Err(PhaseError::Unimplemented(why, stderr))
+                } else {
+                    Err(PhaseError::Setup(why, stderr))
+                }
+            }
+        }
+    }
+
+    /// Ready when a good request gets a reply from a responder (any reply: the cases judge
+    /// it). A status message from the server (503: nobody subscribed yet) is not a reply.
+    async fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + self.ready_timeout;
+        loop {
+            if let Some(st) = self.proc.exited() {
+                return Err(format!("the responder exited ({st}) before it answered"));
+            }
+            let (_, j) = self.good().await;
+            if j.is_reply() {
+                return Ok(());
+            }
+            if matches!(j, Judged::NoResponders) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "a good {} request for alice was never answered in {} s (--ready-timeout); last: {}",
+                    if self.config == Config::Sealed { "sealed" } else { "plain" },
+                    self.ready_timeout.as_secs_f64(),
+                    describe(&j)
+                ));
+            }
+        }
+    }
+
+    async fn good(&mut self) -> (Forged, Judged) {
+        let f = self.server.good("alice", ALICE_PASS);
+        let (_, ans) = self.injector.send_forged(&f).await;
+        let j = judge(&ans, &self.server);
+        (f, j)
+    }
+
+    async fn run(&mut self, case: &WireCase) -> CaseResult {
+        let mode = if self.server.sealing() {
+            "sealed"
+        } else {
+            "plain"
+        };
+        let (verdict, expected, actual, mut t, answer) = match case.kind {
+            Kind::Response { who, verify } => {
+                let (user, pass) = who.credentials();
+                let f = self.server.good(user, pass);
+                let (_, answer) = self.injector.send_forged(&f).await;
+                let n = answer.bodies.len();
+                let mut t = vec![format!(
+                    "{mode} request for {user} -> {n} repl{}",
+                    if n == 1 { "y" } else { "ies" }
+                )];
+                let j = judge(&answer, &self.server);
+                let (v, e, a) = if !j.is_reply() && who != Who::Bob {
+                    // Silence for a wrong or missing password is a safe refusal.
+                    t.push(format!(
+                        "{} (the server would deny at its timeout)",
+                        describe(&j)
+                    ));
+                    (
+                        Verdict::Informational,
+                        "a signed error".into(),
+                        describe(&j),
+                    )
+                } else if !j.is_reply() {
+                    (
+                        Verdict::Fail,
+                        "a reply to a good request".into(),
+                        describe(&j),
+                    )
+                } else {
+                    let ex = Exchange {
+                        server: &self.server,
+                        request: &f.claims,
+                        answer: &answer,
+                        pass,
+                    };
+                    match verify(&ex) {
+                        Ok(line) => {
+                            t.push(line);
+                            (Verdict::Pass, String::new(), String::new())
+                        }
+                        Err(m) => {
+                            t.push(format!("expected {}; got {}", m.expected, m.actual));
+                            (case.level.on_breach(), m.expected, m.actual)
+                        }
+                    }
+                };
+                (v, e, a, t, answer)
+            }
+            Kind::Hostile(forge) => {
+                let f = forge(&self.server);
+                let (first, answer) = self.injector.send_forged(&f).await;
+                let mut t = Vec::new();
+                if let Some(first) = first {
+                    t.push(format!(
+                        "first sending -> {}",
+                        describe(&judge(&first, &self.server))
+                    ));
+                }
+                let j = judge(&answer, &self.server);
+                t.push(format!(
+                    "{} -> {}",
+                    case.title,
+                    self.redact.apply(&describe(&j))
+                ));
+                let sent = f.claims.nats.connect_opts.pass.expose().to_string();
+                let (v, e, a) = match &j {
+                    Judged::Admitted(u) => (
+                        case.level.on_breach(),
+                        "not admitted (a signed error, or silence)".to_string(),
+                        format!("admitted into {:?}", u.aud),
+                    ),
+                    Judged::Error(e) if !sent.is_empty() && e.contains(&sent) => (
+                        Verdict::Fail,
+                        "an error text without the password".into(),
+                        "the error text contains the password".into(),
+                    ),
+                    Judged::Error(_) => (Verdict::Pass, String::new(), String::new()),
+                    Judged::NoResponders => (
+                        Verdict::Fail,
+                        "an answer, or silence".into(),
+                        describe(&j),
+                    ),
+                    other => (
+                        Verdict::Informational,
+                        "a signed error".into(),
+                        format!("{} (a safe refusal; the server would wait for its timeout or log the bad answer)", describe(other)),
+                    ),
+                };
+                (v, e, a, t, answer)
+            }
+            Kind::Robust(forge) => {
+                let f = forge(&self.server);
+                let (_, answer) = self.injector.send_forged(&f).await;
+                let j = judge(&answer, &self.server);
+                let t = vec![format!("{} -> {}", case.title, describe(&j))];
+                let (v, e, a) = match &j {
+                    Judged::Admitted(_) => (Verdict::Pass, String::new(), String::new()),
+                    Judged::Silence | Judged::NoResponders => {
+                        (Verdict::Fail, "admitted".into(), describe(&j))
+                    }
+                    other => (case.level.on_breach(), "admitted".into(), describe(other)),
+                };
+                (v, e, a, t, answer)
+            }
+        };
+        if verdict != Verdict::Pass {
+            t.extend(forge::evidence(&answer, &self.server, &self.redact));
+        }
+        result(case, verdict, expected, actual, t, 0)
+    }
+
+    /// The liveness check after a case: the process still runs and a good request is still
+    /// admitted. When it is not, the case that caused it carries the finding (unless it failed
+    /// on its own answer already, which then stays the reason) and the responder is restarted.
+    async fn after_case(&mut self, r: &mut CaseResult) -> Option<Restart> {
+        let health = self.health().await;
+        let finding = match health {
+            Health::Alive => {
+                r.transcript
+                    .push("liveness: a good request afterwards -> admitted".into());
+                return None;
+            }
+            Health::Exited(st) => {
+                let tail = self.proc.stderr_tail(5);
+                r.transcript
+                    .push(format!("liveness: the responder exited ({st})"));
+                if !tail.is_empty() {
+                    r.transcript.push(format!(
+                        "liveness: its stderr ends: {}",
+                        tail.replace('\n', " | ")
+                    ));
+                }
+                format!("the responder exited ({st}) on this request")
+            }
+            Health::Silent(d) => {
+                r.transcript
+                    .push(format!("liveness: a good request afterwards -> {d}"));
+                "the responder stopped answering after this request".to_string()
+            }
+            Health::Refusing(d) => {
+                r.transcript
+                    .push(format!("liveness: a good request afterwards -> {d}"));
+                format!("after this request the responder refuses good requests: {d}")
+            }
+        };
+        if r.verdict != Verdict::Fail {
+            r.verdict = Verdict::Fail;
+            r.expected = "the responder keeps answering good requests".into();
+            r.actual = finding;
+        } else {
+            r.actual = format!("{}; liveness: {finding}", r.actual);
+        }
+        let stderr = {
+            self.proc.stop(Duration::from_secs(3));
+            self.proc.stderr_tail(40)
+        };
+        let result = self.restart().await;
+        r.transcript.push(match &result {
+            Ok(()) => "the harness restarted the responder".to_string(),
+            Err(e) => format!("the harness could not restart the responder: {e}"),
+        });
+        Some(Restart { stderr, result })
+    }
+
+    async fn health(&mut self) -> Health {
+        if let Some(st) = self.proc.exited() {
+            return Health::Exited(st);
+        }
+        let (_, j) = self.good().await;
+        match j {
+            Judged::Admitted(_) => Health::Alive,
+            Judged::NoResponders | Judged::Silence => {
+                // A process that is dying may still be on its way out.
+                for _ in 0..20 {
+                    if let Some(st) = self.proc.exited() {
+                        return Health::Exited(st);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Health::Silent(describe(&j))
+            }
+            other => Health::Refusing(self.redact.apply(&describe(&other))),
+        }
+    }
+
+    async fn restart(&mut self) -> Result<(), String> {
+        self.proc = RunningResponder::start(&self.argv, self.secrets.clone())?;
+        self.wait_ready().await
+    }
+}

@@ -1,0 +1,387 @@
+//! `wire.resp.*`: the answer to a good request, byte by byte. Each case is a good request and a
+//! check of what came back; the checks mirror the server's own checks on a response
+//! (`protocol.md §2`) and what the user JWT must carry (`protocol.md §1.7`).
+
+use callout_codec::claims::NatsPayload;
+use callout_codec::jwt;
+use serde_json::json;
+
+use super::forge::short;
+use super::{mismatch, Config, Exchange, Finding, Kind, Who, WireCase};
+use crate::verdict::Level;
+
+/// The response cases.
+pub const CASES: &[WireCase] = &[
+    WireCase {
+        id: "wire.resp.1",
+        title: "response JWT header and encoding are what the server decodes",
+        requirement: "three unpadded base64url parts; a header whose typ is JWT and alg ed25519-nkey (the server parses the header as JSON: key order and spacing are free)",
+        cite: "protocol.md §1.2 (Header, Token layout)",
+        level: Level::Must,
+        rationale: "the server refuses any other encoding: no client of the responder ever gets in",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: encoding },
+    },
+    WireCase {
+        id: "wire.resp.2",
+        title: "response signature verifies over header.payload, type authorization_response, version 2",
+        requirement: "v2 signature over h.p by iss; nats.type authorization_response; nats.version 2 (without it the server checks a v1 signature and rejects)",
+        cite: "protocol.md §1.2 (Signature, Version trap, Claim type)",
+        level: Level::Must,
+        rationale: "the server refuses the response: every client is denied",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: type_version },
+    },
+    WireCase {
+        id: "wire.resp.3",
+        title: "response is signed by the configured issuer",
+        requirement: "response iss = auth_callout.issuer (2.15.1 rejects any other signer in config mode)",
+        cite: "protocol.md §1.6 (Who must sign)",
+        level: Level::Must,
+        rationale: "2.15.1 refuses any other signer; older servers accept it only by a flaw",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: issuer },
+    },
+    WireCase {
+        id: "wire.resp.4",
+        title: "response sub is the request's user_nkey",
+        requirement: "response sub = user_nkey",
+        cite: "protocol.md §2 row 5",
+        level: Level::Must,
+        rationale: "the server refuses a response for another user: the client is denied",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: subject },
+    },
+    WireCase {
+        id: "wire.resp.5",
+        title: "response aud is the server id",
+        requirement: "response aud = server_id.id",
+        cite: "protocol.md §2 row 6",
+        level: Level::Must,
+        rationale: "the server refuses a response for another server: the client is denied",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: audience },
+    },
+    WireCase {
+        id: "wire.resp.6",
+        title: "response carries exactly one of jwt and error",
+        requirement: "Error or Jwt is required; Only Error or Jwt can be set",
+        cite: "protocol.md §2 row 4",
+        level: Level::Must,
+        rationale: "the server refuses the response as invalid",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: jwt_xor_error },
+    },
+    WireCase {
+        id: "wire.resp.7",
+        title: "user JWT: sub = user_nkey, iss = issuer, aud = the account, type user, version 2",
+        requirement: "user sub = user_nkey; iss = issuer; config-mode aud = placement account name",
+        cite: "protocol.md §1.7 (sub, aud, iss); §2 rows 12, 16, 17",
+        level: Level::Must,
+        rationale: "the server refuses the user JWT, or places the user in no account",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: user_identity },
+    },
+    WireCase {
+        id: "wire.resp.8",
+        title: "user permissions are exactly those of users.json",
+        requirement: "pub/sub allow and deny (queue form in sub) and resp copied from users.json, nothing added or dropped",
+        cite: "protocol.md §1.7 (pub/sub/resp)",
+        level: Level::Must,
+        rationale: "a dropped deny or an added allow gives a client access its operator denied",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: permissions },
+    },
+    WireCase {
+        id: "wire.resp.9",
+        title: "resp.ttl is in nanoseconds",
+        requirement: "resp ttl is a Go time.Duration: users.json 5000000000 stays 5000000000",
+        cite: "protocol.md §6 (JSON shape)",
+        level: Level::Must,
+        rationale: "a ttl in seconds makes reply permissions expire a billion times too early",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: ttl_nanos },
+    },
+    WireCase {
+        id: "wire.resp.10",
+        title: "user limits subs, data, payload are -1",
+        requirement: "emit -1 (no limit), the default of Go NewUserClaims; 0 means zero to any future enforcement",
+        cite: "protocol.md §1.7 (subs / payload / data)",
+        level: Level::Should,
+        rationale: "the server ignores per-user limits today; a 0 would cut the user off once it enforces them",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: limits },
+    },
+    WireCase {
+        id: "wire.resp.11",
+        title: "no issuer_account in config mode",
+        requirement: "a config-mode user JWT with issuer_account is rejected by the server",
+        cite: "protocol.md §2 row 15",
+        level: Level::Must,
+        rationale: "the server refuses the user JWT: the client is denied",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: no_issuer_account },
+    },
+    WireCase {
+        id: "wire.resp.12",
+        title: "answered well inside the request's exp",
+        requirement: "the answer arrives before exp (now + authorization.timeout); later answers are dropped",
+        cite: "protocol.md §2.1 (Late responses); §1.5 exp",
+        level: Level::Must,
+        rationale: "an answer after the timeout is dropped: the client is denied",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: timely },
+    },
+    WireCase {
+        id: "wire.resp.13",
+        title: "exactly one reply per request",
+        requirement: "send exactly one response per request",
+        cite: "protocol.md §1.1 (Single response)",
+        level: Level::Must,
+        rationale: "a second reply can place a user without the automatic $SYS.REQ.USER.AUTH deny (protocol.md §8.5)",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::Bob, verify: single_reply },
+    },
+    WireCase {
+        id: "wire.resp.14",
+        title: "a rejection does not echo the password",
+        requirement: "error texts reach the server log and events; they must not contain the client's password",
+        cite: "protocol.md §2.2 (reason is the error text)",
+        level: Level::Must,
+        rationale: "anyone who reads the server log or the auth-error events learns the password",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::BobWrongPassword, verify: no_secret_echo },
+    },
+    WireCase {
+        id: "wire.resp.15",
+        title: "a user without a password is not admitted with an empty one",
+        requirement: "deny by default: a users.json entry without pass admits nobody",
+        cite: "protocol.md §1.5 connect_opts",
+        level: Level::Must,
+        rationale: "anyone who knows the user name gets in without a password",
+        config: Config::Plain,
+        kind: Kind::Response { who: Who::NoPass, verify: no_empty_password },
+    },
+];
+
+fn encoding(x: &Exchange) -> Finding {
+    let d = x.decoded()?;
+    let parts: Vec<&str> = d.token.split('.').collect();
+    if parts.len() != 3 || d.token.contains(['=', '+', '/']) {
+        return Err(mismatch(
+            "three unpadded base64url parts",
+            format!(
+                "{} part(s), padding or non-url characters present",
+                parts.len()
+            ),
+        ));
+    }
+    let header = jwt::b64_decode(parts[0], "header")
+        .map_err(|_| mismatch("a base64url header", "the header is not base64url"))?;
+    jwt::check_header(&header).map_err(|_| {
+        mismatch(
+            "a header with typ JWT and alg ed25519-nkey",
+            String::from_utf8_lossy(&header).into_owned(),
+        )
+    })?;
+    Ok(if header == jwt::JWT_HEADER.as_bytes() {
+        "header {\"typ\":\"JWT\",\"alg\":\"ed25519-nkey\"}, unpadded base64url".into()
+    } else {
+        format!(
+            "header {} (not Go's bytes, which the server does not require), unpadded base64url",
+            String::from_utf8_lossy(&header)
+        )
+    })
+}
+
+fn type_version(x: &Exchange) -> Finding {
+    let r = x.response()?;
+    if r.nats.claim_type() != "authorization_response" || r.nats.version() != 2 {
+        return Err(mismatch(
+            "type authorization_response version 2",
+            format!("type {} version {}", r.nats.claim_type(), r.nats.version()),
+        ));
+    }
+    Ok("response decodes and verifies; type authorization_response, version 2".into())
+}
+
+fn issuer(x: &Exchange) -> Finding {
+    let r = x.response()?;
+    if r.iss == x.server.issuer {
+        Ok("response decodes and verifies; iss is the issuer".into())
+    } else {
+        Err(mismatch(
+            "iss = the issuer",
+            format!("iss {}", short(&r.iss)),
+        ))
+    }
+}
+
+fn subject(x: &Exchange) -> Finding {
+    let r = x.response()?;
+    if r.sub == x.request.nats.user_nkey {
+        Ok("response decodes and verifies; sub is the user_nkey".into())
+    } else {
+        Err(mismatch(
+            "sub = user_nkey",
+            format!("sub {}", short(&r.sub)),
+        ))
+    }
+}
+
+fn audience(x: &Exchange) -> Finding {
+    let r = x.response()?;
+    if r.aud == x.request.nats.server_id.id {
+        Ok("response decodes and verifies; aud is the server id".into())
+    } else {
+        Err(mismatch(
+            "aud = server id",
+            format!("aud {}", short(&r.aud)),
+        ))
+    }
+}
+
+fn jwt_xor_error(x: &Exchange) -> Finding {
+    let r = x.response()?;
+    let (j, e) = (!r.nats.jwt.is_empty(), !r.nats.error.is_empty());
+    if j != e {
+        Ok(format!(
+            "response decodes and verifies; {} only",
+            if j { "jwt" } else { "error" }
+        ))
+    } else {
+        Err(mismatch(
+            "exactly one of jwt and error",
+            format!("jwt {j}, error {e}"),
+        ))
+    }
+}
+
+fn user_identity(x: &Exchange) -> Finding {
+    let u = x.user()?;
+    let mut bad = Vec::new();
+    if u.sub != x.request.nats.user_nkey {
+        bad.push("sub != user_nkey".to_string());
+    }
+    if u.iss != x.server.issuer {
+        bad.push("iss != issuer".into());
+    }
+    if u.aud != "APP" {
+        bad.push(format!("aud {:?} != \"APP\"", u.aud));
+    }
+    if u.nats.claim_type() != "user" || u.nats.version() != 2 {
+        bad.push(format!(
+            "type {} version {}",
+            u.nats.claim_type(),
+            u.nats.version()
+        ));
+    }
+    if u.exp != 0 && u.exp < callout_codec::unix_now() {
+        bad.push("already expired".into());
+    }
+    if bad.is_empty() {
+        Ok("user sub, iss, aud APP, type user v2".into())
+    } else {
+        Err(mismatch(
+            "sub = user_nkey, iss = issuer, aud = APP, type user v2",
+            bad.join("; "),
+        ))
+    }
+}
+
+/// bob's permissions as [`super::wire_users`] gives them, in the user JWT's JSON shape.
+pub fn bob_permissions() -> serde_json::Value {
+    json!({
+        "pub": {"allow": ["bob.>", "orders.*"], "deny": ["bob.secret"]},
+        "sub": {"allow": ["bob.>", "work.jobs workers"], "deny": ["bob.private.>"]},
+        "resp": {"max": 2, "ttl": 5000000000i64}
+    })
+}
+
+/// Checks the user JWT's permissions against bob's in users.json.
+pub fn permissions(x: &Exchange) -> Finding {
+    let u = x.user()?;
+    let want = bob_permissions();
+    let got = json!({"pub": u.nats.publish, "sub": u.nats.subscribe, "resp": u.nats.resp});
+    if got == want {
+        Ok(format!("permissions {got}"))
+    } else {
+        Err(mismatch(want.to_string(), got.to_string()))
+    }
+}
+
+fn ttl_nanos(x: &Exchange) -> Finding {
+    match x.user()?.nats.resp {
+        Some(r) if r.ttl == 5_000_000_000 => Ok("resp.ttl 5000000000".into()),
+        other => Err(mismatch("resp.ttl 5000000000", format!("{other:?}"))),
+    }
+}
+
+fn limits(x: &Exchange) -> Finding {
+    let u = x.user()?;
+    if (u.nats.subs, u.nats.data, u.nats.payload) == (-1, -1, -1) {
+        Ok("subs, data, payload -1".into())
+    } else {
+        Err(mismatch(
+            "subs, data, payload -1",
+            format!("{} {} {}", u.nats.subs, u.nats.data, u.nats.payload),
+        ))
+    }
+}
+
+fn no_issuer_account(x: &Exchange) -> Finding {
+    if x.user()?.nats.issuer_account.is_empty() {
+        Ok("no issuer_account".into())
+    } else {
+        Err(mismatch("no issuer_account", "issuer_account set"))
+    }
+}
+
+fn timely(x: &Exchange) -> Finding {
+    // exp = iat + 2 s here; a reply must come well inside it.
+    if x.answer.latency < 1.0 {
+        Ok("answered inside the request's exp".into())
+    } else {
+        Err(mismatch(
+            "a reply within 1 s of a request whose exp is 2 s away",
+            format!("{:.2} s", x.answer.latency),
+        ))
+    }
+}
+
+fn single_reply(x: &Exchange) -> Finding {
+    match x.answer.bodies.len() {
+        1 => Ok("one reply".into()),
+        n => Err(mismatch("exactly one reply", format!("{n} replies"))),
+    }
+}
+
+fn pass_appears(text: &str, pass: &str) -> bool {
+    !pass.is_empty() && text.contains(pass)
+}
+
+fn no_secret_echo(x: &Exchange) -> Finding {
+    let d = x.decoded()?;
+    if pass_appears(&d.token, x.pass) || pass_appears(&String::from_utf8_lossy(x.body()?), x.pass) {
+        return Err(mismatch(
+            "an answer without the password",
+            "the answer contains the password",
+        ));
+    }
+    let r = x.response()?;
+    if !r.nats.jwt.is_empty() {
+        return Err(mismatch("a rejection", "admitted with a wrong password"));
+    }
+    Ok(format!(
+        "rejected: {:?}",
+        r.nats.error.replace(x.pass, "[PASSWORD]")
+    ))
+}
+
+fn no_empty_password(x: &Exchange) -> Finding {
+    let r = x.response()?;
+    if !r.nats.jwt.is_empty() {
+        return Err(mismatch("a rejection", "admitted with an empty password"));
+    }
+    Ok(format!("rejected: {:?}", r.nats.error))
+}
