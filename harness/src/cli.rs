@@ -306,12 +306,24 @@ pub fn list(scenarios: &[Scenario], opts: &RunOptions) -> String {
     for s in scenarios {
         for c in s.cases.iter().filter(|c| opts.selects(c)) {
             n += 1;
-            out.push_str(&format!("{:<22} {}  [{}]\n", c.id, c.title, c.cite));
+            out.push_str(&format!(
+                "{:<22} {:<6} {}  [{}]\n",
+                c.id,
+                c.level.label(),
+                c.title,
+                c.cite
+            ));
         }
     }
     for c in wire_selected(opts) {
         n += 1;
-        out.push_str(&format!("{:<22} {}  [{}]\n", c.id, c.title, c.cite));
+        out.push_str(&format!(
+            "{:<22} {:<6} {}  [{}]\n",
+            c.id,
+            c.level.label(),
+            c.title,
+            c.cite
+        ));
     }
     out.push_str(&format!("{n} case(s)\n"));
     out

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::verdict::{CaseResult, Report, ResponderRun, Verdict};
+use crate::verdict::{CaseResult, Level, Report, ResponderRun, Verdict};
 
 /// Titles longer than this are cut (with `…`) in the terminal table.
 const TITLE_WIDTH: usize = 60;
@@ -58,6 +58,17 @@ fn case_rows(report: &Report) -> Vec<(&str, &str)> {
     rows
 }
 
+/// The level of case `id` (the same in every run: it belongs to the case).
+fn level_of(report: &Report, id: &str) -> Level {
+    report
+        .runs
+        .iter()
+        .flat_map(|run| &run.results)
+        .find(|r| r.id == id)
+        .map(|r| r.level)
+        .unwrap_or_default()
+}
+
 fn verdict_of(run: &ResponderRun, id: &str) -> Option<Verdict> {
     run.results.iter().find(|r| r.id == id).map(|r| r.verdict)
 }
@@ -97,12 +108,13 @@ fn heading(case: &CaseResult) -> String {
     }
 }
 
-/// The requirement with its citation in parentheses.
+/// The requirement with its level in front and its citation in parentheses.
 fn requirement(case: &CaseResult) -> String {
+    let req = format!("[{}] {}", case.level.label(), case.requirement);
     if case.cite.is_empty() {
-        case.requirement.clone()
+        req
     } else {
-        format!("{} ({})", case.requirement, case.cite)
+        format!("{req} ({})", case.cite)
     }
 }
 
@@ -151,6 +163,7 @@ impl Summary {
 #[derive(Serialize)]
 struct IndexEntry {
     verdict: Verdict,
+    level: Level,
     duration_ms: u64,
 }
 
@@ -172,6 +185,7 @@ pub fn json(report: &Report) -> String {
                     r.id.as_str(),
                     IndexEntry {
                         verdict: r.verdict,
+                        level: r.level,
                         duration_ms: r.duration_ms,
                     },
                 )
@@ -287,10 +301,11 @@ fn junit_case(out: &mut String, case: &CaseResult) {
         Verdict::Pass => {}
         Verdict::Fail => {
             let body = format!(
-                "expected: {}\nactual: {}\nrequirement: {}",
+                "expected: {}\nactual: {}\nrequirement: {}\nwhy it matters: {}",
                 case.expected,
                 case.actual,
-                requirement(case)
+                requirement(case),
+                case.rationale
             );
             inner.push_str(&format!(
                 "      <failure message=\"{}\">{}</failure>\n",
@@ -358,6 +373,7 @@ pub fn junit(report: &Report) -> String {
             ("server_version", run.server_version.as_str()),
             ("backend", run.backend.as_str()),
             ("strict", if report.strict { "true" } else { "false" }),
+            ("restarts", &run.restarts.to_string()),
         ] {
             suites.push_str(&format!(
                 "      <property name=\"{name}\" value=\"{}\"/>\n",
@@ -450,12 +466,12 @@ pub fn markdown(report: &Report) -> String {
         if report.strict { "on" } else { "off" }
     ));
 
-    let mut header = vec!["Case".to_string(), "Title".to_string()];
+    let mut header = vec!["Case".to_string(), "Title".to_string(), "Level".to_string()];
     header.extend(columns.iter().map(|c| md(c)));
     out.push_str(&md_row(&header));
     out.push_str(&md_row(&vec!["---".to_string(); header.len()]));
     for (id, title) in case_rows(report) {
-        let mut row = vec![md(id), md(title)];
+        let mut row = vec![md(id), md(title), level_of(report, id).label().to_string()];
         row.extend(
             report
                 .runs
@@ -464,7 +480,7 @@ pub fn markdown(report: &Report) -> String {
         );
         out.push_str(&md_row(&row));
     }
-    let mut totals = vec!["**Totals**".to_string(), String::new()];
+    let mut totals = vec!["**Totals**".to_string(), String::new(), String::new()];
     totals.extend(report.runs.iter().map(|run| totals_cell(run, false)));
     out.push_str(&md_row(&totals));
 
@@ -483,6 +499,10 @@ pub fn markdown(report: &Report) -> String {
         for case in failures(run) {
             out.push_str(&format!("#### FAIL {}\n\n", md(&heading(case))));
             out.push_str(&format!("- Requirement: {}\n", md(&case.requirement)));
+            out.push_str(&format!("- Level: {}\n", case.level.label()));
+            if !case.rationale.is_empty() {
+                out.push_str(&format!("- Why it matters: {}\n", md(&case.rationale)));
+            }
             out.push_str(&format!("- Cite: {}\n", md(&case.cite)));
             out.push_str(&format!("- Expected: {}\n", md(&case.expected)));
             out.push_str(&format!("- Actual: {}\n\n", md(&case.actual)));
@@ -495,18 +515,51 @@ pub fn markdown(report: &Report) -> String {
         out.push_str("None.\n\n");
     }
 
+    let restarted: Vec<_> = columns
+        .iter()
+        .zip(&report.runs)
+        .filter(|(_, run)| run.restarts > 0)
+        .collect();
+    if !restarted.is_empty() {
+        out.push_str("## Restarts\n\n");
+        for (column, run) in restarted {
+            out.push_str(&format!(
+                "- {}: the responder exited or stopped answering, and was restarted {} time(s)\n",
+                md(column),
+                run.restarts
+            ));
+        }
+        out.push('\n');
+    }
     let with_stderr: Vec<_> = columns
         .iter()
         .zip(&report.runs)
-        .filter(|(_, run)| !run.responder_stderr.trim().is_empty())
+        .filter(|(_, run)| {
+            !run.responder_stderr.trim().is_empty()
+                || run.stderr.iter().any(|c| !c.text.trim().is_empty())
+        })
         .collect();
     if !with_stderr.is_empty() {
         out.push_str("## Responder stderr\n\n");
         for (column, run) in with_stderr {
-            let lines: Vec<&str> = run.responder_stderr.lines().collect();
-            let tail = lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n");
             out.push_str(&format!("### {}\n\n", md(column)));
-            md_fenced(&mut out, &tail);
+            let captures: Vec<(String, &str)> = if run.stderr.is_empty() {
+                vec![(String::new(), run.responder_stderr.as_str())]
+            } else {
+                run.stderr
+                    .iter()
+                    .filter(|c| !c.text.trim().is_empty())
+                    .map(|c| (c.source.clone(), c.text.as_str()))
+                    .collect()
+            };
+            for (source, text) in captures {
+                if !source.is_empty() {
+                    out.push_str(&format!("{}:\n\n", md(&source)));
+                }
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n");
+                md_fenced(&mut out, &tail);
+            }
         }
     }
     out.truncate(out.trim_end().len());
@@ -626,8 +679,12 @@ fn term_field(out: &mut String, label: &str, value: &str) {
 
 /// The `<column>: N passed, …` line of one run.
 fn run_summary(column: &str, run: &ResponderRun) -> String {
+    let restarts = match run.restarts {
+        0 => String::new(),
+        n => format!(", {n} restart(s) of the responder"),
+    };
     format!(
-        "{}: {} passed, {} failed, {} non-strict, {} informational, {} unimplemented, {} skipped",
+        "{}: {} passed, {} failed, {} non-strict, {} informational, {} unimplemented, {} skipped{restarts}",
         term(column),
         run.count(Verdict::Pass),
         run.count(Verdict::Fail),
@@ -636,6 +693,31 @@ fn run_summary(column: &str, run: &ResponderRun) -> String {
         run.count(Verdict::Unimplemented),
         run.count(Verdict::Skipped),
     )
+}
+
+/// The last line: the exit code's reason, per column (never a sum across responders).
+fn overall_line(report: &Report) -> String {
+    let n = report.runs.len();
+    let failed = report
+        .runs
+        .iter()
+        .filter(|run| run.count(Verdict::Fail) > 0)
+        .count();
+    let setup_errors = report
+        .runs
+        .iter()
+        .filter(|run| run.setup_error.is_some())
+        .count();
+    let mut line = if failed == 0 {
+        format!("result: no failures in {n} column(s)")
+    } else {
+        format!("result: failures in {failed} of {n} column(s)")
+    };
+    if setup_errors > 0 {
+        let s = if setup_errors == 1 { "" } else { "s" };
+        line.push_str(&format!(", {setup_errors} set-up error{s}"));
+    }
+    line
 }
 
 /// The report for a terminal: the Markdown table's layout aligned with spaces (titles cut to
@@ -698,6 +780,9 @@ pub fn terminal(report: &Report, color: bool) -> String {
                 term(column)
             ));
             term_field(&mut out, "  -> ", &requirement(case));
+            if !case.rationale.is_empty() {
+                term_field(&mut out, "      Matters: ", &case.rationale);
+            }
             term_field(&mut out, "     Expected: ", &case.expected);
             term_field(&mut out, "       Actual: ", &case.actual);
         }
@@ -708,26 +793,7 @@ pub fn terminal(report: &Report, color: bool) -> String {
         out.push_str(&run_summary(column, run));
         out.push('\n');
     }
-    let count = |v| report.runs.iter().map(|run| run.count(v)).sum::<usize>();
-    let mut overall = format!(
-        "{} passed, {} failed",
-        count(Verdict::Pass),
-        count(Verdict::Fail)
-    );
-    let skipped = count(Verdict::Skipped);
-    if skipped > 0 {
-        overall.push_str(&format!(", {skipped} skipped"));
-    }
-    let setup_errors = report
-        .runs
-        .iter()
-        .filter(|run| run.setup_error.is_some())
-        .count();
-    if setup_errors > 0 {
-        let s = if setup_errors == 1 { "" } else { "s" };
-        overall.push_str(&format!(", {setup_errors} set-up error{s}"));
-    }
-    out.push_str(&overall);
+    out.push_str(&overall_line(report));
     out.push('\n');
     out
 }
@@ -755,6 +821,8 @@ mod tests {
             title: title.into(),
             requirement: format!("requirement of {id}"),
             cite: "protocol.md §1.7".into(),
+            level: Level::Must,
+            rationale: format!("rationale of {id}"),
             verdict,
             expected: "expected thing".into(),
             actual: "actual thing".into(),
@@ -792,6 +860,8 @@ mod tests {
                 case("e2e.perm.5", "skipped case", Verdict::Skipped),
             ],
             responder_stderr: String::new(),
+            stderr: vec![],
+            restarts: 0,
             setup_error: None,
         };
         let mutant = ResponderRun {
@@ -801,6 +871,8 @@ mod tests {
             backend: "container".into(),
             results: Vec::new(),
             responder_stderr: "starting\npanic: <boom>".into(),
+            stderr: vec![],
+            restarts: 2,
             setup_error: Some("nats-server did not start: <timeout> & more".into()),
         };
         Report {
@@ -983,7 +1055,7 @@ mod tests {
         assert!(out.contains(
             "<failure message=\"publish to &lt;test&gt; &amp; &quot;quote&quot; &apos;apos&apos; is denied\">"
         ));
-        assert!(out.contains("expected: -ERR &apos;Permissions Violation&apos; &amp; &lt;close&gt;\nactual: message delivered[31m\nrequirement: publish to &lt;test&gt; &amp; &quot;quote&quot; &apos;apos&apos; is denied (protocol.md §1.7)</failure>"));
+        assert!(out.contains("expected: -ERR &apos;Permissions Violation&apos; &amp; &lt;close&gt;\nactual: message delivered[31m\nrequirement: [MUST] publish to &lt;test&gt; &amp; &quot;quote&quot; &apos;apos&apos; is denied (protocol.md §1.7)\nwhy it matters: rationale of e2e.perm.3</failure>"));
         assert!(out.contains("PUB test &quot;hi&quot; &lt;&amp;&gt;"));
         assert!(out
             .contains("<error message=\"nats-server did not start: &lt;timeout&gt; &amp; more\">"));
@@ -1036,30 +1108,30 @@ mod tests {
         // Header, rule, six cases, totals.
         assert_eq!(table.len(), 9);
         for line in &table {
-            assert_eq!(md_cells(line).len(), 4, "2 + one column per run: {line}");
+            assert_eq!(md_cells(line).len(), 5, "3 + one column per run: {line}");
         }
-        assert_eq!(md_cells(table[0]), ["Case", "Title", REF, MUTANT]);
+        assert_eq!(md_cells(table[0]), ["Case", "Title", "Level", REF, MUTANT]);
         let perm3 = table
             .iter()
             .find(|l| l.starts_with("| e2e.perm.3 "))
             .unwrap();
         assert_eq!(
             md_cells(perm3),
-            ["e2e.perm.3", "bob cannot publish to test", "FAIL", "—"]
+            ["e2e.perm.3", "bob cannot publish to test", "MUST", "FAIL", "—"]
         );
         let perm4 = table
             .iter()
             .find(|l| l.starts_with("| e2e.perm.4 "))
             .unwrap();
         assert!(perm4.contains("pipes \\| in \\| title"), "{perm4}");
-        assert_eq!(md_cells(perm4)[2], "NON-STRICT");
+        assert_eq!(md_cells(perm4)[3], "NON-STRICT");
         let totals = md_cells(table[8]);
         assert_eq!(totals[0], "**Totals**");
         assert_eq!(
-            totals[2],
+            totals[3],
             "1 PASS, 1 FAIL, 1 NON-STRICT, 1 INFO, 1 UNIMPLEMENTED, 1 SKIPPED"
         );
-        assert_eq!(totals[3], "SETUP ERROR");
+        assert_eq!(totals[4], "SETUP ERROR");
 
         let failures = &out[out.find("\n## Failures\n").expect("a Failures section")..];
         assert!(failures.contains(&format!("### {REF}")));
@@ -1092,10 +1164,11 @@ mod tests {
         assert!(!plain.contains('\u{1b}'), "no escape codes without color");
         let lines: Vec<&str> = plain.lines().collect();
         assert!(lines.contains(&format!("{REF}: 1 passed, 1 failed, 1 non-strict, 1 informational, 1 unimplemented, 1 skipped").as_str()));
-        assert!(lines.contains(&format!("{MUTANT}: 0 passed, 0 failed, 0 non-strict, 0 informational, 0 unimplemented, 0 skipped").as_str()));
+        assert!(lines.contains(&format!("{MUTANT}: 0 passed, 0 failed, 0 non-strict, 0 informational, 0 unimplemented, 0 skipped, 2 restart(s) of the responder").as_str()));
+        // Totals stay per column: the last line counts columns, never sums their cases.
         assert_eq!(
             *lines.last().unwrap(),
-            "1 passed, 1 failed, 1 skipped, 1 set-up error"
+            "result: failures in 1 of 2 column(s), 1 set-up error"
         );
 
         // Columns line up: each row's cell for a run starts where that run's heading does.
@@ -1125,7 +1198,7 @@ mod tests {
         );
 
         let block = format!(
-            "FAIL e2e.perm.3 bob cannot publish to test   [{REF}]\n  -> publish to <test> & \"quote\" 'apos' is denied (protocol.md §1.7)\n     Expected: -ERR 'Permissions Violation' & <close>\n       Actual: message delivered\\u{{1b}}[31m\\u{{0}}\n"
+            "FAIL e2e.perm.3 bob cannot publish to test   [{REF}]\n  -> [MUST] publish to <test> & \"quote\" 'apos' is denied (protocol.md §1.7)\n      Matters: rationale of e2e.perm.3\n     Expected: -ERR 'Permissions Violation' & <close>\n       Actual: message delivered\\u{{1b}}[31m\\u{{0}}\n"
         );
         assert!(plain.contains(&block), "{plain}");
         assert!(plain.contains(&format!(

@@ -1,0 +1,178 @@
+//! Judging the judge: responders that differ from the reference without being wrong (a slow
+//! start, JSON with nulls and another header key order), or that are wrong in one way only (a
+//! crash on one request, silence after some requests), get exactly the reference's verdicts,
+//! except on the cases where they really differ, and those name the real defect. Mutants
+//! (`mutants.rs`) prove the cases can fail; these tests prove they do not fail wrongly.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use callout_conformance::cli;
+use callout_conformance::runner::RunOptions;
+use callout_conformance::scenario::{self, Scenario};
+use callout_conformance::sut::{find_sibling_binary, SEED_FLAGS};
+use callout_conformance::verdict::{ResponderRun, Verdict};
+
+fn bin(name: &str, env: &str) -> String {
+    let p = find_sibling_binary(name, env);
+    assert!(
+        p.is_file(),
+        "build it first: cargo build -p callout-responder --bins (looked for {})",
+        p.display()
+    );
+    p.display().to_string()
+}
+
+fn responder() -> String {
+    bin("callout-responder", "CALLOUT_RESPONDER_BIN")
+}
+
+fn mutant() -> String {
+    bin("callout-mutant", "CALLOUT_MUTANT_BIN")
+}
+
+fn scenarios() -> Arc<Vec<Scenario>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    Arc::new(scenario::load_dir(&dir).expect("scenarios"))
+}
+
+/// Runs the catalog (or the cases matching `filters`) against each template, two at a time.
+fn run_all(templates: Vec<String>, filters: &[&str]) -> Vec<ResponderRun> {
+    let scenarios = scenarios();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sem = Arc::new(tokio::sync::Semaphore::new(2));
+    let tasks: Vec<_> = templates
+        .into_iter()
+        .map(|t| {
+            let mut argv = vec!["run".to_string(), "--strict".into(), "--responder-cmd".into(), t];
+            argv.extend(filters.iter().map(|f| f.to_string()));
+            let args = cli::parse_args(&argv).unwrap();
+            let scenarios = scenarios.clone();
+            let sem = sem.clone();
+            rt.spawn(async move {
+                let _permit = sem.acquire().await.unwrap();
+                let opts = RunOptions {
+                    strict: true,
+                    filters: args.filters.clone(),
+                    ..RunOptions::default()
+                };
+                cli::run(&args, &scenarios, &opts).await
+            })
+        })
+        .collect();
+    tasks
+        .into_iter()
+        .map(|t| {
+            let mut report = rt.block_on(t).unwrap();
+            let run = report.runs.remove(0);
+            assert!(
+                run.setup_error.is_none(),
+                "{}: set-up error {:?}\n{}",
+                run.command,
+                run.setup_error,
+                run.responder_stderr
+            );
+            run
+        })
+        .collect()
+}
+
+fn verdicts(run: &ResponderRun) -> BTreeMap<String, Verdict> {
+    run.results.iter().map(|r| (r.id.clone(), r.verdict)).collect()
+}
+
+/// Every case whose verdict differs from the baseline's, with its reason.
+fn differences(baseline: &ResponderRun, other: &ResponderRun) -> Vec<(String, Verdict, String)> {
+    let base = verdicts(baseline);
+    assert_eq!(
+        base.keys().collect::<Vec<_>>(),
+        verdicts(other).keys().collect::<Vec<_>>(),
+        "both runs have the same cases"
+    );
+    other
+        .results
+        .iter()
+        .filter(|r| base[&r.id] != r.verdict)
+        .map(|r| (r.id.clone(), r.verdict, r.actual.clone()))
+        .collect()
+}
+
+fn seed(program: &str) -> String {
+    format!("{program} {SEED_FLAGS}")
+}
+
+#[test]
+fn responders_that_differ_without_being_wrong_get_the_references_verdicts() {
+    let delayed = format!(
+        "sh -c 'sleep 3; exec \"$0\" \"$@\"' {}",
+        seed(&responder())
+    );
+    let quirky = format!(
+        "{} -quirk json-nulls,header-order {SEED_FLAGS}",
+        mutant()
+    );
+    let runs = run_all(vec![seed(&responder()), delayed, quirky], &[]);
+    let (baseline, delayed, quirky) = (&runs[0], &runs[1], &runs[2]);
+    assert!(baseline.results.len() > 100, "the whole catalog ran");
+    assert_eq!(baseline.count(Verdict::Fail), 0, "the reference passes");
+    assert_eq!(
+        differences(baseline, delayed),
+        vec![],
+        "a 3 s start delay changes no verdict"
+    );
+    assert_eq!(delayed.restarts, 0);
+    assert_eq!(
+        differences(baseline, quirky),
+        vec![],
+        "JSON nulls and a reordered header change no verdict (the server accepts both, protocol.md §8.2)"
+    );
+}
+
+#[test]
+fn a_crash_is_blamed_on_the_request_that_caused_it_only() {
+    let crashing = format!("{} -fault crash-on-garbage {SEED_FLAGS}", mutant());
+    let runs = run_all(vec![seed(&responder()), crashing], &["wire"]);
+    let (baseline, crashing) = (&runs[0], &runs[1]);
+    let diffs = differences(baseline, crashing);
+    assert!(!diffs.is_empty(), "the crash is caught");
+    for (id, verdict, actual) in &diffs {
+        assert_eq!(*verdict, Verdict::Fail, "{id}");
+        assert!(
+            actual.contains("the responder exited"),
+            "{id} names the crash: {actual}"
+        );
+        assert!(id.starts_with("wire.hostile."), "{id}: only forged requests crash it");
+    }
+    assert_eq!(crashing.restarts, diffs.len(), "one restart per crash");
+    let crashed = crashing
+        .results
+        .iter()
+        .filter(|r| r.transcript.iter().any(|l| l.starts_with("liveness: the responder exited")))
+        .count();
+    assert_eq!(crashed, diffs.len(), "every crash is in its case's transcript");
+}
+
+#[test]
+fn a_responder_that_goes_silent_is_blamed_where_it_stopped_then_recovers() {
+    let silent = format!("{} -fault silent-after=25 {SEED_FLAGS}", mutant());
+    let runs = run_all(vec![seed(&responder()), silent], &["wire"]);
+    let (baseline, silent) = (&runs[0], &runs[1]);
+    let diffs = differences(baseline, silent);
+    assert!(!diffs.is_empty(), "the silence is caught");
+    for (id, verdict, actual) in &diffs {
+        assert_eq!(*verdict, Verdict::Fail, "{id}");
+        assert!(
+            actual.contains("stopped answering"),
+            "{id} names the silence: {actual}"
+        );
+    }
+    assert!(silent.restarts >= 1, "it was restarted");
+    assert_eq!(silent.restarts, diffs.len(), "one restart per silence");
+    // After each restart the cases are judged afresh: far more cases match than differ.
+    assert!(diffs.len() * 3 < silent.results.len(), "{diffs:?}");
+}
