@@ -436,8 +436,12 @@ impl Client {
                 break;
             }
             match self.next_event(left).await {
-                // A status message (503 no responders) is the server's, not a reply.
-                Some(Event::Msg(m)) if m.sid == sid && m.status().is_some() => break,
+                // A status message (503 no responders) ends the wait; the caller tells it from
+                // a reply with `Msg::status`.
+                Some(Event::Msg(m)) if m.sid == sid && m.status().is_some() => {
+                    msgs.push(m);
+                    break;
+                }
                 Some(Event::Msg(m)) if m.sid == sid => msgs.push(m),
                 Some(Event::Err(e)) => {
                     // A refused publish gets no reply: stop waiting.

@@ -1117,7 +1117,13 @@ mod tests {
             .unwrap();
         assert_eq!(
             md_cells(perm3),
-            ["e2e.perm.3", "bob cannot publish to test", "MUST", "FAIL", "—"]
+            [
+                "e2e.perm.3",
+                "bob cannot publish to test",
+                "MUST",
+                "FAIL",
+                "—"
+            ]
         );
         let perm4 = table
             .iter()

@@ -893,19 +893,8 @@ async fn run_step(
                 .await;
             let head = format!("{conn} request {subject:?}");
             let denied = perm_violation(&errs, "Publish");
-            let no_resp = msgs.iter().any(|m| {
-                m.headers
-                    .as_deref()
-                    .is_some_and(|h| h.starts_with("NATS/1.0 503"))
-            });
-            let real = msgs
-                .iter()
-                .filter(|m| {
-                    !m.headers
-                        .as_deref()
-                        .is_some_and(|h| h.starts_with("NATS/1.0 503"))
-                })
-                .count();
+            let no_resp = msgs.iter().any(|m| m.status() == Some(503));
+            let real = msgs.iter().filter(|m| m.status().is_none()).count();
             let got = if let Some(e) = &denied {
                 format!("denied: {e}")
             } else if real > 0 {

@@ -49,7 +49,12 @@ fn run_all(templates: Vec<String>, filters: &[&str]) -> Vec<ResponderRun> {
     let tasks: Vec<_> = templates
         .into_iter()
         .map(|t| {
-            let mut argv = vec!["run".to_string(), "--strict".into(), "--responder-cmd".into(), t];
+            let mut argv = vec![
+                "run".to_string(),
+                "--strict".into(),
+                "--responder-cmd".into(),
+                t,
+            ];
             argv.extend(filters.iter().map(|f| f.to_string()));
             let args = cli::parse_args(&argv).unwrap();
             let scenarios = scenarios.clone();
@@ -83,7 +88,10 @@ fn run_all(templates: Vec<String>, filters: &[&str]) -> Vec<ResponderRun> {
 }
 
 fn verdicts(run: &ResponderRun) -> BTreeMap<String, Verdict> {
-    run.results.iter().map(|r| (r.id.clone(), r.verdict)).collect()
+    run.results
+        .iter()
+        .map(|r| (r.id.clone(), r.verdict))
+        .collect()
 }
 
 /// Every case whose verdict differs from the baseline's, with its reason.
@@ -108,14 +116,8 @@ fn seed(program: &str) -> String {
 
 #[test]
 fn responders_that_differ_without_being_wrong_get_the_references_verdicts() {
-    let delayed = format!(
-        "sh -c 'sleep 3; exec \"$0\" \"$@\"' {}",
-        seed(&responder())
-    );
-    let quirky = format!(
-        "{} -quirk json-nulls,header-order {SEED_FLAGS}",
-        mutant()
-    );
+    let delayed = format!("sh -c 'sleep 3; exec \"$0\" \"$@\"' {}", seed(&responder()));
+    let quirky = format!("{} -quirk json-nulls,header-order {SEED_FLAGS}", mutant());
     let runs = run_all(vec![seed(&responder()), delayed, quirky], &[]);
     let (baseline, delayed, quirky) = (&runs[0], &runs[1], &runs[2]);
     assert!(baseline.results.len() > 100, "the whole catalog ran");
@@ -146,15 +148,26 @@ fn a_crash_is_blamed_on_the_request_that_caused_it_only() {
             actual.contains("the responder exited"),
             "{id} names the crash: {actual}"
         );
-        assert!(id.starts_with("wire.hostile."), "{id}: only forged requests crash it");
+        assert!(
+            id.starts_with("wire.hostile."),
+            "{id}: only forged requests crash it"
+        );
     }
     assert_eq!(crashing.restarts, diffs.len(), "one restart per crash");
     let crashed = crashing
         .results
         .iter()
-        .filter(|r| r.transcript.iter().any(|l| l.starts_with("liveness: the responder exited")))
+        .filter(|r| {
+            r.transcript
+                .iter()
+                .any(|l| l.starts_with("liveness: the responder exited"))
+        })
         .count();
-    assert_eq!(crashed, diffs.len(), "every crash is in its case's transcript");
+    assert_eq!(
+        crashed,
+        diffs.len(),
+        "every crash is in its case's transcript"
+    );
 }
 
 #[test]
