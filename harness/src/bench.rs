@@ -1300,7 +1300,8 @@ pub fn parse_args(args: &[String]) -> Result<(BenchOptions, crate::cli::Args), S
             "--json" => o.json = Some(value("--json")?.into()),
             "--svg" => o.svg = Some(value("--svg")?.into()),
             "--backend" | "--scenarios" | "--report-json" | "--junit" | "--markdown"
-            | "--strict" | "--dry-run" | "--transcripts" => {
+            | "--strict" | "--dry-run" | "--transcripts" | "--fail-on-unimplemented"
+            | "--ready-timeout" => {
                 return Err(format!("{flag} does not apply to bench; see bench --help"));
             }
             _ => rest.push(arg.clone()),

@@ -128,10 +128,13 @@ impl Fixture {
         }
         users[PROBE_USER] = serde_json::json!({"pass": probe_pass, "account": CALLOUT_ACCOUNT});
         let users_path = dir.join("users.json");
-        std::fs::write(
+        if let Err(e) = server::write_private(
             &users_path,
             serde_json::to_vec_pretty(&users).unwrap_or_default(),
-        )?;
+        ) {
+            crate::cleanup::remove_dir(&dir);
+            return Err(e);
+        }
         let mut accounts = vec![AccountConf {
             name: CALLOUT_ACCOUNT.into(),
             users: vec![(RESPONDER_USER.into(), responder_pass.clone())],
@@ -184,11 +187,11 @@ impl Fixture {
     pub fn placeholders(&self, url: &str) -> std::io::Result<Placeholders> {
         let issuer_seed = self.issuer.seed();
         let issuer_file = self.dir.join("issuer.nk");
-        std::fs::write(&issuer_file, format!("{issuer_seed}\n"))?;
+        server::write_private(&issuer_file, format!("{issuer_seed}\n"))?;
         let (xkey_seed, xkey_file, xkey_pub) = match &self.xkey {
             Some(x) => {
                 let f = self.dir.join("xkey.nk");
-                std::fs::write(&f, format!("{}\n", x.seed()))?;
+                server::write_private(&f, format!("{}\n", x.seed()))?;
                 (
                     x.seed(),
                     f.display().to_string(),
@@ -214,20 +217,58 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        crate::cleanup::remove_dir(&self.dir);
     }
 }
 
+/// The default of `--ready-timeout`.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Options for a run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RunOptions {
     /// `--strict`.
     pub strict: bool,
     /// Id filters (prefix or glob); empty = all.
     pub filters: Vec<String>,
+    /// `--fail-on-unimplemented`: UNIMPLEMENTED counts as FAIL, as `--strict` does NON-STRICT.
+    pub fail_on_unimplemented: bool,
+    /// `--ready-timeout`: how long a responder may take to answer its first callout.
+    pub ready_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            strict: false,
+            filters: vec![],
+            fail_on_unimplemented: false,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+        }
+    }
 }
 
 impl RunOptions {
+    /// The verdict after `--strict` and `--fail-on-unimplemented`.
+    pub fn grade(&self, v: Verdict) -> Verdict {
+        let v = v.strictly(self.strict);
+        if self.fail_on_unimplemented && v == Verdict::Unimplemented {
+            Verdict::Fail
+        } else {
+            v
+        }
+    }
+
+    /// Applies [`RunOptions::grade`] to a result; an UNIMPLEMENTED made a failure says so.
+    pub fn apply(&self, r: &mut CaseResult) {
+        let v = self.grade(r.verdict);
+        if r.verdict == Verdict::Unimplemented && v == Verdict::Fail {
+            r.expected = "the feature implemented (--fail-on-unimplemented)".into();
+            r.actual = format!("unimplemented: {}", r.actual);
+        }
+        r.verdict = v;
+    }
+
     /// True when the case id `id` is selected by the filters (none = all).
     pub fn selects_id(&self, id: &str) -> bool {
         self.filters.is_empty() || self.filters.iter().any(|f| scenario::matches_filter(id, f))
@@ -332,7 +373,9 @@ pub async fn run_scenario(
                 return out;
             }
         };
-        if let Err(why) = wait_ready(&server, &fixture, &mut proc, scn.timeout).await {
+        if let Err(why) =
+            wait_ready(&server, &fixture, &mut proc, scn.timeout, opts.ready_timeout).await
+        {
             if scn.feature.is_some() && proc.exited().is_none() {
                 unimplemented = Some(format!(
                     "the responder never admitted the probe user with {} on: {why}",
@@ -376,7 +419,7 @@ pub async fn run_scenario(
                 }
             }
         }
-        r.verdict = r.verdict.strictly(opts.strict);
+        opts.apply(&mut r);
         progress(&r);
         out.results.push(r);
     }
@@ -390,14 +433,16 @@ pub async fn run_scenario(
 
 /// Waits until the responder answers callouts: the probe user is admitted, or rejected well
 /// before the server's timeout (the responder answered, and the server refused the answer:
-/// the cases will say why). Fails when the responder exits or 20 s pass.
+/// the cases will say why). Fails when the responder exits or `ready` (`--ready-timeout`)
+/// passes.
 async fn wait_ready(
     server: &RunningServer,
     fx: &Fixture,
     proc: &mut RunningResponder,
     timeout: f64,
+    ready: Duration,
 ) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + ready;
     let opts = ConnectOptions {
         user: Some(PROBE_USER.into()),
         pass: Some(fx.probe_pass.clone()),
@@ -434,7 +479,10 @@ async fn wait_ready(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(format!("20 s passed; last attempt: {last}"))
+    Err(format!(
+        "{} s passed (--ready-timeout); last attempt: {last}",
+        ready.as_secs_f64()
+    ))
 }
 
 /// A connection of a case, with what it has received so far.

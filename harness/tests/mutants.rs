@@ -85,6 +85,7 @@ fn every_mutant_is_caught_by_at_least_one_case() {
                 let opts = RunOptions {
                     strict: true,
                     filters: vec![],
+                    ..Default::default()
                 };
                 cli::run(&args, &scenarios, &opts).await
             }),

@@ -33,6 +33,7 @@ async fn a_seed_flags_only_responder_is_judged() {
     let opts = RunOptions {
         strict: true,
         filters: args.filters.clone(),
+        ..Default::default()
     };
     let report = cli::run(&args, &scenarios, &opts).await;
     let run = &report.runs[0];

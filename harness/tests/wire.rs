@@ -14,6 +14,7 @@ async fn the_reference_passes_every_wire_case_strictly() {
     let opts = RunOptions {
         strict: true,
         filters: vec![],
+        ..Default::default()
     };
     let out = wire::run_wire(
         &ProcessBackend,
