@@ -148,8 +148,7 @@ pub fn split_named_template(v: &str) -> (Option<&str>, &str) {
 
 fn valid_name(n: &str) -> bool {
     !n.is_empty()
-        && n
-            .chars()
+        && n.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
@@ -193,7 +192,9 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
                 crate::sut::split_words(template)?;
                 let name = match (next_name.take(), inline_name) {
                     (Some(_), Some(n)) => {
-                        return Err(format!("--responder-cmd {v:?} is named twice, by --name and by {n}=; keep one"));
+                        return Err(format!(
+                            "--responder-cmd {v:?} is named twice, by --name and by {n}=; keep one"
+                        ));
                     }
                     (Some(n), None) => Some(n),
                     (None, n) => n.map(String::from),
@@ -219,7 +220,9 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             "--name" => {
                 let v = value("--name")?;
                 if !valid_name(&v) {
-                    return Err(format!("--name {v:?}: use letters, digits, '.', '_' and '-'"));
+                    return Err(format!(
+                        "--name {v:?}: use letters, digits, '.', '_' and '-'"
+                    ));
                 }
                 if next_name.replace(v.clone()).is_some() {
                     return Err(format!("--name {v:?}: the previous --name names no --responder-cmd; put --name NAME right before the --responder-cmd it names"));
@@ -477,7 +480,10 @@ pub fn unmatched_filters(scenarios: &[Scenario], opts: &RunOptions) -> Vec<Strin
                 filters: vec![(*f).clone()],
                 ..RunOptions::default()
             };
-            !scenarios.iter().flat_map(|s| &s.cases).any(|c| one.selects(c))
+            !scenarios
+                .iter()
+                .flat_map(|s| &s.cases)
+                .any(|c| one.selects(c))
                 && wire_selected(&one).is_empty()
         })
         .cloned()
@@ -711,5 +717,112 @@ mod tests {
         assert!(p(&["run", "--responder-cmd", "'unclosed"])
             .unwrap_err()
             .contains("unclosed"));
+    }
+
+    #[test]
+    fn columns_can_be_named() {
+        let names = |a: &[&str]| {
+            p(a).map(|a| {
+                a.responders
+                    .iter()
+                    .map(|r| (r.name.clone(), r.template.clone()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            names(&[
+                "run",
+                "--responder-cmd",
+                "mine=./svc {url}",
+                "--name",
+                "b",
+                "--responder-cmd",
+                "./svc -x"
+            ])
+            .unwrap(),
+            vec![
+                ("mine".into(), "./svc {url}".into()),
+                ("b".into(), "./svc -x".into())
+            ]
+        );
+        // Not a name: a slash before the '=', or a blank after it.
+        assert_eq!(
+            names(&["run", "--responder-cmd", "/opt/a=b/svc -x"]).unwrap()[0].0,
+            "svc"
+        );
+        assert_eq!(
+            names(&["run", "--responder-cmd", "x= ./svc"]).unwrap()[0].1,
+            "x= ./svc"
+        );
+        // Derived names are numbered, given ones never are; a given one used twice is an error.
+        assert_eq!(
+            names(&[
+                "run",
+                "--name",
+                "svc",
+                "--responder-cmd",
+                "./a",
+                "--responder-cmd",
+                "./svc"
+            ])
+            .unwrap(),
+            vec![
+                ("svc".into(), "./a".into()),
+                ("svc#2".into(), "./svc".into())
+            ]
+        );
+        assert!(p(&[
+            "run",
+            "--responder-cmd",
+            "a=./x",
+            "--responder-cmd",
+            "a=./y"
+        ])
+        .unwrap_err()
+        .contains("used twice"));
+        assert!(p(&["run", "--responder-cmd", "./x", "--name", "late"])
+            .unwrap_err()
+            .contains("names no --responder-cmd"));
+        assert!(p(&["run", "--name", "a b", "--responder-cmd", "./x"])
+            .unwrap_err()
+            .contains("letters"));
+    }
+
+    #[test]
+    fn values_that_look_like_options_and_bad_seconds_are_errors() {
+        let e = p(&["run", "--junit", "--no-color"]).unwrap_err();
+        assert!(
+            e.contains("--junit needs a value") && e.contains("--no-color"),
+            "{e}"
+        );
+        let e = p(&["run", "--markdown=--x"]).unwrap_err();
+        assert!(e.contains("--markdown"), "{e}");
+        for bad in ["0", "-1", "nan", "inf", "x", "4000"] {
+            let e = p(&["run", "--ready-timeout", bad]).unwrap_err();
+            assert!(e.contains("--ready-timeout"), "{bad}: {e}");
+        }
+        let a = p(&["run", "--ready-timeout", "2.5", "--fail-on-unimplemented"]).unwrap();
+        let o = a.run_options();
+        assert_eq!(o.ready_timeout, Duration::from_millis(2500));
+        assert!(o.fail_on_unimplemented);
+        assert_eq!(
+            p(&["run"]).unwrap().run_options().ready_timeout,
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn fail_on_unimplemented_grades_like_strict() {
+        use crate::verdict::Verdict;
+        let o = RunOptions {
+            fail_on_unimplemented: true,
+            ..Default::default()
+        };
+        assert_eq!(o.grade(Verdict::Unimplemented), Verdict::Fail);
+        assert_eq!(o.grade(Verdict::NonStrict), Verdict::NonStrict);
+        assert_eq!(
+            RunOptions::default().grade(Verdict::Unimplemented),
+            Verdict::Unimplemented
+        );
     }
 }

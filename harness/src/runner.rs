@@ -373,8 +373,14 @@ pub async fn run_scenario(
                 return out;
             }
         };
-        if let Err(why) =
-            wait_ready(&server, &fixture, &mut proc, scn.timeout, opts.ready_timeout).await
+        if let Err(why) = wait_ready(
+            &server,
+            &fixture,
+            &mut proc,
+            scn.timeout,
+            opts.ready_timeout,
+        )
+        .await
         {
             if scn.feature.is_some() && proc.exited().is_none() {
                 unimplemented = Some(format!(

@@ -282,7 +282,13 @@ fn check_users(users: &Node) -> Result<(), (usize, String)> {
                         } else {
                             for (k, off, v) in known_keys(v, &p, off, &["allow", "deny"])? {
                                 let ok = matches!(v, Node::Array(a) if a.iter().all(|x| matches!(x, Node::Str(_))));
-                                want(v, &format!("{p}.{k}"), off, ok, "an array of subjects, e.g. [\"orders.>\"]")?;
+                                want(
+                                    v,
+                                    &format!("{p}.{k}"),
+                                    off,
+                                    ok,
+                                    "an array of subjects, e.g. [\"orders.>\"]",
+                                )?;
                             }
                         }
                     }
@@ -312,7 +318,11 @@ fn known_keys<'a>(
     let Node::Table(t) = v else {
         return Err((
             at,
-            format!("{path} is {}: write a table with the keys {}", v.kind(), known.join(", ")),
+            format!(
+                "{path} is {}: write a table with the keys {}",
+                v.kind(),
+                known.join(", ")
+            ),
         ));
     };
     let mut out: Vec<(&'static str, usize, &Node)> = Vec::new();
@@ -583,7 +593,13 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
     if let Some(g) = &raw.generate_users {
         let gline = line_of(text, text.find("[generate_users]").unwrap_or(0));
         if g.count > MAX_GENERATED_USERS {
-            return Err(err(gline, format!("[generate_users] count = {}: at most {MAX_GENERATED_USERS}", g.count)));
+            return Err(err(
+                gline,
+                format!(
+                    "[generate_users] count = {}: at most {MAX_GENERATED_USERS}",
+                    g.count
+                ),
+            ));
         }
         if g.accounts.is_empty() {
             return Err(err(gline, "[generate_users] accounts is empty: name at least one account, e.g. accounts = [\"APP\"]".into()));
@@ -708,7 +724,11 @@ fn check_secs(field: &str, v: f64, min: f64, max: f64, zero_ok: bool) -> Result<
     } else {
         Err(format!(
             "{field} = {v}: give a number of seconds {} {min} and at most {max}",
-            if zero_ok { "of at least" } else { "greater than" }
+            if zero_ok {
+                "of at least"
+            } else {
+                "greater than"
+            }
         ))
     }
 }
@@ -814,7 +834,9 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
     }
     if let Some(n) = r.burst {
         if n == 0 || n > MAX_GENERATED_USERS {
-            return Err(format!("burst = {n}: give a number from 1 to {MAX_GENERATED_USERS}"));
+            return Err(format!(
+                "burst = {n}: give a number from 1 to {MAX_GENERATED_USERS}"
+            ));
         }
     }
     for (field, v) in [("count", r.count), ("delivered", r.delivered)] {
@@ -1081,5 +1103,141 @@ mod tests {
         assert!(!matches_filter("e2e.perm.4", "e2e.*.3"));
         assert!(version_at_least("2.15.1", "2.11.0"));
         assert!(!version_at_least("2.10.26", "2.11.0"));
+    }
+
+    fn one_case(steps: &str) -> String {
+        format!("{MIN}[users.a]\npass = \"a\"\naccount = \"APP\"\n[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n  {{ connect = \"l\", user = \"a\", pass = \"a\" }},\n  {steps},\n]\n")
+    }
+
+    #[test]
+    fn numbers_are_checked_when_the_file_loads() {
+        for (step, field) in [
+            ("{ sleep = -1.0 }", "sleep = -1"),
+            ("{ sleep = nan }", "sleep = NaN"),
+            ("{ sleep = inf }", "sleep = inf"),
+            ("{ sleep = 0.0 }", "sleep = 0"),
+            ("{ sleep = 1000.0 }", "sleep = 1000"),
+            (
+                "{ reply = \"l\", wait = -0.5, to = [\"l\"] }",
+                "wait = -0.5",
+            ),
+            ("{ connect = \"m\", min_secs = nan }", "min_secs = NaN"),
+            ("{ burst = 0 }", "burst = 0"),
+        ] {
+            let e = p(&one_case(step)).unwrap_err();
+            assert_eq!(e.line, 13, "{step}: {e}");
+            assert!(e.message.contains(field), "{step}: {e}");
+        }
+        for t in ["-5.0", "0.0", "inf", "nan", "100.0"] {
+            let e = p(&format!("[server]\naccounts = [\"APP\"]\ntimeout = {t}\n")).unwrap_err();
+            assert_eq!(e.line, 3, "{t}: {e}");
+            assert!(e.message.contains("[server] timeout"), "{t}: {e}");
+        }
+        assert_eq!(p(&format!("{MIN}timeout = 2.5\n")).unwrap().timeout, 2.5);
+    }
+
+    #[test]
+    fn connection_names_are_checked_when_the_file_loads() {
+        let e = p(&one_case("{ subscribe = \"x\", conn = \"listner\" }")).unwrap_err();
+        assert_eq!(e.line, 13, "{e}");
+        assert!(
+            e.message.contains("conn = \"listner\"") && e.message.contains("open here: l"),
+            "{e}"
+        );
+        for step in [
+            "{ publish = \"x\", conn = \"l\", to = [\"lsitener\"] }",
+            "{ user_info = \"nobody\" }",
+            "{ reply = \"l\", to = [\"gone\"] }",
+            "{ close = \"x\" }",
+        ] {
+            assert!(p(&one_case(step)).is_err(), "{step}");
+        }
+        // Closed, or rejected, is not open.
+        assert!(p(&one_case(
+            "{ close = \"l\" },\n  { subscribe = \"x\", conn = \"l\" }"
+        ))
+        .is_err());
+        assert!(p(&one_case(
+            "{ connect = \"r\", expect = \"rejected\" },\n  { close = \"r\" }"
+        ))
+        .is_err());
+        assert!(p(&one_case("{ publish = \"x\", conn = \"l\", to = [\"l\"] }")).is_ok());
+    }
+
+    #[test]
+    fn case_ids_follow_the_scheme() {
+        for bad in [
+            "wire.hostile.1",
+            "perm",
+            "e2e.perm",
+            "e2e.perm.0",
+            "e2e.perm.01",
+            "e2e.Perm.1",
+            "e2e.perm.1.2",
+            "e2e.perm.x",
+        ] {
+            let e = p(&one_case("{ close = \"l\" }").replace("e2e.x.1", bad)).unwrap_err();
+            assert!(
+                e.message.contains("e2e.AREA.N") && e.line == 6,
+                "{bad}: {e}"
+            );
+        }
+        let two = one_case("{ close = \"l\" }");
+        let second = two[two.find("[[case]]").unwrap()..].replace("e2e.x.1", "e2e.y.2");
+        let e = p(&format!("{two}{second}")).unwrap_err();
+        assert!(e.message.contains("share an area"), "{e}");
+    }
+
+    #[test]
+    fn the_users_section_is_checked_like_users_json() {
+        let users = |u: &str| {
+            p(&format!(
+                "{MIN}[users.a]\npass = \"a\"\naccount = \"APP\"\n{u}\n"
+            ))
+        };
+        let ok =
+            users("PERMISSIONS = { Pub = { allow = [\"x\"] }, resp = { max = 1, ttl = 1000 } }")
+                .unwrap();
+        assert_eq!(ok.users_json["a"]["PERMISSIONS"]["Pub"]["allow"][0], "x");
+        for (u, want) in [
+            ("permisions = {}", "users.a: unknown key \"permisions\""),
+            (
+                "permissions = { pub = { alow = [\"x\"] } }",
+                "users.a.permissions.pub: unknown key \"alow\"",
+            ),
+            (
+                "permissions = { sub = { deny = \"x\" } }",
+                "users.a.permissions.sub.deny is a string",
+            ),
+            (
+                "permissions = { resp = { ttl = \"1s\" } }",
+                "users.a.permissions.resp.ttl is a string",
+            ),
+            ("permissions = { resp = { ttl = -1 } }", "nanoseconds"),
+            ("Pass = \"b\"", "\"pass\" appears twice"),
+        ] {
+            let e = users(u).unwrap_err();
+            assert_eq!(e.line, 6, "{u}: {e}");
+            assert!(e.message.contains(want), "{u}: {e}");
+        }
+        let e = p(&format!("{MIN}[users.b]\npass = 5\naccount = \"APP\"\n")).unwrap_err();
+        assert!(
+            e.line == 4 && e.message.contains("users.b.pass is an integer"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_id_in_two_files_names_both_lines() {
+        let dir = std::env::temp_dir().join(format!("scn-dup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = one_case("{ close = \"l\" }");
+        std::fs::write(dir.join("a.toml"), &f).unwrap();
+        std::fs::write(dir.join("b.toml"), format!("# another file\n{f}")).unwrap();
+        let e = load_dir(&dir).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(e.file.ends_with("b.toml") && e.line == 7, "{e}");
+        assert!(e.message.contains("a.toml:6"), "{e}");
     }
 }

@@ -300,7 +300,8 @@ impl StderrCapture {
         }
         let mut i = 0;
         while i < data.len() {
-            let long = i + MIN_FRAGMENT <= data.len() && self.grams.contains(&data[i..i + MIN_FRAGMENT]);
+            let long =
+                i + MIN_FRAGMENT <= data.len() && self.grams.contains(&data[i..i + MIN_FRAGMENT]);
             let short = self
                 .secrets
                 .iter()
@@ -550,5 +551,62 @@ mod tests {
             ResponderSpec::command("/opt/bin/my-resp -x").name,
             "my-resp"
         );
+    }
+
+    fn no_piece_of(out: &str, secret: &str) -> Result<(), String> {
+        for w in secret.as_bytes().windows(MIN_FRAGMENT) {
+            let w = std::str::from_utf8(w).unwrap();
+            if out.contains(w) {
+                return Err(format!("{w:?} of the secret in {out:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn redaction_holds_across_every_split_point() {
+        let secret = "SAAGPASSWORDXYZ234567ABCDEFGHIJKLMNOP";
+        let pass = "abcdefghijklmnopqrstuvwx";
+        let stream = format!(
+            "start {secret} mid\nhalf={}\n{} rest\n{pass}{secret}\nend ok\n",
+            &pass[..12],
+            &pass[12..]
+        );
+        let secrets = vec![secret.to_string(), pass.to_string()];
+        let bytes = stream.as_bytes();
+        for chunk in 1..=bytes.len() {
+            let mut c = StderrCapture::new(&secrets);
+            for piece in bytes.chunks(chunk) {
+                c.push(piece);
+                let t = c.text();
+                no_piece_of(&t, secret).unwrap();
+                no_piece_of(&t, pass).unwrap();
+            }
+            c.finish();
+            let t = c.text();
+            no_piece_of(&t, secret).unwrap();
+            no_piece_of(&t, pass).unwrap();
+            assert!(
+                t.starts_with("start [REDACTED] mid\nhalf=[REDACTED]\n[REDACTED] rest\n"),
+                "chunk {chunk}: {t}"
+            );
+            assert!(t.ends_with("\nend ok\n"), "chunk {chunk}: {t}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_the_buffer_stays_bounded() {
+        let mut c = StderrCapture::new(&["s3cretpassword".to_string()]);
+        c.push(b"a\xffb\n");
+        for i in 0..20_000 {
+            c.push(format!("line {i}\n").as_bytes());
+        }
+        c.finish();
+        let t = c.text();
+        assert!(t.len() <= STDERR_KEEP, "{}", t.len());
+        assert!(t.ends_with("line 19999\n"));
+        let mut c = StderrCapture::new(&[]);
+        c.push(b"a\xffb\n");
+        assert_eq!(c.text(), "a\u{FFFD}b\n");
     }
 }
