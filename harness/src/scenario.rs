@@ -307,6 +307,9 @@ fn want(v: &Node, path: &str, at: usize, ok: bool, what: &str) -> Result<(), (us
     }
 }
 
+/// A table entry: its key folded to the known spelling, the key's byte offset, the value.
+type KeyedNode<'a> = (&'static str, usize, &'a Node);
+
 /// The entries of table `v` at `path`, each key folded to one of `known`; an unknown or
 /// repeated key is an error.
 fn known_keys<'a>(
@@ -314,7 +317,7 @@ fn known_keys<'a>(
     path: &str,
     at: usize,
     known: &[&'static str],
-) -> Result<Vec<(&'static str, usize, &'a Node)>, (usize, String)> {
+) -> Result<Vec<KeyedNode<'a>>, (usize, String)> {
     let Node::Table(t) = v else {
         return Err((
             at,
@@ -325,7 +328,7 @@ fn known_keys<'a>(
             ),
         ));
     };
-    let mut out: Vec<(&'static str, usize, &Node)> = Vec::new();
+    let mut out: Vec<KeyedNode> = Vec::new();
     for (k, v) in t {
         let off = k.span().start;
         let Some(canon) = known.iter().find(|c| c.eq_ignore_ascii_case(k.get_ref())) else {

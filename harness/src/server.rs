@@ -133,6 +133,8 @@ pub enum ServerError {
     Container(String),
 }
 
+type StopFn = Box<dyn FnOnce() + Send>;
+
 /// A started server; stopped (by PID, or container removal) on drop.
 pub struct RunningServer {
     /// Port on 127.0.0.1 clients connect to.
@@ -140,7 +142,7 @@ pub struct RunningServer {
     /// Version string of the server, e.g. `2.15.1`.
     pub version: String,
     log: Arc<Mutex<String>>,
-    stop: Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>,
+    stop: Arc<Mutex<Option<StopFn>>>,
     /// Lets a signal run `stop` if this handle has not.
     _registration: crate::cleanup::Registration,
 }
