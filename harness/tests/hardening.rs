@@ -204,6 +204,36 @@ fn a_signal_stops_everything_and_removes_the_secrets() {
     }
 }
 
+/// Item 7 for `bench`: SIGTERM in the middle of the connect benchmark stops its server and
+/// responder, removes its files and exits 143.
+#[test]
+fn a_signal_stops_bench_too() {
+    let tmp = fresh_dir("signal-bench");
+    let mark = format!("signal-bench-{}", std::process::id());
+    let mut cmd = harness(&tmp, &mark, &["bench", "--connects", "100000", "--plain"]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !marked_processes(&mark)
+        .iter()
+        .any(|(_, c)| c.contains("callout-responder"))
+    {
+        assert!(Instant::now() < deadline, "the responder never started");
+        assert!(child.try_wait().unwrap().is_none(), "bench ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill(2) on the PID of the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20)).expect("bench exits");
+    let left = leftovers(&mark);
+    kill_all(&left);
+    assert_eq!(status.code(), Some(143), "{status}");
+    assert!(left.is_empty(), "processes left: {left:?}");
+    assert_eq!(entries(&tmp), Vec::<String>::new(), "files left");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 /// Item 8 and 16: wrapper templates (a shell that does not exec, one that ignores SIGTERM and
 /// outlives its responder) pass, and leave nothing running; each column carries its name.
 #[test]
