@@ -131,18 +131,50 @@ fn conformance(
     Ok(status.success())
 }
 
+/// Wall time of each CI stage, printed as it ends and again in the summary.
+#[derive(Default)]
+struct Stages {
+    current: Option<(String, std::time::Instant)>,
+    done: Vec<(String, f64)>,
+}
+
+impl Stages {
+    fn start(&mut self, name: &str) {
+        self.end();
+        println!("==> {name}");
+        self.current = Some((name.to_string(), std::time::Instant::now()));
+    }
+
+    fn end(&mut self) {
+        if let Some((name, t)) = self.current.take() {
+            let secs = t.elapsed().as_secs_f64();
+            println!("<== {name}: {secs:.0} s");
+            self.done.push((name, secs));
+        }
+    }
+
+    fn summary(&mut self) {
+        self.end();
+        println!("\nstage times:");
+        for (name, secs) in &self.done {
+            println!("  {secs:>6.0} s  {name}");
+        }
+    }
+}
+
 fn test(sh: &Shell) -> Result<()> {
     let started = std::time::Instant::now();
-    println!("==> container engine");
+    let mut stages = Stages::default();
+    stages.start("container engine");
     cmd!(sh, "bash ci/install-podman.sh")
         .run()
         .context("installing podman (ci/install-podman.sh)")?;
-    println!("==> build");
+    stages.start("build");
     cmd!(sh, "cargo build --workspace --all-targets").run()?;
     sh.create_dir("target/reports")?;
     let (mut passed, mut failed) = (0usize, 0usize);
     let mut problems = Vec::new();
-    println!("==> cargo test");
+    stages.start("cargo test");
     if !cargo_test(sh, &mut passed, &mut failed)? {
         problems.push("cargo test".to_string());
     }
@@ -154,11 +186,12 @@ fn test(sh: &Shell) -> Result<()> {
             vec!["--backend", "container", "--server-version", "2.15.1"],
         ),
     ] {
+        stages.start(&format!("conformance {label}"));
         if !conformance(sh, label, &args, &mut passed, &mut failed)? {
             problems.push(format!("conformance {label}"));
         }
     }
-    println!("==> fmt and clippy");
+    stages.start("fmt and clippy");
     if cmd!(sh, "cargo fmt --all -- --check").run().is_err() {
         problems.push("cargo fmt --check".into());
     }
@@ -169,6 +202,7 @@ fn test(sh: &Shell) -> Result<()> {
         problems.push("cargo clippy".into());
     }
     stop_podman_service(sh);
+    stages.summary();
     println!(
         "\nci took {:.0} s; reports in target/reports/",
         started.elapsed().as_secs_f64()

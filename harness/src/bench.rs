@@ -1299,8 +1299,16 @@ pub fn parse_args(args: &[String]) -> Result<(BenchOptions, crate::cli::Args), S
             "--plain" => o.xkey = false,
             "--json" => o.json = Some(value("--json")?.into()),
             "--svg" => o.svg = Some(value("--svg")?.into()),
-            "--backend" | "--scenarios" | "--report-json" | "--junit" | "--markdown"
-            | "--strict" | "--dry-run" | "--transcripts" => {
+            "--backend"
+            | "--scenarios"
+            | "--report-json"
+            | "--junit"
+            | "--markdown"
+            | "--strict"
+            | "--dry-run"
+            | "--transcripts"
+            | "--fail-on-unimplemented"
+            | "--ready-timeout" => {
                 return Err(format!("{flag} does not apply to bench; see bench --help"));
             }
             _ => rest.push(arg.clone()),

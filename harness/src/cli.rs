@@ -5,6 +5,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::provision::{self, DEFAULT_SERVER_VERSION};
 use crate::report;
@@ -27,17 +28,23 @@ FILTER is a case id prefix (e2e.perm, e2e.perm.3) or a glob (e2e.*.1); several a
 
 Options of run:
   --responder reference         judge the reference responder (default when no --responder-cmd)
-  --responder-cmd 'TEMPLATE'    judge another responder; repeatable, one column each. Placeholders:
+  --responder-cmd '[NAME=]TEMPLATE'
+                                judge another responder; repeatable, one column each, named NAME
+                                (letters, digits, . _ -) or after the program. Placeholders:
                                 {url} {user} {pass} {issuer_seed} {issuer_seed_file} {issuer_pub}
                                 {xkey_seed} {xkey_seed_file} {xkey_pub} {users}
                                 e.g. --responder-cmd './service -nats.url {url} -nats.user {user}
                                 -nats.pass {pass} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed}
                                 -users {users}'
+  --name NAME                   name the column of the next --responder-cmd
   --backend process|container   where nats-server runs (default process)
   --server-version V[,V...]     nats-server versions (default 2.15.1)
   --nats-server PATH            use this binary (also NATS_SERVER_BIN) instead of downloading
   --scenarios DIR               scenario directory (default ./scenarios)
   --strict                      NON-STRICT verdicts count as failures
+  --fail-on-unimplemented       UNIMPLEMENTED verdicts count as failures
+  --ready-timeout SECS          how long a responder may take to answer its first callout
+                                (default 30)
   --report-json FILE            write the JSON report
   --junit FILE                  write JUnit XML
   --markdown FILE               write a Markdown report
@@ -79,6 +86,22 @@ pub struct Args {
     pub no_color: bool,
     /// Print the transcripts of the cases matching these filters (empty string = all).
     pub transcripts: Option<String>,
+    /// `--fail-on-unimplemented`.
+    pub fail_on_unimplemented: bool,
+    /// `--ready-timeout`.
+    pub ready_timeout: Duration,
+}
+
+impl Args {
+    /// The options the runner needs.
+    pub fn run_options(&self) -> RunOptions {
+        RunOptions {
+            strict: self.strict,
+            filters: self.filters.clone(),
+            fail_on_unimplemented: self.fail_on_unimplemented,
+            ready_timeout: self.ready_timeout,
+        }
+    }
 }
 
 /// Splits `--flag=value` into the flag and its inline value; any other argument has none.
@@ -89,18 +112,53 @@ pub fn split_flag(arg: &str) -> (String, Option<String>) {
     }
 }
 
-/// The value of flag `name`: its inline `=value`, else the next argument.
+/// The value of flag `name`: its inline `=value`, else the next argument. A value that starts
+/// with `--` is taken for a forgotten value followed by the next option.
 pub fn flag_value<'a>(
     inline: &Option<String>,
     rest: &mut impl Iterator<Item = &'a String>,
     name: &str,
 ) -> Result<String, String> {
-    match inline {
-        Some(v) => Ok(v.clone()),
+    let v = match inline {
+        Some(v) => v.clone(),
         None => rest
             .next()
             .cloned()
-            .ok_or_else(|| format!("{name} needs a value")),
+            .ok_or_else(|| format!("{name} needs a value"))?,
+    };
+    if v.starts_with("--") {
+        return Err(format!(
+            "{name} needs a value, and {v:?} looks like an option; give the value first (a file named like an option: ./{v})"
+        ));
+    }
+    Ok(v)
+}
+
+/// `NAME=TEMPLATE` names a column: NAME is letters, digits, `.`, `_` and `-`, directly followed
+/// by `=` and a non-blank template. A template's first word cannot be an environment
+/// assignment anyway (templates run without a shell; use `env FOO=bar prog`).
+pub fn split_named_template(v: &str) -> (Option<&str>, &str) {
+    if let Some((name, rest)) = v.split_once('=') {
+        if valid_name(name) && rest.starts_with(|c: char| !c.is_whitespace()) {
+            return (Some(name), rest);
+        }
+    }
+    (None, v)
+}
+
+fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// Parses `--ready-timeout`: finite seconds, more than 0, at most an hour.
+fn parse_secs(flag: &str, v: &str) -> Result<Duration, String> {
+    match v.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x <= 3600.0 => Ok(Duration::from_secs_f64(x)),
+        _ => Err(format!(
+            "{flag} {v:?}: give a number of seconds greater than 0 and at most 3600, e.g. {flag} 30"
+        )),
     }
 }
 
@@ -108,10 +166,15 @@ pub fn flag_value<'a>(
 pub fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut a = Args {
         backend: "process".into(),
+        ready_timeout: runner::DEFAULT_READY_TIMEOUT,
         ..Default::default()
     };
     let mut it = args.iter();
     let mut reference = false;
+    let mut next_name: Option<String> = None;
+    let mut explicit_names: Vec<String> = Vec::new();
+    // Parallel to `a.responders`: named by the user (never renamed below).
+    let mut named: Vec<bool> = Vec::new();
     while let Some(arg) = it.next() {
         let (flag, inline) = split_flag(arg);
         let mut value = |name: &str| flag_value(&inline, &mut it, name);
@@ -125,8 +188,49 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             }
             "--responder-cmd" => {
                 let v = value("--responder-cmd")?;
-                crate::sut::split_words(&v)?;
-                a.responders.push(ResponderSpec::command(&v));
+                let (inline_name, template) = split_named_template(&v);
+                crate::sut::split_words(template)?;
+                let name = match (next_name.take(), inline_name) {
+                    (Some(_), Some(n)) => {
+                        return Err(format!(
+                            "--responder-cmd {v:?} is named twice, by --name and by {n}=; keep one"
+                        ));
+                    }
+                    (Some(n), None) => Some(n),
+                    (None, n) => n.map(String::from),
+                };
+                match name {
+                    Some(n) => {
+                        if explicit_names.contains(&n) || n == "reference" {
+                            return Err(format!("--responder-cmd: the column name {n:?} is used twice; give each responder its own name"));
+                        }
+                        explicit_names.push(n.clone());
+                        named.push(true);
+                        a.responders.push(ResponderSpec {
+                            name: n,
+                            template: template.to_string(),
+                        });
+                    }
+                    None => {
+                        named.push(false);
+                        a.responders.push(ResponderSpec::command(template));
+                    }
+                }
+            }
+            "--name" => {
+                let v = value("--name")?;
+                if !valid_name(&v) {
+                    return Err(format!(
+                        "--name {v:?}: use letters, digits, '.', '_' and '-'"
+                    ));
+                }
+                if next_name.replace(v.clone()).is_some() {
+                    return Err(format!("--name {v:?}: the previous --name names no --responder-cmd; put --name NAME right before the --responder-cmd it names"));
+                }
+            }
+            "--fail-on-unimplemented" => a.fail_on_unimplemented = true,
+            "--ready-timeout" => {
+                a.ready_timeout = parse_secs("--ready-timeout", &value("--ready-timeout")?)?
             }
             "--backend" => {
                 let v = value("--backend")?;
@@ -163,15 +267,27 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             _ => a.filters.push(arg.clone()),
         }
     }
+    if let Some(n) = next_name {
+        return Err(format!(
+            "--name {n:?} names no --responder-cmd; put --name NAME right before the --responder-cmd it names"
+        ));
+    }
     if a.command.is_empty() {
         a.command = "run".into();
     }
     if reference || a.responders.is_empty() {
         a.responders.insert(0, ResponderSpec::reference());
+        named.insert(0, false);
     }
     // Distinct column names.
     let mut seen = std::collections::HashMap::new();
-    for r in a.responders.iter_mut() {
+    for n in &explicit_names {
+        seen.insert(n.clone(), 1);
+    }
+    for (r, named) in a.responders.iter_mut().zip(named) {
+        if named {
+            continue;
+        }
         let n = seen.entry(r.name.clone()).or_insert(0);
         *n += 1;
         if *n > 1 {
@@ -205,8 +321,16 @@ pub fn backend(name: &str) -> Result<Box<dyn ServerBackend>, String> {
     }
 }
 
-/// Entry point; returns the exit code.
+/// Entry point; returns the exit code. SIGINT and SIGTERM stop every server and responder
+/// started, remove the scratch files and exit 130 or 143.
 pub fn main(args: Vec<String>) -> i32 {
+    crate::cleanup::install_signal_handlers();
+    let code = main_inner(args);
+    crate::cleanup::remove_all_dirs();
+    code
+}
+
+fn main_inner(args: Vec<String>) -> i32 {
     if args.first().map(String::as_str) == Some("bench") {
         return crate::bench::main(&args[1..]);
     }
@@ -236,11 +360,22 @@ pub fn main(args: Vec<String>) -> i32 {
             return 2;
         }
     };
-    let opts = RunOptions {
-        strict: a.strict,
-        filters: a.filters.clone(),
-        ..RunOptions::default()
-    };
+    let opts = a.run_options();
+    if a.command == "list" || a.command == "run" {
+        let unmatched = unmatched_filters(&scenarios, &opts);
+        if !unmatched.is_empty() {
+            eprintln!(
+                "callout-conformance: {} match{} no case; a filter is a case id prefix (e2e.perm) or a glob with * (e2e.*.1); see `callout-conformance list`",
+                unmatched
+                    .iter()
+                    .map(|f| format!("filter {f:?}"))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                if unmatched.len() == 1 { "es" } else { "" }
+            );
+            return 2;
+        }
+    }
     match a.command.as_str() {
         "list" => {
             print!("{}", list(&scenarios, &opts));
@@ -260,6 +395,21 @@ pub fn main(args: Vec<String>) -> i32 {
             0
         }
         "run" => {
+            // Everything that can fail before the first case does: the report files and the
+            // server binaries.
+            let mut outputs = match open_outputs(&a) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("callout-conformance: {e}");
+                    return 2;
+                }
+            };
+            for version in &a.versions {
+                if let Err(e) = provision::resolve(version, a.nats_server.as_deref()) {
+                    eprintln!("callout-conformance: {e}");
+                    return 2;
+                }
+            }
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -276,19 +426,23 @@ pub fn main(args: Vec<String>) -> i32 {
                 print!("{}", transcripts(&report, f));
             }
             print!("{}", report::terminal(&report, color));
-            for (path, text) in [
-                (&a.report_json, report::json(&report)),
-                (&a.junit, report::junit(&report)),
-                (&a.markdown, report::markdown(&report)),
-            ] {
-                if let Some(p) = path {
-                    if let Err(e) = std::fs::write(p, text) {
-                        eprintln!("callout-conformance: cannot write {}: {e}", p.display());
-                        return 2;
-                    }
+            let mut code = report.exit_code();
+            for out in outputs.iter_mut() {
+                let text = match out.kind {
+                    Output::Json => report::json(&report),
+                    Output::Junit => report::junit(&report),
+                    Output::Markdown => report::markdown(&report),
+                };
+                if let Err(e) = out.write(&text) {
+                    eprintln!(
+                        "callout-conformance: cannot write {} ({}): {e}",
+                        out.path.display(),
+                        out.flag
+                    );
+                    code = code.max(2);
                 }
             }
-            report.exit_code()
+            code
         }
         other => {
             eprintln!(
@@ -327,6 +481,83 @@ pub fn list(scenarios: &[Scenario], opts: &RunOptions) -> String {
     }
     out.push_str(&format!("{n} case(s)\n"));
     out
+}
+
+/// The filters that select no case, e2e or wire.
+pub fn unmatched_filters(scenarios: &[Scenario], opts: &RunOptions) -> Vec<String> {
+    opts.filters
+        .iter()
+        .filter(|f| {
+            let one = RunOptions {
+                filters: vec![(*f).clone()],
+                ..RunOptions::default()
+            };
+            !scenarios
+                .iter()
+                .flat_map(|s| &s.cases)
+                .any(|c| one.selects(c))
+                && wire_selected(&one).is_empty()
+        })
+        .cloned()
+        .collect()
+}
+
+enum Output {
+    Json,
+    Junit,
+    Markdown,
+}
+
+/// A report file, opened (and so checked) before the run and written after it.
+struct OutputFile {
+    flag: &'static str,
+    path: PathBuf,
+    kind: Output,
+    file: std::fs::File,
+}
+
+impl OutputFile {
+    fn write(&mut self, text: &str) -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        self.file.set_len(0)?;
+        self.file.rewind()?;
+        self.file.write_all(text.as_bytes())?;
+        self.file.flush()
+    }
+}
+
+/// Opens every report file for writing, without truncating (the old report stays until the
+/// new one replaces it), so that an unwritable path fails before the first case.
+fn open_outputs(a: &Args) -> Result<Vec<OutputFile>, String> {
+    let mut out = Vec::new();
+    for (flag, path, kind) in [
+        ("--report-json", &a.report_json, Output::Json),
+        ("--junit", &a.junit, Output::Junit),
+        ("--markdown", &a.markdown, Output::Markdown),
+    ] {
+        let Some(p) = path else { continue };
+        if out.iter().any(|o: &OutputFile| &o.path == p) {
+            return Err(format!("{flag} {}: another report is written to the same file; give each report its own file", p.display()));
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(p)
+            .map_err(|e| {
+                format!(
+                    "{flag} {}: cannot open it for writing: {e}; give a path in a writable directory",
+                    p.display()
+                )
+            })?;
+        out.push(OutputFile {
+            flag,
+            path: p.clone(),
+            kind,
+            file,
+        });
+    }
+    Ok(out)
 }
 
 /// Runs every responder on every version; returns the report.
@@ -372,7 +603,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
                 done += 1;
                 eprintln!(
                     "{}",
-                    report::progress_line(done, total_cases, &c.id, c.verdict)
+                    report::progress_line(done, total_cases, &c.id, opts.grade(c.verdict))
                 );
             };
             for s in scenarios {
@@ -383,14 +614,14 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
                     .file_name()
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                merge(&mut run, out, Some(source));
+                merge(&mut run, out, Some(source), opts);
             }
             if !wire_selected(opts).is_empty() {
                 let out =
                     crate::wire::run_wire(backend.as_ref(), &bin, r, opts, &mut progress).await;
                 run.restarts += out.restarts;
                 let last = out.stderr.last().map(|c| c.text.clone());
-                merge(&mut run, out.outcome, None);
+                merge(&mut run, out.outcome, None, opts);
                 run.stderr.extend(out.stderr);
                 if let Some(last) = last.filter(|t| !t.is_empty()) {
                     run.responder_stderr = last;
@@ -422,11 +653,19 @@ pub fn transcripts(report: &Report, filter: &str) -> String {
     out
 }
 
-fn merge(run: &mut ResponderRun, out: runner::ScenarioOutcome, source: Option<String>) {
+fn merge(
+    run: &mut ResponderRun,
+    mut out: runner::ScenarioOutcome,
+    source: Option<String>,
+    opts: &RunOptions,
+) {
+    for r in out.results.iter_mut() {
+        opts.apply(r);
+    }
     run.results.extend(out.results);
     if !out.stderr.is_empty() {
         if let Some(source) = source {
-            run.stderr.push(crate::verdict::StderrCapture {
+            run.stderr.push(crate::verdict::StderrTail {
                 source,
                 text: out.stderr.clone(),
             });
@@ -513,5 +752,112 @@ mod tests {
         assert!(p(&["run", "--responder-cmd", "'unclosed"])
             .unwrap_err()
             .contains("unclosed"));
+    }
+
+    #[test]
+    fn columns_can_be_named() {
+        let names = |a: &[&str]| {
+            p(a).map(|a| {
+                a.responders
+                    .iter()
+                    .map(|r| (r.name.clone(), r.template.clone()))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            names(&[
+                "run",
+                "--responder-cmd",
+                "mine=./svc {url}",
+                "--name",
+                "b",
+                "--responder-cmd",
+                "./svc -x"
+            ])
+            .unwrap(),
+            vec![
+                ("mine".into(), "./svc {url}".into()),
+                ("b".into(), "./svc -x".into())
+            ]
+        );
+        // Not a name: a slash before the '=', or a blank after it.
+        assert_eq!(
+            names(&["run", "--responder-cmd", "/opt/a=b/svc -x"]).unwrap()[0].0,
+            "svc"
+        );
+        assert_eq!(
+            names(&["run", "--responder-cmd", "x= ./svc"]).unwrap()[0].1,
+            "x= ./svc"
+        );
+        // Derived names are numbered, given ones never are; a given one used twice is an error.
+        assert_eq!(
+            names(&[
+                "run",
+                "--name",
+                "svc",
+                "--responder-cmd",
+                "./a",
+                "--responder-cmd",
+                "./svc"
+            ])
+            .unwrap(),
+            vec![
+                ("svc".into(), "./a".into()),
+                ("svc#2".into(), "./svc".into())
+            ]
+        );
+        assert!(p(&[
+            "run",
+            "--responder-cmd",
+            "a=./x",
+            "--responder-cmd",
+            "a=./y"
+        ])
+        .unwrap_err()
+        .contains("used twice"));
+        assert!(p(&["run", "--responder-cmd", "./x", "--name", "late"])
+            .unwrap_err()
+            .contains("names no --responder-cmd"));
+        assert!(p(&["run", "--name", "a b", "--responder-cmd", "./x"])
+            .unwrap_err()
+            .contains("letters"));
+    }
+
+    #[test]
+    fn values_that_look_like_options_and_bad_seconds_are_errors() {
+        let e = p(&["run", "--junit", "--no-color"]).unwrap_err();
+        assert!(
+            e.contains("--junit needs a value") && e.contains("--no-color"),
+            "{e}"
+        );
+        let e = p(&["run", "--markdown=--x"]).unwrap_err();
+        assert!(e.contains("--markdown"), "{e}");
+        for bad in ["0", "-1", "nan", "inf", "x", "4000"] {
+            let e = p(&["run", "--ready-timeout", bad]).unwrap_err();
+            assert!(e.contains("--ready-timeout"), "{bad}: {e}");
+        }
+        let a = p(&["run", "--ready-timeout", "2.5", "--fail-on-unimplemented"]).unwrap();
+        let o = a.run_options();
+        assert_eq!(o.ready_timeout, Duration::from_millis(2500));
+        assert!(o.fail_on_unimplemented);
+        assert_eq!(
+            p(&["run"]).unwrap().run_options().ready_timeout,
+            Duration::from_secs(30)
+        );
+    }
+
+    #[test]
+    fn fail_on_unimplemented_grades_like_strict() {
+        use crate::verdict::Verdict;
+        let o = RunOptions {
+            fail_on_unimplemented: true,
+            ..Default::default()
+        };
+        assert_eq!(o.grade(Verdict::Unimplemented), Verdict::Fail);
+        assert_eq!(o.grade(Verdict::NonStrict), Verdict::NonStrict);
+        assert_eq!(
+            RunOptions::default().grade(Verdict::Unimplemented),
+            Verdict::Unimplemented
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! first responder it judges.
 
 pub mod bench;
+pub mod cleanup;
 pub mod cli;
 pub mod client;
 pub mod container;

@@ -4,7 +4,8 @@
 //! harness so that every place gets the same server the same way.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
@@ -15,7 +16,7 @@ pub const DEFAULT_SERVER_VERSION: &str = "2.15.1";
 #[derive(Debug, Error)]
 pub enum ProvisionError {
     /// The explicit path does not exist or is not runnable.
-    #[error("nats-server at {path} (from {source_name}) does not exist or cannot run: {detail}. Fix the path, or unset it to let the tool download version {version}")]
+    #[error("nats-server at {path} (from {source_name}) is not usable: {detail}. Fix the path, or unset it to let the tool download version {version}")]
     BadExplicitPath {
         /// The path given.
         path: PathBuf,
@@ -73,41 +74,83 @@ pub fn resolve(version: &str, explicit: Option<&Path>) -> Result<ServerBinary, P
     cached_or_download(version)
 }
 
+/// How long `nats-server --version` may take.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
+
 fn check_explicit(
     p: &Path,
     source_name: &'static str,
     version: &str,
 ) -> Result<ServerBinary, ProvisionError> {
-    match Command::new(p).arg("--version").output() {
-        Ok(out) if out.status.success() => {
-            let text = String::from_utf8_lossy(&out.stdout);
-            let reported = text
-                .trim()
-                .trim_start_matches("nats-server: v")
-                .trim()
-                .to_string();
-            Ok(ServerBinary {
-                path: p.to_path_buf(),
-                version: if reported.is_empty() {
-                    version.into()
-                } else {
-                    reported
-                },
-            })
+    let bad = |detail: String| ProvisionError::BadExplicitPath {
+        path: p.into(),
+        source_name,
+        detail,
+        version: version.into(),
+    };
+    let text = run_version(p, VERSION_TIMEOUT).map_err(bad)?;
+    // `nats-server: v2.10.26` (some builds add text after the version).
+    let reported = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("nats-server: v"))
+        .and_then(|v| v.split_whitespace().next())
+        .filter(|v| crate::scenario::parse_version(v).is_some_and(|(major, _, _)| major == 2))
+        .ok_or_else(|| {
+            bad(format!(
+                "`--version` printed {:?}, not a line like `nats-server: v2.10.26`; point it at a nats-server 2.x binary",
+                text.trim().chars().take(200).collect::<String>()
+            ))
+        })?;
+    Ok(ServerBinary {
+        path: p.to_path_buf(),
+        version: reported.to_string(),
+    })
+}
+
+/// Runs `p --version` in a process group of its own; kills the group after `timeout`.
+fn run_version(p: &Path, timeout: Duration) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new(p)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut out = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.take(64 * 1024).read_to_end(&mut buf);
         }
-        Ok(out) => Err(ProvisionError::BadExplicitPath {
-            path: p.into(),
-            source_name,
-            detail: format!("`--version` exited with {}", out.status),
-            version: version.into(),
-        }),
-        Err(e) => Err(ProvisionError::BadExplicitPath {
-            path: p.into(),
-            source_name,
-            detail: e.to_string(),
-            version: version.into(),
-        }),
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                crate::cleanup::signal_group(child.id() as i32, libc::SIGKILL);
+                let _ = child.wait();
+                return Err(format!(
+                    "`--version` did not finish within {} s",
+                    timeout.as_secs()
+                ));
+            }
+        }
+    };
+    // Anything it forked goes with it, so the pipe closes.
+    if crate::cleanup::group_alive(child.id() as i32) {
+        crate::cleanup::signal_group(child.id() as i32, libc::SIGKILL);
     }
+    let buf = reader.join().unwrap_or_default();
+    if !status.success() {
+        return Err(format!("`--version` exited with {status}"));
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 fn valid_version(v: &str) -> bool {

@@ -128,10 +128,13 @@ impl Fixture {
         }
         users[PROBE_USER] = serde_json::json!({"pass": probe_pass, "account": CALLOUT_ACCOUNT});
         let users_path = dir.join("users.json");
-        std::fs::write(
+        if let Err(e) = server::write_private(
             &users_path,
             serde_json::to_vec_pretty(&users).unwrap_or_default(),
-        )?;
+        ) {
+            crate::cleanup::remove_dir(&dir);
+            return Err(e);
+        }
         let mut accounts = vec![AccountConf {
             name: CALLOUT_ACCOUNT.into(),
             users: vec![(RESPONDER_USER.into(), responder_pass.clone())],
@@ -184,11 +187,11 @@ impl Fixture {
     pub fn placeholders(&self, url: &str) -> std::io::Result<Placeholders> {
         let issuer_seed = self.issuer.seed();
         let issuer_file = self.dir.join("issuer.nk");
-        std::fs::write(&issuer_file, format!("{issuer_seed}\n"))?;
+        server::write_private(&issuer_file, format!("{issuer_seed}\n"))?;
         let (xkey_seed, xkey_file, xkey_pub) = match &self.xkey {
             Some(x) => {
                 let f = self.dir.join("xkey.nk");
-                std::fs::write(&f, format!("{}\n", x.seed()))?;
+                server::write_private(&f, format!("{}\n", x.seed()))?;
                 (
                     x.seed(),
                     f.display().to_string(),
@@ -214,33 +217,56 @@ impl Fixture {
 
 impl Drop for Fixture {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        crate::cleanup::remove_dir(&self.dir);
     }
 }
 
+/// The default of `--ready-timeout`.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Options for a run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RunOptions {
     /// `--strict`.
     pub strict: bool,
     /// Id filters (prefix or glob); empty = all.
     pub filters: Vec<String>,
-    /// How long a responder may take to answer its first request (`--ready-timeout`); zero
-    /// means the default, [`DEFAULT_READY_TIMEOUT`].
+    /// `--fail-on-unimplemented`: UNIMPLEMENTED counts as FAIL, as `--strict` does NON-STRICT.
+    pub fail_on_unimplemented: bool,
+    /// `--ready-timeout`: how long a responder may take to answer its first callout.
     pub ready_timeout: Duration,
 }
 
-/// The default `--ready-timeout`: long enough for a JVM or a container to start.
-pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            strict: false,
+            filters: vec![],
+            fail_on_unimplemented: false,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+        }
+    }
+}
 
 impl RunOptions {
-    /// The readiness deadline: `ready_timeout`, or the default when unset.
-    pub fn ready_timeout(&self) -> Duration {
-        if self.ready_timeout.is_zero() {
-            DEFAULT_READY_TIMEOUT
+    /// The verdict after `--strict` and `--fail-on-unimplemented`.
+    pub fn grade(&self, v: Verdict) -> Verdict {
+        let v = v.strictly(self.strict);
+        if self.fail_on_unimplemented && v == Verdict::Unimplemented {
+            Verdict::Fail
         } else {
-            self.ready_timeout
+            v
         }
+    }
+
+    /// Applies [`RunOptions::grade`] to a result; an UNIMPLEMENTED made a failure says so.
+    pub fn apply(&self, r: &mut CaseResult) {
+        let v = self.grade(r.verdict);
+        if r.verdict == Verdict::Unimplemented && v == Verdict::Fail {
+            r.expected = "the feature implemented (--fail-on-unimplemented)".into();
+            r.actual = format!("unimplemented: {}", r.actual);
+        }
+        r.verdict = v;
     }
 
     /// True when the case id `id` is selected by the filters (none = all).
@@ -354,7 +380,7 @@ pub async fn run_scenario(
             &fixture,
             &mut proc,
             scn.timeout,
-            opts.ready_timeout(),
+            opts.ready_timeout,
         )
         .await
         {
@@ -401,7 +427,7 @@ pub async fn run_scenario(
                 }
             }
         }
-        r.verdict = r.verdict.strictly(opts.strict);
+        opts.apply(&mut r);
         progress(&r);
         out.results.push(r);
     }
@@ -415,15 +441,16 @@ pub async fn run_scenario(
 
 /// Waits until the responder answers callouts: the probe user is admitted, or rejected well
 /// before the server's timeout (the responder answered, and the server refused the answer:
-/// the cases will say why). Fails when the responder exits or `ready_timeout` passes.
+/// the cases will say why). Fails when the responder exits or `ready` (`--ready-timeout`)
+/// passes.
 async fn wait_ready(
     server: &RunningServer,
     fx: &Fixture,
     proc: &mut RunningResponder,
     timeout: f64,
-    ready_timeout: Duration,
+    ready: Duration,
 ) -> Result<(), String> {
-    let deadline = Instant::now() + ready_timeout;
+    let deadline = Instant::now() + ready;
     let opts = ConnectOptions {
         user: Some(PROBE_USER.into()),
         pass: Some(fx.probe_pass.clone()),
@@ -462,7 +489,7 @@ async fn wait_ready(
     }
     Err(format!(
         "{} s passed (--ready-timeout); last attempt: {last}",
-        ready_timeout.as_secs_f64()
+        ready.as_secs_f64()
     ))
 }
 

@@ -60,7 +60,7 @@ struct RawFile {
     feature: Option<String>,
     server: RawServer,
     #[serde(default)]
-    users: BTreeMap<String, toml::Value>,
+    users: Option<Node>,
     #[serde(default)]
     generate_users: Option<GenerateUsers>,
     #[serde(default, rename = "case")]
@@ -77,15 +77,15 @@ struct RawServer {
     #[serde(default)]
     xkey: bool,
     #[serde(default = "default_timeout")]
-    timeout: f64,
+    timeout: Spanned<f64>,
     #[serde(default)]
     allowed_accounts: Vec<String>,
     #[serde(default)]
     auth_users: Vec<AuthUser>,
 }
 
-fn default_timeout() -> f64 {
-    1.0
+fn default_timeout() -> Spanned<f64> {
+    Spanned::new(0..0, 1.0)
 }
 
 /// A user that bypasses the callout (listed in `auth_users`).
@@ -164,6 +164,196 @@ struct RawStep {
     sub_deny: Option<Vec<String>>,
     pub_deny_includes: Option<Vec<String>>,
     expect: Option<String>,
+}
+
+/// A TOML value that keeps where each key was written, so that a typo in `[users.*]` is
+/// reported with its line when the file loads, not by whichever responder reads users.json.
+#[derive(Debug)]
+enum Node {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Array(Vec<Node>),
+    /// Keys with their byte offsets.
+    Table(Vec<(Spanned<String>, Node)>),
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Node;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a TOML value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+                Ok(Node::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+                Ok(Node::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Node, E> {
+                i64::try_from(v)
+                    .map(Node::Int)
+                    .map_err(|_| E::custom("integer too large"))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+                Ok(Node::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+                Ok(Node::Str(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Node, E> {
+                Ok(Node::Str(v))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+                let mut out = Vec::new();
+                while let Some(n) = a.next_element::<Node>()? {
+                    out.push(n);
+                }
+                Ok(Node::Array(out))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = a.next_key::<Spanned<String>>()? {
+                    out.push((k, a.next_value::<Node>()?));
+                }
+                Ok(Node::Table(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Node {
+    fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Node::Str(s) => J::String(s.clone()),
+            Node::Int(i) => J::from(*i),
+            Node::Float(f) => J::from(*f),
+            Node::Bool(b) => J::Bool(*b),
+            Node::Array(a) => J::Array(a.iter().map(Node::to_json).collect()),
+            Node::Table(t) => J::Object(
+                t.iter()
+                    .map(|(k, v)| (k.get_ref().clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Node::Str(_) => "a string",
+            Node::Int(_) => "an integer",
+            Node::Float(_) => "a float",
+            Node::Bool(_) => "a boolean",
+            Node::Array(_) => "an array",
+            Node::Table(_) => "a table",
+        }
+    }
+}
+
+/// Checks `[users.*]` against the users.json format of the NATS by Example service: the keys
+/// `pass`, `account`, `permissions { pub, sub { allow, deny }, resp { max, ttl } }`, matched
+/// case-insensitively as Go does, and their types. Returns the byte offset of the problem.
+fn check_users(users: &Node) -> Result<(), (usize, String)> {
+    let Node::Table(users) = users else {
+        return Err((0, "users: write each user as [users.NAME]".into()));
+    };
+    for (name, user) in users {
+        let path = format!("users.{}", name.get_ref());
+        let at = name.span().start;
+        let fields = known_keys(user, &path, at, &["pass", "account", "permissions"])?;
+        for (key, off, v) in fields {
+            let p = format!("{path}.{key}");
+            match key {
+                "pass" | "account" => want(v, &p, off, matches!(v, Node::Str(_)), "a string")?,
+                _ => {
+                    for (k, off, v) in known_keys(v, &p, off, &["pub", "sub", "resp"])? {
+                        let p = format!("{p}.{k}");
+                        if k == "resp" {
+                            for (k, off, v) in known_keys(v, &p, off, &["max", "ttl"])? {
+                                let ok = matches!(v, Node::Int(i) if *i >= 0 || k == "max");
+                                let what = if k == "ttl" {
+                                    "a whole number of nanoseconds, e.g. ttl = 1000000000"
+                                } else {
+                                    "an integer, e.g. max = 1"
+                                };
+                                want(v, &format!("{p}.{k}"), off, ok, what)?;
+                            }
+                        } else {
+                            for (k, off, v) in known_keys(v, &p, off, &["allow", "deny"])? {
+                                let ok = matches!(v, Node::Array(a) if a.iter().all(|x| matches!(x, Node::Str(_))));
+                                want(
+                                    v,
+                                    &format!("{p}.{k}"),
+                                    off,
+                                    ok,
+                                    "an array of subjects, e.g. [\"orders.>\"]",
+                                )?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn want(v: &Node, path: &str, at: usize, ok: bool, what: &str) -> Result<(), (usize, String)> {
+    if ok {
+        Ok(())
+    } else {
+        Err((at, format!("{path} is {}: write {what}", v.kind())))
+    }
+}
+
+/// A table entry: its key folded to the known spelling, the key's byte offset, the value.
+type KeyedNode<'a> = (&'static str, usize, &'a Node);
+
+/// The entries of table `v` at `path`, each key folded to one of `known`; an unknown or
+/// repeated key is an error.
+fn known_keys<'a>(
+    v: &'a Node,
+    path: &str,
+    at: usize,
+    known: &[&'static str],
+) -> Result<Vec<KeyedNode<'a>>, (usize, String)> {
+    let Node::Table(t) = v else {
+        return Err((
+            at,
+            format!(
+                "{path} is {}: write a table with the keys {}",
+                v.kind(),
+                known.join(", ")
+            ),
+        ));
+    };
+    let mut out: Vec<KeyedNode> = Vec::new();
+    for (k, v) in t {
+        let off = k.span().start;
+        let Some(canon) = known.iter().find(|c| c.eq_ignore_ascii_case(k.get_ref())) else {
+            return Err((
+                off,
+                format!(
+                    "{path}: unknown key {:?}; the keys are {} (matched case-insensitively, as the Go service does)",
+                    k.get_ref(),
+                    known.join(", ")
+                ),
+            ));
+        };
+        if out.iter().any(|(c, _, _)| c == canon) {
+            return Err((
+                off,
+                format!("{path}: key {canon:?} appears twice (keys match case-insensitively)"),
+            ));
+        }
+        out.push((canon, off, v));
+    }
+    Ok(out)
 }
 
 /// What a connect should end in.
@@ -326,6 +516,8 @@ pub struct Case {
     pub min_server: Option<String>,
     /// Steps.
     pub steps: Vec<Step>,
+    /// The line of its `[[case]]` in the file (for errors).
+    pub line: usize,
 }
 
 /// A parsed scenario file.
@@ -400,14 +592,50 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
     for v in raw.min_server.iter() {
         check_version(v).map_err(|m| err(0, format!("min_server: {m}")))?;
     }
-    let users_json = serde_json::to_value(&raw.users).map_err(|e| err(0, format!("users: {e}")))?;
+    let timeout = *raw.server.timeout.get_ref();
+    let tline = match raw.server.timeout.span() {
+        r if r.end == 0 => line_of(text, text.find("[server]").unwrap_or(0)),
+        r => line_of(text, r.start),
+    };
+    check_secs("[server] timeout", timeout, 0.0, MAX_SERVER_TIMEOUT, false)
+        .map_err(|m| err(tline, m))?;
+    if let Some(g) = &raw.generate_users {
+        let gline = line_of(text, text.find("[generate_users]").unwrap_or(0));
+        if g.count > MAX_GENERATED_USERS {
+            return Err(err(
+                gline,
+                format!(
+                    "[generate_users] count = {}: at most {MAX_GENERATED_USERS}",
+                    g.count
+                ),
+            ));
+        }
+        if g.accounts.is_empty() {
+            return Err(err(gline, "[generate_users] accounts is empty: name at least one account, e.g. accounts = [\"APP\"]".into()));
+        }
+    }
+    let users_json = match &raw.users {
+        None => serde_json::Value::Object(Default::default()),
+        Some(u) => {
+            check_users(u).map_err(|(at, m)| err(line_of(text, at), m))?;
+            u.to_json()
+        }
+    };
     let mut cases = Vec::new();
     let mut ids = std::collections::HashSet::new();
+    let mut area: Option<(String, String)> = None;
     for rc in raw.cases {
         let cline = line_of(text, rc.span().start);
         let rc = rc.into_inner();
-        if !valid_id(&rc.id) {
-            return Err(err(cline, format!("case id {:?}: use dot-separated lower-case words and numbers, e.g. \"e2e.perm.3\"", rc.id)));
+        let Some(this_area) = e2e_area(&rc.id) else {
+            return Err(err(cline, format!("case id {:?}: scenario case ids are e2e.AREA.N (AREA lower-case letters, digits and '-', N a number from 1), e.g. \"e2e.perm.3\"; wire.* ids belong to the wire catalog", rc.id)));
+        };
+        match &area {
+            None => area = Some((this_area.to_string(), rc.id.clone())),
+            Some((a, first)) if a != this_area => {
+                return Err(err(cline, format!("case id {:?}: the cases of one file share an area, and {first:?} is the first case here; use e2e.{a}.N", rc.id)));
+            }
+            Some(_) => {}
         }
         if !ids.insert(rc.id.clone()) {
             return Err(err(
@@ -441,12 +669,14 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             check_version(v).map_err(|m| err(cline, format!("min_server: {m}")))?;
         }
         let mut steps = Vec::new();
+        let mut open: Vec<String> = Vec::new();
         for s in rc.steps {
             let sline = line_of(text, s.span().start);
-            steps.push(
-                convert_step(s.into_inner())
-                    .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?,
-            );
+            let step = convert_step(s.into_inner())
+                .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?;
+            check_references(&step, &mut open)
+                .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?;
+            steps.push(step);
         }
         if steps.is_empty() {
             return Err(err(cline, format!("case {} has no steps", rc.id)));
@@ -460,6 +690,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             rationale: rc.rationale.unwrap_or_default(),
             min_server: rc.min_server,
             steps,
+            line: cline,
         });
     }
     Ok(Scenario {
@@ -471,7 +702,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         accounts: raw.server.accounts,
         system_account: raw.server.system_account,
         xkey: raw.server.xkey,
-        timeout: raw.server.timeout,
+        timeout,
         allowed_accounts: raw.server.allowed_accounts,
         auth_users: raw.server.auth_users,
         users_json,
@@ -480,13 +711,89 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
     })
 }
 
-fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.split('.').all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        })
+/// The AREA of a scenario case id `e2e.AREA.N`, or `None` when the id is not of that shape.
+fn e2e_area(id: &str) -> Option<&str> {
+    let mut parts = id.split('.');
+    let (Some("e2e"), Some(area), Some(n), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let area_ok = area.starts_with(|c: char| c.is_ascii_lowercase())
+        && area
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let n_ok = !n.is_empty() && !n.starts_with('0') && n.chars().all(|c| c.is_ascii_digit());
+    (area_ok && n_ok).then_some(area)
+}
+
+/// The longest `[server] timeout`, in seconds.
+pub const MAX_SERVER_TIMEOUT: f64 = 60.0;
+/// The longest `sleep`, `wait` or `min_secs` of a step, in seconds.
+pub const MAX_STEP_SECS: f64 = 120.0;
+/// The most `[generate_users]` a file may ask for.
+pub const MAX_GENERATED_USERS: usize = 10_000;
+/// The most replies a `reply` step may send.
+pub const MAX_REPLIES: usize = 10_000;
+
+/// A number of seconds must be finite and within `(min, max]` (or `[min, max]` when
+/// `zero_ok`).
+fn check_secs(field: &str, v: f64, min: f64, max: f64, zero_ok: bool) -> Result<(), String> {
+    let ok = v.is_finite() && (v > min || (zero_ok && v == min)) && v <= max;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} = {v}: give a number of seconds {} {min} and at most {max}",
+            if zero_ok {
+                "of at least"
+            } else {
+                "greater than"
+            }
+        ))
+    }
+}
+
+/// Every connection a step uses must have been opened (a connect expected to be admitted)
+/// by an earlier step of the case and not closed since.
+fn check_references(step: &Step, open: &mut Vec<String>) -> Result<(), String> {
+    let need = |name: &str, field: &str, open: &Vec<String>| {
+        if open.iter().any(|o| o == name) {
+            Ok(())
+        } else {
+            let known = if open.is_empty() {
+                "no connection is open at this step".to_string()
+            } else {
+                format!("open here: {}", open.join(", "))
+            };
+            Err(format!("{field} = {name:?} names no open connection ({known}); open it first with {{ connect = {name:?}, ... }} or fix the name"))
+        }
+    };
+    match step {
+        Step::Connect { name, expect, .. } => {
+            if *expect == ConnectExpect::Admitted && !open.contains(name) {
+                open.push(name.clone());
+            }
+        }
+        Step::Subscribe { conn, .. } | Step::Request { conn, .. } => need(conn, "conn", open)?,
+        Step::Publish { conn, to, .. } => {
+            need(conn, "conn", open)?;
+            for t in to {
+                need(t, "to", open)?;
+            }
+        }
+        Step::Reply { conn, to, .. } => {
+            need(conn, "reply", open)?;
+            need(to, "to", open)?;
+        }
+        Step::UserInfo { conn, .. } => need(conn, "user_info", open)?,
+        Step::Close(name) => {
+            need(name, "close", open)?;
+            open.retain(|o| o != name);
+        }
+        Step::Burst { .. } | Step::Sleep(_) => {}
+    }
+    Ok(())
 }
 
 fn check_version(v: &str) -> Result<(), String> {
@@ -537,6 +844,29 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ));
     }
     let action = named[0];
+    for (field, v, zero_ok) in [
+        ("sleep", r.sleep, false),
+        ("wait", r.wait, true),
+        ("min_secs", r.min_secs, true),
+    ] {
+        if let Some(v) = v {
+            check_secs(field, v, 0.0, MAX_STEP_SECS, zero_ok)?;
+        }
+    }
+    if let Some(n) = r.burst {
+        if n == 0 || n > MAX_GENERATED_USERS {
+            return Err(format!(
+                "burst = {n}: give a number from 1 to {MAX_GENERATED_USERS}"
+            ));
+        }
+    }
+    for (field, v) in [("count", r.count), ("delivered", r.delivered)] {
+        if let Some(n) = v {
+            if n > MAX_REPLIES {
+                return Err(format!("{field} = {n}: at most {MAX_REPLIES}"));
+            }
+        }
+    }
     let allowed: &[&str] = match action {
         "connect" => &["user", "pass", "token", "expect", "min_secs"],
         "subscribe" => &["conn", "queue", "expect"],
@@ -698,14 +1028,18 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
     paths.sort();
     let all: Result<Vec<Scenario>, ScenarioError> = paths.iter().map(|p| load(p)).collect();
     let all = all?;
-    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    let mut seen: BTreeMap<&str, (&Path, usize)> = BTreeMap::new();
     for s in &all {
         for c in &s.cases {
-            if let Some(other) = seen.insert(&c.id, &s.path) {
+            if let Some((other, line)) = seen.insert(&c.id, (&s.path, c.line)) {
                 return Err(ScenarioError {
                     file: s.path.display().to_string(),
-                    line: 0,
-                    message: format!("case id {:?} is also used in {}", c.id, other.display()),
+                    line: c.line,
+                    message: format!(
+                        "case id {:?} is also used in {}:{line}; ids are unique across the scenario files",
+                        c.id,
+                        other.display()
+                    ),
                 });
             }
         }
@@ -790,5 +1124,141 @@ mod tests {
         assert!(!matches_filter("e2e.perm.4", "e2e.*.3"));
         assert!(version_at_least("2.15.1", "2.11.0"));
         assert!(!version_at_least("2.10.26", "2.11.0"));
+    }
+
+    fn one_case(steps: &str) -> String {
+        format!("{MIN}[users.a]\npass = \"a\"\naccount = \"APP\"\n[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n  {{ connect = \"l\", user = \"a\", pass = \"a\" }},\n  {steps},\n]\n")
+    }
+
+    #[test]
+    fn numbers_are_checked_when_the_file_loads() {
+        for (step, field) in [
+            ("{ sleep = -1.0 }", "sleep = -1"),
+            ("{ sleep = nan }", "sleep = NaN"),
+            ("{ sleep = inf }", "sleep = inf"),
+            ("{ sleep = 0.0 }", "sleep = 0"),
+            ("{ sleep = 1000.0 }", "sleep = 1000"),
+            (
+                "{ reply = \"l\", wait = -0.5, to = [\"l\"] }",
+                "wait = -0.5",
+            ),
+            ("{ connect = \"m\", min_secs = nan }", "min_secs = NaN"),
+            ("{ burst = 0 }", "burst = 0"),
+        ] {
+            let e = p(&one_case(step)).unwrap_err();
+            assert_eq!(e.line, 13, "{step}: {e}");
+            assert!(e.message.contains(field), "{step}: {e}");
+        }
+        for t in ["-5.0", "0.0", "inf", "nan", "100.0"] {
+            let e = p(&format!("[server]\naccounts = [\"APP\"]\ntimeout = {t}\n")).unwrap_err();
+            assert_eq!(e.line, 3, "{t}: {e}");
+            assert!(e.message.contains("[server] timeout"), "{t}: {e}");
+        }
+        assert_eq!(p(&format!("{MIN}timeout = 2.5\n")).unwrap().timeout, 2.5);
+    }
+
+    #[test]
+    fn connection_names_are_checked_when_the_file_loads() {
+        let e = p(&one_case("{ subscribe = \"x\", conn = \"listner\" }")).unwrap_err();
+        assert_eq!(e.line, 13, "{e}");
+        assert!(
+            e.message.contains("conn = \"listner\"") && e.message.contains("open here: l"),
+            "{e}"
+        );
+        for step in [
+            "{ publish = \"x\", conn = \"l\", to = [\"lsitener\"] }",
+            "{ user_info = \"nobody\" }",
+            "{ reply = \"l\", to = [\"gone\"] }",
+            "{ close = \"x\" }",
+        ] {
+            assert!(p(&one_case(step)).is_err(), "{step}");
+        }
+        // Closed, or rejected, is not open.
+        assert!(p(&one_case(
+            "{ close = \"l\" },\n  { subscribe = \"x\", conn = \"l\" }"
+        ))
+        .is_err());
+        assert!(p(&one_case(
+            "{ connect = \"r\", expect = \"rejected\" },\n  { close = \"r\" }"
+        ))
+        .is_err());
+        assert!(p(&one_case("{ publish = \"x\", conn = \"l\", to = [\"l\"] }")).is_ok());
+    }
+
+    #[test]
+    fn case_ids_follow_the_scheme() {
+        for bad in [
+            "wire.hostile.1",
+            "perm",
+            "e2e.perm",
+            "e2e.perm.0",
+            "e2e.perm.01",
+            "e2e.Perm.1",
+            "e2e.perm.1.2",
+            "e2e.perm.x",
+        ] {
+            let e = p(&one_case("{ close = \"l\" }").replace("e2e.x.1", bad)).unwrap_err();
+            assert!(
+                e.message.contains("e2e.AREA.N") && e.line == 6,
+                "{bad}: {e}"
+            );
+        }
+        let two = one_case("{ close = \"l\" }");
+        let second = two[two.find("[[case]]").unwrap()..].replace("e2e.x.1", "e2e.y.2");
+        let e = p(&format!("{two}{second}")).unwrap_err();
+        assert!(e.message.contains("share an area"), "{e}");
+    }
+
+    #[test]
+    fn the_users_section_is_checked_like_users_json() {
+        let users = |u: &str| {
+            p(&format!(
+                "{MIN}[users.a]\npass = \"a\"\naccount = \"APP\"\n{u}\n"
+            ))
+        };
+        let ok =
+            users("PERMISSIONS = { Pub = { allow = [\"x\"] }, resp = { max = 1, ttl = 1000 } }")
+                .unwrap();
+        assert_eq!(ok.users_json["a"]["PERMISSIONS"]["Pub"]["allow"][0], "x");
+        for (u, want) in [
+            ("permisions = {}", "users.a: unknown key \"permisions\""),
+            (
+                "permissions = { pub = { alow = [\"x\"] } }",
+                "users.a.permissions.pub: unknown key \"alow\"",
+            ),
+            (
+                "permissions = { sub = { deny = \"x\" } }",
+                "users.a.permissions.sub.deny is a string",
+            ),
+            (
+                "permissions = { resp = { ttl = \"1s\" } }",
+                "users.a.permissions.resp.ttl is a string",
+            ),
+            ("permissions = { resp = { ttl = -1 } }", "nanoseconds"),
+            ("Pass = \"b\"", "\"pass\" appears twice"),
+        ] {
+            let e = users(u).unwrap_err();
+            assert_eq!(e.line, 6, "{u}: {e}");
+            assert!(e.message.contains(want), "{u}: {e}");
+        }
+        let e = p(&format!("{MIN}[users.b]\npass = 5\naccount = \"APP\"\n")).unwrap_err();
+        assert!(
+            e.line == 4 && e.message.contains("users.b.pass is an integer"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_id_in_two_files_names_both_lines() {
+        let dir = std::env::temp_dir().join(format!("scn-dup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = one_case("{ close = \"l\" }");
+        std::fs::write(dir.join("a.toml"), &f).unwrap();
+        std::fs::write(dir.join("b.toml"), format!("# another file\n{f}")).unwrap();
+        let e = load_dir(&dir).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(e.file.ends_with("b.toml") && e.line == 7, "{e}");
+        assert!(e.message.contains("a.toml:6"), "{e}");
     }
 }

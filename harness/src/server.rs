@@ -4,6 +4,7 @@
 //! 4222, and is stopped when its handle is dropped.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -132,6 +133,8 @@ pub enum ServerError {
     Container(String),
 }
 
+type StopFn = Box<dyn FnOnce() + Send>;
+
 /// A started server; stopped (by PID, or container removal) on drop.
 pub struct RunningServer {
     /// Port on 127.0.0.1 clients connect to.
@@ -139,7 +142,9 @@ pub struct RunningServer {
     /// Version string of the server, e.g. `2.15.1`.
     pub version: String,
     log: Arc<Mutex<String>>,
-    stop: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    stop: Arc<Mutex<Option<StopFn>>>,
+    /// Lets a signal run `stop` if this handle has not.
+    _registration: crate::cleanup::Registration,
 }
 
 impl RunningServer {
@@ -150,11 +155,20 @@ impl RunningServer {
         log: Arc<Mutex<String>>,
         stop: Box<dyn FnOnce() + Send>,
     ) -> Self {
+        let stop = Arc::new(Mutex::new(Some(stop)));
+        let on_signal = stop.clone();
+        let registration = crate::cleanup::register_stop(Box::new(move || {
+            let f = on_signal.lock().ok().and_then(|mut s| s.take());
+            if let Some(f) = f {
+                f();
+            }
+        }));
         RunningServer {
             port,
             version,
             log,
-            stop: Mutex::new(Some(stop)),
+            stop,
+            _registration: registration,
         }
     }
 
@@ -198,12 +212,34 @@ pub fn free_port() -> u16 {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A fresh scratch directory under the system temp dir.
+/// A fresh scratch directory under the system temp dir, readable by its owner only (0700),
+/// registered with [`crate::cleanup`] so that a signal removes it; remove it with
+/// [`crate::cleanup::remove_dir`].
 pub fn scratch_dir(tag: &str) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let d = std::env::temp_dir().join(format!("callout-{tag}-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&d)?;
+    if d.exists() {
+        // A leftover of an earlier process with the same PID: it may have other permissions.
+        std::fs::remove_dir_all(&d)?;
+    }
+    std::fs::DirBuilder::new().mode(0o700).create(&d)?;
+    crate::cleanup::register_dir(&d);
     Ok(d)
+}
+
+/// Writes a file readable by its owner only (0600): seeds, passwords and configs holding them.
+pub fn write_private(path: &std::path::Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(contents.as_ref())
 }
 
 /// Starts nats-server as a local process with `conf` on a free port, waiting for
@@ -240,26 +276,32 @@ pub fn start_process_on(
 ) -> Result<RunningServer, ServerError> {
     let dir = scratch_dir("server").map_err(|e| ServerError::Spawn {
         path: bin.path.clone(),
-        detail: e.to_string(),
+        detail: format!("cannot create a scratch directory: {e}"),
     })?;
     let conf_path = dir.join("server.conf");
-    std::fs::write(&conf_path, conf.render(&format!("127.0.0.1:{port}"))).map_err(|e| {
-        ServerError::Spawn {
-            path: bin.path.clone(),
-            detail: e.to_string(),
+    let spawned = write_private(&conf_path, conf.render(&format!("127.0.0.1:{port}")))
+        .map_err(|e| format!("cannot write {}: {e}", conf_path.display()))
+        .and_then(|()| {
+            Command::new(&bin.path)
+                .arg("-c")
+                .arg(&conf_path)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .map_err(|e| e.to_string())
+        });
+    let mut child: Child = match spawned {
+        Ok(c) => c,
+        Err(detail) => {
+            crate::cleanup::remove_dir(&dir);
+            return Err(ServerError::Spawn {
+                path: bin.path.clone(),
+                detail,
+            });
         }
-    })?;
-    let mut child: Child = Command::new(&bin.path)
-        .arg("-c")
-        .arg(&conf_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| ServerError::Spawn {
-            path: bin.path.clone(),
-            detail: e.to_string(),
-        })?;
+    };
     let log = Arc::new(Mutex::new(String::new()));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<bool>();
     if let Some(stderr) = child.stderr.take() {
@@ -288,6 +330,7 @@ pub fn start_process_on(
         let _ = child.kill();
         let _ = child.wait();
         std::thread::sleep(Duration::from_millis(50));
+        crate::cleanup::remove_dir(&dir);
         let text = log.lock().map(|l| l.clone()).unwrap_or_default();
         return Err(ServerError::NotReady {
             detail: format!("config {}", conf_path.display()),
@@ -297,7 +340,7 @@ pub fn start_process_on(
     let stop = Box::new(move || {
         let _ = child.kill();
         let _ = child.wait();
-        let _ = std::fs::remove_dir_all(&dir);
+        crate::cleanup::remove_dir(&dir);
     });
     Ok(RunningServer::from_parts(
         port,

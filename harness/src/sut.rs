@@ -1,6 +1,7 @@
 //! The responder under test: a command line with placeholders, started as a child process
-//! (no shell, so the PID is the responder's), its stderr captured with every secret the
-//! harness handed it redacted, and stopped by PID (SIGTERM, then SIGKILL).
+//! without a shell, its stderr captured with every secret the
+//! harness handed it redacted, and stopped as a process group (SIGTERM, then SIGKILL), so a
+//! wrapper script and the responder it starts go together.
 //!
 //! Placeholders in `--responder-cmd` (stable interface):
 //!
@@ -14,11 +15,15 @@
 //! | `{xkey_pub}` | curve public key; empty without xkey |
 //! | `{users}` | path of the generated users.json |
 
-use std::io::{BufRead, BufReader};
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::cleanup::{self, Registration};
 
 /// The default template: the NATS by Example service's own flags.
 pub const SEED_FLAGS: &str = "-nats.url {url} -nats.user {user} -nats.pass {pass} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed} -users {users}";
@@ -223,17 +228,172 @@ pub fn render(template: &str, p: &Placeholders) -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// A running responder.
+/// A running responder: the process group of the command (a wrapper script and the responder
+/// it starts are stopped together), and its redacted stderr.
 pub struct RunningResponder {
     child: Child,
-    stderr: Arc<Mutex<String>>,
+    /// The process group (the child's PID: it is started with `process_group(0)`).
+    pgid: i32,
+    /// Set once the whole group is known to be gone: its id may be reused after that.
+    group_gone: bool,
+    status: Option<String>,
+    stderr: Arc<Mutex<StderrCapture>>,
+    reader_done: Arc<AtomicBool>,
     started: Instant,
+    _registration: Registration,
 }
 
+/// How much stderr is kept (the newest bytes).
 const STDERR_KEEP: usize = 64 * 1024;
+/// The shortest run of a secret's bytes that is redacted wherever it appears, so that a secret
+/// split across lines, writes or reads still never shows more than 7 bytes in a row.
+const MIN_FRAGMENT: usize = 8;
+const REDACTED: &[u8] = b"[REDACTED]";
+
+/// A byte stream with secrets redacted across write, read and line boundaries: every
+/// occurrence of a secret, and every run of at least 8 bytes that is part of one, becomes
+/// `[REDACTED]`. Bytes are held back until no secret can still be completing at them; invalid
+/// UTF-8 is replaced when the text is read out, never stops the capture.
+#[derive(Debug)]
+pub struct StderrCapture {
+    secrets: Vec<Vec<u8>>,
+    grams: std::collections::HashSet<Vec<u8>>,
+    hold: usize,
+    committed: Vec<u8>,
+    pending: Vec<u8>,
+}
+
+impl StderrCapture {
+    /// A capture redacting `secrets` (empty strings are ignored).
+    pub fn new(secrets: &[String]) -> StderrCapture {
+        let secrets: Vec<Vec<u8>> = secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        let grams = secrets
+            .iter()
+            .flat_map(|s| s.windows(MIN_FRAGMENT).map(<[u8]>::to_vec))
+            .collect();
+        let hold = secrets.iter().map(Vec::len).max().unwrap_or(0);
+        StderrCapture {
+            secrets,
+            grams,
+            hold,
+            committed: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    fn is_part_of_secret(&self, b: &[u8]) -> bool {
+        self.secrets
+            .iter()
+            .any(|s| s.windows(b.len()).any(|w| w == b))
+    }
+
+    /// Byte ranges of `data` to redact: maximal runs of at least 8 bytes (or a whole shorter
+    /// secret) that appear inside a secret.
+    fn ranges(&self, data: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        if self.secrets.is_empty() {
+            return out;
+        }
+        let mut i = 0;
+        while i < data.len() {
+            let long =
+                i + MIN_FRAGMENT <= data.len() && self.grams.contains(&data[i..i + MIN_FRAGMENT]);
+            let short = self
+                .secrets
+                .iter()
+                .filter(|s| s.len() < MIN_FRAGMENT && data[i..].starts_with(s))
+                .map(Vec::len)
+                .max();
+            let first = if long { Some(MIN_FRAGMENT) } else { short };
+            match first {
+                Some(n) => {
+                    let mut j = i + n;
+                    while j < data.len() && self.is_part_of_secret(&data[i..=j]) {
+                        j += 1;
+                    }
+                    out.push((i, j));
+                    i = j;
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+
+    fn redacted(data: &[u8], ranges: &[(usize, usize)]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len());
+        let mut at = 0;
+        for (a, b) in ranges {
+            out.extend_from_slice(&data[at..*a]);
+            out.extend_from_slice(REDACTED);
+            at = *b;
+        }
+        out.extend_from_slice(&data[at..]);
+        out
+    }
+
+    /// Adds bytes read from the stream.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.pending.extend_from_slice(chunk);
+        let ranges = self.ranges(&self.pending);
+        // Keep back the last `hold` bytes: a secret may still be arriving there.
+        let mut cut = self.pending.len().saturating_sub(self.hold);
+        if let Some((a, _)) = ranges.iter().find(|(a, b)| *a < cut && cut < *b) {
+            cut = *a;
+        }
+        let done: Vec<(usize, usize)> = ranges.into_iter().filter(|(_, b)| *b <= cut).collect();
+        let text = Self::redacted(&self.pending[..cut], &done);
+        self.committed.extend_from_slice(&text);
+        self.pending.drain(..cut);
+        if self.committed.len() > STDERR_KEEP {
+            let from = self.committed.len() - STDERR_KEEP / 2;
+            let from = self.committed[from..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map(|p| from + p + 1)
+                .unwrap_or(from);
+            self.committed.drain(..from);
+        }
+    }
+
+    /// The stream ended: nothing more can complete a secret.
+    pub fn finish(&mut self) {
+        let ranges = self.ranges(&self.pending);
+        let text = Self::redacted(&self.pending, &ranges);
+        self.committed.extend_from_slice(&text);
+        self.pending.clear();
+    }
+
+    /// Everything captured so far, redacted. A tail that may be the start of a secret still
+    /// being written is left out until the rest arrives.
+    pub fn text(&self) -> String {
+        let ranges = self.ranges(&self.pending);
+        let mut tail = Self::redacted(&self.pending, &ranges);
+        let free_from = ranges
+            .last()
+            .map(|(_, b)| tail.len() - (self.pending.len() - b))
+            .unwrap_or(0);
+        let mut keep = tail.len();
+        for k in (1..MIN_FRAGMENT).rev() {
+            if keep >= free_from + k && self.is_part_of_secret(&tail[keep - k..]) {
+                keep -= k;
+                break;
+            }
+        }
+        tail.truncate(keep);
+        let mut all = self.committed.clone();
+        all.extend_from_slice(&tail);
+        String::from_utf8_lossy(&all).into_owned()
+    }
+}
 
 impl RunningResponder {
-    /// Starts `argv`, capturing stderr with `secrets` replaced by `[REDACTED]`.
+    /// Starts `argv` in a process group of its own, capturing stderr with `secrets` replaced
+    /// by `[REDACTED]`.
     pub fn start(argv: &[String], secrets: Vec<String>) -> Result<RunningResponder, String> {
         let (prog, args) = argv.split_first().ok_or("empty responder command")?;
         let mut child = Command::new(prog)
@@ -241,54 +401,71 @@ impl RunningResponder {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start the responder {prog:?}: {e}. Check --responder-cmd (the program must exist and be executable)"))?;
-        let stderr = Arc::new(Mutex::new(String::new()));
-        if let Some(err) = child.stderr.take() {
-            let buf = stderr.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(err).lines() {
-                    let Ok(mut line) = line else { break };
-                    for s in &secrets {
-                        line = line.replace(s.as_str(), "[REDACTED]");
-                    }
-                    if let Ok(mut b) = buf.lock() {
-                        b.push_str(&line);
-                        b.push('\n');
-                        if b.len() > STDERR_KEEP {
-                            let cut = b.len() - STDERR_KEEP / 2;
-                            let cut = (cut..b.len())
-                                .find(|i| b.is_char_boundary(*i))
-                                .unwrap_or(b.len());
-                            b.drain(..cut);
+        let pgid = child.id() as i32;
+        let registration = cleanup::register_group(child.id());
+        let stderr = Arc::new(Mutex::new(StderrCapture::new(&secrets)));
+        let reader_done = Arc::new(AtomicBool::new(false));
+        match child.stderr.take() {
+            Some(mut err) => {
+                let cap = stderr.clone();
+                let done = reader_done.clone();
+                std::thread::spawn(move || {
+                    // Drain until end of file whatever arrives: closing the pipe early would
+                    // kill the responder with SIGPIPE.
+                    let mut buf = vec![0u8; 8192];
+                    loop {
+                        match err.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => {
+                                if let Ok(mut c) = cap.lock() {
+                                    c.push(&buf[..n]);
+                                }
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(_) => break,
                         }
                     }
-                }
-            });
+                    if let Ok(mut c) = cap.lock() {
+                        c.finish();
+                    }
+                    done.store(true, Ordering::SeqCst);
+                });
+            }
+            None => reader_done.store(true, Ordering::SeqCst),
         }
         Ok(RunningResponder {
             child,
+            pgid,
+            group_gone: false,
+            status: None,
             stderr,
+            reader_done,
             started: Instant::now(),
+            _registration: registration,
         })
     }
 
-    /// The PID.
+    /// The PID (also the process group id).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// `Some(status text)` when the process has exited.
+    /// `Some(status text)` when the process started from the template has exited.
     pub fn exited(&mut self) -> Option<String> {
-        match self.child.try_wait() {
-            Ok(Some(st)) => Some(st.to_string()),
-            _ => None,
+        if self.status.is_none() {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                self.status = Some(st.to_string());
+            }
         }
+        self.status.clone()
     }
 
     /// The last `lines` lines of stderr.
     pub fn stderr_tail(&self, lines: usize) -> String {
-        let b = self.stderr.lock().map(|b| b.clone()).unwrap_or_default();
+        let b = self.stderr.lock().map(|b| b.text()).unwrap_or_default();
         let all: Vec<&str> = b.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
@@ -298,31 +475,46 @@ impl RunningResponder {
         self.started.elapsed()
     }
 
-    /// SIGTERM, up to `grace` to exit, then SIGKILL. Returns the exit status text.
+    fn all_gone(&mut self) -> bool {
+        self.exited().is_some() && !cleanup::group_alive(self.pgid)
+    }
+
+    /// SIGTERM to the whole process group, up to `grace` for every process in it to exit,
+    /// then SIGKILL to the group. Returns the exit status text of the started process.
     pub fn stop(&mut self, grace: Duration) -> String {
-        if let Some(s) = self.exited() {
-            return s;
-        }
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid().to_string())
-            .status();
-        let deadline = Instant::now() + grace;
-        while Instant::now() < deadline {
-            if let Some(s) = self.exited() {
-                return s;
+        if !self.group_gone {
+            if !self.all_gone() {
+                cleanup::signal_group(self.pgid, libc::SIGTERM);
+                let deadline = Instant::now() + grace;
+                while Instant::now() < deadline && !self.all_gone() {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                if !self.all_gone() {
+                    cleanup::signal_group(self.pgid, libc::SIGKILL);
+                    if let Ok(st) = self.child.wait() {
+                        self.status.get_or_insert(st.to_string());
+                    }
+                    let deadline = Instant::now() + Duration::from_secs(2);
+                    while Instant::now() < deadline && cleanup::group_alive(self.pgid) {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
             }
-            std::thread::sleep(Duration::from_millis(20));
+            self.group_gone = true;
         }
-        let _ = self.child.kill();
-        self.child.wait().map(|s| s.to_string()).unwrap_or_default()
+        // The last lines: the pipe closes once every process holding it has gone.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !self.reader_done.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.exited().unwrap_or_default()
     }
 }
 
 impl Drop for RunningResponder {
     fn drop(&mut self) {
-        if self.exited().is_none() {
-            let _ = self.child.kill();
+        if !self.group_gone && (self.exited().is_none() || cleanup::group_alive(self.pgid)) {
+            cleanup::signal_group(self.pgid, libc::SIGKILL);
             let _ = self.child.wait();
         }
     }
@@ -359,5 +551,62 @@ mod tests {
             ResponderSpec::command("/opt/bin/my-resp -x").name,
             "my-resp"
         );
+    }
+
+    fn no_piece_of(out: &str, secret: &str) -> Result<(), String> {
+        for w in secret.as_bytes().windows(MIN_FRAGMENT) {
+            let w = std::str::from_utf8(w).unwrap();
+            if out.contains(w) {
+                return Err(format!("{w:?} of the secret in {out:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn redaction_holds_across_every_split_point() {
+        let secret = "SAAGPASSWORDXYZ234567ABCDEFGHIJKLMNOP";
+        let pass = "abcdefghijklmnopqrstuvwx";
+        let stream = format!(
+            "start {secret} mid\nhalf={}\n{} rest\n{pass}{secret}\nend ok\n",
+            &pass[..12],
+            &pass[12..]
+        );
+        let secrets = vec![secret.to_string(), pass.to_string()];
+        let bytes = stream.as_bytes();
+        for chunk in 1..=bytes.len() {
+            let mut c = StderrCapture::new(&secrets);
+            for piece in bytes.chunks(chunk) {
+                c.push(piece);
+                let t = c.text();
+                no_piece_of(&t, secret).unwrap();
+                no_piece_of(&t, pass).unwrap();
+            }
+            c.finish();
+            let t = c.text();
+            no_piece_of(&t, secret).unwrap();
+            no_piece_of(&t, pass).unwrap();
+            assert!(
+                t.starts_with("start [REDACTED] mid\nhalf=[REDACTED]\n[REDACTED] rest\n"),
+                "chunk {chunk}: {t}"
+            );
+            assert!(t.ends_with("\nend ok\n"), "chunk {chunk}: {t}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_and_the_buffer_stays_bounded() {
+        let mut c = StderrCapture::new(&["s3cretpassword".to_string()]);
+        c.push(b"a\xffb\n");
+        for i in 0..20_000 {
+            c.push(format!("line {i}\n").as_bytes());
+        }
+        c.finish();
+        let t = c.text();
+        assert!(t.len() <= STDERR_KEEP, "{}", t.len());
+        assert!(t.ends_with("line 19999\n"));
+        let mut c = StderrCapture::new(&[]);
+        c.push(b"a\xffb\n");
+        assert_eq!(c.text(), "a\u{FFFD}b\n");
     }
 }

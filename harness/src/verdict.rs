@@ -136,7 +136,7 @@ pub struct ResponderRun {
     pub responder_stderr: String,
     /// The responder's stderr tail for every scenario file and wire phase, in run order.
     #[serde(default)]
-    pub stderr: Vec<StderrCapture>,
+    pub stderr: Vec<StderrTail>,
     /// How often the harness restarted the responder after it exited or stopped answering.
     #[serde(default)]
     pub restarts: usize,
@@ -161,7 +161,7 @@ impl ResponderRun {
 
 /// The stderr a responder wrote while one scenario file or wire phase ran.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StderrCapture {
+pub struct StderrTail {
     /// The scenario file (`seed.toml`) or wire phase (`wire (plain)`).
     pub source: String,
     /// Its last lines, with every secret the harness handed out redacted.

@@ -33,7 +33,7 @@ use crate::provision::ServerBinary;
 use crate::runner::{self, Fixture, RunOptions, ServerBackend};
 use crate::scenario::Scenario;
 use crate::sut::{self, ResponderSpec, RunningResponder};
-use crate::verdict::{CaseResult, Level, StderrCapture, Verdict};
+use crate::verdict::{CaseResult, Level, StderrTail, Verdict};
 
 const HARNESS_USER: &str = "callout-harness";
 /// The wrong password a response case sends for bob.
@@ -188,7 +188,7 @@ pub struct WireOutcome {
     /// Times the responder was restarted.
     pub restarts: usize,
     /// stderr per phase (and per restart).
-    pub stderr: Vec<StderrCapture>,
+    pub stderr: Vec<StderrTail>,
 }
 
 /// Runs the wire catalog against one responder.
@@ -226,7 +226,7 @@ pub async fn run_wire(
                 "plain"
             }
         );
-        match Phase::start(backend, bin, responder, config, opts.ready_timeout()).await {
+        match Phase::start(backend, bin, responder, config, opts.ready_timeout).await {
             Ok(mut phase) => {
                 let mut stopped = None;
                 for case in cases {
@@ -248,7 +248,7 @@ pub async fn run_wire(
                     r.duration_ms = started.elapsed().as_millis() as u64;
                     r.verdict = r.verdict.strictly(opts.strict);
                     if let Some(restart) = phase.after_case(&mut r).await {
-                        out.stderr.push(StderrCapture {
+                        out.stderr.push(StderrTail {
                             source: format!("{label}, until {} stopped it", case.id),
                             text: restart.stderr,
                         });
@@ -270,13 +270,13 @@ pub async fn run_wire(
                 phase.proc.stop(Duration::from_secs(5));
                 let text = phase.proc.stderr_tail(40);
                 out.outcome.stderr = text.clone();
-                out.stderr.push(StderrCapture {
+                out.stderr.push(StderrTail {
                     source: label,
                     text,
                 });
             }
             Err(PhaseError::Unimplemented(why, stderr)) => {
-                out.stderr.push(StderrCapture {
+                out.stderr.push(StderrTail {
                     source: label,
                     text: stderr,
                 });
@@ -296,7 +296,7 @@ pub async fn run_wire(
             Err(PhaseError::Setup(e, stderr)) => {
                 out.outcome.setup_error = Some(format!("{label}: {e}"));
                 out.outcome.stderr = stderr.clone();
-                out.stderr.push(StderrCapture {
+                out.stderr.push(StderrTail {
                     source: label,
                     text: stderr,
                 });
