@@ -635,8 +635,9 @@ mod tests {
         assert_eq!(g.sight("Ufresh", 110, 101), Sighting::Full, "still full");
         assert_eq!(g.seen.len(), REPLAY_GUARD_CAPACITY);
         // Once they expire, the sweep drops them and the keys may come back.
-        assert_eq!(g.sight("U7", 130, 111), Sighting::First);
+        assert_eq!(g.sight("Ufresh", 130, 111), Sighting::First);
         assert!(g.seen.len() < 10, "{}", g.seen.len());
+        assert_eq!(g.sight("U7", 130, 111), Sighting::First);
     }
 
     #[test]
