@@ -630,7 +630,11 @@ mod tests {
         for i in 0..REPLAY_GUARD_CAPACITY {
             assert_eq!(g.sight(&format!("U{i}"), 110, 100), Sighting::First);
         }
-        assert_eq!(g.sight("U7", 110, 100), Sighting::Replay, "a replay while full");
+        assert_eq!(
+            g.sight("U7", 110, 100),
+            Sighting::Replay,
+            "a replay while full"
+        );
         assert_eq!(g.sight("Ufresh", 110, 100), Sighting::Full, "fail closed");
         assert_eq!(g.sight("Ufresh", 110, 101), Sighting::Full, "still full");
         assert_eq!(g.seen.len(), REPLAY_GUARD_CAPACITY);

@@ -669,8 +669,10 @@ mod tests {
 
     #[test]
     fn a_duplicate_key_is_an_error_not_last_wins() {
-        let e = parse(r#"{"bob":{"pass":"first","account":"APP"},"bob":{"pass":"second","account":"SYS"}}"#)
-            .unwrap_err();
+        let e = parse(
+            r#"{"bob":{"pass":"first","account":"APP"},"bob":{"pass":"second","account":"SYS"}}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.location, r#"user "bob""#, "{e}");
         assert!(
             e.problem.contains("appears twice") && e.problem.contains("line 1"),

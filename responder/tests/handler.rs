@@ -313,7 +313,12 @@ fn negative_zero_and_inverted_times_are_refused_every_time() {
         (now + 5, now, now + 3, "request expired or not yet valid"),
         (now + 5, now, i64::MAX, "request expired or not yet valid"),
         (now - 1, now - 3, 0, "request expired or not yet valid"),
-        (now - 1, i64::MIN, i64::MIN, "request expired or not yet valid"),
+        (
+            now - 1,
+            i64::MIN,
+            i64::MIN,
+            "request expired or not yet valid",
+        ),
     ];
     for (exp, iat, nbf, want) in cases {
         let mut c = request(&w, "alice", "alice-pw", false);
