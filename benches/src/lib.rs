@@ -37,10 +37,13 @@ impl Forger {
         }
     }
 
-    /// A request for `user`/`pass` with a fresh `user_nkey`, valid for a minute.
+    /// A request for `user`/`pass` with a fresh `user_nkey`, valid for 5 s. Like the server's
+    /// (`exp` = now + authorization.timeout), it is short: the responder's replay guard holds
+    /// at most 100,000 unexpired requests and refuses new ones when full, and a benchmark
+    /// admitting tens of thousands a second with a long `exp` would fill it.
     pub fn claims(&self, user: &str, pass: &str) -> AuthRequestClaims {
         let mut c = self.server.request(Some(user), Some(pass));
-        c.exp = callout_codec::unix_now() + 60;
+        c.exp = callout_codec::unix_now() + 5;
         c
     }
 

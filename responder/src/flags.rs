@@ -3,6 +3,7 @@
 //! same. Seed flags take the seed itself or a path to a file holding it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -25,6 +26,9 @@ pub struct Flags {
     pub queue: String,
     /// `-workers`: requests handled at once (default: 4 × the number of cores).
     pub workers: Option<usize>,
+    /// `-drain.timeout`: how long a drain may take after SIGINT/SIGTERM (default
+    /// [`DEFAULT_DRAIN_TIMEOUT`]).
+    pub drain_timeout: Option<Duration>,
     /// `-log`: a tracing filter (default `info`).
     pub log: String,
     /// `-fault`: a deliberate defect, only honoured by the `callout-mutant` binary.
@@ -61,10 +65,35 @@ pub enum FlagError {
     /// A value that should be a number was not.
     #[error("flag {0} expects a positive number, got {1:?}")]
     NotANumber(String, String),
+    /// A number outside the range the flag accepts.
+    #[error("flag {flag} accepts {range}, got {value:?}")]
+    OutOfRange {
+        /// The flag.
+        flag: String,
+        /// What was given.
+        value: String,
+        /// What it accepts.
+        range: String,
+    },
+    /// A value that should be a duration was not.
+    #[error("flag {0} expects a duration such as 5s, 500ms or 1m, got {1:?}")]
+    NotADuration(String, String),
     /// A positional argument.
     #[error("unexpected argument {0:?}: every option is a flag such as -users users.json")]
     Positional(String),
 }
+
+/// The most `-workers` accepts: far beyond any useful number of concurrent decisions (each is
+/// CPU work of about 0.1 ms), and far below the task pool's own limits.
+pub const MAX_WORKERS: usize = 65_536;
+
+/// How long a drain may take after SIGINT/SIGTERM before the responder exits anyway: the
+/// answers in flight are flushed within it when the server is there, and when it is not, the
+/// responder does not wait for it to come back.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most `-drain.timeout` accepts.
+pub const MAX_DRAIN_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// The text of `--help`.
 pub const HELP: &str = "\
@@ -81,11 +110,16 @@ Flags (each also as --flag VALUE or -flag=VALUE):
   -xkey.seed SEED     curve seed (SX...) or a file holding it, when auth_callout has an xkey
   -users FILE         users.json: {\"alice\": {\"pass\": \"...\", \"account\": \"APP\", \"permissions\": {...}}}
   -queue NAME         queue group shared by responder instances (default q)
-  -workers N          requests handled at once (default: 4 x the number of cores)
+  -workers N          requests handled at once, 1 to 65536 (default: 4 x the number of cores)
+  -drain.timeout D    on SIGINT/SIGTERM, stop taking requests and finish those in flight
+                      for at most D, e.g. 5s, 500ms (default 5s); then exit. A second
+                      signal exits at once.
   -log FILTER         log filter, e.g. info, debug (default info; also RUST_LOG)
   -h, --help          this text
 
-Logs go to stderr, one line per decision; passwords, tokens and seeds are never logged.
+Credentials may also be given in the URL (nats://user:pass@host); the responder prints a
+URL only with its password redacted. Logs go to stderr, one line per decision; passwords,
+tokens and seeds are never logged.
 ";
 
 impl Flags {
@@ -126,6 +160,7 @@ impl Flags {
                 "users",
                 "queue",
                 "workers",
+                "drain.timeout",
                 "log",
                 "fault",
             ];
@@ -153,7 +188,27 @@ impl Flags {
                     if n == 0 {
                         return Err(FlagError::NotANumber("-workers".into(), value));
                     }
+                    if n > MAX_WORKERS {
+                        return Err(FlagError::OutOfRange {
+                            flag: "-workers".into(),
+                            value,
+                            range: format!("1 to {MAX_WORKERS}"),
+                        });
+                    }
                     f.workers = Some(n);
+                }
+                "drain.timeout" => {
+                    let d = parse_duration(&value).ok_or_else(|| {
+                        FlagError::NotADuration("-drain.timeout".into(), value.clone())
+                    })?;
+                    if d > MAX_DRAIN_TIMEOUT {
+                        return Err(FlagError::OutOfRange {
+                            flag: "-drain.timeout".into(),
+                            value,
+                            range: "0s to 1h".into(),
+                        });
+                    }
+                    f.drain_timeout = Some(d);
                 }
                 "log" => f.log = value,
                 "fault" => f.fault = Some(value),
@@ -162,6 +217,25 @@ impl Flags {
         }
         Ok(f)
     }
+}
+
+/// A Go-style duration, in the forms a drain deadline needs: `500ms`, `5s`, `1.5s`, `2m`,
+/// `1h`, or a bare number of seconds.
+fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// Reads a seed flag: the seed itself when it looks like one (`S…`, 58 characters), else the
@@ -247,6 +321,26 @@ mod tests {
             p(&["-workers", "0"]),
             Err(FlagError::NotANumber(..))
         ));
+        for big in ["65537", "2305843009213693952", "18446744073709551615"] {
+            let e = p(&["-workers", big]).unwrap_err();
+            assert!(matches!(e, FlagError::OutOfRange { .. }), "{e}");
+            assert!(e.to_string().contains("1 to 65536"), "{e}");
+        }
+        assert_eq!(p(&["-workers", "65536"]).unwrap().workers, Some(65_536));
+    }
+
+    #[test]
+    fn drain_timeout_takes_go_durations() {
+        let d = |v: &str| p(&["-drain.timeout", v]).map(|f| f.drain_timeout);
+        assert_eq!(d("5s"), Ok(Some(Duration::from_secs(5))));
+        assert_eq!(d("500ms"), Ok(Some(Duration::from_millis(500))));
+        assert_eq!(d("1.5"), Ok(Some(Duration::from_millis(1500))));
+        assert_eq!(d("2m"), Ok(Some(Duration::from_secs(120))));
+        assert_eq!(d("0s"), Ok(Some(Duration::ZERO)));
+        assert!(matches!(d("5x"), Err(FlagError::NotADuration(..))));
+        assert!(matches!(d("-1s"), Err(FlagError::NotADuration(..))));
+        assert!(matches!(d("2h"), Err(FlagError::OutOfRange { .. })));
+        assert_eq!(p(&[]).unwrap().drain_timeout, None);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! | open a sealed body (sender = `Nats-Server-Xkey` header) | no xkey configured, bad header key, wrong key, wrong version, truncated | **none** |
 //! | decode and verify the JWT (header, base64, type, version, signature by `iss`, `iss` an `N` key) | anything | **none** |
 //! | `user_nkey` is a `U` key | not | **none** |
-//! | `aud == "nats-authorization-request"`, `iss == server_id.id`, `exp` set and not passed, `nbf`, header xkey `== server_id.xkey`, sealed iff an xkey is configured, request not seen before | any | signed error |
+//! | `aud == "nats-authorization-request"`, `iss == server_id.id`; times: `exp > 0` and not passed, `exp >= iat`, `iat` at most [`MAX_CLOCK_SKEW_SECS`] ahead, `nbf` (when > 0) not after now; header xkey `== server_id.xkey`, sealed iff an xkey is configured; replay guard: not seen before, `exp` at most [`REPLAY_HORIZON_SECS`] ahead, guard not full of unexpired requests | any | signed error |
 //! | user known, password set, non-empty and equal (constant time) | any | signed error `invalid credentials` |
 //!
 //! Why silence for the first three rows: until the signature of a server key is verified, there
@@ -150,32 +150,102 @@ impl Fault {
     }
 }
 
+/// How far in the future a request's `iat` may be, for clock skew between the server and
+/// the responder: [`Responder::handle`] refuses a request issued more than this many seconds
+/// ahead of its own clock.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 60;
+
+/// How far ahead a request's `exp` may be. The replay guard must remember a request until it
+/// expires, so a request valid for longer than this cannot be guarded against replay and is
+/// refused. The server sets `exp = now + authorization.timeout`, normally seconds.
+pub const REPLAY_HORIZON_SECS: i64 = 600;
+
+/// How many requests the replay guard remembers at most. When it is full of requests that
+/// have not expired, new requests are refused (fail closed) until some expire.
+pub const REPLAY_GUARD_CAPACITY: usize = 100_000;
+
+/// What the replay guard says about one request.
+#[derive(Debug, PartialEq, Eq)]
+enum Sighting {
+    /// Not seen before (or seen and expired): recorded, go on.
+    First,
+    /// Seen before and not expired.
+    Replay,
+    /// `exp` is beyond the horizon: the guard would have to remember it too long.
+    BeyondHorizon,
+    /// Full of unexpired entries: nothing can be recorded, so nothing is admitted.
+    Full,
+}
+
 /// Request user keys seen recently, to refuse replays until the request would have expired.
-#[derive(Default)]
+/// Bounded twice: by count (`capacity`) and by time (an entry lives at most
+/// [`REPLAY_HORIZON_SECS`] past its insertion, because a request whose `exp` is further
+/// ahead is never recorded).
 struct ReplayGuard {
     seen: HashMap<String, i64>,
+    capacity: usize,
     /// When the expired entries were last dropped: at most once a second, so that a full
     /// guard whose entries are all still valid does not rescan itself on every request.
     swept_at: i64,
 }
 
 impl ReplayGuard {
-    const MAX: usize = 100_000;
-
-    /// Records `user_nkey` until `exp`; false when it was already there.
-    fn first_sighting(&mut self, user_nkey: &str, exp: i64, now: i64) -> bool {
-        if self.seen.len() >= Self::MAX && now != self.swept_at {
-            self.seen.retain(|_, e| *e >= now);
-            self.swept_at = now;
+    fn new(capacity: usize) -> ReplayGuard {
+        ReplayGuard {
+            seen: HashMap::new(),
+            capacity,
+            swept_at: i64::MIN,
         }
-        if let Some(e) = self.seen.get(user_nkey) {
+    }
+
+    /// Records `user_nkey` until `exp`, unless it is a replay, `exp` is beyond the horizon or
+    /// the guard is full of unexpired entries.
+    fn sight(&mut self, user_nkey: &str, exp: i64, now: i64) -> Sighting {
+        if exp > now.saturating_add(REPLAY_HORIZON_SECS) {
+            return Sighting::BeyondHorizon;
+        }
+        if let Some(e) = self.seen.get_mut(user_nkey) {
             if *e >= now {
-                return false;
+                return Sighting::Replay;
+            }
+            *e = exp;
+            return Sighting::First;
+        }
+        if self.seen.len() >= self.capacity {
+            if now != self.swept_at {
+                self.seen.retain(|_, e| *e >= now);
+                self.swept_at = now;
+            }
+            if self.seen.len() >= self.capacity {
+                return Sighting::Full;
             }
         }
         self.seen.insert(user_nkey.to_string(), exp);
-        true
+        Sighting::First
     }
+}
+
+/// The time checks on a request whose signature verified: the reason of the first that
+/// fails. `exp` must be set (> 0, the server always sets it) and not passed, and not before
+/// `iat`; `iat` no more than [`MAX_CLOCK_SKEW_SECS`] ahead; `nbf`, when set (> 0, as in Go's
+/// jwt library), not after now. Saturating arithmetic: any `i64` is safe.
+fn check_times(req: &AuthRequestClaims, now: i64) -> Result<(), &'static str> {
+    if req.exp <= 0 {
+        return Err("request has no expiry");
+    }
+    if now > req.exp {
+        return Err("request expired or not yet valid");
+    }
+    if req.exp < req.iat {
+        return Err("request expires before it was issued");
+    }
+    if req.iat > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
+        return Err("request issued in the future");
+    }
+    if req.nbf > 0 && now < req.nbf {
+        return Err("request expired or not yet valid");
+    }
+    Ok(())
 }
 
 /// The responder's state: keys, users, and caches shared by every handler task (the X25519
@@ -211,9 +281,23 @@ impl Responder {
             users,
             channels: RwLock::new(HashMap::new()),
             server_keys: nkey::KeyCache::new(),
-            replays: Mutex::new(ReplayGuard::default()),
+            replays: Mutex::new(ReplayGuard::new(REPLAY_GUARD_CAPACITY)),
             faults: Vec::new(),
         }
+    }
+
+    /// Sets how many requests the replay guard remembers (default
+    /// [`REPLAY_GUARD_CAPACITY`]); tests use a small bound to reach it.
+    pub fn with_replay_capacity(self, capacity: usize) -> Responder {
+        if let Ok(mut g) = self.replays.lock() {
+            *g = ReplayGuard::new(capacity);
+        }
+        self
+    }
+
+    /// How many requests the replay guard remembers now.
+    pub fn replay_guard_len(&self) -> usize {
+        self.replays.lock().map(|g| g.seen.len()).unwrap_or(0)
     }
 
     /// Sets deliberate defects (mutant builds only).
@@ -319,14 +403,8 @@ impl Responder {
             );
         }
         if !self.has(Fault::SkipExpCheck) {
-            if req.exp == 0 {
-                return reject("request has no expiry", "request has no expiry".into());
-            }
-            if jwt::validate_times(&req, now).is_err() {
-                return reject(
-                    "request expired or not yet valid",
-                    "request expired or not yet valid".into(),
-                );
+            if let Err(reason) = check_times(&req, now) {
+                return reject(reason, reason.into());
             }
         }
         if let Some(hk) = header_xkey {
@@ -342,13 +420,28 @@ impl Responder {
                 "encryption mismatch: expected a sealed request".into(),
             );
         }
-        let replay_ok = self
+        // A poisoned lock still holds a consistent map (no code path panics while holding
+        // it); take it rather than admit without a replay check.
+        let sighting = self
             .replays
             .lock()
-            .map(|mut g| g.first_sighting(&req.nats.user_nkey, req.exp, now))
-            .unwrap_or(true);
-        if !replay_ok {
-            return reject("replayed request", "replayed request".into());
+            .unwrap_or_else(|p| p.into_inner())
+            .sight(&req.nats.user_nkey, req.exp, now);
+        match sighting {
+            Sighting::First => {}
+            Sighting::Replay => return reject("replayed request", "replayed request".into()),
+            Sighting::BeyondHorizon => {
+                return reject(
+                    "request expiry too far ahead: cannot guard against replay",
+                    "request expiry too far ahead: cannot guard against replay".into(),
+                )
+            }
+            Sighting::Full => {
+                return reject(
+                    "replay guard full: too many unexpired requests",
+                    "responder busy: too many unexpired requests".into(),
+                )
+            }
         }
         // Credentials.
         let name = &req.nats.connect_opts.user;
@@ -529,19 +622,42 @@ fn decode_unverified(token: &str) -> Option<AuthRequestClaims> {
 
 #[cfg(test)]
 mod tests {
-    use super::ReplayGuard;
+    use super::{ReplayGuard, Sighting, REPLAY_GUARD_CAPACITY, REPLAY_HORIZON_SECS};
 
     #[test]
-    fn a_full_replay_guard_still_refuses_replays_and_admits_fresh_keys() {
-        let mut g = ReplayGuard::default();
-        for i in 0..ReplayGuard::MAX {
-            assert!(g.first_sighting(&format!("U{i}"), 110, 100));
+    fn a_full_replay_guard_refuses_replays_and_fresh_keys_until_entries_expire() {
+        let mut g = ReplayGuard::new(REPLAY_GUARD_CAPACITY);
+        for i in 0..REPLAY_GUARD_CAPACITY {
+            assert_eq!(g.sight(&format!("U{i}"), 110, 100), Sighting::First);
         }
-        assert!(!g.first_sighting("U7", 110, 100), "a replay while full");
-        assert!(g.first_sighting("Ufresh", 110, 100));
-        assert!(!g.first_sighting("Ufresh", 110, 101));
+        assert_eq!(
+            g.sight("U7", 110, 100),
+            Sighting::Replay,
+            "a replay while full"
+        );
+        assert_eq!(g.sight("Ufresh", 110, 100), Sighting::Full, "fail closed");
+        assert_eq!(g.sight("Ufresh", 110, 101), Sighting::Full, "still full");
+        assert_eq!(g.seen.len(), REPLAY_GUARD_CAPACITY);
         // Once they expire, the sweep drops them and the keys may come back.
-        assert!(g.first_sighting("U7", 130, 111));
+        assert_eq!(g.sight("Ufresh", 130, 111), Sighting::First);
         assert!(g.seen.len() < 10, "{}", g.seen.len());
+        assert_eq!(g.sight("U7", 130, 111), Sighting::First);
+    }
+
+    #[test]
+    fn the_replay_guard_never_records_an_expiry_beyond_its_horizon() {
+        let mut g = ReplayGuard::new(10);
+        let now = 1_700_000_000;
+        for exp in [now + REPLAY_HORIZON_SECS + 1, now + 315_360_000, i64::MAX] {
+            assert_eq!(g.sight("Ufar", exp, now), Sighting::BeyondHorizon);
+        }
+        assert!(g.seen.is_empty());
+        assert_eq!(
+            g.sight("Unear", now + REPLAY_HORIZON_SECS, now),
+            Sighting::First
+        );
+        // Extreme clocks do not overflow.
+        assert_eq!(g.sight("Umax", i64::MAX, i64::MAX), Sighting::First);
+        assert_eq!(g.sight("Umin", i64::MIN, i64::MIN), Sighting::First);
     }
 }

@@ -8,6 +8,7 @@
 pub mod flags;
 pub mod handler;
 pub mod log;
+pub mod nats_url;
 pub mod service;
 pub mod users;
 
@@ -17,6 +18,7 @@ use callout_codec::{CurveSecret, KeyKind, Signer};
 
 use crate::flags::{seed_from_flag, Flags};
 use crate::handler::{Fault, Responder};
+use crate::nats_url::NatsUrl;
 use crate::users::UserDirectory;
 
 /// Builds the responder from flags, or explains what is wrong with them.
@@ -39,6 +41,9 @@ pub fn build(flags: &Flags, allow_faults: bool) -> Result<Responder, String> {
         .as_ref()
         .ok_or("-users is required: pass the path of users.json")?;
     let users = UserDirectory::load(users_path).map_err(|e| e.to_string())?;
+    if users.is_empty() {
+        tracing::warn!(file = %users_path.display(), "the users file has no users: every client will be refused");
+    }
     for u in &users.passwordless {
         tracing::warn!(user = %u, "user has no password in the users file and will never be admitted");
     }
@@ -57,8 +62,34 @@ pub fn build(flags: &Flags, allow_faults: bool) -> Result<Responder, String> {
     Ok(Responder::new(issuer, xkey, users).with_faults(faults))
 }
 
+/// The connection settings from flags, checked before anything connects: the URL parses
+/// (printed only redacted), `-nats.user` and `-nats.pass` come together.
+pub fn service_config(flags: &Flags) -> Result<service::ServiceConfig, String> {
+    let url = NatsUrl::parse(&flags.nats_url)?;
+    match (&flags.nats_user, &flags.nats_pass) {
+        (Some(_), None) => return Err("-nats.user is given without -nats.pass: pass both (the callout account's user and its password), or neither".into()),
+        (None, Some(_)) => return Err("-nats.pass is given without -nats.user: pass both (the callout account's user and its password), or neither".into()),
+        _ => {}
+    }
+    let workers = flags.workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            * 4
+    });
+    Ok(service::ServiceConfig {
+        url,
+        user: flags.nats_user.clone(),
+        pass: flags.nats_pass.clone(),
+        queue: flags.queue.clone(),
+        workers: workers.min(flags::MAX_WORKERS),
+        drain_timeout: flags.drain_timeout.unwrap_or(flags::DEFAULT_DRAIN_TIMEOUT),
+    })
+}
+
 /// The whole program: parse flags, build, run. Returns the process exit code: 0 after a clean
-/// drain, 2 for bad flags or files, 1 when the service fails.
+/// drain, 2 for bad flags or files, 1 when the service fails or its drain is cut short (the
+/// drain deadline passed, or a second signal).
 pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
     let flags = match Flags::parse(args) {
         Ok(f) => f,
@@ -71,8 +102,20 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
         print!("{}", flags::HELP);
         return 0;
     }
-    let filter = tracing_subscriber::EnvFilter::try_new(&flags.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = match tracing_subscriber::EnvFilter::try_new(&flags.log) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("callout-responder: -log (or $RUST_LOG): {:?} is not a log filter ({e}); pass a level such as info or debug, or directives such as info,callout_responder=debug", flags.log);
+            return 2;
+        }
+    };
+    let cfg = match service_config(&flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("callout-responder: {e}");
+            return 2;
+        }
+    };
     let (writer, mut log_flusher) = log::buffered_stderr();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -88,19 +131,6 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
             return 2;
         }
     };
-    let workers = flags.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            * 4
-    });
-    let cfg = service::ServiceConfig {
-        url: flags.nats_url.clone(),
-        user: flags.nats_user.clone(),
-        pass: flags.nats_pass.clone(),
-        queue: flags.queue.clone(),
-        workers,
-    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -113,10 +143,11 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
         }
     };
     let result = rt.block_on(service::run(cfg, Arc::new(responder)));
-    drop(rt);
+    // The client's reconnect task may still be trying a server that is gone: do not wait.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
     log_flusher.finish();
     match result {
-        Ok(()) => 0,
+        Ok(_) => 0,
         Err(e) => {
             eprintln!("callout-responder: {e:#}");
             1

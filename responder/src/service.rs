@@ -1,6 +1,7 @@
 //! The NATS side: connect as the callout account's user, queue-subscribe to
 //! `$SYS.REQ.USER.AUTH`, hand each request to the [`Responder`] on a bounded set of tasks
-//! spread over every core, publish the answer, reconnect forever, drain on SIGINT/SIGTERM.
+//! spread over every core, publish the answer, reconnect forever, drain on SIGINT/SIGTERM
+//! within a deadline (a second signal exits at once).
 //!
 //! A decision is about 0.1 ms of CPU (one signature check, two signatures) and no I/O: log
 //! lines go to an in-memory buffer that a separate thread writes out (`crate::log`), so
@@ -10,20 +11,21 @@
 //! twice more.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
 use crate::handler::{Outcome, Responder, Verdict};
+use crate::nats_url::{NatsUrl, UrlCredentials};
 
 /// Connection settings.
 #[derive(Clone)]
 pub struct ServiceConfig {
-    /// Server URL.
-    pub url: String,
-    /// User of the callout account.
+    /// The servers, checked, credentials taken out.
+    pub url: NatsUrl,
+    /// User of the callout account (`-nats.user`); the URL's credentials win, as in Go.
     pub user: Option<String>,
     /// Its password.
     pub pass: Option<String>,
@@ -31,11 +33,59 @@ pub struct ServiceConfig {
     pub queue: String,
     /// Requests handled at once.
     pub workers: usize,
+    /// How long the drain after a signal may take before the responder exits anyway.
+    pub drain_timeout: Duration,
+}
+
+/// How the service ended, when it did not fail.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// Signalled, and every request in flight was answered and flushed.
+    Drained,
+    /// Signalled before the first connection: nothing was in flight.
+    BeforeReady,
+}
+
+/// The signals that stop the service, registered once so that a second signal during the
+/// drain is seen, not lost to the default handler's absence.
+struct StopSignals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn register() -> anyhow::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+                int: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Runs until SIGINT or SIGTERM, then drains: stops taking requests, finishes those in flight,
-/// flushes the answers.
-pub async fn run(cfg: ServiceConfig, responder: Arc<Responder>) -> anyhow::Result<()> {
+/// flushes the answers. The drain ends after `cfg.drain_timeout` at the latest (the server may
+/// be gone, and a flush would wait for it forever), or at once on a second signal; either is
+/// an error, because answers may have been lost.
+pub async fn run(cfg: ServiceConfig, responder: Arc<Responder>) -> anyhow::Result<Stopped> {
+    let mut signals = StopSignals::register()?;
     let mut opts = async_nats::ConnectOptions::new()
         .name("callout-responder")
         .retry_on_initial_connect()
@@ -49,84 +99,121 @@ pub async fn run(cfg: ServiceConfig, responder: Arc<Responder>) -> anyhow::Resul
                 other => tracing::debug!("nats event: {other}"),
             }
         });
-    if let (Some(u), Some(p)) = (&cfg.user, &cfg.pass) {
-        opts = opts.user_and_password(u.clone(), p.clone());
+    match &cfg.url.credentials {
+        Some(UrlCredentials::UserPass(u, p)) => {
+            opts = opts.user_and_password(u.clone(), p.expose().to_string())
+        }
+        Some(UrlCredentials::Token(t)) => opts = opts.token(t.expose().to_string()),
+        None => {
+            if let (Some(u), Some(p)) = (&cfg.user, &cfg.pass) {
+                opts = opts.user_and_password(u.clone(), p.clone());
+            }
+        }
     }
-    let client = opts
-        .connect(&cfg.url)
-        .await
-        .with_context(|| format!("connecting to {}", cfg.url))?;
-    let mut sub = client
-        .queue_subscribe(callout_codec::AUTH_CALLOUT_SUBJECT, cfg.queue.clone())
-        .await
-        .context("subscribing to $SYS.REQ.USER.AUTH")?;
-    client.flush().await.context("flushing the subscription")?;
+    let start = async {
+        let client = opts
+            .connect(cfg.url.servers.clone())
+            .await
+            .with_context(|| format!("connecting to {}", cfg.url.redacted))?;
+        let sub = client
+            .queue_subscribe(callout_codec::AUTH_CALLOUT_SUBJECT, cfg.queue.clone())
+            .await
+            .context("subscribing to $SYS.REQ.USER.AUTH")?;
+        client.flush().await.context("flushing the subscription")?;
+        anyhow::Ok((client, sub))
+    };
+    let (client, sub) = tokio::select! {
+        started = start => started?,
+        _ = signals.next() => {
+            tracing::info!("signal received before the first connection; bye");
+            return Ok(Stopped::BeforeReady);
+        }
+    };
     tracing::info!(subject = callout_codec::AUTH_CALLOUT_SUBJECT, queue = %cfg.queue, workers = cfg.workers, "ready");
 
     let permits = Arc::new(Semaphore::new(cfg.workers));
-    let mut shutdown = Box::pin(shutdown_signal());
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => {
-                tracing::info!("signal received; draining");
-                break;
-            }
-            msg = sub.next() => {
-                let Some(msg) = msg else { break };
-                let Some(reply) = msg.reply.clone() else {
-                    tracing::debug!("request without a reply subject ignored");
-                    continue;
-                };
-                let permit = permits.clone().acquire_owned().await.context("worker pool closed")?;
-                let responder = responder.clone();
-                let client = client.clone();
-                tokio::spawn(async move {
-                    let started = Instant::now();
-                    let header = msg.headers.as_ref().and_then(|h| h.get(callout_codec::SERVER_XKEY_HEADER)).map(|v| v.as_str());
-                    let handled = responder.handle(&msg.payload, header, callout_codec::unix_now());
-                    if let Outcome::Reply(bytes) = handled.outcome {
-                        let bytes = bytes::Bytes::from(bytes);
-                        if responder.double_reply() {
-                            let _ = client.publish(reply.clone(), bytes.clone()).await;
-                        }
-                        if let Err(e) = client.publish(reply, bytes).await {
-                            tracing::warn!("could not publish an answer: {e}");
-                        }
-                    }
-                    let micros = started.elapsed().as_micros() as u64;
-                    match handled.verdict {
-                        Verdict::Admitted { account } => tracing::info!(user = %handled.user, %account, verdict = "admitted", micros, "decision"),
-                        Verdict::Rejected { reason } => tracing::info!(user = %handled.user, verdict = "rejected", reason, micros, "decision"),
-                        Verdict::Dropped { reason } => tracing::warn!(verdict = "dropped", reason, micros, "decision"),
-                    }
-                    drop(permit);
-                });
-            }
+    // Serving ends with the first signal; dropping the subscription then unsubscribes.
+    let why = tokio::select! {
+        served = serve(sub, &client, &responder, &permits) => {
+            served?;
+            "the subscription ended"
         }
+        _ = signals.next() => "signal received",
+    };
+    tracing::info!(
+        deadline_ms = cfg.drain_timeout.as_millis() as u64,
+        "{why}; draining (a second signal exits at once)"
+    );
+    let drain = async {
+        // Every handler holds a permit until it has published its answer.
+        let _ = permits.acquire_many(cfg.workers as u32).await;
+        let _ = client.flush().await;
+    };
+    tokio::select! {
+        drained = tokio::time::timeout(cfg.drain_timeout, drain) => match drained {
+            Ok(()) => {
+                tracing::info!("drained; bye");
+                Ok(Stopped::Drained)
+            }
+            Err(_) => anyhow::bail!(
+                "the drain did not finish within {:?} (is the server reachable?); exiting, answers in flight may be lost",
+                cfg.drain_timeout
+            ),
+        },
+        _ = signals.next() => anyhow::bail!("second signal during the drain; exiting at once, answers in flight may be lost"),
     }
-    let _ = sub.unsubscribe().await;
-    // Wait for every handler to finish.
-    let _ = permits.acquire_many(cfg.workers as u32).await;
-    let _ = client.flush().await;
-    tracing::info!("drained; bye");
-    Ok(())
 }
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
+/// Takes requests until the subscription ends, each on a task holding one of `permits`.
+async fn serve(
+    mut sub: async_nats::Subscriber,
+    client: &async_nats::Client,
+    responder: &Arc<Responder>,
+    permits: &Arc<Semaphore>,
+) -> anyhow::Result<()> {
+    while let Some(msg) = sub.next().await {
+        let Some(reply) = msg.reply.clone() else {
+            tracing::debug!("request without a reply subject ignored");
+            continue;
         };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .context("worker pool closed")?;
+        let responder = responder.clone();
+        let client = client.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let header = msg
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(callout_codec::SERVER_XKEY_HEADER))
+                .map(|v| v.as_str());
+            let handled = responder.handle(&msg.payload, header, callout_codec::unix_now());
+            if let Outcome::Reply(bytes) = handled.outcome {
+                let bytes = bytes::Bytes::from(bytes);
+                if responder.double_reply() {
+                    let _ = client.publish(reply.clone(), bytes.clone()).await;
+                }
+                if let Err(e) = client.publish(reply, bytes).await {
+                    tracing::warn!("could not publish an answer: {e}");
+                }
+            }
+            let micros = started.elapsed().as_micros() as u64;
+            match handled.verdict {
+                Verdict::Admitted { account } => {
+                    tracing::info!(user = %handled.user, %account, verdict = "admitted", micros, "decision")
+                }
+                Verdict::Rejected { reason } => {
+                    tracing::info!(user = %handled.user, verdict = "rejected", reason, micros, "decision")
+                }
+                Verdict::Dropped { reason } => {
+                    tracing::warn!(verdict = "dropped", reason, micros, "decision")
+                }
+            }
+            drop(permit);
+        });
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    Ok(())
 }

@@ -85,7 +85,11 @@ impl UserDirectory {
             problem,
             fix: fix.to_string(),
         };
-        let root: Value = serde_json::from_str(text).map_err(|e| {
+        let mut dup = None;
+        let root = strict_json(text, &mut dup).map_err(|e| {
+            if let Some(d) = dup.take() {
+                return duplicate_error(file, d, &e);
+            }
             err(
                 format!("line {}, column {}", e.line(), e.column()),
                 format!("not valid JSON ({e})"),
@@ -203,6 +207,146 @@ impl UserDirectory {
     }
 }
 
+/// A key that appears twice in one JSON object: where (the keys leading to that object, and
+/// `[i]` for array elements) and which key.
+struct DuplicateKey {
+    path: Vec<String>,
+    key: String,
+}
+
+fn duplicate_error(file: &str, d: DuplicateKey, e: &serde_json::Error) -> UsersError {
+    let at = format!("line {}, column {}", e.line(), e.column());
+    let (location, problem, fix) = match d.path.split_first() {
+        None => (
+            format!("user {:?}", d.key),
+            format!("the user appears twice ({at}); JSON would keep only the last entry"),
+            "keep one entry per user: merge the two or rename one",
+        ),
+        Some((user, rest)) => {
+            let mut field = String::new();
+            for p in rest.iter().chain(std::iter::once(&d.key)) {
+                if !field.is_empty() && !p.starts_with('[') {
+                    field.push('.');
+                }
+                field.push_str(p);
+            }
+            (
+                format!("user {user:?}, field {field:?}"),
+                format!(
+                    "key {:?} appears twice in one object ({at}); JSON would keep only the last",
+                    d.key
+                ),
+                "remove one of the two, so the key appears once",
+            )
+        }
+    };
+    UsersError {
+        file: file.to_string(),
+        location,
+        problem,
+        fix: fix.to_string(),
+    }
+}
+
+/// Parses JSON like `serde_json::from_str::<Value>`, except that a key repeated within one
+/// object is an error (serde_json's map would silently keep the last), recorded in `dup`.
+fn strict_json(text: &str, dup: &mut Option<DuplicateKey>) -> Result<Value, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let mut path = Vec::new();
+    let v = StrictValue {
+        path: &mut path,
+        dup,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+struct StrictValue<'a> {
+    path: &'a mut Vec<String>,
+    dup: &'a mut Option<DuplicateKey>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for StrictValue<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        loop {
+            self.path.push(format!("[{}]", out.len()));
+            let next = seq.next_element_seed(StrictValue {
+                path: self.path,
+                dup: self.dup,
+            });
+            self.path.pop();
+            match next? {
+                Some(v) => out.push(v),
+                None => return Ok(Value::Array(out)),
+            }
+        }
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        use serde::de::Error as _;
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                let err = A::Error::custom(format!("duplicate key {key:?}"));
+                *self.dup = Some(DuplicateKey {
+                    path: self.path.clone(),
+                    key,
+                });
+                return Err(err);
+            }
+            self.path.push(key.clone());
+            let v = map.next_value_seed(StrictValue {
+                path: self.path,
+                dup: self.dup,
+            });
+            self.path.pop();
+            out.insert(key, v?);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -274,7 +418,18 @@ fn parse_permissions(p: &Map<String, Value>) -> Result<Permissions, FieldError> 
             let int = |name: &str| -> Result<i64, FieldError> {
                 match rf.get(name) {
                     None | Some(Value::Null) => Ok(0),
-                    Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or(0)),
+                    Some(Value::Number(n)) if n.as_i64().is_some_and(|v| v >= -1) => {
+                        Ok(n.as_i64().unwrap_or(0))
+                    }
+                    Some(Value::Number(n)) if n.is_i64() => Err((
+                        format!("resp.{name}"),
+                        format!("is {n}, a negative number other than -1"),
+                        if name == "ttl" {
+                            "write ttl as whole nanoseconds (0 for the server's default of 2 minutes, -1 for no limit)".into()
+                        } else {
+                            "write max as a whole number of replies (0 for the server's default of 1, -1 for no limit)".into()
+                        },
+                    )),
                     Some(v) => Err((
                         format!("resp.{name}"),
                         format!("is {}, not a whole number", kind(v)),
@@ -490,6 +645,73 @@ mod tests {
         assert!(check_subject("a*", false).is_err());
         assert!(check_subject("", false).is_err());
         assert!(check_subject("a.", false).is_err());
+    }
+
+    #[test]
+    fn resp_values_below_minus_one_are_errors() {
+        let resp = |r: &str| {
+            parse(&format!(
+                r#"{{"bob": {{"pass": "x", "account": "APP", "permissions": {{"resp": {r}}}}}}}"#
+            ))
+        };
+        let e = resp(r#"{"max": -2}"#).unwrap_err();
+        assert_eq!(e.location, r#"user "bob", field "permissions.resp.max""#);
+        assert!(e.fix.contains("-1 for no limit"), "{e}");
+        let e = resp(r#"{"ttl": -9223372036854775808}"#).unwrap_err();
+        assert_eq!(e.location, r#"user "bob", field "permissions.resp.ttl""#);
+        assert!(e.fix.contains("nanoseconds"), "{e}");
+        // -1 is the server's "no limit" (protocol.md §6), and 0 its default.
+        let d = resp(r#"{"max": -1, "ttl": -1}"#).unwrap();
+        let r = d.get("bob").unwrap().permissions.resp.unwrap();
+        assert_eq!((r.max, r.ttl), (-1, -1));
+        assert!(resp(r#"{"max": 0, "ttl": 0}"#).is_ok());
+    }
+
+    #[test]
+    fn a_duplicate_key_is_an_error_not_last_wins() {
+        let e = parse(
+            r#"{"bob":{"pass":"first","account":"APP"},"bob":{"pass":"second","account":"SYS"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.location, r#"user "bob""#, "{e}");
+        assert!(
+            e.problem.contains("appears twice") && e.problem.contains("line 1"),
+            "{e}"
+        );
+        assert!(e.fix.contains("one entry per user"), "{e}");
+        assert!(!e.to_string().contains("second"), "no password echoed: {e}");
+        let e = parse(r#"{"bob":{"pass":"x","account":"APP","account":"SYS"}}"#).unwrap_err();
+        assert_eq!(e.location, r#"user "bob", field "account""#, "{e}");
+        assert_eq!(e.file, "users.json");
+        assert!(e.fix.contains("remove one"), "{e}");
+        let e = parse(r#"{"bob":{"pass":"x","pass":"y","account":"APP"}}"#).unwrap_err();
+        assert_eq!(e.location, r#"user "bob", field "pass""#, "{e}");
+        assert!(!e.to_string().contains("\"y\""), "no password echoed: {e}");
+        for (json, field) in [
+            (
+                r#"{"bob":{"pass":"x","account":"APP","permissions":{"pub":{"allow":["a"]},"pub":{"allow":[">"]}}}}"#,
+                "permissions.pub",
+            ),
+            (
+                r#"{"bob":{"pass":"x","account":"APP","permissions":{"sub":{"deny":["a"],"deny":[]}}}}"#,
+                "permissions.sub.deny",
+            ),
+            (
+                r#"{"bob":{"pass":"x","account":"APP","permissions":{"resp":{"max":1,"max":-1}}}}"#,
+                "permissions.resp.max",
+            ),
+        ] {
+            let e = parse(json).unwrap_err();
+            assert_eq!(e.location, format!("user \"bob\", field {field:?}"), "{e}");
+        }
+        // Case-folded duplicates stay an error too, and distinct users still load.
+        assert!(parse(r#"{"bob":{"pass":"x","Pass":"y","account":"APP"}}"#).is_err());
+        assert_eq!(
+            parse(r#"{"bob":{"pass":"x","account":"APP"},"Bob":{"pass":"y","account":"APP"}}"#)
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]

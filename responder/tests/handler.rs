@@ -281,3 +281,140 @@ proptest! {
         prop_assert!(!matches!(h.verdict, Verdict::Admitted { .. }), "byte {} changed, still admitted", i);
     }
 }
+
+/// Signs a request with an explicit `iat`.
+fn wire_at(w: &World, c: &mut AuthRequestClaims, iat: i64) -> Vec<u8> {
+    jwt::encode_at(c, &w.server, iat).into_bytes()
+}
+
+fn rejected_reason(w: &World, body: &[u8], now: i64) -> &'static str {
+    let h = w.responder.handle(body, None, now);
+    let Verdict::Rejected { reason } = h.verdict else {
+        panic!("expected a signed refusal, got {:?}", h.verdict)
+    };
+    // A signed error addressed to the signer, never an admission.
+    let resp = response(w, &h.outcome, false);
+    assert!(resp.nats.jwt.is_empty() && !resp.nats.error.is_empty());
+    reason
+}
+
+#[test]
+fn negative_zero_and_inverted_times_are_refused_every_time() {
+    let w = world(false);
+    let now = callout_codec::unix_now();
+    // (exp, iat, nbf): each is refused, and sent three times it is refused three times.
+    let cases = [
+        (-1, now, 0, "request has no expiry"),
+        (i64::MIN, now, 0, "request has no expiry"),
+        (0, now, 0, "request has no expiry"),
+        (now + 5, now + 10, 0, "request expires before it was issued"),
+        (now + 130, now + 120, 0, "request issued in the future"),
+        (i64::MAX, i64::MAX, 0, "request issued in the future"),
+        (now + 5, now, now + 3, "request expired or not yet valid"),
+        (now + 5, now, i64::MAX, "request expired or not yet valid"),
+        (now - 1, now - 3, 0, "request expired or not yet valid"),
+        (
+            now - 1,
+            i64::MIN,
+            i64::MIN,
+            "request expired or not yet valid",
+        ),
+    ];
+    for (exp, iat, nbf, want) in cases {
+        let mut c = request(&w, "alice", "alice-pw", false);
+        c.exp = exp;
+        c.nbf = nbf;
+        let body = wire_at(&w, &mut c, iat);
+        for attempt in 1..=3 {
+            assert_eq!(
+                rejected_reason(&w, &body, now),
+                want,
+                "exp {exp}, iat {iat}, nbf {nbf}, attempt {attempt}"
+            );
+        }
+    }
+    // Within the limits: a small clock skew and an unset (zero or negative) nbf are fine.
+    for (iat, nbf) in [
+        (now + callout_responder::handler::MAX_CLOCK_SKEW_SECS, 0),
+        (now, -5),
+        (now, now),
+    ] {
+        let mut c = request(&w, "alice", "alice-pw", false);
+        c.exp = now + 70;
+        c.nbf = nbf;
+        let body = wire_at(&w, &mut c, iat);
+        let h = w.responder.handle(&body, None, now);
+        assert!(
+            matches!(h.verdict, Verdict::Admitted { .. }),
+            "iat {iat}, nbf {nbf}: {:?}",
+            h.verdict
+        );
+    }
+}
+
+#[test]
+fn an_expiry_beyond_the_replay_horizon_is_refused() {
+    let w = world(false);
+    let now = callout_codec::unix_now();
+    let horizon = callout_responder::handler::REPLAY_HORIZON_SECS;
+    for exp in [now + horizon + 1, now + 10 * 365 * 86_400, i64::MAX - 1] {
+        let mut c = request(&w, "alice", "alice-pw", false);
+        c.exp = exp;
+        let body = wire_at(&w, &mut c, now);
+        for _ in 0..3 {
+            assert_eq!(
+                rejected_reason(&w, &body, now),
+                "request expiry too far ahead: cannot guard against replay"
+            );
+        }
+    }
+    assert_eq!(w.responder.replay_guard_len(), 0, "nothing was recorded");
+    // At the horizon exactly: admitted once, then a replay.
+    let mut c = request(&w, "alice", "alice-pw", false);
+    c.exp = now + horizon;
+    let body = wire_at(&w, &mut c, now);
+    assert!(matches!(
+        w.responder.handle(&body, None, now).verdict,
+        Verdict::Admitted { .. }
+    ));
+    assert_eq!(rejected_reason(&w, &body, now), "replayed request");
+}
+
+#[test]
+fn the_replay_guard_stays_within_its_bound_and_fails_closed_when_full() {
+    const BOUND: usize = 20;
+    let mut w = world(false);
+    w.responder = w.responder.with_replay_capacity(BOUND);
+    let now = callout_codec::unix_now();
+    let fresh = |exp: i64| {
+        let mut c = request(&w, "alice", "alice-pw", false);
+        c.exp = exp;
+        wire_at(&w, &mut c, now)
+    };
+    for i in 0..BOUND {
+        let h = w.responder.handle(&fresh(now + 100), None, now);
+        assert!(matches!(h.verdict, Verdict::Admitted { .. }), "request {i}");
+    }
+    // Full of unexpired entries: a new request is refused, and the guard does not grow.
+    for _ in 0..3 * BOUND {
+        assert_eq!(
+            rejected_reason(&w, &fresh(now + 100), now),
+            "replay guard full: too many unexpired requests"
+        );
+        assert_eq!(
+            rejected_reason(&w, &fresh(now + 10 * 365 * 86_400), now),
+            "request expiry too far ahead: cannot guard against replay"
+        );
+        assert!(w.responder.replay_guard_len() <= BOUND);
+    }
+    // Once those expire, new requests are admitted again.
+    let later = now + 101;
+    let mut c = request(&w, "alice", "alice-pw", false);
+    c.exp = later + 2;
+    let body = wire_at(&w, &mut c, later);
+    assert!(matches!(
+        w.responder.handle(&body, None, later).verdict,
+        Verdict::Admitted { .. }
+    ));
+    assert_eq!(w.responder.replay_guard_len(), 1);
+}
