@@ -143,6 +143,18 @@ impl SealingChannel {
         }
     }
 
+    /// The channel of a sealer hit by CVE-2023-46129: nkeys 0.4.0–0.4.5 sealed with an
+    /// all-zero *peer public key*, and X25519 with that point gives an all-zero shared secret
+    /// whatever the local key, so anyone can open such a message with this channel.
+    pub fn zero_shared_secret() -> SealingChannel {
+        SealingChannel {
+            salsa: std::sync::Arc::new(SalsaBox::new(
+                &PublicKey::from([0u8; 32]),
+                &SecretKey::from([7u8; 32]),
+            )),
+        }
+    }
+
     /// Seals `msg` with a random nonce.
     pub fn seal(&self, msg: &[u8]) -> Vec<u8> {
         let nonce = SalsaBox::generate_nonce(&mut OsRng);

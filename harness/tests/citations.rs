@@ -129,3 +129,58 @@ fn a_citation_that_does_not_resolve_is_caught() {
     assert!(check("landscape.md §0", &secs).is_err());
     assert!(check("protocol.md §1.5; landscape.md §2", &secs).is_err());
 }
+
+/// `docs/levels.md` is the review copy of every case's level, rationale and citation: it must
+/// list every case exactly as the case files and `harness/src/wire/` define it.
+#[test]
+fn docs_levels_md_lists_every_case_as_the_catalog_defines_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(root.join("docs/levels.md")).expect("docs/levels.md");
+    let doc: BTreeMap<String, (String, String, String)> = text
+        .lines()
+        .filter(|l| l.starts_with("| wire.") || l.starts_with("| e2e."))
+        .map(|l| {
+            let cells: Vec<&str> = l
+                .trim()
+                .trim_matches('|')
+                .split(" | ")
+                .map(str::trim)
+                .collect();
+            assert_eq!(cells.len(), 4, "four cells: {l}");
+            (
+                cells[0].into(),
+                (cells[1].into(), cells[2].into(), cells[3].into()),
+            )
+        })
+        .collect();
+    let mut code: BTreeMap<String, (String, String, String)> = wire::catalog()
+        .map(|c| {
+            (
+                c.id.into(),
+                (c.level.label().into(), c.rationale.into(), c.cite.into()),
+            )
+        })
+        .collect();
+    for s in scenario::load_dir(&root.join("scenarios")).expect("scenarios") {
+        for c in &s.cases {
+            code.insert(
+                c.id.clone(),
+                (c.level.label().into(), c.rationale.clone(), c.cite.clone()),
+            );
+        }
+    }
+    let mut problems = Vec::new();
+    for (id, want) in &code {
+        match doc.get(id) {
+            None => problems.push(format!("{id} is missing from docs/levels.md")),
+            Some(got) if got != want => problems.push(format!(
+                "{id}: docs/levels.md says {got:?}, the catalog {want:?}"
+            )),
+            _ => {}
+        }
+    }
+    for id in doc.keys().filter(|id| !code.contains_key(*id)) {
+        problems.push(format!("{id} is in docs/levels.md but not in the catalog"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -15,7 +15,7 @@ pub const CASES: &[WireCase] = &[
         requirement: "sealed if and only if the request was: a plaintext reply exposes the user JWT on the wire",
         cite: "protocol.md §1.4 (Response)",
         level: Level::Should,
-        rationale: "the server accepts a plaintext reply, but anyone who can read the callout account's traffic sees the user JWT",
+        rationale: "the server accepts a plaintext reply to a sealed request, but then anyone who can subscribe to $SYS._INBOX.> in the callout account reads the user JWT the operator asked to keep sealed",
         config: Config::Sealed,
         kind: Kind::Response { who: Who::Bob, verify: sealed_iff_sealed },
     },
@@ -25,7 +25,7 @@ pub const CASES: &[WireCase] = &[
         requirement: "seal with the configured xkey's private key to server_id.xkey; otherwise 'nkeys: could not decrypt input'",
         cite: "protocol.md §1.4 (Response); §2 row 2",
         level: Level::Must,
-        rationale: "the server cannot open the reply: every client is denied",
+        rationale: "the server opens the reply with sender = the configured xkey; a reply sealed any other way is refused and every client is denied",
         config: Config::Sealed,
         kind: Kind::Response { who: Who::Bob, verify: sealed_to_server },
     },
@@ -35,7 +35,7 @@ pub const CASES: &[WireCase] = &[
         requirement: "no all-zero sealing key (CVE-2023-46129)",
         cite: "protocol.md §1.4 (CVE-2023-46129)",
         level: Level::Must,
-        rationale: "anyone on the wire can open a reply sealed with the all-zero key and read the user JWT",
+        rationale: "a reply sealed with the CVE-2023-46129 zero key can be opened by anyone on the wire (and is refused by fixed servers, 2.10.4+)",
         config: Config::Sealed,
         kind: Kind::Response { who: Who::Bob, verify: not_zero_key },
     },
@@ -45,7 +45,7 @@ pub const CASES: &[WireCase] = &[
         requirement: "open with sender = Nats-Server-Xkey header, verify, admit",
         cite: "protocol.md §1.4 (Request)",
         level: Level::Must,
-        rationale: "a responder that cannot open sealed requests admits nobody when the server seals",
+        rationale: "a server with an xkey seals every request: a responder that cannot open them admits nobody",
         config: Config::Sealed,
         kind: Kind::Response { who: Who::Bob, verify: response::permissions },
     },
@@ -86,23 +86,56 @@ fn sealed_to_server(x: &Exchange) -> Finding {
     }
 }
 
+/// True when `body` opens with the all-zero shared secret of CVE-2023-46129 (a zero peer
+/// key), or with an all-zero local secret towards either party's key.
+fn opens_with_a_zero_key(body: &[u8], server: &super::FakeServer) -> bool {
+    let mut channels = vec![
+        SealingChannel::zero_shared_secret(),
+        SealingChannel::all_zero_secret_to(server.xkey.public()),
+    ];
+    channels.extend(
+        server
+            .responder_xkey
+            .as_ref()
+            .map(SealingChannel::all_zero_secret_to),
+    );
+    channels.iter().any(|c| c.open(body).is_ok())
+}
+
 fn not_zero_key(x: &Exchange) -> Finding {
     let body = x.body()?;
     if !looks_sealed(body) {
         return Err(mismatch("a sealed reply", "plaintext"));
     }
-    let zero = SealingChannel::all_zero_secret_to(x.server.xkey.public());
-    let zero2 = x
-        .server
-        .responder_xkey
-        .as_ref()
-        .map(SealingChannel::all_zero_secret_to);
-    if zero.open(body).is_ok() || zero2.is_some_and(|z| z.open(body).is_ok()) {
+    if opens_with_a_zero_key(body, x.server) {
         Err(mismatch(
             "a reply not openable with an all-zero key",
             "it opens with an all-zero key",
         ))
     } else {
         Ok("not openable with an all-zero key".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callout_codec::{CurveSecret, KeyKind, Signer};
+
+    #[test]
+    fn a_reply_sealed_as_cve_2023_46129_did_is_caught() {
+        let responder = CurveSecret::generate();
+        let server = super::super::FakeServer {
+            key: Signer::generate(KeyKind::Server),
+            xkey: CurveSecret::generate(),
+            responder_xkey: Some(responder.public().clone()),
+            issuer: String::new(),
+        };
+        let buggy = SealingChannel::zero_shared_secret().seal(b"eyJ.user.jwt");
+        assert!(opens_with_a_zero_key(&buggy, &server));
+        let proper = responder
+            .channel_to(server.xkey.public())
+            .seal(b"eyJ.user.jwt");
+        assert!(!opens_with_a_zero_key(&proper, &server));
     }
 }
