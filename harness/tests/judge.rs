@@ -189,3 +189,62 @@ fn a_responder_that_goes_silent_is_blamed_where_it_stopped_then_recovers() {
     // After each restart the cases are judged afresh: far more cases match than differ.
     assert!(diffs.len() * 3 < silent.results.len(), "{diffs:?}");
 }
+
+#[test]
+fn a_responder_without_xkey_support_is_unimplemented_not_failed() {
+    // The reference started without its xkey seed cannot open sealed requests and stays
+    // silent on them: the sealed cases are UNIMPLEMENTED, the plain ones judged as usual.
+    let no_xkey = format!(
+        "{} -nats.url {{url}} -nats.user {{user}} -nats.pass {{pass}} -issuer.seed {{issuer_seed}} -users {{users}}",
+        responder()
+    );
+    let scenarios = scenarios();
+    let args = cli::parse_args(&[
+        "run".into(),
+        "--strict".into(),
+        "--ready-timeout".into(),
+        "4".into(),
+        "--responder-cmd".into(),
+        no_xkey,
+        "wire".into(),
+        "e2e.seed".into(),
+    ])
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(cli::run(&args, &scenarios, &args.run_options()));
+    let run = &report.runs[0];
+    assert!(run.setup_error.is_none(), "{:?}", run.setup_error);
+    for r in &run.results {
+        let sealed = r.id.starts_with("wire.seal.")
+            || matches!(
+                r.id.as_str(),
+                "wire.hostile.7"
+                    | "wire.hostile.8"
+                    | "wire.hostile.9"
+                    | "wire.hostile.10"
+                    | "wire.hostile.15"
+            )
+            || r.id.starts_with("e2e.seed.");
+        if sealed {
+            assert_eq!(r.verdict, Verdict::Unimplemented, "{} {}", r.id, r.actual);
+            assert!(!r.actual.is_empty(), "{}: the reason is given", r.id);
+        } else {
+            assert!(
+                matches!(r.verdict, Verdict::Pass | Verdict::Informational),
+                "{} {}: {}",
+                r.id,
+                r.verdict.label(),
+                r.actual
+            );
+        }
+    }
+    assert_eq!(
+        report.exit_code(),
+        0,
+        "UNIMPLEMENTED alone does not fail the run"
+    );
+}
