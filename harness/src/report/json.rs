@@ -1,0 +1,135 @@
+//! The JSON report: the whole [`Report`] plus Autobahn's per-column `index` and a summary per
+//! column, for CI jobs that look a case up directly.
+
+use serde::Serialize;
+
+use super::*;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    tool_version: &'a str,
+    strict: bool,
+    summary: BTreeMap<&'a str, Summary>,
+    runs: &'a [ResponderRun],
+    index: BTreeMap<&'a str, BTreeMap<&'a str, IndexEntry>>,
+}
+
+/// Counts per verdict; the keys are the verdicts' JSON names.
+#[derive(Serialize)]
+struct Summary {
+    pass: usize,
+    fail: usize,
+    #[serde(rename = "non-strict")]
+    non_strict: usize,
+    informational: usize,
+    unimplemented: usize,
+    skipped: usize,
+}
+
+impl Summary {
+    fn of(run: &ResponderRun) -> Summary {
+        Summary {
+            pass: run.count(Verdict::Pass),
+            fail: run.count(Verdict::Fail),
+            non_strict: run.count(Verdict::NonStrict),
+            informational: run.count(Verdict::Informational),
+            unimplemented: run.count(Verdict::Unimplemented),
+            skipped: run.count(Verdict::Skipped),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct IndexEntry {
+    verdict: Verdict,
+    level: Level,
+    duration_ms: u64,
+}
+
+/// The report as pretty JSON: `tool_version`, `strict`, `summary` (column → counts per
+/// verdict), `runs` (the full [`ResponderRun`]s) and Autobahn's `index` (column → case id →
+/// `{verdict, duration_ms}`), so CI can look up one case of one responder directly. Keys come
+/// out in a fixed order: the top level as listed, maps sorted.
+pub fn json(report: &Report) -> String {
+    let columns = columns(report);
+    let mut summary = BTreeMap::new();
+    let mut index = BTreeMap::new();
+    for (column, run) in columns.iter().zip(&report.runs) {
+        summary.insert(column.as_str(), Summary::of(run));
+        let cases = run
+            .results
+            .iter()
+            .map(|r| {
+                (
+                    r.id.as_str(),
+                    IndexEntry {
+                        verdict: r.verdict,
+                        level: r.level,
+                        duration_ms: r.duration_ms,
+                    },
+                )
+            })
+            .collect();
+        index.insert(column.as_str(), cases);
+    }
+    let doc = JsonReport {
+        tool_version: &report.tool_version,
+        strict: report.strict,
+        summary,
+        runs: &report.runs,
+        index,
+    };
+    // Every map above has string keys and every value is plain data, so this cannot fail.
+    let mut out = serde_json::to_string_pretty(&doc).expect("a report always serializes to JSON");
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::*;
+    use serde_json::Value;
+
+    #[test]
+    fn report_json_has_autobahn_index_and_round_trips_runs() {
+        let r = report();
+        let out = json(&r);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["index"][REF]["e2e.perm.3"]["verdict"], "fail");
+        assert_eq!(v["index"][REF]["e2e.perm.3"]["duration_ms"], 1500);
+        assert_eq!(v["index"][REF]["e2e.perm.4"]["verdict"], "non-strict");
+        assert_eq!(v["index"][MUTANT], serde_json::json!({}));
+        assert_eq!(v["summary"][REF]["pass"], 1);
+        assert_eq!(v["summary"][REF]["fail"], 1);
+        assert_eq!(v["summary"][REF]["non-strict"], 1);
+        assert_eq!(v["summary"][REF]["unimplemented"], 1);
+        assert_eq!(v["summary"][MUTANT]["fail"], 0);
+        assert_eq!(v["strict"], false);
+        let runs: Vec<ResponderRun> = serde_json::from_value(v["runs"].clone()).unwrap();
+        assert_eq!(runs, r.runs);
+        // Top-level keys in the documented order.
+        let at = |key: &str| {
+            out.find(&format!("\n  \"{key}\":"))
+                .unwrap_or_else(|| panic!("no top-level {key}"))
+        };
+        assert!(at("tool_version") < at("strict"));
+        assert!(at("strict") < at("summary"));
+        assert!(at("summary") < at("runs"));
+        assert!(at("runs") < at("index"));
+        assert_eq!(out, json(&r), "output is deterministic");
+    }
+
+    #[test]
+    fn report_json_keeps_runs_with_the_same_column_apart() {
+        let mut r = report();
+        r.runs[1] = r.runs[0].clone();
+        r.runs[1].results[1].verdict = Verdict::Pass;
+        let v: Value = serde_json::from_str(&json(&r)).unwrap();
+        assert_eq!(v["index"][REF]["e2e.perm.3"]["verdict"], "fail");
+        assert_eq!(
+            v["index"][format!("{REF} #2")]["e2e.perm.3"]["verdict"],
+            "pass"
+        );
+    }
+}

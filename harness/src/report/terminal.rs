@@ -1,0 +1,323 @@
+//! The terminal report: the aligned verdict table, h2spec-style failure blocks, one summary
+//! line per column, and the live progress line.
+
+use super::*;
+
+/// One line of terminal text: line breaks and tabs become spaces; control characters (an
+/// escape sequence from a responder could repaint the terminal) and bidirectional overrides
+/// are shown escaped.
+fn term(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control()
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.extend(c.escape_default())
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        s.to_string()
+    } else {
+        let mut cut: String = s.chars().take(width.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// The ANSI SGR code for a verdict's label.
+fn sgr(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "32",
+        Verdict::Fail => "31",
+        Verdict::NonStrict => "33",
+        Verdict::Informational => "36",
+        Verdict::Unimplemented => "35",
+        Verdict::Skipped => "2",
+    }
+}
+
+fn paint(s: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// A table cell: its plain text (which sets the width) and the verdict that colors it.
+struct Cell {
+    plain: String,
+    verdict: Option<Verdict>,
+}
+
+impl Cell {
+    fn plain(s: String) -> Cell {
+        Cell {
+            plain: s,
+            verdict: None,
+        }
+    }
+}
+
+/// Writes `rows` aligned on the widest cell of each column, two spaces apart.
+fn aligned(out: &mut String, rows: &[Vec<Cell>], color: bool) {
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            let w = cell.plain.chars().count();
+            match widths.get_mut(i) {
+                Some(width) => *width = (*width).max(w),
+                None => widths.push(w),
+            }
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            match cell.verdict {
+                Some(v) => line.push_str(&paint(&cell.plain, sgr(v), color)),
+                None => line.push_str(&cell.plain),
+            }
+            line.push_str(&" ".repeat(widths[i] - cell.plain.chars().count()));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+/// A labelled, possibly multi-line value, continuation lines indented under the first.
+fn term_field(out: &mut String, label: &str, value: &str) {
+    let indent = " ".repeat(label.chars().count());
+    let mut lines = value.lines();
+    out.push_str(&format!(
+        "{label}{}\n",
+        term(lines.next().unwrap_or_default())
+    ));
+    for line in lines {
+        out.push_str(&format!("{indent}{}\n", term(line)));
+    }
+}
+
+/// The `<column>: N passed, …` line of one run.
+fn run_summary(column: &str, run: &ResponderRun) -> String {
+    let restarts = match run.restarts {
+        0 => String::new(),
+        n => format!(", {n} restart(s) of the responder"),
+    };
+    format!(
+        "{}: {} passed, {} failed, {} non-strict, {} informational, {} unimplemented, {} skipped{restarts}",
+        term(column),
+        run.count(Verdict::Pass),
+        run.count(Verdict::Fail),
+        run.count(Verdict::NonStrict),
+        run.count(Verdict::Informational),
+        run.count(Verdict::Unimplemented),
+        run.count(Verdict::Skipped),
+    )
+}
+
+/// The last line: the exit code's reason, per column (never a sum across responders).
+fn overall_line(report: &Report) -> String {
+    let n = report.runs.len();
+    let failed = report
+        .runs
+        .iter()
+        .filter(|run| run.count(Verdict::Fail) > 0)
+        .count();
+    let setup_errors = report
+        .runs
+        .iter()
+        .filter(|run| run.setup_error.is_some())
+        .count();
+    let mut line = if failed == 0 {
+        format!("result: no failures in {n} column(s)")
+    } else {
+        format!("result: failures in {failed} of {n} column(s)")
+    };
+    if setup_errors > 0 {
+        let s = if setup_errors == 1 { "" } else { "s" };
+        line.push_str(&format!(", {setup_errors} set-up error{s}"));
+    }
+    line
+}
+
+/// The report for a terminal: the Markdown table's layout aligned with spaces (titles cut to
+/// 60 characters, verdicts colored when `color`), an h2spec-style block per failure and per
+/// set-up error, one summary line per run
+/// (`<column>: N passed, N failed, N non-strict, N informational, N unimplemented, N skipped`)
+/// and an overall `N passed, N failed` line, with `, N skipped` and `, N set-up error(s)`
+/// appended when there are any.
+pub fn terminal(report: &Report, color: bool) -> String {
+    let columns = columns(report);
+    let mut rows = Vec::new();
+    let mut header = vec![Cell::plain("Case".into()), Cell::plain("Title".into())];
+    header.extend(columns.iter().map(|c| Cell::plain(term(c))));
+    let rule = header
+        .iter()
+        .map(|c| Cell::plain("-".repeat(c.plain.chars().count())))
+        .collect();
+    rows.push(header);
+    rows.push(rule);
+    for (id, title) in case_rows(report) {
+        let mut row = vec![
+            Cell::plain(term(id)),
+            Cell::plain(truncate(&term(title), TITLE_WIDTH)),
+        ];
+        row.extend(report.runs.iter().map(|run| match verdict_of(run, id) {
+            Some(v) => Cell {
+                plain: v.label().to_string(),
+                verdict: Some(v),
+            },
+            None => Cell::plain("-".into()),
+        }));
+        rows.push(row);
+    }
+    let mut totals = vec![Cell::plain("Totals".into()), Cell::plain(String::new())];
+    totals.extend(
+        report
+            .runs
+            .iter()
+            .map(|run| Cell::plain(totals_cell(run, true))),
+    );
+    rows.push(totals);
+
+    let mut out = String::new();
+    aligned(&mut out, &rows, color);
+
+    for (column, run) in columns.iter().zip(&report.runs) {
+        if let Some(error) = &run.setup_error {
+            out.push_str(&format!(
+                "\n{} setup   [{}]\n",
+                paint("ERROR", "31", color),
+                term(column)
+            ));
+            term_field(&mut out, "  -> ", error);
+        }
+        for case in failures(run) {
+            out.push_str(&format!(
+                "\n{} {}   [{}]\n",
+                paint(Verdict::Fail.label(), sgr(Verdict::Fail), color),
+                term(&heading(case)),
+                term(column)
+            ));
+            term_field(&mut out, "  -> ", &requirement(case));
+            if !case.rationale.is_empty() {
+                term_field(&mut out, "      Matters: ", &case.rationale);
+            }
+            term_field(&mut out, "     Expected: ", &case.expected);
+            term_field(&mut out, "       Actual: ", &case.actual);
+        }
+    }
+
+    out.push('\n');
+    for (column, run) in columns.iter().zip(&report.runs) {
+        out.push_str(&run_summary(column, run));
+        out.push('\n');
+    }
+    out.push_str(&overall_line(report));
+    out.push('\n');
+    out
+}
+
+/// One live progress line, e.g. `[ 12/40] PASS  e2e.perm.3`: the count right-aligned to at
+/// least three digits, the verdict label, the case id.
+pub fn progress_line(done: usize, total: usize, id: &str, verdict: Verdict) -> String {
+    let width = total.to_string().len().max(3);
+    format!("[{done:>width$}/{total}] {}  {}", verdict.label(), term(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::*;
+
+    #[test]
+    fn report_terminal_aligns_summarises_and_colors_only_on_request() {
+        let r = report();
+        let plain = terminal(&r, false);
+        assert!(!plain.contains('\u{1b}'), "no escape codes without color");
+        let lines: Vec<&str> = plain.lines().collect();
+        assert!(lines.contains(&format!("{REF}: 1 passed, 1 failed, 1 non-strict, 1 informational, 1 unimplemented, 1 skipped").as_str()));
+        assert!(lines.contains(&format!("{MUTANT}: 0 passed, 0 failed, 0 non-strict, 0 informational, 0 unimplemented, 0 skipped, 2 restart(s) of the responder").as_str()));
+        // Totals stay per column: the last line counts columns, never sums their cases.
+        assert_eq!(
+            *lines.last().unwrap(),
+            "result: failures in 1 of 2 column(s), 1 set-up error"
+        );
+
+        // Columns line up: each row's cell for a run starts where that run's heading does.
+        let chars_from = |line: &str, col: usize| line.chars().skip(col).collect::<String>();
+        let ref_col = lines[0][..lines[0].find(REF).unwrap()].chars().count();
+        let mutant_col = lines[0][..lines[0].find(MUTANT).unwrap()].chars().count();
+        for (id, label) in [
+            ("e2e.perm.1", "PASS "),
+            ("e2e.perm.3", "FAIL "),
+            ("wire.xkey.1", "UNIMPLEMENTED "),
+        ] {
+            let row = lines.iter().find(|l| l.starts_with(id)).unwrap();
+            assert!(chars_from(row, ref_col).starts_with(label), "{row}");
+            assert_eq!(chars_from(row, mutant_col), "-", "{row}");
+        }
+        let totals = lines.iter().find(|l| l.starts_with("Totals")).unwrap();
+        assert_eq!(chars_from(totals, mutant_col), "SETUP ERROR");
+        assert!(
+            chars_from(totals, ref_col).starts_with("1 PASS, 1 FAIL  "),
+            "{totals}"
+        );
+        let xkey = lines.iter().find(|l| l.starts_with("wire.xkey.1")).unwrap();
+        let cut: String = LONG_TITLE.chars().take(59).chain(['…']).collect();
+        assert!(
+            xkey.contains(&cut) && !xkey.contains(LONG_TITLE),
+            "titles cut at 60: {xkey}"
+        );
+
+        let block = format!(
+            "FAIL e2e.perm.3 bob cannot publish to test   [{REF}]\n  -> [MUST] publish to <test> & \"quote\" 'apos' is denied (protocol.md §1.7)\n      Matters: rationale of e2e.perm.3\n     Expected: -ERR 'Permissions Violation' & <close>\n       Actual: message delivered\\u{{1b}}[31m\\u{{0}}\n"
+        );
+        assert!(plain.contains(&block), "{plain}");
+        assert!(plain.contains(&format!(
+            "ERROR setup   [{MUTANT}]\n  -> nats-server did not start: <timeout> & more\n"
+        )));
+
+        let colored = terminal(&r, true);
+        assert!(colored.contains("\x1b[32mPASS\x1b[0m"));
+        assert!(colored.contains("\x1b[31mFAIL\x1b[0m e2e.perm.3"));
+        assert!(colored.contains("\x1b[33mNON-STRICT\x1b[0m"));
+        assert!(colored.contains("\x1b[36mINFO\x1b[0m"));
+        assert!(colored.contains("\x1b[35mUNIMPLEMENTED\x1b[0m"));
+        assert!(colored.contains("\x1b[2mSKIPPED\x1b[0m"));
+        // Color does not change the words, only wraps them.
+        let stripped = colored
+            .replace("\x1b[0m", "")
+            .replace("\x1b[32m", "")
+            .replace("\x1b[31m", "")
+            .replace("\x1b[33m", "")
+            .replace("\x1b[36m", "")
+            .replace("\x1b[35m", "")
+            .replace("\x1b[2m", "");
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn report_progress_line_pads_the_count() {
+        assert_eq!(
+            progress_line(12, 40, "e2e.perm.3", Verdict::Pass),
+            "[ 12/40] PASS  e2e.perm.3"
+        );
+        assert_eq!(
+            progress_line(3, 1200, "x.1", Verdict::NonStrict),
+            "[   3/1200] NON-STRICT  x.1"
+        );
+    }
+}
