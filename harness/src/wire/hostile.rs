@@ -1,5 +1,5 @@
-//! `wire.hostile.*`: requests a server never sends, forged by anyone who can publish to
-//! `$SYS.REQ.USER.AUTH` (the callout account's users, `protocol.md §1.5`). None may be admitted.
+//! `wire.hostile.*`: requests a server never sends, forged by whoever can put a message on
+//! `$SYS.REQ.USER.AUTH` (`protocol.md §1.5`, Who can publish a request). None may be admitted.
 //! A signed error is PASS, silence or an unusable answer is INFO (a safe refusal), an admission
 //! gets the case's level: MUST where the responder would sign for a request nobody verified,
 //! SHOULD where the server's own checks are merely recommended to repeat.
