@@ -1,7 +1,9 @@
 //! The claim types of the callout (`protocol.md §1.5–1.7`), with Go's field order and
 //! `omitempty` rules so that what we encode matches what `nats-io/jwt` encodes byte for byte
-//! (except `iat`, `jti` and the signature). Decoding is tolerant: every field has a default and
-//! unknown fields are ignored, so a request from any server 2.10–2.15 decodes.
+//! (except `iat`, `jti` and the signature). Decoding goes through [`crate::gojson`], Go's
+//! `encoding/json` rules: every field has a default, `null` is the zero value, unknown fields
+//! are ignored. Decode with `gojson::from_slice` or `jwt::decode`, not with `serde_json`
+//! directly, which is stricter than the server (it refuses `null`).
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -504,7 +506,11 @@ mod tests {
         .unwrap();
         assert_eq!(back.src, vec!["10.0.0.0/8", "192.168.0.0/16", "fe80::/10"]);
         let list: User = crate::gojson::from_slice(br#"{"src":["A", null]}"#).unwrap();
-        assert_eq!(list.src, vec!["A", ""], "a list is taken as it is, null as \"\"");
+        assert_eq!(
+            list.src,
+            vec!["A", ""],
+            "a list is taken as it is, null as \"\""
+        );
     }
 
     #[test]

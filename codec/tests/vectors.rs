@@ -491,9 +491,15 @@ fn v1_signature_trap_payload_without_version_is_checked_over_payload_only() {
     let user0 = format!(r#"{{"iss":"{ISSUER}","sub":"{USER}","nats":{{"type":"user"}}}}"#);
     let u64 = b64_encode(user0.as_bytes());
     let over_p = format!("{h64}.{u64}.{}", b64_encode(&signer.sign(u64.as_bytes())));
-    assert_eq!(decode::<User>(&over_p), Err(JwtError::UnsupportedVersion(0)));
+    assert_eq!(
+        decode::<User>(&over_p),
+        Err(JwtError::UnsupportedVersion(0))
+    );
     let over_hp = sign_raw(JWT_HEADER.as_bytes(), user0.as_bytes(), &signer);
-    assert_eq!(decode::<User>(&over_hp), Err(JwtError::UnsupportedVersion(0)));
+    assert_eq!(
+        decode::<User>(&over_hp),
+        Err(JwtError::UnsupportedVersion(0))
+    );
 
     // With version 2 the h.p signature passes and a p-only signature fails as V2.
     let v2 = user_payload_v2();
