@@ -255,6 +255,44 @@ mod tests {
     }
 
     #[test]
+    fn quirky_tokens_are_signed_and_decode_to_the_same_claims() {
+        use callout_codec::{AuthResponse, KeyKind, User};
+        let signer = Signer::generate(KeyKind::Account);
+        let q = Quirks {
+            json_nulls: true,
+            header_order: true,
+            ..Quirks::default()
+        };
+        let mut user: Claims<User> = Claims {
+            aud: "APP".into(),
+            sub: Signer::generate(KeyKind::User).public_key().into(),
+            ..Claims::default()
+        };
+        user.nats.publish.allow = vec!["app.>".into()];
+        let token = q.encode(&mut user, &signer);
+        assert_eq!(jwt::decode::<User>(&token).unwrap(), user);
+        let raw = jwt::RawToken::split(&token).unwrap();
+        let header = jwt::b64_decode(raw.header, "header").unwrap();
+        assert_eq!(header, REORDERED_HEADER.as_bytes());
+        let payload = String::from_utf8(jwt::b64_decode(raw.payload, "payload").unwrap()).unwrap();
+        for want in [
+            r#""exp":null"#,
+            r#""deny":null"#,
+            r#""resp":null"#,
+            r#""tags":null"#,
+        ] {
+            assert!(payload.contains(want), "{want} in {payload}");
+        }
+        let mut resp: Claims<AuthResponse> = Claims::default();
+        resp.nats.error = "no".into();
+        let token = q.encode(&mut resp, &signer);
+        assert_eq!(jwt::decode::<AuthResponse>(&token).unwrap(), resp);
+        assert!(jwt::peek_payload(&token).unwrap()["nats"]["jwt"].is_null());
+        let plain = Quirks::default().encode(&mut resp, &signer);
+        assert!(plain.starts_with(&jwt::b64_encode(jwt::JWT_HEADER.as_bytes())));
+    }
+
+    #[test]
     fn quirks_and_the_silent_after_fault_parse() {
         let q = Quirks::parse(
             Some("json-nulls,header-order,start-delay=0.5"),
