@@ -17,6 +17,7 @@
 //!
 //! Known differences, none reachable by a real encoder: nesting deeper than 128 levels is
 //! refused (Go allows 10 000); numbers beyond f64 range are refused even in unknown fields;
+//! `-0` for an integer is refused (Go reads 0; serde_json reads it as the float -0.0);
 //! an unpaired UTF-16 surrogate escape is refused (Go substitutes U+FFFD); and when a field is
 //! given twice, a type error in the value that lost is not reported (Go reports it).
 
@@ -499,5 +500,28 @@ mod tests {
         assert!(!go_equal_fold("exp", "ex"));
         assert!(!go_equal_fold("exp", "expx"));
         assert!(!go_equal_fold("user_nkey", "usernkey"));
+    }
+
+    #[test]
+    fn numbers_follow_go_s_integer_parsing() {
+        #[derive(serde::Deserialize)]
+        struct N {
+            #[serde(default)]
+            n: i64,
+            #[serde(default)]
+            u: u64,
+        }
+        let n: N =
+            from_slice(br#"{"n": -9223372036854775808, "u": 18446744073709551615}"#).unwrap();
+        assert_eq!((n.n, n.u), (i64::MIN, u64::MAX));
+        // The one known difference: serde_json reads `-0` as a float, Go as the integer 0.
+        assert!(from_slice::<N>(br#"{"n": -0}"#).is_err());
+        for bad in [
+            r#"{"n": 1.0}"#,
+            r#"{"n": 9223372036854775808}"#,
+            r#"{"u": -1}"#,
+        ] {
+            assert!(from_slice::<N>(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 }
