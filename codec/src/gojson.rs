@@ -10,7 +10,9 @@
 //! - A key matches a field exactly, else case-insensitively (Go's `bytes.EqualFold`, so `EXP`
 //!   and `Exp` are `exp`). When a field is given twice the last value wins, except that a later
 //!   `null` does not erase an earlier scalar or struct, and two objects for one struct merge.
-//! - Invalid UTF-8 inside strings becomes U+FFFD instead of failing.
+//! - Invalid UTF-8 inside strings becomes U+FFFD instead of failing, except in authorization
+//!   requests: only servers write those, Go's encoder never emits invalid UTF-8, and the
+//!   responder refuses such a request as forged.
 //! - Any other type mismatch (a number where a string is expected, `1.5` for an integer, a
 //!   negative number for an unsigned one, a string for a list) is an error, which names the
 //!   field path: `nats.resp.ttl: invalid type: string "x", expected i64`.
@@ -52,7 +54,7 @@ impl std::error::Error for JsonError {}
 
 /// Decodes `json` into `T` with Go's rules (see the module documentation).
 pub fn from_slice<T: DeserializeOwned>(json: &[u8]) -> Result<T, JsonError> {
-    from_node(&parse(json)?)
+    from_node(&parse(json, Utf8::AsGo)?)
 }
 
 /// Go's zero value of `T`: what `null` or `{}` decodes to. For [`crate::User`] that is limits
@@ -76,9 +78,27 @@ pub(crate) enum Node {
 
 static NULL: Node = Node::Null;
 
-/// Parses JSON text, replacing invalid UTF-8 by U+FFFD first as Go does.
-pub(crate) fn parse(json: &[u8]) -> Result<Node, JsonError> {
-    let text = String::from_utf8_lossy(json);
+/// What to do with invalid UTF-8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Utf8 {
+    /// Replace each bad sequence by U+FFFD, as Go does.
+    AsGo,
+    /// Refuse it. For what only a server writes (requests): Go's encoder never emits invalid
+    /// UTF-8, so such a request is forged, and the responder refuses it (`wire.hostile.18`).
+    Refuse,
+}
+
+/// Parses JSON text.
+pub(crate) fn parse(json: &[u8], utf8: Utf8) -> Result<Node, JsonError> {
+    let text = match utf8 {
+        Utf8::AsGo => String::from_utf8_lossy(json),
+        Utf8::Refuse => {
+            std::borrow::Cow::Borrowed(std::str::from_utf8(json).map_err(|e| JsonError {
+                path: String::new(),
+                message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            })?)
+        }
+    };
     serde_json::from_str(&text).map_err(|e| JsonError {
         path: String::new(),
         message: e.to_string(),

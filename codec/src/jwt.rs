@@ -248,7 +248,12 @@ fn load_claims<N: NatsPayload>(payload: &[u8]) -> Result<(Claims<N>, i64), JwtEr
         #[serde(default)]
         version: i64,
     }
-    let doc = gojson::parse(payload).map_err(JwtError::Json)?;
+    let utf8 = if N::TYPE == ClaimType::AuthorizationRequest {
+        gojson::Utf8::Refuse
+    } else {
+        gojson::Utf8::AsGo
+    };
+    let doc = gojson::parse(payload, utf8).map_err(JwtError::Json)?;
     let id: Identifier = gojson::from_node(&doc).map_err(JwtError::Json)?;
     let (kind, version) = if id.kind.is_empty() {
         (id.nats.kind, id.nats.version)

@@ -193,9 +193,30 @@ fn keys_match_case_insensitively_and_the_last_one_wins() {
 }
 
 #[test]
-fn invalid_utf8_in_a_string_becomes_the_replacement_character() {
+fn invalid_utf8_in_a_string_becomes_the_replacement_character_except_in_requests() {
     let u: UserClaims = gojson::from_slice(b"{\"name\":\"a\xffb\"}").unwrap();
     assert_eq!(u.name, "a\u{FFFD}b");
+    let mut p = serde_json::to_vec(&python_user()).unwrap();
+    let at = p.windows(7).position(|w| w == b"\"alice\"").unwrap();
+    p[at + 1] = 0xff;
+    let user = decode::<User>(&sign_raw(JWT_HEADER.as_bytes(), &p, &issuer())).unwrap();
+    assert_eq!(
+        user.name, "\u{FFFD}lice",
+        "the server reads such a user JWT"
+    );
+    // A request: only servers write them, and Go's encoder never emits invalid UTF-8.
+    let server = Signer::generate(KeyKind::Server);
+    let req = format!(
+        r#"{{"iss":"{}","nats":{{"user_nkey":"{USER}","connect_opts":{{"user":"alice"}},"type":"authorization_request","version":2}}}}"#,
+        server.public_key()
+    );
+    let good = sign_raw(JWT_HEADER.as_bytes(), req.as_bytes(), &server);
+    assert!(decode::<AuthRequest>(&good).is_ok());
+    let mut bad = req.into_bytes();
+    let at = bad.windows(7).position(|w| w == b"\"alice\"").unwrap();
+    bad[at + 1] = 0xff;
+    let e = decode::<AuthRequest>(&sign_raw(JWT_HEADER.as_bytes(), &bad, &server)).unwrap_err();
+    assert!(matches!(e, JwtError::Json(_)), "{e:?}");
 }
 
 #[test]
