@@ -1,7 +1,9 @@
 //! The claim types of the callout (`protocol.md §1.5–1.7`), with Go's field order and
 //! `omitempty` rules so that what we encode matches what `nats-io/jwt` encodes byte for byte
-//! (except `iat`, `jti` and the signature). Decoding is tolerant: every field has a default and
-//! unknown fields are ignored, so a request from any server 2.10–2.15 decodes.
+//! (except `iat`, `jti` and the signature). Decoding goes through [`crate::gojson`], Go's
+//! `encoding/json` rules: every field has a default, `null` is the zero value, unknown fields
+//! are ignored. Decode with `gojson::from_slice` or `jwt::decode`, not with `serde_json`
+//! directly, which is stricter than the server (it refuses `null`).
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -92,9 +94,8 @@ pub struct Claims<N> {
     pub sub: String,
     /// The type-specific part.
     #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        bound(deserialize = "N: Deserialize<'de> + Default")
+        default = "crate::gojson::zero",
+        bound(deserialize = "N: serde::de::DeserializeOwned + Default")
     )]
     pub nats: N,
 }
@@ -144,11 +145,7 @@ pub struct ServerId {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cluster: String,
     /// Server tags.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// The server's public xkey, only when the request is sealed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -171,11 +168,7 @@ pub struct ClientInfo {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// Tags.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Name tag.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -239,18 +232,10 @@ pub struct ClientTls {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cipher: String,
     /// Peer certificates (PEM) when not verified.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub certs: Vec<String>,
     /// Verified chains (PEM).
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub verified_chains: Vec<Vec<String>>,
     /// SNI server name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -261,16 +246,16 @@ pub struct ClientTls {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuthRequest {
     /// The requesting server.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default)]
     pub server_id: ServerId,
     /// The fresh per-connection user key the answer must be for.
     #[serde(default)]
     pub user_nkey: String,
     /// What the server knows of the client.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default)]
     pub client_info: ClientInfo,
     /// The client's CONNECT.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default)]
     pub connect_opts: ConnectOpts,
     /// TLS state, when TLS was used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -279,11 +264,7 @@ pub struct AuthRequest {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub request_nonce: String,
     /// Tags.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// `authorization_request`.
     #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
@@ -306,11 +287,7 @@ pub struct AuthResponse {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub issuer_account: String,
     /// Tags.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// `authorization_response`.
     #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
@@ -325,18 +302,10 @@ pub struct AuthResponse {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Permission {
     /// Allowed subjects (for `sub`, `"subject queue"` for queue groups).
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow: Vec<String>,
     /// Denied subjects.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deny: Vec<String>,
 }
 
@@ -374,10 +343,10 @@ pub struct TimeRange {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// Publish permission.
-    #[serde(default, rename = "pub", deserialize_with = "null_as_default")]
+    #[serde(default, rename = "pub")]
     pub publish: Permission,
     /// Subscribe permission.
-    #[serde(default, rename = "sub", deserialize_with = "null_as_default")]
+    #[serde(default, rename = "sub")]
     pub subscribe: Permission,
     /// Response permission.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -390,11 +359,7 @@ pub struct User {
     )]
     pub src: Vec<String>,
     /// Connect windows.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub times: Vec<TimeRange>,
     /// Time zone of `times`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -415,21 +380,13 @@ pub struct User {
     #[serde(default, skip_serializing_if = "is_false")]
     pub proxy_required: bool,
     /// Allowed connection types.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_connection_types: Vec<String>,
     /// Issuer account (operator mode only; forbidden in config mode).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub issuer_account: String,
     /// Tags.
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
-    )]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// `user`.
     #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
@@ -484,31 +441,40 @@ payload!(AuthRequest, ClaimType::AuthorizationRequest);
 payload!(AuthResponse, ClaimType::AuthorizationResponse);
 payload!(User, ClaimType::User);
 
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
+/// Go's `CIDRList.UnmarshalJSON`: a list of strings taken as it is, or one string that is
+/// lower-cased, split at commas and trimmed, with empty and repeated entries dropped.
 fn cidr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        List(Vec<String>),
-        Text(String),
+    struct ListOrText;
+    impl<'de> serde::de::Visitor<'de> for ListOrText {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of CIDRs or a comma-separated string")
+        }
+        fn visit_unit<E>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(s) = seq.next_element::<String>()? {
+                out.push(s);
+            }
+            Ok(out)
+        }
+        fn visit_str<E>(self, text: &str) -> Result<Vec<String>, E> {
+            let mut out: Vec<String> = Vec::new();
+            for part in text.to_lowercase().split(',') {
+                let part = part.trim().to_lowercase();
+                if !part.is_empty() && !out.contains(&part) {
+                    out.push(part);
+                }
+            }
+            Ok(out)
+        }
     }
-    Ok(match Option::<Either>::deserialize(d)? {
-        None => Vec::new(),
-        Some(Either::List(v)) => v,
-        Some(Either::Text(s)) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(String::from)
-            .collect(),
-    })
+    d.deserialize_any(ListOrText)
 }
 
 #[cfg(test)]
@@ -534,15 +500,23 @@ mod tests {
         };
         let json = serde_json::to_string(&u).unwrap();
         assert!(json.contains(r#""resp":{"max":1,"ttl":0}"#), "{json}");
-        let back: User =
-            serde_json::from_str(r#"{"src":"10.0.0.0/8, 192.168.0.0/16","pub":null}"#).unwrap();
-        assert_eq!(back.src, vec!["10.0.0.0/8", "192.168.0.0/16"]);
+        let back: User = crate::gojson::from_slice(
+            br#"{"src":"10.0.0.0/8, 192.168.0.0/16,,10.0.0.0/8, FE80::/10","pub":null}"#,
+        )
+        .unwrap();
+        assert_eq!(back.src, vec!["10.0.0.0/8", "192.168.0.0/16", "fe80::/10"]);
+        let list: User = crate::gojson::from_slice(br#"{"src":["A", null]}"#).unwrap();
+        assert_eq!(
+            list.src,
+            vec!["A", ""],
+            "a list is taken as it is, null as \"\""
+        );
     }
 
     #[test]
     fn request_without_optional_fields_decodes() {
-        let r: AuthRequest = serde_json::from_str(
-            r#"{"server_id":{"name":"A","host":"h","id":"N"},"user_nkey":"U","client_info":{},"connect_opts":{"protocol":1},"unknown":[1,2]}"#,
+        let r: AuthRequest = crate::gojson::from_slice(
+            br#"{"server_id":{"name":"A","host":"h","id":"N"},"user_nkey":"U","client_info":{},"connect_opts":{"protocol":1},"unknown":[1,2]}"#,
         )
         .unwrap();
         assert_eq!(r.connect_opts.protocol, 1);

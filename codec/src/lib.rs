@@ -10,6 +10,7 @@
 //! [`claims`] is §1.5–1.7.
 
 pub mod claims;
+pub mod gojson;
 pub mod jwt;
 pub mod nkey;
 pub mod secret;

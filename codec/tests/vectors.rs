@@ -462,24 +462,44 @@ fn decode_refuses_other_headers() {
 
 #[test]
 fn v1_signature_trap_payload_without_version_is_checked_over_payload_only() {
+    // The trap of protocol.md §1.2, on the response: loadAuthorizationResponse takes any
+    // version, and version 0 or absent means a v1 signature.
     let signer = issuer();
     let h64 = b64_encode(JWT_HEADER.as_bytes());
-    let no_version = format!(r#"{{"iss":"{ISSUER}","sub":"{USER}","nats":{{"type":"user"}}}}"#);
+    let no_version = format!(
+        r#"{{"iss":"{ISSUER}","sub":"{USER}","nats":{{"type":"authorization_response"}}}}"#
+    );
     let p64 = b64_encode(no_version.as_bytes());
 
     // Signed the v2 way (over h.p) but without nats.version: the decoder takes it for v1.
     let trap = sign_raw(JWT_HEADER.as_bytes(), no_version.as_bytes(), &signer);
-    assert_eq!(decode::<User>(&trap), Err(JwtError::Signature(1)));
+    assert_eq!(decode::<AuthResponse>(&trap), Err(JwtError::Signature(1)));
     // Version 0 is the same as absent.
-    let zero =
-        format!(r#"{{"iss":"{ISSUER}","sub":"{USER}","nats":{{"type":"user","version":0}}}}"#);
+    let zero = format!(
+        r#"{{"iss":"{ISSUER}","sub":"{USER}","nats":{{"type":"authorization_response","version":0}}}}"#
+    );
     let trap0 = sign_raw(JWT_HEADER.as_bytes(), zero.as_bytes(), &signer);
-    assert_eq!(decode::<User>(&trap0), Err(JwtError::Signature(1)));
+    assert_eq!(decode::<AuthResponse>(&trap0), Err(JwtError::Signature(1)));
 
     // The same payload signed over p alone is what v1 verification checks, and passes.
     let v1_sig = signer.sign(p64.as_bytes());
     let v1 = format!("{h64}.{p64}.{}", b64_encode(&v1_sig));
-    assert_eq!(decode::<User>(&v1).unwrap().sub, USER);
+    assert_eq!(decode::<AuthResponse>(&v1).unwrap().sub, USER);
+
+    // A user claim is stricter: Go's loadUser takes version 1 or 2 only, so a user JWT
+    // without nats.version is refused before any signature check, however it is signed.
+    let user0 = format!(r#"{{"iss":"{ISSUER}","sub":"{USER}","nats":{{"type":"user"}}}}"#);
+    let u64 = b64_encode(user0.as_bytes());
+    let over_p = format!("{h64}.{u64}.{}", b64_encode(&signer.sign(u64.as_bytes())));
+    assert_eq!(
+        decode::<User>(&over_p),
+        Err(JwtError::UnsupportedVersion(0))
+    );
+    let over_hp = sign_raw(JWT_HEADER.as_bytes(), user0.as_bytes(), &signer);
+    assert_eq!(
+        decode::<User>(&over_hp),
+        Err(JwtError::UnsupportedVersion(0))
+    );
 
     // With version 2 the h.p signature passes and a p-only signature fails as V2.
     let v2 = user_payload_v2();

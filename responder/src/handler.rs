@@ -23,7 +23,6 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 
-use callout_codec::claims::NatsPayload;
 use callout_codec::nkey::{self, KeyKind};
 use callout_codec::{
     jwt, AuthRequest, AuthRequestClaims, AuthResponse, Claims, CurvePublic, CurveSecret,
@@ -258,6 +257,7 @@ pub struct Responder {
     server_keys: nkey::KeyCache,
     replays: Mutex<ReplayGuard>,
     faults: Vec<Fault>,
+    quirks: crate::quirks::Quirks,
 }
 
 fn safe_for_log(s: &str) -> String {
@@ -283,6 +283,7 @@ impl Responder {
             server_keys: nkey::KeyCache::new(),
             replays: Mutex::new(ReplayGuard::new(REPLAY_GUARD_CAPACITY)),
             faults: Vec::new(),
+            quirks: crate::quirks::Quirks::default(),
         }
     }
 
@@ -304,6 +305,17 @@ impl Responder {
     pub fn with_faults(mut self, faults: Vec<Fault>) -> Responder {
         self.faults = faults;
         self
+    }
+
+    /// Sets quirks (mutant builds only): differences that are not defects.
+    pub fn with_quirks(mut self, quirks: crate::quirks::Quirks) -> Responder {
+        self.quirks = quirks;
+        self
+    }
+
+    /// The quirks set, none for the reference.
+    pub fn quirks(&self) -> &crate::quirks::Quirks {
+        &self.quirks
     }
 
     fn has(&self, f: Fault) -> bool {
@@ -529,9 +541,10 @@ impl Responder {
             claims.sub = Signer::generate(KeyKind::User).public_key().to_string();
         }
         let user_jwt = if self.has(Fault::WrongSigner) {
-            jwt::encode(&mut claims, &Signer::generate(KeyKind::Account))
+            self.quirks
+                .encode(&mut claims, &Signer::generate(KeyKind::Account))
         } else {
-            jwt::encode(&mut claims, &self.issuer)
+            self.quirks.encode(&mut claims, &self.issuer)
         };
         let outcome = self.respond(req, sealed, Some(user_jwt), None);
         Handled {
@@ -551,6 +564,9 @@ impl Responder {
         user_jwt: Option<String>,
         error: Option<String>,
     ) -> Outcome {
+        if self.quirks.silenced() {
+            return Outcome::Silent;
+        }
         let mut resp: Claims<AuthResponse> = Claims {
             aud: if self.has(Fault::WrongAud) {
                 Signer::generate(KeyKind::Server).public_key().to_string()
@@ -573,7 +589,7 @@ impl Responder {
         } else {
             &self.issuer
         };
-        let mut token = jwt::encode(&mut resp, signer);
+        let mut token = self.quirks.encode(&mut resp, signer);
         if self.has(Fault::MissingVersion) {
             resp.nats.version = 0;
             let payload = jwt::to_json(&resp);
@@ -615,9 +631,7 @@ fn pad_b64(part: &str) -> String {
 
 /// Decodes a request without verifying its signature (the skip-signature-check fault only).
 fn decode_unverified(token: &str) -> Option<AuthRequestClaims> {
-    let v = jwt::peek_payload(token)?;
-    let c: AuthRequestClaims = serde_json::from_value(v).ok()?;
-    (c.nats.claim_type() == AuthRequest::TYPE.as_str()).then_some(c)
+    jwt::decode_unverified::<AuthRequest>(token).ok()
 }
 
 #[cfg(test)]

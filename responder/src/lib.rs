@@ -9,6 +9,7 @@ pub mod flags;
 pub mod handler;
 pub mod log;
 pub mod nats_url;
+pub mod quirks;
 pub mod service;
 pub mod users;
 
@@ -19,10 +20,15 @@ use callout_codec::{CurveSecret, KeyKind, Signer};
 use crate::flags::{seed_from_flag, Flags};
 use crate::handler::{Fault, Responder};
 use crate::nats_url::NatsUrl;
+use crate::quirks::Quirks;
 use crate::users::UserDirectory;
 
-/// Builds the responder from flags, or explains what is wrong with them.
-pub fn build(flags: &Flags, allow_faults: bool) -> Result<Responder, String> {
+/// Builds the responder from flags and the `-quirk` value (see [`quirks`]), or explains what
+/// is wrong with them.
+pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<Responder, String> {
+    if quirk.is_some() && !allow_faults {
+        return Err("-quirk is only accepted by the callout-mutant test binary".into());
+    }
     let issuer_flag = flags.issuer_seed.as_deref().ok_or(
         "-issuer.seed is required: pass the issuer account seed (SA…) or a file holding it",
     )?;
@@ -52,14 +58,20 @@ pub fn build(flags: &Flags, allow_faults: bool) -> Result<Responder, String> {
         if !allow_faults {
             return Err("-fault is only accepted by the callout-mutant test binary".into());
         }
-        for name in f.split(',').filter(|n| !n.is_empty()) {
+        for name in f
+            .split(',')
+            .filter(|n| !n.is_empty() && !Quirks::is_own_fault(n))
+        {
             faults.push(Fault::by_name(name).ok_or_else(|| {
                 let all: Vec<&str> = Fault::ALL.iter().map(|(n, _)| *n).collect();
                 format!("-fault: unknown fault {name:?}; known: {}", all.join(", "))
             })?);
         }
     }
-    Ok(Responder::new(issuer, xkey, users).with_faults(faults))
+    let quirks = Quirks::parse(quirk, flags.fault.as_deref())?;
+    Ok(Responder::new(issuer, xkey, users)
+        .with_faults(faults)
+        .with_quirks(quirks))
 }
 
 /// The connection settings from flags, checked before anything connects: the URL parses
@@ -91,6 +103,7 @@ pub fn service_config(flags: &Flags) -> Result<service::ServiceConfig, String> {
 /// drain, 2 for bad flags or files, 1 when the service fails or its drain is cut short (the
 /// drain deadline passed, or a second signal).
 pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
+    let (args, quirk) = Quirks::take_flag(args);
     let flags = match Flags::parse(args) {
         Ok(f) => f,
         Err(e) => {
@@ -123,7 +136,7 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
         .with_writer(writer)
         .with_target(false)
         .init();
-    let responder = match build(&flags, allow_faults) {
+    let responder = match build(&flags, quirk.as_deref(), allow_faults) {
         Ok(r) => r,
         Err(e) => {
             log_flusher.finish();
@@ -142,6 +155,7 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
             return 1;
         }
     };
+    responder.quirks().wait_before_connecting();
     let result = rt.block_on(service::run(cfg, Arc::new(responder)));
     // The client's reconnect task may still be trying a server that is gone: do not wait.
     rt.shutdown_timeout(std::time::Duration::from_millis(200));

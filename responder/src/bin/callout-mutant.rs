@@ -1,5 +1,6 @@
 //! `callout-mutant`: the reference responder with deliberate defects (`-fault NAME[,NAME]`),
-//! used only to prove that the conformance suite catches each defect. Never deploy it.
+//! used only to prove that the conformance suite catches each defect, and with quirks
+//! (`-quirk NAME[,NAME]`), harmless differences it must accept. Never deploy it.
 
 fn main() {
     std::process::exit(callout_responder::run_main(

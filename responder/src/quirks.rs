@@ -1,0 +1,316 @@
+//! Quirks: ways a responder may differ from the reference without being wrong, so that the
+//! conformance suite can be shown to accept them (it must judge what the server accepts, not
+//! what our encoder happens to write). Only the `callout-mutant` binary sets any, with
+//! `-quirk NAME[,NAME]`; they never change a decision. See `docs/mutants.md`.
+//!
+//! - `json-nulls`: both JWTs carry `null` for every optional field Go's encoder omits, as a
+//!   Python or JavaScript encoder without `omitempty` writes them (keys sorted, no Go escapes).
+//! - `header-order`: both JWTs use the header `{"alg": "ed25519-nkey", "typ": "JWT"}`.
+//! - `start-delay=SECS`: sleep before connecting to NATS, like a slow-starting runtime.
+//!
+//! One defect lives here too because it carries a number and a counter, which the plain
+//! switches of [`crate::handler::Fault`] do not: `-fault silent-after=N` answers the first N
+//! requests and then never again.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use callout_codec::claims::{ClaimType, NatsPayload};
+use callout_codec::{jwt, Claims, Signer};
+use serde_json::Value;
+
+/// The header `header-order` writes: Go's two keys, the other way round, with spaces.
+pub const REORDERED_HEADER: &str = r#"{"alg": "ed25519-nkey", "typ": "JWT"}"#;
+
+/// The quirks (and the `silent-after` defect) a mutant responder runs with. The default is
+/// none: the reference behaviour.
+#[derive(Debug, Default)]
+pub struct Quirks {
+    /// `json-nulls`.
+    pub json_nulls: bool,
+    /// `header-order`.
+    pub header_order: bool,
+    /// `start-delay=SECS`.
+    pub start_delay: Option<Duration>,
+    /// `-fault silent-after=N`: answer this many requests, then none.
+    pub silent_after: Option<u64>,
+    answered: AtomicU64,
+}
+
+/// Every quirk name, with what it does, for errors and docs.
+pub const ALL: &[(&str, &str)] = &[
+    (
+        "json-nulls",
+        "null for every optional field Go omits, in both JWTs",
+    ),
+    (
+        "header-order",
+        "JWT header {\"alg\": \"ed25519-nkey\", \"typ\": \"JWT\"}",
+    ),
+    ("start-delay=SECS", "sleep SECS before connecting to NATS"),
+];
+
+const SILENT_AFTER: &str = "silent-after=";
+
+impl Quirks {
+    /// Parses the `-quirk` value and picks `silent-after=N` out of the `-fault` value.
+    pub fn parse(quirk: Option<&str>, fault: Option<&str>) -> Result<Quirks, String> {
+        let mut q = Quirks::default();
+        for name in quirk.unwrap_or("").split(',').filter(|n| !n.is_empty()) {
+            match name {
+                "json-nulls" => q.json_nulls = true,
+                "header-order" => q.header_order = true,
+                _ if name.starts_with("start-delay=") => {
+                    let secs = &name["start-delay=".len()..];
+                    let d = secs
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                        .ok_or_else(|| {
+                            format!(
+                                "-quirk start-delay={secs}: expected seconds, e.g. start-delay=2.5"
+                            )
+                        })?;
+                    q.start_delay = Some(d);
+                }
+                _ if name.starts_with(SILENT_AFTER) => {
+                    return Err(format!(
+                        "-quirk {name}: silent-after is a defect, not a quirk; pass -fault {name}"
+                    ))
+                }
+                _ => {
+                    let all: Vec<&str> = ALL.iter().map(|(n, _)| *n).collect();
+                    return Err(format!(
+                        "-quirk: unknown quirk {name:?}; known: {}",
+                        all.join(", ")
+                    ));
+                }
+            }
+        }
+        for name in fault.unwrap_or("").split(',') {
+            if let Some(n) = name.strip_prefix(SILENT_AFTER) {
+                q.silent_after = Some(n.parse().map_err(|_| {
+                    format!("-fault {name}: expected a number of requests, e.g. silent-after=3")
+                })?);
+            }
+        }
+        Ok(q)
+    }
+
+    /// True for the `-fault` names handled here rather than by [`crate::handler::Fault`].
+    pub fn is_own_fault(name: &str) -> bool {
+        name.starts_with(SILENT_AFTER)
+    }
+
+    /// True when nothing is set.
+    pub fn is_none(&self) -> bool {
+        !self.json_nulls
+            && !self.header_order
+            && self.start_delay.is_none()
+            && self.silent_after.is_none()
+    }
+
+    /// Signs and encodes `claims` as [`jwt::encode`] does, then rewrites the JSON and the
+    /// header as the quirks say and signs the bytes it emits.
+    pub fn encode<N: NatsPayload>(&self, claims: &mut Claims<N>, signer: &Signer) -> String {
+        let token = jwt::encode(claims, signer);
+        if !self.json_nulls && !self.header_order {
+            return token;
+        }
+        let payload = if self.json_nulls {
+            with_nulls::<N>(claims)
+        } else {
+            jwt::to_json(claims)
+        };
+        let header = if self.header_order {
+            REORDERED_HEADER
+        } else {
+            jwt::JWT_HEADER
+        };
+        jwt::sign_raw(header.as_bytes(), &payload, signer)
+    }
+
+    /// Counts an answer about to be sent; true when `silent-after` says to send none.
+    pub fn silenced(&self) -> bool {
+        match self.silent_after {
+            None => false,
+            Some(n) => self.answered.fetch_add(1, Ordering::Relaxed) >= n,
+        }
+    }
+
+    /// Sleeps for `start-delay`, if set.
+    pub fn wait_before_connecting(&self) {
+        if let Some(d) = self.start_delay {
+            tracing::info!(
+                secs = d.as_secs_f64(),
+                "quirk start-delay: waiting before connecting"
+            );
+            std::thread::sleep(d);
+        }
+    }
+
+    /// The `-quirk` value in `args`, taken out so that the shared flag parser never sees it.
+    /// Every other flag takes a value (except `-h`), which is skipped so that a value that
+    /// happens to read `-quirk` stays where it is.
+    pub fn take_flag(args: Vec<String>) -> (Vec<String>, Option<String>) {
+        let mut rest = Vec::with_capacity(args.len());
+        let mut quirk = None;
+        let mut it = args.into_iter();
+        while let Some(arg) = it.next() {
+            let body = arg.trim_start_matches('-');
+            let (name, inline) = match body.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (body, None),
+            };
+            let is_flag = arg.starts_with('-') && arg != "-";
+            if is_flag && name == "quirk" {
+                quirk = inline.or_else(|| it.next()).or(Some(String::new()));
+                continue;
+            }
+            let takes_value = is_flag && inline.is_none() && name != "h" && name != "help";
+            rest.push(arg);
+            if takes_value {
+                if let Some(v) = it.next() {
+                    rest.push(v);
+                }
+            }
+        }
+        (rest, quirk)
+    }
+}
+
+/// The optional (`omitempty`) keys of each object, by claim type: where `json-nulls` writes
+/// `null` when Go's encoder left the key out.
+const TOP: &[&str] = &["aud", "exp", "jti", "iat", "iss", "name", "nbf", "sub"];
+const USER: &[&str] = &[
+    "resp",
+    "src",
+    "times",
+    "times_location",
+    "subs",
+    "data",
+    "payload",
+    "bearer_token",
+    "proxy_required",
+    "allowed_connection_types",
+    "issuer_account",
+    "tags",
+];
+const PERMISSION: &[&str] = &["allow", "deny"];
+const RESPONSE: &[&str] = &["jwt", "error", "issuer_account", "tags"];
+
+fn with_nulls<N: NatsPayload>(claims: &Claims<N>) -> Vec<u8> {
+    let mut v = serde_json::to_value(claims).unwrap_or(Value::Null);
+    fill(&mut v, TOP);
+    if let Some(nats) = v.get_mut("nats") {
+        match N::TYPE {
+            ClaimType::User => {
+                fill(nats, USER);
+                for p in ["pub", "sub"] {
+                    if let Some(perm) = nats.get_mut(p) {
+                        fill(perm, PERMISSION);
+                    }
+                }
+            }
+            ClaimType::AuthorizationResponse => fill(nats, RESPONSE),
+            ClaimType::AuthorizationRequest => {}
+        }
+    }
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+fn fill(v: &mut Value, keys: &[&str]) {
+    if let Some(obj) = v.as_object_mut() {
+        for k in keys {
+            obj.entry(*k).or_insert(Value::Null);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn the_quirk_flag_is_taken_out_in_every_spelling() {
+        for (given, want) in [
+            ("-users u.json -quirk json-nulls -log info", "json-nulls"),
+            (
+                "--quirk=header-order,json-nulls -users u.json",
+                "header-order,json-nulls",
+            ),
+            ("-users u.json --quirk start-delay=1", "start-delay=1"),
+        ] {
+            let (rest, q) = Quirks::take_flag(args(given));
+            assert_eq!(q.as_deref(), Some(want), "{given}");
+            assert!(rest.iter().all(|a| !a.contains("quirk")), "{rest:?}");
+        }
+        let (rest, q) = Quirks::take_flag(args("-nats.pass -quirk -users u.json"));
+        assert_eq!(q, None, "a flag's value is not a flag");
+        assert_eq!(rest.len(), 4);
+    }
+
+    #[test]
+    fn quirky_tokens_are_signed_and_decode_to_the_same_claims() {
+        use callout_codec::{AuthResponse, KeyKind, User};
+        let signer = Signer::generate(KeyKind::Account);
+        let q = Quirks {
+            json_nulls: true,
+            header_order: true,
+            ..Quirks::default()
+        };
+        let mut user: Claims<User> = Claims {
+            aud: "APP".into(),
+            sub: Signer::generate(KeyKind::User).public_key().into(),
+            ..Claims::default()
+        };
+        user.nats.publish.allow = vec!["app.>".into()];
+        let token = q.encode(&mut user, &signer);
+        assert_eq!(jwt::decode::<User>(&token).unwrap(), user);
+        let raw = jwt::RawToken::split(&token).unwrap();
+        let header = jwt::b64_decode(raw.header, "header").unwrap();
+        assert_eq!(header, REORDERED_HEADER.as_bytes());
+        let payload = String::from_utf8(jwt::b64_decode(raw.payload, "payload").unwrap()).unwrap();
+        for want in [
+            r#""exp":null"#,
+            r#""deny":null"#,
+            r#""resp":null"#,
+            r#""tags":null"#,
+        ] {
+            assert!(payload.contains(want), "{want} in {payload}");
+        }
+        let mut resp: Claims<AuthResponse> = Claims::default();
+        resp.nats.error = "no".into();
+        let token = q.encode(&mut resp, &signer);
+        assert_eq!(jwt::decode::<AuthResponse>(&token).unwrap(), resp);
+        assert!(jwt::peek_payload(&token).unwrap()["nats"]["jwt"].is_null());
+        let plain = Quirks::default().encode(&mut resp, &signer);
+        assert!(plain.starts_with(&jwt::b64_encode(jwt::JWT_HEADER.as_bytes())));
+    }
+
+    #[test]
+    fn quirks_and_the_silent_after_fault_parse() {
+        let q = Quirks::parse(
+            Some("json-nulls,header-order,start-delay=0.5"),
+            Some("ignore-deny,silent-after=3"),
+        )
+        .unwrap();
+        assert!(q.json_nulls && q.header_order);
+        assert_eq!(q.start_delay, Some(Duration::from_millis(500)));
+        assert_eq!(q.silent_after, Some(3));
+        assert!((0..3).all(|_| !q.silenced()));
+        assert!(q.silenced() && q.silenced());
+        assert!(Quirks::parse(Some("nulls"), None)
+            .unwrap_err()
+            .contains("json-nulls"));
+        assert!(Quirks::parse(Some("silent-after=1"), None)
+            .unwrap_err()
+            .contains("-fault"));
+        assert!(Quirks::parse(None, Some("silent-after=x")).is_err());
+        assert!(Quirks::parse(Some("start-delay=-1"), None).is_err());
+    }
+}
