@@ -47,6 +47,7 @@ const MUTANTS: &[(&str, &str)] = &[
         "wrong-signer",
         "signs with an account key other than the issuer",
     ),
+    ("silent-after=25", "stops answering after 25 requests"),
 ];
 
 #[test]
