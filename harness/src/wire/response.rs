@@ -369,6 +369,12 @@ fn no_secret_echo(x: &Exchange) -> Finding {
         ));
     }
     let r = x.response()?;
+    if pass_appears(&r.nats.error, x.pass) {
+        return Err(mismatch(
+            "an error text without the password",
+            "the error text contains the password",
+        ));
+    }
     if !r.nats.jwt.is_empty() {
         return Err(mismatch("a rejection", "admitted with a wrong password"));
     }
