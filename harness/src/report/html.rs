@@ -29,15 +29,16 @@ code, pre, .mono { font-family: ui-monospace, SFMono-Regular, "DejaVu Sans Mono"
 table { border-collapse: collapse; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 thead th { background: var(--bg-alt); font-weight: 600; }
-.runs td code { white-space: pre-wrap; word-break: break-all; }
-.matrix { width: 100%; }
+.runs td code { white-space: pre-wrap; overflow-wrap: anywhere; }
+.matrix td { vertical-align: middle; }
 .matrix thead th { position: sticky; top: 0; z-index: 1; }
-.matrix th.col { min-width: 120px; text-align: center; font-weight: 600; }
+.matrix th.col { width: 150px; min-width: 130px; text-align: center; font-weight: 600; vertical-align: bottom; }
 .matrix th.col small { display: block; font-weight: 400; color: var(--muted); }
 .matrix td.id { white-space: nowrap; }
-.matrix td.title { max-width: 560px; }
+.matrix td.title { min-width: 280px; max-width: 520px; }
 .matrix tbody tr:nth-child(even) td.id, .matrix tbody tr:nth-child(even) td.title, .matrix tbody tr:nth-child(even) td.level { background: #fbfcfd; }
-.matrix tfoot td { background: var(--bg-alt); font-weight: 600; }
+.matrix tfoot td { background: var(--bg-alt); font-weight: 600; vertical-align: top; }
+.matrix tfoot td .badge { display: block; margin: 3px 0; text-align: center; }
 td.level { white-space: nowrap; font-size: 12px; color: var(--muted); }
 td.v { text-align: center; font-weight: 600; font-size: 12px; white-space: nowrap; }
 td.v a { color: inherit; text-decoration: none; display: block; }
@@ -299,7 +300,7 @@ pub fn html(report: &Report) -> String {
     let mut groups: Vec<&str> = rows.iter().map(|(id, _)| group(id)).collect();
     groups.sort_unstable();
     groups.dedup();
-    out.push_str("<form id=\"filters\" class=\"filters\" hidden>\n<label>Show <select name=\"show\"><option value=\"all\">all cases</option><option value=\"fail\">cases that failed somewhere</option><option value=\"not-pass\">cases that did not pass everywhere</option></select></label>\n<label>Level <select name=\"level\"><option value=\"\">any</option><option value=\"must\">MUST</option><option value=\"should\">SHOULD</option><option value=\"may\">MAY</option></select></label>\n<label>Group <select name=\"group\"><option value=\"\">any</option>");
+    out.push_str("<form id=\"filters\" class=\"filters\" hidden>\n<label>Show <select name=\"show\"><option value=\"all\">all cases</option><option value=\"fail\">failures</option><option value=\"not-pass\">not passing everywhere</option></select></label>\n<label>Level <select name=\"level\"><option value=\"\">any</option><option value=\"must\">MUST</option><option value=\"should\">SHOULD</option><option value=\"may\">MAY</option></select></label>\n<label>Group <select name=\"group\"><option value=\"\">any</option>");
     for g in &groups {
         out.push_str(&format!("<option value=\"{0}\">{0}</option>", esc(g)));
     }
