@@ -1,12 +1,14 @@
 //! The task runner: `cargo run -p ci -- <task>`. Automation lives here, in Rust, driven by
-//! `xshell`, not in shell scripts (the only script is the podman installer it calls).
+//! `xshell`, not in shell scripts (the only scripts are the podman and chromium installers it
+//! calls).
 //!
 //! Tasks:
 //! - `suite [ARGS…]`: build, then run the conformance suite against the reference responder on
 //!   a server it provisions itself; extra arguments go to `callout-conformance run`.
-//! - `test`: everything CI runs: install the container engine, build, `cargo test`, the
-//!   catalog on the process backend for 2.10.26 and 2.15.1 and on the container backend for
-//!   2.15.1 (all `--strict`), fmt and clippy. Prints `ci: N passed, N failed` last.
+//! - `test`: everything CI runs: install the container engine and the headless browser (for
+//!   the HTML report's browser test), build, `cargo test`, the catalog on the process backend
+//!   for 2.10.26 and 2.15.1 and on the container backend for 2.15.1 (all `--strict`, every
+//!   report format in `target/reports/`), fmt and clippy. Prints `ci: N passed, N failed` last.
 //! - `bench [ARGS…]`: release build, then `callout-conformance bench`.
 
 use std::io::{BufRead, BufReader};
@@ -98,6 +100,7 @@ fn conformance(
     let json = format!("target/reports/{label}.json");
     let junit = format!("target/reports/{label}.xml");
     let md = format!("target/reports/{label}.md");
+    let html = format!("target/reports/{label}.html");
     println!(
         "\n==> conformance {label}: callout-conformance run {}",
         args.join(" ")
@@ -113,6 +116,8 @@ fn conformance(
             &junit,
             "--markdown",
             &md,
+            "--html",
+            &html,
         ])
         .args(args)
         .current_dir(sh.current_dir())
@@ -169,6 +174,10 @@ fn test(sh: &Shell) -> Result<()> {
     cmd!(sh, "bash ci/install-podman.sh")
         .run()
         .context("installing podman (ci/install-podman.sh)")?;
+    stages.start("headless browser");
+    cmd!(sh, "bash ci/install-chromium.sh")
+        .run()
+        .context("installing chromium (ci/install-chromium.sh)")?;
     stages.start("build");
     cmd!(sh, "cargo build --workspace --all-targets").run()?;
     sh.create_dir("target/reports")?;

@@ -48,6 +48,7 @@ Options of run:
   --report-json FILE            write the JSON report
   --junit FILE                  write JUnit XML
   --markdown FILE               write a Markdown report
+  --html FILE                   write a self-contained HTML report
   --dry-run                     list what would run, run nothing
   --no-color                    plain terminal output
   --transcripts[=FILTER]        print what each case did, step by step (all cases, or FILTER)
@@ -80,6 +81,8 @@ pub struct Args {
     pub junit: Option<PathBuf>,
     /// Markdown path.
     pub markdown: Option<PathBuf>,
+    /// `--html`: where the HTML report goes.
+    pub html: Option<PathBuf>,
     /// Dry run.
     pub dry_run: bool,
     /// No color.
@@ -258,6 +261,7 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             "--report-json" => a.report_json = Some(value("--report-json")?.into()),
             "--junit" => a.junit = Some(value("--junit")?.into()),
             "--markdown" => a.markdown = Some(value("--markdown")?.into()),
+            "--html" => a.html = Some(value("--html")?.into()),
             "--strict" => a.strict = true,
             "--dry-run" => a.dry_run = true,
             "--no-color" => a.no_color = true,
@@ -432,6 +436,7 @@ fn main_inner(args: Vec<String>) -> i32 {
                     Output::Json => report::json(&report),
                     Output::Junit => report::junit(&report),
                     Output::Markdown => report::markdown(&report),
+                    Output::Html => report::html(&report),
                 };
                 if let Err(e) = out.write(&text) {
                     eprintln!(
@@ -506,6 +511,7 @@ enum Output {
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 /// A report file, opened (and so checked) before the run and written after it.
@@ -534,6 +540,7 @@ fn open_outputs(a: &Args) -> Result<Vec<OutputFile>, String> {
         ("--report-json", &a.report_json, Output::Json),
         ("--junit", &a.junit, Output::Junit),
         ("--markdown", &a.markdown, Output::Markdown),
+        ("--html", &a.html, Output::Html),
     ] {
         let Some(p) = path else { continue };
         if out.iter().any(|o: &OutputFile| &o.path == p) {
@@ -832,6 +839,12 @@ mod tests {
         );
         let e = p(&["run", "--markdown=--x"]).unwrap_err();
         assert!(e.contains("--markdown"), "{e}");
+        let e = p(&["run", "--html", "--strict"]).unwrap_err();
+        assert!(e.contains("--html needs a value"), "{e}");
+        assert_eq!(
+            p(&["run", "--html=r.html"]).unwrap().html,
+            Some(PathBuf::from("r.html"))
+        );
         for bad in ["0", "-1", "nan", "inf", "x", "4000"] {
             let e = p(&["run", "--ready-timeout", bad]).unwrap_err();
             assert!(e.contains("--ready-timeout"), "{bad}: {e}");
@@ -844,6 +857,30 @@ mod tests {
             p(&["run"]).unwrap().run_options().ready_timeout,
             Duration::from_secs(30)
         );
+    }
+
+    #[test]
+    fn report_files_are_opened_before_the_run() {
+        let dir = std::env::temp_dir().join(format!("cli-outputs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let html = dir.join("r.html");
+        let a = p(&["run", "--html", html.to_str().unwrap()]).unwrap();
+        let outputs = open_outputs(&a).unwrap();
+        assert_eq!(outputs.len(), 1);
+        assert!(matches!(outputs[0].kind, Output::Html));
+        assert!(html.exists(), "opened, so checked, before the run");
+        let missing = dir.join("no-such-dir/r.html");
+        let a = p(&["run", "--html", missing.to_str().unwrap()]).unwrap();
+        let e = open_outputs(&a).err().unwrap();
+        assert!(
+            e.starts_with("--html ") && e.contains("cannot open it for writing"),
+            "{e}"
+        );
+        let same = html.to_str().unwrap();
+        let a = p(&["run", "--junit", same, "--html", same]).unwrap();
+        let e = open_outputs(&a).err().unwrap();
+        assert!(e.contains("--html") && e.contains("same file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

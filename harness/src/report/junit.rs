@@ -42,11 +42,6 @@ fn seconds(ms: u64) -> String {
     format!("{}.{:03}", ms / 1000, ms % 1000)
 }
 
-/// A case's class: its id up to the last dot (`e2e.perm.3` → `e2e.perm`).
-fn group(id: &str) -> &str {
-    id.rsplit_once('.').map_or(id, |(group, _)| group)
-}
-
 #[derive(Default)]
 struct SuiteCounts {
     tests: usize,

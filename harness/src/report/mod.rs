@@ -1,7 +1,8 @@
 //! Report writers: one [`Report`] rendered as JSON (with Autobahn's per-column index), JUnit XML
-//! for CI, Markdown for review, and an aligned terminal table with h2spec-style failure blocks,
-//! one writer per file. Every writer is pure and returns the text; the caller decides where it
-//! goes. This module holds what they share: the columns, the rows, the totals.
+//! for CI, Markdown for review, a self-contained HTML page for CI artifacts, and an aligned
+//! terminal table with h2spec-style failure blocks, one writer per file. Every writer is pure
+//! and returns the text; the caller decides where it goes. This module holds what they share:
+//! the columns, the rows, the totals.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,11 +22,13 @@ const VERDICT_ORDER: [Verdict; 6] = [
     Verdict::Skipped,
 ];
 
+mod html;
 mod json;
 mod junit;
 mod markdown;
 mod terminal;
 
+pub use html::html;
 pub use json::json;
 pub use junit::junit;
 pub use markdown::markdown;
@@ -125,6 +128,11 @@ fn requirement(case: &CaseResult) -> String {
     } else {
         format!("{req} ({})", case.cite)
     }
+}
+
+/// A case's class: its id up to the last dot (`e2e.perm.3` → `e2e.perm`).
+fn group(id: &str) -> &str {
+    id.rsplit_once('.').map_or(id, |(group, _)| group)
 }
 
 fn failures(run: &ResponderRun) -> impl Iterator<Item = &CaseResult> {
