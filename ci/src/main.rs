@@ -28,7 +28,11 @@ fn main() -> Result<()> {
         Some("bench") => bench(&sh, &args[1..]),
         Some("install") => {
             build_bins(&sh, false)?;
-            if !installed_tool(&sh)? {
+            let mut stages = Stages::default();
+            stages.start("cargo install, run from /tmp");
+            let ok = installed_tool(&sh)?;
+            stages.summary();
+            if !ok {
                 bail!("the installed tool failed");
             }
             Ok(())
