@@ -8,8 +8,10 @@
 //! - `test`: everything CI runs: install the container engine and the headless browser (for
 //!   the HTML report's browser test), build, `cargo test`, the catalog on the process backend
 //!   for 2.10.26 and 2.15.1 and on the container backend for 2.15.1 (all `--strict`, every
-//!   report format in `target/reports/`), fmt and clippy. Prints `ci: N passed, N failed` last.
+//!   report format in `target/reports/`), `cargo install` of both binaries with the installed
+//!   tool run from `/tmp`, fmt and clippy. Prints `ci: N passed, N failed` last.
 //! - `bench [ARGS…]`: release build, then `callout-conformance bench`.
+//! - `install`: build, then only the `cargo install` stage of `test`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -26,8 +28,19 @@ fn main() -> Result<()> {
         Some("suite") => suite(&sh, &args[1..]),
         Some("test") => test(&sh),
         Some("bench") => bench(&sh, &args[1..]),
+        Some("install") => {
+            build_bins(&sh, false)?;
+            let mut stages = Stages::default();
+            stages.start("cargo install, run from /tmp");
+            let ok = installed_tool(&sh)?;
+            stages.summary();
+            if !ok {
+                bail!("the installed tool failed");
+            }
+            Ok(())
+        }
         _ => {
-            eprintln!("usage: cargo run -p ci -- suite [ARGS…] | test | bench [ARGS…]");
+            eprintln!("usage: cargo run -p ci -- suite [ARGS…] | test | bench [ARGS…] | install");
             std::process::exit(2);
         }
     }
@@ -187,6 +200,10 @@ fn test(sh: &Shell) -> Result<()> {
     if !cargo_test(sh, &mut passed, &mut failed)? {
         problems.push("cargo test".to_string());
     }
+    stages.start("cargo install, run from /tmp");
+    if !installed_tool(sh)? {
+        problems.push("cargo install, run from /tmp".to_string());
+    }
     for (label, args) in [
         ("process-2.10.26", vec!["--server-version", "2.10.26"]),
         ("process-2.15.1", vec!["--server-version", "2.15.1"]),
@@ -224,6 +241,66 @@ fn test(sh: &Shell) -> Result<()> {
         bail!("ci failed");
     }
     Ok(())
+}
+
+/// `cargo install --path` of both binaries into a scratch `--root`, then the installed tool run
+/// from `/tmp` with that root first on `PATH`: `list` must print the same catalog as
+/// `list --scenarios scenarios` here (the embedded files are the source files), and
+/// `run e2e.seed` must pass with the installed reference responder. `--debug` with the
+/// workspace's target directory reuses the build stage's artifacts, and `--offline` holds
+/// because that stage fetched every crate; a release install would rebuild everything.
+fn installed_tool(sh: &Shell) -> Result<bool> {
+    let root = std::env::temp_dir().join(format!("callout-install-{}", std::process::id()));
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let checked = (|| -> Result<bool> {
+        for krate in ["harness", "responder"] {
+            cmd!(
+                sh,
+                "cargo install --path {krate} --root {root} --locked --offline --debug --target-dir {target}"
+            )
+            .run()?;
+        }
+        let bin = root.join("bin");
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let installed = |args: &[&str]| {
+            let mut c = Command::new(bin.join("callout-conformance"));
+            c.args(args)
+                .current_dir("/tmp")
+                .env("PATH", &path)
+                .env_remove("CALLOUT_RESPONDER_BIN");
+            c
+        };
+        let version = installed(&["--version"]).output()?;
+        print!("{}", String::from_utf8_lossy(&version.stdout));
+        let listed = installed(&["list"]).output()?;
+        let source = cmd!(
+            sh,
+            "{target}/debug/callout-conformance list --scenarios scenarios"
+        )
+        .quiet()
+        .read()?;
+        if !listed.status.success() || String::from_utf8_lossy(&listed.stdout).trim_end() != source
+        {
+            println!(
+                "ci: `callout-conformance list` from /tmp differs from the source catalog:\n{}{}",
+                String::from_utf8_lossy(&listed.stdout),
+                String::from_utf8_lossy(&listed.stderr)
+            );
+            return Ok(false);
+        }
+        println!(
+            "list from /tmp: {}",
+            source.lines().last().unwrap_or_default()
+        );
+        let run = installed(&["run", "--no-color", "e2e.seed"]).status()?;
+        Ok(version.status.success() && run.success())
+    })();
+    let _ = std::fs::remove_dir_all(&root);
+    checked
 }
 
 /// Stops the podman API service the container backend started, by its PID.

@@ -40,7 +40,8 @@ Options of run:
   --backend process|container   where nats-server runs (default process)
   --server-version V[,V...]     nats-server versions (default 2.15.1)
   --nats-server PATH            use this binary (also NATS_SERVER_BIN) instead of downloading
-  --scenarios DIR               scenario directory (default ./scenarios)
+  --scenarios DIR               read the scenario files of DIR instead of the catalog built
+                                into the binary
   --strict                      NON-STRICT verdicts count as failures
   --fail-on-unimplemented       UNIMPLEMENTED verdicts count as failures
   --ready-timeout SECS          how long a responder may take to answer its first callout
@@ -304,16 +305,13 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
     Ok(a)
 }
 
-/// The scenario directory: `--scenarios`, else `./scenarios`, else the one in the source tree.
-pub fn scenarios_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(p) = explicit {
-        return p.to_path_buf();
+/// The e2e catalog: the files of `--scenarios DIR` when given, else the one embedded at build
+/// time (see [`crate::embedded`]).
+pub fn load_scenarios(explicit: Option<&Path>) -> Result<Vec<Scenario>, scenario::ScenarioError> {
+    match explicit {
+        Some(dir) => scenario::load_dir(dir),
+        None => crate::embedded::load(),
     }
-    let local = PathBuf::from("scenarios");
-    if local.is_dir() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
 }
 
 /// Makes the backend named by `--backend`.
@@ -346,8 +344,16 @@ fn main_inner(args: Vec<String>) -> i32 {
         return 0;
     }
     if args.iter().any(|a| a == "--version" || a == "-V") {
-        println!("callout-conformance {}", env!("CARGO_PKG_VERSION"));
-        return 0;
+        return match crate::embedded::version_line() {
+            Ok(line) => {
+                println!("{line}");
+                0
+            }
+            Err(e) => {
+                eprintln!("callout-conformance: the embedded catalog: {e}");
+                2
+            }
+        };
     }
     let a = match parse_args(&args) {
         Ok(a) => a,
@@ -356,8 +362,7 @@ fn main_inner(args: Vec<String>) -> i32 {
             return 2;
         }
     };
-    let dir = scenarios_dir(a.scenarios.as_deref());
-    let scenarios = match scenario::load_dir(&dir) {
+    let scenarios = match load_scenarios(a.scenarios.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("callout-conformance: {e}");

@@ -1027,7 +1027,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
         .collect();
     paths.sort();
     let all: Result<Vec<Scenario>, ScenarioError> = paths.iter().map(|p| load(p)).collect();
-    let all = all?;
+    unique_ids(all?)
+}
+
+/// Checks that no case id is used twice across the files of a catalog.
+pub fn unique_ids(all: Vec<Scenario>) -> Result<Vec<Scenario>, ScenarioError> {
     let mut seen: BTreeMap<&str, (&Path, usize)> = BTreeMap::new();
     for s in &all {
         for c in &s.cases {
