@@ -11,6 +11,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod client;
 pub mod container;
+pub mod matrix;
 pub mod provision;
 pub mod report;
 pub mod runner;
