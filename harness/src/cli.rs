@@ -21,8 +21,9 @@ callout-conformance: conformance suite for NATS auth-callout responders
 Usage:
   callout-conformance run [FILTER...] [options]   run the catalog, print the table
   callout-conformance list [FILTER...]            list the cases
-  callout-conformance matrix [FILTER...] [options] run on several server versions, write what
-                                                  differs to docs/compatibility.md
+  callout-conformance matrix [FILTER...] [options]
+                                                  run on several server versions and write
+                                                  what differs to docs/compatibility.md
   callout-conformance bench [options]             measure latency and throughput (bench --help)
   callout-conformance --help | --version
 
@@ -407,7 +408,7 @@ fn main_inner(args: Vec<String>) -> i32 {
             print!("{}", list(&scenarios, &opts));
             0
         }
-        "run" if a.dry_run => {
+        "run" | "matrix" if a.dry_run => {
             println!(
                 "would run {} responder(s) × {} server version(s) on the {} backend:",
                 a.responders.len(),

@@ -234,7 +234,7 @@ pub fn markdown(c: &Comparison, date: &str, tool_version: &str) -> String {
     out.push_str("\n## Summary\n\n");
     let same = c.cases - c.differing.len();
     out.push_str(&format!(
-        "{same} of {} cases behave the same on every version: same verdict, same transcript. ",
+        "{same} of {} cases behave the same in every run: same verdict, same transcript. ",
         c.cases
     ));
     let bound: Vec<_> = c.version_bound().collect();
@@ -522,7 +522,10 @@ mod tests {
             md.contains("Generated on 2026-01-02 by callout-conformance 0.1.0 from these runs:")
         );
         assert!(md.contains("| reference on nats-server 2.10.26 (process backend) |"));
-        assert!(md.contains("1 of 4 cases behave the same"), "{md}");
+        assert!(
+            md.contains("1 of 4 cases behave the same in every run"),
+            "{md}"
+        );
         assert!(md.contains(
             "- `e2e.allow.1` title of e2e.allow.1: skipped on 2.10.26 (needs nats-server 2.11.0 or later); PASS on 2.15.1."
         ), "{md}");
