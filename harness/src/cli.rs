@@ -853,6 +853,28 @@ mod tests {
     }
 
     #[test]
+    fn matrix_from_reads_back_the_runs_of_json_reports_in_order() {
+        let dir = std::env::temp_dir().join(format!("matrix-from-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let r = crate::report::sample::report();
+        let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+        std::fs::write(&a, report::json(&r)).unwrap();
+        let mut second = r.clone();
+        second.runs.truncate(1);
+        second.runs[0].server_version = "2.14.6".into();
+        std::fs::write(&b, report::json(&second)).unwrap();
+        let both = read_reports(&[a.clone(), b]).unwrap();
+        let mut want = r.runs.clone();
+        want.extend(second.runs);
+        assert_eq!(both.runs, want);
+        assert_eq!(both.tool_version, r.tool_version);
+        std::fs::write(&a, "{}").unwrap();
+        let e = read_reports(&[a]).unwrap_err();
+        assert!(e.contains("a.json") && e.contains("--report-json"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn usage_errors_are_explained() {
         assert!(p(&["run", "--backend", "vm"])
             .unwrap_err()
