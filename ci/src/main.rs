@@ -6,10 +6,14 @@
 //! - `suite [ARGS…]`: build, then run the conformance suite against the reference responder on
 //!   a server it provisions itself; extra arguments go to `callout-conformance run`.
 //! - `test`: everything CI runs: install the container engine and the headless browser (for
-//!   the HTML report's browser test), build, `cargo test`, the catalog on the process backend
-//!   for 2.10.26 and 2.15.1 and on the container backend for 2.15.1 (all `--strict`, every
-//!   report format in `target/reports/`), `cargo install` of both binaries with the installed
-//!   tool run from `/tmp`, fmt and clippy. Prints `ci: N passed, N failed` last.
+//!   the HTML report's browser test), build, `cargo test`, the catalog (all `--strict`, every
+//!   report format in `target/reports/`) on the process backend for each version of [`MATRIX`]
+//!   and on the container backend for the oldest and the newest, each its own timed stage, the
+//!   version comparison of the process runs (`target/reports/compatibility.md`), `cargo
+//!   install` of both binaries with the installed tool run from `/tmp`, fmt and clippy. Prints
+//!   `ci: N passed, N failed` last.
+//! - `matrix [ARGS…]`: build, then `callout-conformance matrix --strict`: the catalog on the
+//!   versions of [`MATRIX`] (or `--server-version`), compared into `docs/compatibility.md`.
 //! - `bench [ARGS…]`: release build, then `callout-conformance bench`.
 //! - `install`: build, then only the `cargo install` stage of `test`.
 
@@ -18,6 +22,11 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
+
+/// The server versions CI runs the catalog on: the oldest supported and the newest of each
+/// later line; the same list as `callout-conformance matrix`'s default
+/// (`harness/src/matrix.rs DEFAULT_VERSIONS`).
+const MATRIX: &[&str] = &["2.10.26", "2.11.11", "2.12.8", "2.14.6", "2.15.1"];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,8 +48,11 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Some("matrix") => matrix(&sh, &args[1..]),
         _ => {
-            eprintln!("usage: cargo run -p ci -- suite [ARGS…] | test | bench [ARGS…] | install");
+            eprintln!(
+                "usage: cargo run -p ci -- suite [ARGS…] | test | matrix [ARGS…] | bench [ARGS…] | install"
+            );
             std::process::exit(2);
         }
     }
@@ -60,6 +72,16 @@ fn suite(sh: &Shell, extra: &[String]) -> Result<()> {
     build_bins(sh, false)?;
     let status = Command::new("target/debug/callout-conformance")
         .args(["run", "--transcripts=e2e.seed"])
+        .args(extra)
+        .current_dir(sh.current_dir())
+        .status()?;
+    std::process::exit(status.code().unwrap_or(2));
+}
+
+fn matrix(sh: &Shell, extra: &[String]) -> Result<()> {
+    build_bins(sh, false)?;
+    let status = Command::new("target/debug/callout-conformance")
+        .args(["matrix", "--strict"])
         .args(extra)
         .current_dir(sh.current_dir())
         .status()?;
@@ -204,18 +226,32 @@ fn test(sh: &Shell) -> Result<()> {
     if !installed_tool(sh)? {
         problems.push("cargo install, run from /tmp".to_string());
     }
-    for (label, args) in [
-        ("process-2.10.26", vec!["--server-version", "2.10.26"]),
-        ("process-2.15.1", vec!["--server-version", "2.15.1"]),
-        (
-            "container-2.15.1",
-            vec!["--backend", "container", "--server-version", "2.15.1"],
-        ),
-    ] {
+    let oldest_newest = [MATRIX[0], MATRIX[MATRIX.len() - 1]];
+    let runs = MATRIX
+        .iter()
+        .map(|v| ("process", *v))
+        .chain(oldest_newest.iter().map(|v| ("container", *v)));
+    for (backend, version) in runs {
+        let label = format!("{backend}-{version}");
         stages.start(&format!("conformance {label}"));
-        if !conformance(sh, label, &args, &mut passed, &mut failed)? {
+        let args = ["--backend", backend, "--server-version", version];
+        if !conformance(sh, &label, &args, &mut passed, &mut failed)? {
             problems.push(format!("conformance {label}"));
         }
+    }
+    stages.start("version matrix");
+    let mut matrix = vec!["matrix".to_string()];
+    for v in MATRIX {
+        matrix.extend(["--from".into(), format!("target/reports/process-{v}.json")]);
+    }
+    matrix.extend(["--output".into(), "target/reports/compatibility.md".into()]);
+    if !Command::new("target/debug/callout-conformance")
+        .args(&matrix)
+        .current_dir(sh.current_dir())
+        .status()?
+        .success()
+    {
+        problems.push("version matrix".into());
     }
     stages.start("fmt and clippy");
     if cmd!(sh, "cargo fmt --all -- --check").run().is_err() {

@@ -21,6 +21,9 @@ callout-conformance: conformance suite for NATS auth-callout responders
 Usage:
   callout-conformance run [FILTER...] [options]   run the catalog, print the table
   callout-conformance list [FILTER...]            list the cases
+  callout-conformance matrix [FILTER...] [options]
+                                                  run on several server versions and write
+                                                  what differs to docs/compatibility.md
   callout-conformance bench [options]             measure latency and throughput (bench --help)
   callout-conformance --help | --version
 
@@ -53,6 +56,12 @@ Options of run:
   --dry-run                     list what would run, run nothing
   --no-color                    plain terminal output
   --transcripts[=FILTER]        print what each case did, step by step (all cases, or FILTER)
+
+Options of matrix (and every option of run; --server-version defaults to
+2.10.26,2.11.11,2.12.8,2.14.6,2.15.1):
+  --output FILE                 where the comparison goes (default docs/compatibility.md)
+  --from REPORT.json            compare the runs of JSON reports written by run --report-json
+                                instead of running; repeatable
 
 Exit codes: 0 nothing failed, 1 a case failed, 2 a set-up or usage error.
 ";
@@ -94,6 +103,10 @@ pub struct Args {
     pub fail_on_unimplemented: bool,
     /// `--ready-timeout`.
     pub ready_timeout: Duration,
+    /// `matrix --output`: where the version comparison is written.
+    pub output: Option<PathBuf>,
+    /// `matrix --from`: JSON reports to compare instead of running.
+    pub from: Vec<PathBuf>,
 }
 
 impl Args {
@@ -263,6 +276,8 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             "--junit" => a.junit = Some(value("--junit")?.into()),
             "--markdown" => a.markdown = Some(value("--markdown")?.into()),
             "--html" => a.html = Some(value("--html")?.into()),
+            "--output" => a.output = Some(value("--output")?.into()),
+            "--from" => a.from.push(value("--from")?.into()),
             "--strict" => a.strict = true,
             "--dry-run" => a.dry_run = true,
             "--no-color" => a.no_color = true,
@@ -298,6 +313,18 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
         if *n > 1 {
             r.name = format!("{}#{}", r.name, n);
         }
+    }
+    if a.command == "matrix" {
+        if a.versions.is_empty() {
+            a.versions = crate::matrix::DEFAULT_VERSIONS
+                .iter()
+                .map(|v| v.to_string())
+                .collect();
+        }
+        a.output
+            .get_or_insert_with(|| PathBuf::from("docs/compatibility.md"));
+    } else if a.output.is_some() || !a.from.is_empty() {
+        return Err("--output and --from belong to matrix: callout-conformance matrix --output docs/compatibility.md".into());
     }
     if a.versions.is_empty() {
         a.versions.push(DEFAULT_SERVER_VERSION.into());
@@ -370,7 +397,7 @@ fn main_inner(args: Vec<String>) -> i32 {
         }
     };
     let opts = a.run_options();
-    if a.command == "list" || a.command == "run" {
+    if matches!(a.command.as_str(), "list" | "run" | "matrix") {
         let unmatched = unmatched_filters(&scenarios, &opts);
         if !unmatched.is_empty() {
             eprintln!(
@@ -390,7 +417,7 @@ fn main_inner(args: Vec<String>) -> i32 {
             print!("{}", list(&scenarios, &opts));
             0
         }
-        "run" if a.dry_run => {
+        "run" | "matrix" if a.dry_run => {
             println!(
                 "would run {} responder(s) × {} server version(s) on the {} backend:",
                 a.responders.len(),
@@ -403,7 +430,24 @@ fn main_inner(args: Vec<String>) -> i32 {
             print!("{}", list(&scenarios, &opts));
             0
         }
-        "run" => {
+        "matrix" if !a.from.is_empty() => {
+            let mut outputs = match open_outputs(&a) {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("callout-conformance: {e}");
+                    return 2;
+                }
+            };
+            let report = match read_reports(&a.from) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("callout-conformance: {e}");
+                    return 2;
+                }
+            };
+            write_outputs(&report, &mut outputs, 0)
+        }
+        "run" | "matrix" => {
             // Everything that can fail before the first case does: the report files and the
             // server binaries.
             let mut outputs = match open_outputs(&a) {
@@ -435,32 +479,68 @@ fn main_inner(args: Vec<String>) -> i32 {
                 print!("{}", transcripts(&report, f));
             }
             print!("{}", report::terminal(&report, color));
-            let mut code = report.exit_code();
-            for out in outputs.iter_mut() {
-                let text = match out.kind {
-                    Output::Json => report::json(&report),
-                    Output::Junit => report::junit(&report),
-                    Output::Markdown => report::markdown(&report),
-                    Output::Html => report::html(&report),
-                };
-                if let Err(e) = out.write(&text) {
-                    eprintln!(
-                        "callout-conformance: cannot write {} ({}): {e}",
-                        out.path.display(),
-                        out.flag
-                    );
-                    code = code.max(2);
-                }
-            }
-            code
+            let code = report.exit_code();
+            write_outputs(&report, &mut outputs, code)
         }
         other => {
             eprintln!(
-                "callout-conformance: unknown command {other:?}; use run or list (see --help)"
+                "callout-conformance: unknown command {other:?}; use run, list or matrix (see --help)"
             );
             2
         }
     }
+}
+
+/// Writes every report file; returns `code`, raised to 2 when a file cannot be written.
+fn write_outputs(report: &Report, outputs: &mut [OutputFile], mut code: i32) -> i32 {
+    for out in outputs.iter_mut() {
+        let text = match out.kind {
+            Output::Json => report::json(report),
+            Output::Junit => report::junit(report),
+            Output::Markdown => report::markdown(report),
+            Output::Html => report::html(report),
+            Output::Compatibility => {
+                let cmp = crate::matrix::compare(&report.runs);
+                crate::matrix::markdown(&cmp, &crate::matrix::today_utc(), &report.tool_version)
+            }
+        };
+        if let Err(e) = out.write(&text) {
+            eprintln!(
+                "callout-conformance: cannot write {} ({}): {e}",
+                out.path.display(),
+                out.flag
+            );
+            code = code.max(2);
+        } else if matches!(out.kind, Output::Compatibility) {
+            eprintln!("callout-conformance: wrote {}", out.path.display());
+        }
+    }
+    code
+}
+
+/// The runs of JSON reports written by `run --report-json`, in the order given.
+fn read_reports(paths: &[PathBuf]) -> Result<Report, String> {
+    let mut all = Report {
+        tool_version: String::new(),
+        strict: false,
+        runs: vec![],
+    };
+    for p in paths {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| format!("--from {}: cannot read it: {e}", p.display()))?;
+        let r: Report = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "--from {}: not a report of run --report-json ({e}); write one with callout-conformance run --report-json FILE",
+                p.display()
+            )
+        })?;
+        if all.tool_version.is_empty() {
+            all.tool_version = r.tool_version;
+        }
+        all.strict |= r.strict;
+        all.runs.extend(r.runs);
+    }
+    Ok(all)
 }
 
 /// The `list` text: one line per selected case.
@@ -517,6 +597,7 @@ enum Output {
     Junit,
     Markdown,
     Html,
+    Compatibility,
 }
 
 /// A report file, opened (and so checked) before the run and written after it.
@@ -546,6 +627,7 @@ fn open_outputs(a: &Args) -> Result<Vec<OutputFile>, String> {
         ("--junit", &a.junit, Output::Junit),
         ("--markdown", &a.markdown, Output::Markdown),
         ("--html", &a.html, Output::Html),
+        ("--output", &a.output, Output::Compatibility),
     ] {
         let Some(p) = path else { continue };
         if out.iter().any(|o: &OutputFile| &o.path == p) {
@@ -748,6 +830,60 @@ mod tests {
         );
         assert_eq!(a.filters, vec!["e2e.seed"]);
         assert_eq!(a.versions.len(), 2);
+    }
+
+    #[test]
+    fn matrix_defaults_to_five_versions_and_docs_compatibility_md() {
+        let a = p(&["matrix"]).unwrap();
+        assert_eq!(
+            a.versions,
+            vec!["2.10.26", "2.11.11", "2.12.8", "2.14.6", "2.15.1"]
+        );
+        assert_eq!(
+            a.output.as_deref(),
+            Some(Path::new("docs/compatibility.md"))
+        );
+        let a = p(&[
+            "matrix",
+            "--server-version",
+            "2.10.26,2.15.1",
+            "--output",
+            "x.md",
+            "--from",
+            "a.json",
+            "--from",
+            "b.json",
+        ])
+        .unwrap();
+        assert_eq!(a.versions, vec!["2.10.26", "2.15.1"]);
+        assert_eq!(a.output.as_deref(), Some(Path::new("x.md")));
+        assert_eq!(a.from.len(), 2);
+        assert_eq!(p(&["run"]).unwrap().output, None);
+        assert!(p(&["run", "--output", "x.md"])
+            .unwrap_err()
+            .contains("belong to matrix"));
+    }
+
+    #[test]
+    fn matrix_from_reads_back_the_runs_of_json_reports_in_order() {
+        let dir = std::env::temp_dir().join(format!("matrix-from-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let r = crate::report::sample::report();
+        let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+        std::fs::write(&a, report::json(&r)).unwrap();
+        let mut second = r.clone();
+        second.runs.truncate(1);
+        second.runs[0].server_version = "2.14.6".into();
+        std::fs::write(&b, report::json(&second)).unwrap();
+        let both = read_reports(&[a.clone(), b]).unwrap();
+        let mut want = r.runs.clone();
+        want.extend(second.runs);
+        assert_eq!(both.runs, want);
+        assert_eq!(both.tool_version, r.tool_version);
+        std::fs::write(&a, "{}").unwrap();
+        let e = read_reports(&[a]).unwrap_err();
+        assert!(e.contains("a.json") && e.contains("--report-json"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

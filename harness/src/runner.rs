@@ -402,13 +402,11 @@ pub async fn run_scenario(
         responder_proc = Some(proc);
     }
     for case in selected {
-        if let Some(min) = &case.min_server {
-            if !scenario::version_at_least(&bin.version, min) {
-                let r = skipped(case, &format!("needs nats-server {min} or later"));
-                progress(&r);
-                out.results.push(r);
-                continue;
-            }
+        if let Some(why) = case.outside_servers(&bin.version) {
+            let r = skipped(case, &why);
+            progress(&r);
+            out.results.push(r);
+            continue;
         }
         let mut r = if let Some(why) = &unimplemented {
             let mut r = skipped(case, why);

@@ -25,6 +25,12 @@
 //!   { publish = "test", conn = "alice", expect = "delivered", to = ["sub"] },
 //! ]
 //! ```
+//!
+//! Version-specific expectations are data too: `min_server = "2.11.0"` (on the file or a case)
+//! skips a case on older servers, and `before_server = "2.14.4"` on a case skips it on that
+//! version and newer. A behaviour that changed in a release is two cases, one with
+//! `before_server = V` and one with `min_server = V`, each expecting its side of the change.
+//! Rust code never checks a server version itself.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -128,6 +134,8 @@ struct RawCase {
     rationale: Option<String>,
     #[serde(default)]
     min_server: Option<String>,
+    #[serde(default)]
+    before_server: Option<String>,
     steps: Vec<Spanned<RawStep>>,
 }
 
@@ -514,10 +522,32 @@ pub struct Case {
     pub rationale: String,
     /// Oldest server version the case applies to.
     pub min_server: Option<String>,
+    /// The first server version the case no longer applies to (exclusive, the complement of
+    /// another case's `min_server`): how a behaviour that changed in a release is encoded, as
+    /// two cases, one per side of the change.
+    pub before_server: Option<String>,
     /// Steps.
     pub steps: Vec<Step>,
     /// The line of its `[[case]]` in the file (for errors).
     pub line: usize,
+}
+
+impl Case {
+    /// Why the case does not apply to nats-server `version` (outside its `min_server` ..
+    /// `before_server` range), or `None` when it does.
+    pub fn outside_servers(&self, version: &str) -> Option<String> {
+        if let Some(min) = &self.min_server {
+            if !version_at_least(version, min) {
+                return Some(format!("needs nats-server {min} or later"));
+            }
+        }
+        if let Some(before) = &self.before_server {
+            if version_at_least(version, before) {
+                return Some(format!("needs a nats-server older than {before}"));
+            }
+        }
+        None
+    }
 }
 
 /// A parsed scenario file.
@@ -668,6 +698,14 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         if let Some(v) = &rc.min_server {
             check_version(v).map_err(|m| err(cline, format!("min_server: {m}")))?;
         }
+        if let Some(v) = &rc.before_server {
+            check_version(v).map_err(|m| err(cline, format!("before_server: {m}")))?;
+            if let Some(min) = &rc.min_server {
+                if version_at_least(min, v) {
+                    return Err(err(cline, format!("case {}: min_server {min} is not older than before_server {v}, so the case runs on no server; before_server is exclusive (the first version the case no longer applies to)", rc.id)));
+                }
+            }
+        }
         let mut steps = Vec::new();
         let mut open: Vec<String> = Vec::new();
         for s in rc.steps {
@@ -689,6 +727,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             level,
             rationale: rc.rationale.unwrap_or_default(),
             min_server: rc.min_server,
+            before_server: rc.before_server,
             steps,
             line: cline,
         });
@@ -1085,6 +1124,38 @@ mod tests {
         assert_eq!(s.cases[0].steps.len(), 1);
         assert_eq!(s.users_json["a"]["account"], "APP");
         assert!(s.responder_present);
+    }
+
+    #[test]
+    fn min_and_before_server_bound_the_versions_a_case_runs_on() {
+        let case = |bounds: &str| {
+            p(&format!("{MIN}[users.a]\npass = \"a\"\naccount = \"APP\"\n[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\n{bounds}\nsteps = [ {{ connect = \"a\", pass = \"a\" }} ]\n"))
+        };
+        let c = case("min_server = \"2.11.0\"\nbefore_server = \"2.14.4\"")
+            .unwrap()
+            .cases[0]
+            .clone();
+        assert_eq!(
+            c.outside_servers("2.10.26").as_deref(),
+            Some("needs nats-server 2.11.0 or later")
+        );
+        assert_eq!(c.outside_servers("2.11.0"), None);
+        assert_eq!(c.outside_servers("2.14.3"), None);
+        assert_eq!(
+            c.outside_servers("2.14.4").as_deref(),
+            Some("needs a nats-server older than 2.14.4")
+        );
+        assert!(c.outside_servers("2.15.1").is_some());
+        let e = case("min_server = \"2.14.4\"\nbefore_server = \"2.14.4\"").unwrap_err();
+        assert!(
+            e.message.contains("runs on no server") && e.line == 6,
+            "{e}"
+        );
+        let e = case("before_server = \"soon\"").unwrap_err();
+        assert!(
+            e.message.contains("before_server") && e.message.contains("soon"),
+            "{e}"
+        );
     }
 
     #[test]
