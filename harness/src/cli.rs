@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::flags::{flag_value, split_flag, TargetFlags};
 use crate::provision::{self, DEFAULT_SERVER_VERSION};
 use crate::report;
 use crate::runner::{self, RunOptions, ServerBackend};
@@ -121,54 +122,6 @@ impl Args {
     }
 }
 
-/// Splits `--flag=value` into the flag and its inline value; any other argument has none.
-pub fn split_flag(arg: &str) -> (String, Option<String>) {
-    match arg.split_once('=') {
-        Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-        _ => (arg.to_string(), None),
-    }
-}
-
-/// The value of flag `name`: its inline `=value`, else the next argument. A value that starts
-/// with `--` is taken for a forgotten value followed by the next option.
-pub fn flag_value<'a>(
-    inline: &Option<String>,
-    rest: &mut impl Iterator<Item = &'a String>,
-    name: &str,
-) -> Result<String, String> {
-    let v = match inline {
-        Some(v) => v.clone(),
-        None => rest
-            .next()
-            .cloned()
-            .ok_or_else(|| format!("{name} needs a value"))?,
-    };
-    if v.starts_with("--") {
-        return Err(format!(
-            "{name} needs a value, and {v:?} looks like an option; give the value first (a file named like an option: ./{v})"
-        ));
-    }
-    Ok(v)
-}
-
-/// `NAME=TEMPLATE` names a column: NAME is letters, digits, `.`, `_` and `-`, directly followed
-/// by `=` and a non-blank template. A template's first word cannot be an environment
-/// assignment anyway (templates run without a shell; use `env FOO=bar prog`).
-pub fn split_named_template(v: &str) -> (Option<&str>, &str) {
-    if let Some((name, rest)) = v.split_once('=') {
-        if valid_name(name) && rest.starts_with(|c: char| !c.is_whitespace()) {
-            return (Some(name), rest);
-        }
-    }
-    (None, v)
-}
-
-fn valid_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-}
-
 /// Parses `--ready-timeout`: finite seconds, more than 0, at most an hour.
 fn parse_secs(flag: &str, v: &str) -> Result<Duration, String> {
     match v.trim().parse::<f64>() {
@@ -187,64 +140,14 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
         ..Default::default()
     };
     let mut it = args.iter();
-    let mut reference = false;
-    let mut next_name: Option<String> = None;
-    let mut explicit_names: Vec<String> = Vec::new();
-    // Parallel to `a.responders`: named by the user (never renamed below).
-    let mut named: Vec<bool> = Vec::new();
+    let mut targets = TargetFlags::default();
     while let Some(arg) = it.next() {
         let (flag, inline) = split_flag(arg);
         let mut value = |name: &str| flag_value(&inline, &mut it, name);
+        if targets.take(&flag, &mut value)? {
+            continue;
+        }
         match flag.as_str() {
-            "--responder" => {
-                let v = value("--responder")?;
-                if v != "reference" {
-                    return Err(format!("--responder {v:?}: the only built-in responder is \"reference\"; use --responder-cmd for others"));
-                }
-                reference = true;
-            }
-            "--responder-cmd" => {
-                let v = value("--responder-cmd")?;
-                let (inline_name, template) = split_named_template(&v);
-                crate::sut::split_words(template)?;
-                let name = match (next_name.take(), inline_name) {
-                    (Some(_), Some(n)) => {
-                        return Err(format!(
-                            "--responder-cmd {v:?} is named twice, by --name and by {n}=; keep one"
-                        ));
-                    }
-                    (Some(n), None) => Some(n),
-                    (None, n) => n.map(String::from),
-                };
-                match name {
-                    Some(n) => {
-                        if explicit_names.contains(&n) || n == "reference" {
-                            return Err(format!("--responder-cmd: the column name {n:?} is used twice; give each responder its own name"));
-                        }
-                        explicit_names.push(n.clone());
-                        named.push(true);
-                        a.responders.push(ResponderSpec {
-                            name: n,
-                            template: template.to_string(),
-                        });
-                    }
-                    None => {
-                        named.push(false);
-                        a.responders.push(ResponderSpec::command(template));
-                    }
-                }
-            }
-            "--name" => {
-                let v = value("--name")?;
-                if !valid_name(&v) {
-                    return Err(format!(
-                        "--name {v:?}: use letters, digits, '.', '_' and '-'"
-                    ));
-                }
-                if next_name.replace(v.clone()).is_some() {
-                    return Err(format!("--name {v:?}: the previous --name names no --responder-cmd; put --name NAME right before the --responder-cmd it names"));
-                }
-            }
             "--fail-on-unimplemented" => a.fail_on_unimplemented = true,
             "--ready-timeout" => {
                 a.ready_timeout = parse_secs("--ready-timeout", &value("--ready-timeout")?)?
@@ -256,21 +159,6 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
                 }
                 a.backend = v;
             }
-            "--server-version" => {
-                for v in value("--server-version")?
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                {
-                    if scenario::parse_version(v).is_none() {
-                        return Err(format!(
-                            "--server-version: {v:?} is not a version like 2.15.1"
-                        ));
-                    }
-                    a.versions.push(v.to_string());
-                }
-            }
-            "--nats-server" => a.nats_server = Some(value("--nats-server")?.into()),
             "--scenarios" => a.scenarios = Some(value("--scenarios")?.into()),
             "--report-json" => a.report_json = Some(value("--report-json")?.into()),
             "--junit" => a.junit = Some(value("--junit")?.into()),
@@ -287,32 +175,12 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             _ => a.filters.push(arg.clone()),
         }
     }
-    if let Some(n) = next_name {
-        return Err(format!(
-            "--name {n:?} names no --responder-cmd; put --name NAME right before the --responder-cmd it names"
-        ));
-    }
+    let targets = targets.finish()?;
+    a.responders = targets.responders;
+    a.versions = targets.versions;
+    a.nats_server = targets.nats_server;
     if a.command.is_empty() {
         a.command = "run".into();
-    }
-    if reference || a.responders.is_empty() {
-        a.responders.insert(0, ResponderSpec::reference());
-        named.insert(0, false);
-    }
-    // Distinct column names.
-    let mut seen = std::collections::HashMap::new();
-    for n in &explicit_names {
-        seen.insert(n.clone(), 1);
-    }
-    for (r, named) in a.responders.iter_mut().zip(named) {
-        if named {
-            continue;
-        }
-        let n = seen.entry(r.name.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            r.name = format!("{}#{}", r.name, n);
-        }
     }
     if a.command == "matrix" {
         if a.versions.is_empty() {

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod client;
 pub mod container;
 pub mod embedded;
+pub mod flags;
 pub mod matrix;
 pub mod provision;
 pub mod report;

@@ -1,0 +1,144 @@
+//! The connect-latency rig: a real `auth_callout` server with one responder, and sequential
+//! connects through the callout interleaved with connects of an auth user that bypasses it.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::{bench_scenario, Percentiles, BENCH_PASS, BENCH_USER, BYPASS_PASS, BYPASS_USER};
+use crate::client::{self, ConnectOptions, ConnectOutcome};
+use crate::provision::ServerBinary;
+use crate::runner::{Fixture, ProcessBackend, ServerBackend};
+use crate::server::RunningServer;
+use crate::sut::{self, ResponderSpec, RunningResponder};
+
+/// Connect latency through the callout and around it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ConnectResult {
+    /// Connects of a user the responder admits.
+    pub callout: Percentiles,
+    /// Connects of an auth user (no callout).
+    pub bypass: Percentiles,
+    /// `callout.p50 - bypass.p50`.
+    pub added_p50_us: f64,
+    /// Connects that were not admitted (each one is an error in the responder or the set-up).
+    pub failures: usize,
+}
+
+/// Which way a connect goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// A user the responder admits.
+    Callout,
+    /// An auth user: the server admits it without asking the responder.
+    Bypass,
+}
+
+/// A callout server with one responder, for connect latency.
+pub struct ConnectRig {
+    proc: RunningResponder,
+    server: RunningServer,
+    _fixture: Fixture,
+}
+
+impl ConnectRig {
+    /// Starts the server and the responder and waits until the responder admits a user.
+    pub async fn start(
+        bin: &ServerBinary,
+        responder: &ResponderSpec,
+        xkey: bool,
+    ) -> Result<ConnectRig, String> {
+        let fixture = Fixture::new(&bench_scenario(xkey)?)
+            .map_err(|e| format!("cannot write the fixture files: {e}"))?;
+        let server = ProcessBackend
+            .start(bin, &fixture.conf)
+            .await
+            .map_err(|e| e.to_string())?;
+        let ph = fixture
+            .placeholders(&server.url())
+            .map_err(|e| format!("cannot write the seed files: {e}"))?;
+        let argv = sut::render(&responder.template, &ph)?;
+        let proc = RunningResponder::start(&argv, ph.secrets())?;
+        let mut rig = ConnectRig {
+            proc,
+            server,
+            _fixture: fixture,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(st) = rig.proc.exited() {
+                return Err(format!(
+                    "the responder exited ({st}); its stderr:\n{}",
+                    rig.proc.stderr_tail(20)
+                ));
+            }
+            let last = match rig.connect(Route::Callout).await {
+                Ok(_) => return Ok(rig),
+                Err(e) => e,
+            };
+            if Instant::now() > deadline {
+                return Err(format!("the responder did not admit the bench user within 20 s (last: {last}); its stderr:\n{}", rig.proc.stderr_tail(20)));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// One connect: TCP, INFO, CONNECT and PING until PONG. Returns the time to PONG.
+    pub async fn connect(&self, route: Route) -> Result<Duration, String> {
+        let (user, pass) = match route {
+            Route::Callout => (BENCH_USER, BENCH_PASS),
+            Route::Bypass => (BYPASS_USER, BYPASS_PASS),
+        };
+        let opts = ConnectOptions {
+            user: Some(user.into()),
+            pass: Some(pass.into()),
+            ..Default::default()
+        };
+        let t0 = Instant::now();
+        match client::connect(&self.server.addr(), &opts, Duration::from_secs(5)).await {
+            Ok(ConnectOutcome::Admitted(c)) => {
+                let d = t0.elapsed();
+                c.close().await;
+                Ok(d)
+            }
+            Ok(other) => Err(format!("{route:?} connect: {other:?}")),
+            Err(e) => Err(format!("{route:?} connect: {e}")),
+        }
+    }
+
+    /// `n` sequential connects per route, interleaved, after a short warm-up.
+    pub async fn measure(&self, n: usize) -> ConnectResult {
+        for _ in 0..n.min(20) {
+            let _ = self.connect(Route::Callout).await;
+            let _ = self.connect(Route::Bypass).await;
+        }
+        let (mut callout, mut bypass, mut failures) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), 0);
+        for _ in 0..n {
+            match self.connect(Route::Callout).await {
+                Ok(d) => callout.push(d),
+                Err(_) => failures += 1,
+            }
+            match self.connect(Route::Bypass).await {
+                Ok(d) => bypass.push(d),
+                Err(_) => failures += 1,
+            }
+        }
+        let callout = Percentiles::of(&mut callout);
+        let bypass = Percentiles::of(&mut bypass);
+        ConnectResult {
+            added_p50_us: callout.p50_us - bypass.p50_us,
+            callout,
+            bypass,
+            failures,
+        }
+    }
+
+    /// Stops the responder (SIGTERM, then SIGKILL) and the server; returns the responder's
+    /// stderr tail.
+    pub fn stop(mut self) -> String {
+        self.proc.stop(Duration::from_secs(5));
+        self.server.stop();
+        self.proc.stderr_tail(40)
+    }
+}
