@@ -1,5 +1,11 @@
 //! Latency percentiles of a set of samples (nearest-rank p50, p90, p99, max and the mean), the
 //! one summary every table row, JSON object and plot of the bench is made of.
+//!
+//! Written by hand on purpose: the rigs keep every sample anyway (at most 1,000,000 per point),
+//! so sorting them gives exact nearest-rank values. `hdrhistogram` would add little build time
+//! (about 1.3 s) but report each percentile as its bucket's highest equivalent value (3
+//! significant digits), a different definition of the published numbers, to save memory the
+//! bench does not need.
 
 use std::time::Duration;
 
