@@ -198,7 +198,7 @@ fn summary_of_a_huge_report_stays_under_githubs_limit() {
                 "id": format!("wire.big.{i}"), "title": "a failing case", "requirement": "r",
                 "cite": "protocol.md §1", "level": "must", "rationale": "why",
                 "verdict": "fail", "expected": "a signed error", "actual": "y".repeat(400),
-                "transcript": ["line"; 50], "duration_ms": 1
+                "transcript": vec!["line"; 50], "duration_ms": 1
             })
         })
         .collect();
