@@ -1,6 +1,7 @@
 //! The task runner: `cargo run -p ci -- <task>`. Automation lives here, in Rust, driven by
 //! `xshell`, not in shell scripts (the only scripts are the podman and chromium installers it
-//! calls).
+//! calls, and `action/run.sh`, which the reusable GitHub action runs on a responder author's
+//! machine, where this crate is not built; see docs/ci.md).
 //!
 //! Tasks:
 //! - `suite [ARGS…]`: build, then run the conformance suite against the reference responder on

@@ -26,6 +26,9 @@ Usage:
                                                   run on several server versions and write
                                                   what differs to docs/compatibility.md
   callout-conformance bench [options]             measure latency and throughput (bench --help)
+  callout-conformance summary REPORT.json [--max-bytes N]
+                                                  print a failures-only Markdown summary of a
+                                                  --report-json file, for a CI job page
   callout-conformance --help | --version
 
 FILTER is a case id prefix (e2e.perm, e2e.perm.3) or a glob (e2e.*.1); several are OR-ed.
@@ -230,6 +233,9 @@ pub fn main(args: Vec<String>) -> i32 {
 fn main_inner(args: Vec<String>) -> i32 {
     if args.first().map(String::as_str) == Some("bench") {
         return crate::bench::main(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("summary") {
+        return summary_main(&args[1..]);
     }
     if args
         .iter()
@@ -661,6 +667,62 @@ fn empty_run(r: &ResponderSpec, version: &str, backend: &str, err: Option<String
         stderr: vec![],
         restarts: 0,
         setup_error: err,
+    }
+}
+
+/// `summary REPORT.json [--max-bytes N]`: prints [`report::summary`] of a JSON report (the
+/// format `--report-json` writes). Exit 0 when it printed one, 2 when the file cannot be read.
+fn summary_main(args: &[String]) -> i32 {
+    const USAGE: &str = "usage: callout-conformance summary REPORT.json [--max-bytes N]";
+    let mut file = None;
+    let mut max_bytes = report::SUMMARY_MAX_BYTES;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = split_flag(arg);
+        match flag.as_str() {
+            "--help" | "-h" => {
+                println!("{USAGE}\nprints the failures of REPORT.json as Markdown, at most N bytes (default {max_bytes})");
+                return 0;
+            }
+            "--max-bytes" => {
+                match flag_value(&inline, &mut it, &flag).map(|v| v.parse::<usize>()) {
+                    Ok(Ok(n)) if n >= 1024 => max_bytes = n,
+                    Err(e) => {
+                        eprintln!("callout-conformance: {e}; {USAGE}");
+                        return 2;
+                    }
+                    _ => {
+                        eprintln!("callout-conformance: --max-bytes takes a number of bytes, at least 1024; {USAGE}");
+                        return 2;
+                    }
+                }
+            }
+            _ if file.is_none() && !arg.starts_with("--") => file = Some(PathBuf::from(arg)),
+            _ => {
+                eprintln!("callout-conformance: unexpected argument {arg:?}; {USAGE}");
+                return 2;
+            }
+        }
+    }
+    let Some(file) = file else {
+        eprintln!("callout-conformance: summary needs the JSON report; {USAGE}");
+        return 2;
+    };
+    let parsed = std::fs::read_to_string(&file)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str::<Report>(&t).map_err(|e| e.to_string()));
+    match parsed {
+        Ok(r) => {
+            print!("{}", report::summary(&r, max_bytes));
+            0
+        }
+        Err(e) => {
+            eprintln!(
+                "callout-conformance: cannot read the JSON report {}: {e} (write one with run --report-json FILE)",
+                file.display()
+            );
+            2
+        }
     }
 }
 

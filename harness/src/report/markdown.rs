@@ -6,7 +6,7 @@ use super::*;
 /// Inline Markdown text: punctuation that Markdown or HTML would interpret is backslash-escaped
 /// (so `|` becomes `\|` and cannot split a table cell), line breaks become spaces and other
 /// control characters are dropped.
-fn md(s: &str) -> String {
+pub(super) fn md(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -1,6 +1,7 @@
 //! Report writers: one [`Report`] rendered as JSON (with Autobahn's per-column index), JUnit XML
 //! for CI, Markdown for review, a self-contained HTML page for CI artifacts, and an aligned
-//! terminal table with h2spec-style failure blocks, one writer per file. Every writer is pure
+//! terminal table with h2spec-style failure blocks, and a short failures-only summary for a CI
+//! job page, one writer per file. Every writer is pure
 //! and returns the text; the caller decides where it goes. This module holds what they share:
 //! the columns, the rows, the totals.
 
@@ -26,12 +27,14 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+mod summary;
 mod terminal;
 
 pub use html::html;
 pub use json::json;
 pub use junit::junit;
 pub use markdown::markdown;
+pub use summary::{summary, DEFAULT_MAX_BYTES as SUMMARY_MAX_BYTES};
 pub use terminal::{progress_line, terminal};
 
 // ---------------------------------------------------------------------------------------------

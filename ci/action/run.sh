@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# What the reusable GitHub action (action.yml at the repository root) runs. Every input comes
+# in as an environment variable INPUT_<NAME> (the input's name in upper case, `-` as `_`);
+# action.yml maps each one, and harness/tests/ci_recipes.rs checks that the two lists agree.
+#
+#   ci/action/run.sh install   Install callout-conformance (and callout-responder and
+#                              callout-mutant when INPUT_REFERENCE is true) with cargo install:
+#                              from this checkout (--path ACTION_PATH/harness) when
+#                              INPUT_TOOL_VERSION is empty, else from INPUT_TOOL_REPOSITORY at
+#                              that version (a 40-hex commit: --rev; branch:NAME: --branch;
+#                              anything else: --tag). Into $CALLOUT_TOOL_ROOT (default
+#                              $RUNNER_TEMP/callout-conformance), whose bin/ goes to $GITHUB_PATH.
+#                              CALLOUT_ACTION_DRY_RUN=1 prints the cargo commands instead.
+#   ci/action/run.sh run       Run the suite, write the reports to INPUT_REPORT_DIR (JSON, JUnit,
+#                              Markdown, HTML), append the failures-only summary to
+#                              $GITHUB_STEP_SUMMARY (stdout when unset) and the outputs to
+#                              $GITHUB_OUTPUT (when set). Exits with the run's exit code:
+#                              0 nothing failed, 1 a case failed, 2 a set-up or usage error.
+#
+# The tool is `callout-conformance` on PATH, or $CALLOUT_CONFORMANCE when set (the tests here
+# point it at target/debug).
+set -uo pipefail
+
+die() { echo "callout-conformance action: error: $*" >&2; exit 2; }
+say() { echo "callout-conformance action: $*" >&2; }
+
+truthy() {
+    case "${1,,}" in
+        true | yes | 1 | on) return 0 ;;
+        false | no | 0 | off | '') return 1 ;;
+        *) die "expected true or false, got '$1'" ;;
+    esac
+}
+
+action_path() {
+    if [ -n "${GITHUB_ACTION_PATH:-}" ]; then
+        echo "$GITHUB_ACTION_PATH"
+    else
+        (cd "$(dirname "$0")/../.." && pwd)
+    fi
+}
+
+install() {
+    local root="${CALLOUT_TOOL_ROOT:-${RUNNER_TEMP:-/tmp}/callout-conformance}"
+    local version="${INPUT_TOOL_VERSION:-}"
+    local repo="${INPUT_TOOL_REPOSITORY:-}"
+    local source=()
+    if [ -z "$version" ]; then
+        local here
+        here=$(action_path)
+        [ -f "$here/harness/Cargo.toml" ] || die "no harness/ in $here; set tool-version to install from tool-repository"
+        source=(--path "$here/harness")
+    else
+        [ -n "$repo" ] || die "tool-version is set ($version) but tool-repository is empty"
+        if [[ "$version" =~ ^[0-9a-f]{40}$ ]]; then
+            source=(--git "$repo" --rev "$version")
+        elif [[ "$version" == branch:* ]]; then
+            source=(--git "$repo" --branch "${version#branch:}")
+        else
+            source=(--git "$repo" --tag "$version")
+        fi
+    fi
+    local packages=(callout-conformance)
+    if truthy "${INPUT_REFERENCE:-false}"; then
+        if [ "${source[0]}" = --path ]; then
+            packages+=("$(dirname "${source[1]}")/responder")
+        else
+            packages+=(callout-responder)
+        fi
+    fi
+    for pkg in "${packages[@]}"; do
+        local cmd
+        if [ "${source[0]}" = --path ]; then
+            # A path install names the crate directory, not the package.
+            local dir="${source[1]}"
+            [ "$pkg" = callout-conformance ] || dir="$pkg"
+            cmd=(cargo install --locked --root "$root" --path "$dir")
+        else
+            cmd=(cargo install --locked --root "$root" "${source[@]}" "$pkg")
+        fi
+        if [ "${CALLOUT_ACTION_DRY_RUN:-}" = 1 ]; then
+            echo "${cmd[*]}"
+        else
+            say "${cmd[*]}"
+            "${cmd[@]}" || die "${cmd[*]} failed"
+        fi
+    done
+    if [ -n "${GITHUB_PATH:-}" ]; then
+        echo "$root/bin" >>"$GITHUB_PATH"
+    fi
+}
+
+run() {
+    local tool="${CALLOUT_CONFORMANCE:-callout-conformance}"
+    command -v "$tool" >/dev/null 2>&1 || die "$tool not found; run '$0 install' first or set CALLOUT_CONFORMANCE"
+    local dir="${INPUT_REPORT_DIR:-callout-conformance-reports}"
+    mkdir -p "$dir" || die "cannot create the report directory $dir"
+    local json="$dir/report.json" junit="$dir/junit.xml" md="$dir/report.md" html="$dir/report.html"
+    rm -f "$json"
+    local args=(run --no-color --report-json "$json" --junit "$junit" --markdown "$md" --html "$html")
+    args+=(--server-version "${INPUT_SERVER_VERSIONS:-2.15.1}")
+    if truthy "${INPUT_STRICT:-true}"; then
+        args+=(--strict)
+    fi
+    if truthy "${INPUT_REFERENCE:-false}"; then
+        args+=(--responder reference)
+    fi
+    local line any=0
+    while IFS= read -r line; do
+        line="${line#"${line%%[![:space:]]*}"}"
+        [ -n "$line" ] || continue
+        args+=(--responder-cmd "$line")
+        any=1
+    done <<<"${INPUT_RESPONDER_CMD:-}"
+    if [ "$any" = 0 ] && ! truthy "${INPUT_REFERENCE:-false}"; then
+        die "responder-cmd is empty: give your responder's command template (or set reference: true)"
+    fi
+    if [ -n "${INPUT_BASELINE:-}" ]; then
+        [ -f "$INPUT_BASELINE" ] || die "baseline file $INPUT_BASELINE does not exist"
+        args+=(--baseline "$INPUT_BASELINE")
+    fi
+    if [ -n "${INPUT_ARGS:-}" ]; then
+        local extra
+        read -r -a extra <<<"$INPUT_ARGS"
+        args+=("${extra[@]}")
+    fi
+    say "$tool ${args[*]}"
+    "$tool" "${args[@]}"
+    local code=$?
+    local summary_file="${GITHUB_STEP_SUMMARY:-/dev/stdout}"
+    if [ -f "$json" ]; then
+        "$tool" summary "$json" >>"$summary_file" || say "could not write the job summary"
+    else
+        {
+            echo "## Auth-callout conformance: no report"
+            echo
+            echo "callout-conformance exited $code before writing a report (a set-up or usage error); see the step's log."
+        } >>"$summary_file"
+    fi
+    if [ -n "${GITHUB_OUTPUT:-}" ]; then
+        {
+            echo "exit-code=$code"
+            echo "report-dir=$dir"
+        } >>"$GITHUB_OUTPUT"
+    fi
+    return "$code"
+}
+
+case "${1:-}" in
+    install) install ;;
+    run) run ;;
+    *) die "usage: $0 install|run (inputs in INPUT_* variables, see the comment at the top)" ;;
+esac
