@@ -49,6 +49,11 @@ Options of run:
   --junit FILE                  write JUnit XML
   --markdown FILE               write a Markdown report
   --html FILE                   write a self-contained HTML report
+  --baseline FILE               failures listed in FILE (TOML: [known] CASE-ID = REASON)
+                                are KNOWN and do not fail the run; listed cases that pass now
+                                are reported so FILE can shrink
+  --write-baseline FILE         write the run's failures to FILE as a baseline (may be the
+                                --baseline file: its reasons are kept, fixed entries dropped)
   --dry-run                     list what would run, run nothing
   --no-color                    plain terminal output
   --transcripts[=FILTER]        print what each case did, step by step (all cases, or FILTER)
@@ -93,6 +98,10 @@ pub struct Args {
     pub fail_on_unimplemented: bool,
     /// `--ready-timeout`.
     pub ready_timeout: Duration,
+    /// `--baseline`: the failures accepted for now.
+    pub baseline: Option<PathBuf>,
+    /// `--write-baseline`: where this run's failures go, as a baseline.
+    pub write_baseline: Option<PathBuf>,
 }
 
 impl Args {
@@ -262,6 +271,8 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             "--junit" => a.junit = Some(value("--junit")?.into()),
             "--markdown" => a.markdown = Some(value("--markdown")?.into()),
             "--html" => a.html = Some(value("--html")?.into()),
+            "--baseline" => a.baseline = Some(value("--baseline")?.into()),
+            "--write-baseline" => a.write_baseline = Some(value("--write-baseline")?.into()),
             "--strict" => a.strict = true,
             "--dry-run" => a.dry_run = true,
             "--no-color" => a.no_color = true,
@@ -380,6 +391,16 @@ fn main_inner(args: Vec<String>) -> i32 {
             return 2;
         }
     }
+    let baseline = match (&a.baseline, a.command.as_str()) {
+        (Some(path), "run") => match load_baseline(path, &scenarios) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("callout-conformance: {e}");
+                return 2;
+            }
+        },
+        _ => None,
+    };
     match a.command.as_str() {
         "list" => {
             print!("{}", list(&scenarios, &opts));
@@ -394,6 +415,9 @@ fn main_inner(args: Vec<String>) -> i32 {
             );
             for r in &a.responders {
                 println!("  responder {}: {}", r.name, r.template);
+            }
+            if let Some(b) = &baseline {
+                println!("  baseline {}: {} entry(ies)", b.path().display(), b.len());
             }
             print!("{}", list(&scenarios, &opts));
             0
@@ -424,7 +448,10 @@ fn main_inner(args: Vec<String>) -> i32 {
                     return 2;
                 }
             };
-            let report = rt.block_on(run(&a, &scenarios, &opts));
+            let mut report = rt.block_on(run(&a, &scenarios, &opts));
+            if let Some(b) = &baseline {
+                b.apply(&mut report);
+            }
             let color = !a.no_color && std::io::stdout().is_terminal();
             if let Some(f) = &a.transcripts {
                 print!("{}", transcripts(&report, f));
@@ -437,6 +464,7 @@ fn main_inner(args: Vec<String>) -> i32 {
                     Output::Junit => report::junit(&report),
                     Output::Markdown => report::markdown(&report),
                     Output::Html => report::html(&report),
+                    Output::Baseline => crate::baseline::write(&report, baseline.as_ref()),
                 };
                 if let Err(e) = out.write(&text) {
                     eprintln!(
@@ -512,6 +540,7 @@ enum Output {
     Junit,
     Markdown,
     Html,
+    Baseline,
 }
 
 /// A report file, opened (and so checked) before the run and written after it.
@@ -541,6 +570,7 @@ fn open_outputs(a: &Args) -> Result<Vec<OutputFile>, String> {
         ("--junit", &a.junit, Output::Junit),
         ("--markdown", &a.markdown, Output::Markdown),
         ("--html", &a.html, Output::Html),
+        ("--write-baseline", &a.write_baseline, Output::Baseline),
     ] {
         let Some(p) = path else { continue };
         if out.iter().any(|o: &OutputFile| &o.path == p) {
@@ -573,6 +603,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
         tool_version: env!("CARGO_PKG_VERSION").into(),
         strict: a.strict,
         runs: vec![],
+        baseline: None,
     };
     let total_cases: usize = scenarios
         .iter()
@@ -686,6 +717,20 @@ fn merge(
             None => e,
         });
     }
+}
+
+/// Loads `--baseline`, checking every id against the whole catalog (e2e and wire, whatever
+/// the filters select).
+fn load_baseline(
+    path: &Path,
+    scenarios: &[Scenario],
+) -> Result<crate::baseline::Baseline, crate::baseline::BaselineError> {
+    let ids: std::collections::HashSet<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.cases.iter().map(|c| c.id.as_str()))
+        .chain(crate::wire::catalog().map(|c| c.id))
+        .collect();
+    crate::baseline::Baseline::load(path, |id| ids.contains(id))
 }
 
 /// The wire cases selected by the filters.
