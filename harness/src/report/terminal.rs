@@ -166,10 +166,12 @@ fn overall_line(report: &Report) -> String {
 
 /// The report for a terminal: the Markdown table's layout aligned with spaces (titles cut to
 /// 60 characters, verdicts colored when `color`), an h2spec-style block per failure and per
-/// set-up error, one summary line per run
-/// (`<column>: N passed, N failed, N non-strict, N informational, N unimplemented, N skipped`)
-/// and an overall `N passed, N failed` line, with `, N skipped` and `, N set-up error(s)`
-/// appended when there are any.
+/// set-up error, a shorter one per KNOWN failure (with the baseline's reason), a
+/// `baseline: ID passes now; remove it from FILE` line per baseline entry no longer needed,
+/// one summary line per run
+/// (`<column>: N passed, N failed, N non-strict, N informational, N unimplemented, N skipped`,
+/// then `, N known (baseline)` and restarts when there are any) and the `result:` line, which
+/// counts columns with failures (never cases across columns).
 pub fn terminal(report: &Report, color: bool) -> String {
     let columns = columns(report);
     let mut rows = Vec::new();
