@@ -57,6 +57,11 @@ Options of run:
   --junit FILE                  write JUnit XML
   --markdown FILE               write a Markdown report
   --html FILE                   write a self-contained HTML report
+  --baseline FILE               failures listed in FILE (TOML: [known] CASE-ID = REASON)
+                                are KNOWN and do not fail the run; listed cases that pass now
+                                are reported so FILE can shrink
+  --write-baseline FILE         write the run's failures to FILE as a baseline (may be the
+                                --baseline file: its reasons are kept, fixed entries dropped)
   --dry-run                     list what would run, run nothing
   --no-color                    plain terminal output
   --transcripts[=FILTER]        print what each case did, step by step (all cases, or FILTER)
@@ -111,6 +116,10 @@ pub struct Args {
     pub output: Option<PathBuf>,
     /// `matrix --from`: JSON reports to compare instead of running.
     pub from: Vec<PathBuf>,
+    /// `--baseline`: the failures accepted for now.
+    pub baseline: Option<PathBuf>,
+    /// `--write-baseline`: where this run's failures go, as a baseline.
+    pub write_baseline: Option<PathBuf>,
 }
 
 impl Args {
@@ -169,6 +178,8 @@ pub fn parse_args(args: &[String]) -> Result<Args, String> {
             "--html" => a.html = Some(value("--html")?.into()),
             "--output" => a.output = Some(value("--output")?.into()),
             "--from" => a.from.push(value("--from")?.into()),
+            "--baseline" => a.baseline = Some(value("--baseline")?.into()),
+            "--write-baseline" => a.write_baseline = Some(value("--write-baseline")?.into()),
             "--strict" => a.strict = true,
             "--dry-run" => a.dry_run = true,
             "--no-color" => a.no_color = true,
@@ -286,6 +297,16 @@ fn main_inner(args: Vec<String>) -> i32 {
             return 2;
         }
     }
+    let baseline = match (&a.baseline, a.command.as_str()) {
+        (Some(path), "run") => match load_baseline(path, &scenarios) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("callout-conformance: {e}");
+                return 2;
+            }
+        },
+        _ => None,
+    };
     match a.command.as_str() {
         "list" => {
             print!("{}", list(&scenarios, &opts));
@@ -300,6 +321,9 @@ fn main_inner(args: Vec<String>) -> i32 {
             );
             for r in &a.responders {
                 println!("  responder {}: {}", r.name, r.template);
+            }
+            if let Some(b) = &baseline {
+                println!("  baseline {}: {} entry(ies)", b.path().display(), b.len());
             }
             print!("{}", list(&scenarios, &opts));
             0
@@ -319,7 +343,7 @@ fn main_inner(args: Vec<String>) -> i32 {
                     return 2;
                 }
             };
-            write_outputs(&report, &mut outputs, 0)
+            write_outputs(&report, &mut outputs, 0, None)
         }
         "run" | "matrix" => {
             // Everything that can fail before the first case does: the report files and the
@@ -347,14 +371,17 @@ fn main_inner(args: Vec<String>) -> i32 {
                     return 2;
                 }
             };
-            let report = rt.block_on(run(&a, &scenarios, &opts));
+            let mut report = rt.block_on(run(&a, &scenarios, &opts));
+            if let Some(b) = &baseline {
+                b.apply(&mut report);
+            }
             let color = !a.no_color && std::io::stdout().is_terminal();
             if let Some(f) = &a.transcripts {
                 print!("{}", transcripts(&report, f));
             }
             print!("{}", report::terminal(&report, color));
             let code = report.exit_code();
-            write_outputs(&report, &mut outputs, code)
+            write_outputs(&report, &mut outputs, code, baseline.as_ref())
         }
         other => {
             eprintln!(
@@ -366,13 +393,19 @@ fn main_inner(args: Vec<String>) -> i32 {
 }
 
 /// Writes every report file; returns `code`, raised to 2 when a file cannot be written.
-fn write_outputs(report: &Report, outputs: &mut [OutputFile], mut code: i32) -> i32 {
+fn write_outputs(
+    report: &Report,
+    outputs: &mut [OutputFile],
+    mut code: i32,
+    baseline: Option<&crate::baseline::Baseline>,
+) -> i32 {
     for out in outputs.iter_mut() {
         let text = match out.kind {
             Output::Json => report::json(report),
             Output::Junit => report::junit(report),
             Output::Markdown => report::markdown(report),
             Output::Html => report::html(report),
+            Output::Baseline => crate::baseline::write(report, baseline),
             Output::Compatibility => {
                 let cmp = crate::matrix::compare(&report.runs);
                 crate::matrix::markdown(&cmp, &crate::matrix::today_utc(), &report.tool_version)
@@ -398,6 +431,7 @@ fn read_reports(paths: &[PathBuf]) -> Result<Report, String> {
         tool_version: String::new(),
         strict: false,
         runs: vec![],
+        baseline: None,
     };
     for p in paths {
         let text = std::fs::read_to_string(p)
@@ -472,6 +506,7 @@ enum Output {
     Markdown,
     Html,
     Compatibility,
+    Baseline,
 }
 
 /// A report file, opened (and so checked) before the run and written after it.
@@ -502,6 +537,7 @@ fn open_outputs(a: &Args) -> Result<Vec<OutputFile>, String> {
         ("--markdown", &a.markdown, Output::Markdown),
         ("--html", &a.html, Output::Html),
         ("--output", &a.output, Output::Compatibility),
+        ("--write-baseline", &a.write_baseline, Output::Baseline),
     ] {
         let Some(p) = path else { continue };
         if out.iter().any(|o: &OutputFile| &o.path == p) {
@@ -534,6 +570,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
         tool_version: env!("CARGO_PKG_VERSION").into(),
         strict: a.strict,
         runs: vec![],
+        baseline: None,
     };
     let total_cases: usize = scenarios
         .iter()
@@ -647,6 +684,20 @@ fn merge(
             None => e,
         });
     }
+}
+
+/// Loads `--baseline`, checking every id against the whole catalog (e2e and wire, whatever
+/// the filters select).
+fn load_baseline(
+    path: &Path,
+    scenarios: &[Scenario],
+) -> Result<crate::baseline::Baseline, crate::baseline::BaselineError> {
+    let ids: std::collections::HashSet<&str> = scenarios
+        .iter()
+        .flat_map(|s| s.cases.iter().map(|c| c.id.as_str()))
+        .chain(crate::wire::catalog().map(|c| c.id))
+        .collect();
+    crate::baseline::Baseline::load(path, |id| ids.contains(id))
 }
 
 /// The wire cases selected by the filters.

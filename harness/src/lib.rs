@@ -6,6 +6,7 @@
 //! It never calls the reference responder's internals; the reference responder is just the
 //! first responder it judges.
 
+pub mod baseline;
 pub mod bench;
 pub mod cleanup;
 pub mod cli;

@@ -18,6 +18,8 @@ pub enum Verdict {
     Unimplemented,
     /// Not run (filtered, or a set-up step failed before it).
     Skipped,
+    /// A failure listed in the `--baseline` file: accepted for now, does not fail the run.
+    Known,
     /// The responder broke a requirement.
     Fail,
 }
@@ -31,6 +33,7 @@ impl Verdict {
             Verdict::Informational => "INFO",
             Verdict::Unimplemented => "UNIMPLEMENTED",
             Verdict::Skipped => "SKIPPED",
+            Verdict::Known => "KNOWN",
             Verdict::Fail => "FAIL",
         }
     }
@@ -106,8 +109,12 @@ pub struct CaseResult {
     /// What breaking the requirement allows or breaks, and who can do it.
     #[serde(default)]
     pub rationale: String,
-    /// The grade (after `--strict`).
+    /// The grade (after `--strict`, `--fail-on-unimplemented` and `--baseline`).
     pub verdict: Verdict,
+    /// The reason the `--baseline` file gives, when it lists this case for this column
+    /// (whether or not the case still fails).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
     /// What was expected, in words.
     pub expected: String,
     /// What happened, in words.
@@ -177,6 +184,32 @@ pub struct Report {
     pub strict: bool,
     /// Runs, one column each.
     pub runs: Vec<ResponderRun>,
+    /// What `--baseline` did, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineSummary>,
+}
+
+/// What the `--baseline` file did in a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BaselineSummary {
+    /// The file, as given to `--baseline`.
+    pub file: String,
+    /// How many results, across every column, it turned from FAIL into KNOWN.
+    pub known: usize,
+    /// Its entries that are no longer needed: remove them so the baseline shrinks.
+    pub passes_now: Vec<PassesNow>,
+}
+
+/// A baseline entry whose case did not fail in any column the entry applies to (and ran in
+/// at least one). It does not fail the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PassesNow {
+    /// The case id.
+    pub id: String,
+    /// The table that lists it: `known` or `responder.NAME`.
+    pub table: String,
+    /// The least good verdict the case got in those columns (PASS, or NON-STRICT, INFO…).
+    pub verdict: Verdict,
 }
 
 impl Report {
@@ -192,7 +225,9 @@ impl Report {
         self.runs.iter().any(|r| r.setup_error.is_some())
     }
 
-    /// The process exit code: 0 nothing failed, 1 a case failed, 2 a set-up error.
+    /// The process exit code: 0 nothing failed, 1 a case failed, 2 a set-up error. KNOWN
+    /// (a failure the baseline accepts) is not a failure, nor is a baseline entry that passes
+    /// now.
     pub fn exit_code(&self) -> i32 {
         if self.setup_failed() {
             2

@@ -36,6 +36,7 @@ fn case(id: &str, title: &str, level: Level, verdict: Verdict) -> CaseResult {
             String::new()
         },
         verdict,
+        baseline: None,
         expected: if failed {
             "-ERR 'Authorization Violation' & the connection closed".into()
         } else {
@@ -152,6 +153,7 @@ fn sample() -> Report {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         strict: true,
         runs: vec![reference, mutant, old],
+        baseline: None,
     }
 }
 

@@ -49,6 +49,7 @@ td.v a:hover { text-decoration: underline; }
 .v-info { background: #ddf4ff; color: #0a3069; }
 .v-unimplemented { background: #fbefff; color: #6e40c9; }
 .v-skipped { background: #eff2f5; color: #59636e; }
+.v-known { background: #e7ecff; color: #1f3f99; }
 .v-none { color: var(--muted); }
 .badge { display: inline-block; padding: 1px 7px; margin: 1px 2px; border-radius: 10px; font-size: 12px; font-weight: 600; white-space: nowrap; }
 .setup { background: #ffd8d3; color: #a40e26; }
@@ -153,6 +154,7 @@ fn class(v: Verdict) -> &'static str {
         Verdict::Informational => "v-info",
         Verdict::Unimplemented => "v-unimplemented",
         Verdict::Skipped => "v-skipped",
+        Verdict::Known => "v-known",
     }
 }
 
@@ -165,6 +167,7 @@ fn token(v: Verdict) -> &'static str {
         Verdict::Informational => "info",
         Verdict::Unimplemented => "unimplemented",
         Verdict::Skipped => "skipped",
+        Verdict::Known => "known",
     }
 }
 
@@ -294,6 +297,20 @@ pub fn html(report: &Report) -> String {
         ));
     }
     out.push_str("</tbody>\n</table>\n");
+    if let Some(b) = &report.baseline {
+        out.push_str(&format!(
+            "<p class=\"meta\">Baseline <b class=\"mono\">{}</b>: {} known failure(s) accepted (KNOWN).</p>\n",
+            esc(&b.file),
+            b.known
+        ));
+        if !b.passes_now.is_empty() {
+            out.push_str("<ul class=\"passes-now\">\n");
+            for p in &b.passes_now {
+                out.push_str(&format!("<li>{}</li>\n", esc(&passes_now_line(&b.file, p))));
+            }
+            out.push_str("</ul>\n");
+        }
+    }
 
     // The matrix.
     out.push_str("<h2>Verdicts</h2>\n");
@@ -443,6 +460,9 @@ fn details(out: &mut String, id: &str, case: &CaseResult) {
             out.push_str(&format!("<dt>{name}</dt><dd>{}</dd>\n", esc(value)));
         }
     };
+    if let Some(reason) = &case.baseline {
+        field("Baseline", reason);
+    }
     field("Requirement", &case.requirement);
     field("Level", case.level.label());
     field("Why it matters", &case.rationale);
@@ -484,7 +504,7 @@ mod tests {
         assert!(head.contains(&format!("title=\"{MUTANT}\"")), "{head}");
         let body = between(matrix, "<tbody>", "</tbody>");
         let rows: Vec<&str> = body.lines().filter(|l| !l.is_empty()).collect();
-        assert_eq!(rows.len(), 6);
+        assert_eq!(rows.len(), 7);
         for row in &rows {
             // Id, title, level, then one verdict cell per run.
             assert_eq!(row.matches("<td").count(), 5, "{row}");
@@ -498,6 +518,12 @@ mod tests {
             "{perm3}"
         );
         assert!(perm3.contains("<td class=\"v v-none\">—</td>"), "{perm3}");
+        let known = rows.iter().find(|r| r.contains(">wire.resp.8<")).unwrap();
+        assert!(known.contains("data-verdicts=\"known\""), "{known}");
+        assert!(
+            known.contains("<td class=\"v v-known\"><a href=\"#c0-r6\">KNOWN</a></td>"),
+            "{known}"
+        );
         let perm1 = rows.iter().find(|r| r.contains(">e2e.perm.1<")).unwrap();
         assert!(perm1.contains("data-verdicts=\"pass\""), "{perm1}");
         assert!(
@@ -532,7 +558,14 @@ mod tests {
         let report = report();
         let out = html(&report);
         let section = between(&out, "<h2>Cases that did not pass</h2>", "<h2>");
-        assert_eq!(section.matches("<details class=\"case\"").count(), 5);
+        assert_eq!(section.matches("<details class=\"case\"").count(), 6);
+        assert!(
+            section.contains("<dt>Baseline</dt><dd>resp lands in &lt;1.4&gt;</dd>"),
+            "a KNOWN case shows the baseline's reason: {section}"
+        );
+        assert!(out.contains("<b class=\"mono\">ci/baseline.toml</b>: 1 known failure(s)"));
+        assert!(out.contains("<li>e2e.perm.1 passes now; remove it from ci/baseline.toml</li>"));
+        assert!(out.contains("<li>e2e.perm.4 no longer fails (NON-STRICT); remove it from [responder.mine] in ci/baseline.toml</li>"));
         assert!(!section.contains("e2e.perm.1<"), "a PASS has no block");
         for case in report.runs[0]
             .results

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::verdict::BaselineSummary;
+
 use super::*;
 
 #[derive(Serialize)]
@@ -12,6 +14,8 @@ struct JsonReport<'a> {
     summary: BTreeMap<&'a str, Summary>,
     runs: &'a [ResponderRun],
     index: BTreeMap<&'a str, BTreeMap<&'a str, IndexEntry>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<&'a BaselineSummary>,
 }
 
 /// Counts per verdict; the keys are the verdicts' JSON names.
@@ -24,6 +28,7 @@ struct Summary {
     informational: usize,
     unimplemented: usize,
     skipped: usize,
+    known: usize,
 }
 
 impl Summary {
@@ -35,6 +40,7 @@ impl Summary {
             informational: run.count(Verdict::Informational),
             unimplemented: run.count(Verdict::Unimplemented),
             skipped: run.count(Verdict::Skipped),
+            known: run.count(Verdict::Known),
         }
     }
 }
@@ -48,8 +54,10 @@ struct IndexEntry {
 
 /// The report as pretty JSON: `tool_version`, `strict`, `summary` (column → counts per
 /// verdict), `runs` (the full [`ResponderRun`]s) and Autobahn's `index` (column → case id →
-/// `{verdict, duration_ms}`), so CI can look up one case of one responder directly. Keys come
-/// out in a fixed order: the top level as listed, maps sorted.
+/// `{verdict, duration_ms}`), so CI can look up one case of one responder directly; with
+/// `--baseline`, a last `baseline` (`{file, known, passes_now}`). A KNOWN result is `"known"`
+/// and keeps its expected and actual, with the baseline's reason in `baseline`. Keys come out
+/// in a fixed order: the top level as listed, maps sorted.
 pub fn json(report: &Report) -> String {
     let columns = columns(report);
     let mut summary = BTreeMap::new();
@@ -78,6 +86,7 @@ pub fn json(report: &Report) -> String {
         summary,
         runs: &report.runs,
         index,
+        baseline: report.baseline.as_ref(),
     };
     // Every map above has string keys and every value is plain data, so this cannot fail.
     let mut out = serde_json::to_string_pretty(&doc).expect("a report always serializes to JSON");
@@ -105,6 +114,19 @@ mod tests {
         assert_eq!(v["summary"][REF]["non-strict"], 1);
         assert_eq!(v["summary"][REF]["unimplemented"], 1);
         assert_eq!(v["summary"][MUTANT]["fail"], 0);
+        assert_eq!(v["summary"][REF]["known"], 1);
+        assert_eq!(v["index"][REF]["wire.resp.8"]["verdict"], "known");
+        let known = &v["runs"][0]["results"][6];
+        assert_eq!(known["verdict"], "known");
+        assert_eq!(known["baseline"], "resp lands in <1.4>");
+        assert_eq!(known["actual"], "actual thing");
+        assert!(v["runs"][0]["results"][0].get("baseline").is_none());
+        assert_eq!(v["baseline"]["file"], "ci/baseline.toml");
+        assert_eq!(v["baseline"]["known"], 1);
+        assert_eq!(
+            v["baseline"]["passes_now"][1],
+            serde_json::json!({"id": "e2e.perm.4", "table": "responder.mine", "verdict": "non-strict"})
+        );
         assert_eq!(v["strict"], false);
         let runs: Vec<ResponderRun> = serde_json::from_value(v["runs"].clone()).unwrap();
         assert_eq!(runs, r.runs);
@@ -117,6 +139,7 @@ mod tests {
         assert!(at("strict") < at("summary"));
         assert!(at("summary") < at("runs"));
         assert!(at("runs") < at("index"));
+        assert!(at("index") < at("baseline"));
         assert_eq!(out, json(&r), "output is deterministic");
     }
 

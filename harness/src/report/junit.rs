@@ -58,7 +58,9 @@ impl SuiteCounts {
             tests: run.results.len() + setup,
             failures: run.count(Verdict::Fail),
             errors: setup,
-            skipped: run.count(Verdict::Skipped) + run.count(Verdict::Unimplemented),
+            skipped: run.count(Verdict::Skipped)
+                + run.count(Verdict::Unimplemented)
+                + run.count(Verdict::Known),
             time_ms: run.results.iter().map(|r| r.duration_ms).sum(),
         }
     }
@@ -112,6 +114,23 @@ fn junit_case(out: &mut String, case: &CaseResult) {
                 attr(&message)
             ));
         }
+        Verdict::Known => {
+            let message = format!(
+                "KNOWN failure, accepted by the baseline: {}",
+                case.baseline.as_deref().unwrap_or_default()
+            );
+            let body = format!(
+                "expected: {}\nactual: {}\nrequirement: {}",
+                case.expected,
+                case.actual,
+                requirement(case)
+            );
+            inner.push_str(&format!(
+                "      <skipped message=\"{}\">{}</skipped>\n",
+                attr(&message),
+                text(&body)
+            ));
+        }
         Verdict::NonStrict | Verdict::Informational => {
             let body = format!(
                 "{}: {}\nrequirement: {}",
@@ -140,7 +159,8 @@ fn junit_case(out: &mut String, case: &CaseResult) {
 /// The report as JUnit XML: one `<testsuite>` per run, named by its column, one `<testcase>`
 /// per case (`classname` is the id's group, `name` is `id title`). FAIL becomes `<failure>`
 /// with expected, actual and the cited requirement; SKIPPED and UNIMPLEMENTED become
-/// `<skipped/>`; NON-STRICT and INFO pass with a `<system-out>` naming the verdict; a run's
+/// `<skipped/>`; KNOWN (a failure the baseline accepts) becomes `<skipped>` whose message
+/// gives the baseline's reason and whose text the expected and actual; NON-STRICT and INFO pass with a `<system-out>` naming the verdict; a run's
 /// set-up error becomes a `setup` test case with an `<error>`.
 pub fn junit(report: &Report) -> String {
     let columns = columns(report);
@@ -287,11 +307,11 @@ mod tests {
         };
 
         let root = &named("testsuites")[0];
-        assert_eq!(root["tests"], "7");
+        assert_eq!(root["tests"], "8");
         assert_eq!(root["failures"], "1");
         assert_eq!(root["errors"], "1");
-        assert_eq!(root["skipped"], "2");
-        assert_eq!(root["time"], "1.550");
+        assert_eq!(root["skipped"], "3");
+        assert_eq!(root["time"], "1.560");
 
         let suites = named("testsuite");
         assert_eq!(suites.len(), 2);
@@ -303,7 +323,7 @@ mod tests {
                 &suites[0]["errors"],
                 &suites[0]["skipped"]
             ],
-            ["6", "1", "0", "2"]
+            ["7", "1", "0", "3"]
         );
         assert_eq!(suites[1]["name"], MUTANT);
         assert_eq!(
@@ -316,7 +336,7 @@ mod tests {
             ["1", "0", "1", "0"]
         );
 
-        assert_eq!(out.matches("<testcase ").count(), 7);
+        assert_eq!(out.matches("<testcase ").count(), 8);
         let cases = named("testcase");
         assert_eq!(cases[1]["classname"], "e2e.perm");
         assert_eq!(cases[1]["name"], "e2e.perm.3 bob cannot publish to test");
@@ -326,7 +346,9 @@ mod tests {
             .any(|c| c["name"] == "setup" && c["classname"] == "setup"));
         assert_eq!(named("failure").len(), 1);
         assert_eq!(named("error").len(), 1);
-        assert_eq!(named("skipped").len(), 2);
+        assert_eq!(named("skipped").len(), 3);
+        // A KNOWN failure is skipped, with the baseline's reason, expected and actual.
+        assert!(out.contains("<skipped message=\"KNOWN failure, accepted by the baseline: resp lands in &lt;1.4&gt;\">expected: expected thing\nactual: actual thing\nrequirement: [MUST] requirement of wire.resp.8 (protocol.md §1.7)</skipped>"), "{out}");
 
         // The failure carries expected, actual and the cited requirement, escaped.
         assert!(out.contains(

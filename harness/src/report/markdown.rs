@@ -48,7 +48,8 @@ fn md_row(cells: &[String]) -> String {
 /// The report as Markdown: a table with one column per run and one row per case id (each cell
 /// the verdict label, `—` where a run has no result) and a totals row; then a "Failures"
 /// section with each failed case's requirement, citation, expected, actual and transcript, and
-/// each set-up error; then each run's responder stderr tail.
+/// each set-up error; with `--baseline`, a "Baseline" section with each KNOWN failure and its
+/// reason and each entry that passes now; then each run's responder stderr tail.
 pub fn markdown(report: &Report) -> String {
     let columns = columns(report);
     let mut out = String::from("# Auth-callout conformance report\n\n");
@@ -105,6 +106,29 @@ pub fn markdown(report: &Report) -> String {
     }
     if !any {
         out.push_str("None.\n\n");
+    }
+
+    if let Some(b) = &report.baseline {
+        out.push_str(&format!("## Baseline\n\n`{}`: ", b.file.replace('`', "'")));
+        out.push_str(&format!(
+            "{} known failure(s) accepted (KNOWN, not failing the run).\n\n",
+            b.known
+        ));
+        for (column, run) in columns.iter().zip(&report.runs) {
+            for case in known(run) {
+                out.push_str(&format!(
+                    "- KNOWN {} in {}: {} (actual: {})\n",
+                    md(&case.id),
+                    md(column),
+                    md(case.baseline.as_deref().unwrap_or_default()),
+                    md(&case.actual)
+                ));
+            }
+        }
+        for p in &b.passes_now {
+            out.push_str(&format!("- {}\n", md(&passes_now_line(&b.file, p))));
+        }
+        out.push('\n');
     }
 
     let restarted: Vec<_> = columns
@@ -190,8 +214,8 @@ mod tests {
     fn report_markdown_has_one_column_per_run_and_escapes_pipes() {
         let out = markdown(&report());
         let table: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
-        // Header, rule, six cases, totals.
-        assert_eq!(table.len(), 9);
+        // Header, rule, seven cases, totals.
+        assert_eq!(table.len(), 10);
         for line in &table {
             assert_eq!(md_cells(line).len(), 5, "3 + one column per run: {line}");
         }
@@ -216,15 +240,25 @@ mod tests {
             .unwrap();
         assert!(perm4.contains("pipes \\| in \\| title"), "{perm4}");
         assert_eq!(md_cells(perm4)[3], "NON-STRICT");
-        let totals = md_cells(table[8]);
+        let totals = md_cells(table[9]);
         assert_eq!(totals[0], "**Totals**");
         assert_eq!(
             totals[3],
-            "1 PASS, 1 FAIL, 1 NON-STRICT, 1 INFO, 1 UNIMPLEMENTED, 1 SKIPPED"
+            "1 PASS, 1 FAIL, 1 KNOWN, 1 NON-STRICT, 1 INFO, 1 UNIMPLEMENTED, 1 SKIPPED"
         );
+        let baseline = &out[out.find("\n## Baseline\n").expect("a Baseline section")..];
+        assert!(baseline.contains("`ci/baseline.toml`: 1 known failure(s) accepted"));
+        assert!(
+            baseline.contains(&format!(
+                "- KNOWN wire.resp.8 in {REF}: resp lands in \\<1.4\\> (actual: actual thing)\n"
+            )),
+            "{baseline}"
+        );
+        assert!(baseline.contains("- e2e.perm.4 no longer fails (NON-STRICT); remove it from \\[responder.mine\\] in ci/baseline.toml\n"), "{baseline}");
         assert_eq!(totals[4], "SETUP ERROR");
 
         let failures = &out[out.find("\n## Failures\n").expect("a Failures section")..];
+        let failures = &failures[..failures.find("\n## Baseline\n").expect("then Baseline")];
         assert!(failures.contains(&format!("### {REF}")));
         assert!(failures.contains("#### FAIL e2e.perm.3 bob cannot publish to test"));
         assert!(failures.contains("- Cite: protocol.md §1.7"));

@@ -14,9 +14,10 @@ const TITLE_WIDTH: usize = 60;
 /// At most this many trailing lines of a responder's stderr go into the Markdown report.
 const STDERR_TAIL_LINES: usize = 50;
 /// The order in which totals list verdicts.
-const VERDICT_ORDER: [Verdict; 6] = [
+const VERDICT_ORDER: [Verdict; 7] = [
     Verdict::Pass,
     Verdict::Fail,
+    Verdict::Known,
     Verdict::NonStrict,
     Verdict::Informational,
     Verdict::Unimplemented,
@@ -89,15 +90,15 @@ fn verdict_of(run: &ResponderRun, id: &str) -> Option<Verdict> {
 }
 
 /// The totals cell of one column: `SETUP ERROR` if set-up failed, then the count of each
-/// verdict that occurs (`3 PASS, 1 FAIL, …`). `brief` keeps only PASS and FAIL, for the
-/// terminal, whose per-run summary lines give the rest.
+/// verdict that occurs (`3 PASS, 1 FAIL, …`). `brief` keeps only PASS, FAIL and KNOWN, for
+/// the terminal, whose per-run summary lines give the rest.
 fn totals_cell(run: &ResponderRun, brief: bool) -> String {
     let mut parts = Vec::new();
     if run.setup_error.is_some() {
         parts.push("SETUP ERROR".to_string());
     }
     let shown: &[Verdict] = if brief {
-        &VERDICT_ORDER[..2]
+        &VERDICT_ORDER[..3]
     } else {
         &VERDICT_ORDER
     };
@@ -142,6 +143,27 @@ fn failures(run: &ResponderRun) -> impl Iterator<Item = &CaseResult> {
     run.results.iter().filter(|r| r.verdict == Verdict::Fail)
 }
 
+/// The failures the `--baseline` file accepts.
+fn known(run: &ResponderRun) -> impl Iterator<Item = &CaseResult> {
+    run.results.iter().filter(|r| r.verdict == Verdict::Known)
+}
+
+/// `remove it from FILE`, or `from [responder.NAME] in FILE`, for a baseline entry that
+/// passes now; and what it does now (`passes now`, `no longer fails (NON-STRICT)`).
+fn passes_now_line(file: &str, p: &crate::verdict::PassesNow) -> String {
+    let now = if p.verdict == Verdict::Pass {
+        "passes now".to_string()
+    } else {
+        format!("no longer fails ({})", p.verdict.label())
+    };
+    let from = if p.table == "known" {
+        file.to_string()
+    } else {
+        format!("[{}] in {file}", p.table)
+    };
+    format!("{} {now}; remove it from {from}", p.id)
+}
+
 /// A report with two columns and one case of every verdict, shared by the writers' tests.
 #[cfg(test)]
 pub(crate) mod sample {
@@ -161,11 +183,19 @@ pub(crate) mod sample {
             level: Level::Must,
             rationale: format!("rationale of {id}"),
             verdict,
+            baseline: None,
             expected: "expected thing".into(),
             actual: "actual thing".into(),
             transcript: Vec::new(),
             duration_ms: 10,
         }
+    }
+
+    /// A failure the baseline accepts.
+    pub fn known_case() -> CaseResult {
+        let mut known = case("wire.resp.8", "resp claims", Verdict::Known);
+        known.baseline = Some("resp lands in <1.4>".into());
+        known
     }
 
     pub fn report() -> Report {
@@ -195,6 +225,7 @@ pub(crate) mod sample {
                     Verdict::Informational,
                 ),
                 case("e2e.perm.5", "skipped case", Verdict::Skipped),
+                known_case(),
             ],
             responder_stderr: String::new(),
             stderr: vec![],
@@ -216,6 +247,22 @@ pub(crate) mod sample {
             tool_version: "0.1.0".into(),
             strict: false,
             runs: vec![reference, mutant],
+            baseline: Some(crate::verdict::BaselineSummary {
+                file: "ci/baseline.toml".into(),
+                known: 1,
+                passes_now: vec![
+                    crate::verdict::PassesNow {
+                        id: "e2e.perm.1".into(),
+                        table: "known".into(),
+                        verdict: Verdict::Pass,
+                    },
+                    crate::verdict::PassesNow {
+                        id: "e2e.perm.4".into(),
+                        table: "responder.mine".into(),
+                        verdict: Verdict::NonStrict,
+                    },
+                ],
+            }),
         }
     }
 }

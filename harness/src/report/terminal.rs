@@ -41,6 +41,7 @@ fn sgr(v: Verdict) -> &'static str {
         Verdict::Informational => "36",
         Verdict::Unimplemented => "35",
         Verdict::Skipped => "2",
+        Verdict::Known => "34",
     }
 }
 
@@ -115,8 +116,12 @@ fn run_summary(column: &str, run: &ResponderRun) -> String {
         0 => String::new(),
         n => format!(", {n} restart(s) of the responder"),
     };
+    let known = match run.count(Verdict::Known) {
+        0 => String::new(),
+        n => format!(", {n} known (baseline)"),
+    };
     format!(
-        "{}: {} passed, {} failed, {} non-strict, {} informational, {} unimplemented, {} skipped{restarts}",
+        "{}: {} passed, {} failed, {} non-strict, {} informational, {} unimplemented, {} skipped{known}{restarts}",
         term(column),
         run.count(Verdict::Pass),
         run.count(Verdict::Fail),
@@ -149,15 +154,24 @@ fn overall_line(report: &Report) -> String {
         let s = if setup_errors == 1 { "" } else { "s" };
         line.push_str(&format!(", {setup_errors} set-up error{s}"));
     }
+    if let Some(b) = report.baseline.as_ref().filter(|b| b.known > 0) {
+        line.push_str(&format!(
+            ", {} known failure(s) accepted by {}",
+            b.known,
+            term(&b.file)
+        ));
+    }
     line
 }
 
 /// The report for a terminal: the Markdown table's layout aligned with spaces (titles cut to
 /// 60 characters, verdicts colored when `color`), an h2spec-style block per failure and per
-/// set-up error, one summary line per run
-/// (`<column>: N passed, N failed, N non-strict, N informational, N unimplemented, N skipped`)
-/// and an overall `N passed, N failed` line, with `, N skipped` and `, N set-up error(s)`
-/// appended when there are any.
+/// set-up error, a shorter one per KNOWN failure (with the baseline's reason), a
+/// `baseline: ID passes now; remove it from FILE` line per baseline entry no longer needed,
+/// one summary line per run
+/// (`<column>: N passed, N failed, N non-strict, N informational, N unimplemented, N skipped`,
+/// then `, N known (baseline)` and restarts when there are any) and the `result:` line, which
+/// counts columns with failures (never cases across columns).
 pub fn terminal(report: &Report, color: bool) -> String {
     let columns = columns(report);
     let mut rows = Vec::new();
@@ -218,6 +232,34 @@ pub fn terminal(report: &Report, color: bool) -> String {
             term_field(&mut out, "     Expected: ", &case.expected);
             term_field(&mut out, "       Actual: ", &case.actual);
         }
+        for case in known(run) {
+            out.push_str(&format!(
+                "\n{} {}   [{}]\n",
+                paint(Verdict::Known.label(), sgr(Verdict::Known), color),
+                term(&heading(case)),
+                term(column)
+            ));
+            term_field(
+                &mut out,
+                "  -> baseline: ",
+                case.baseline.as_deref().unwrap_or_default(),
+            );
+            term_field(&mut out, "       Actual: ", &case.actual);
+        }
+    }
+
+    if let Some(b) = report
+        .baseline
+        .as_ref()
+        .filter(|b| !b.passes_now.is_empty())
+    {
+        out.push('\n');
+        for p in &b.passes_now {
+            out.push_str(&format!(
+                "baseline: {}\n",
+                term(&passes_now_line(&b.file, p))
+            ));
+        }
     }
 
     out.push('\n');
@@ -248,13 +290,17 @@ mod tests {
         let plain = terminal(&r, false);
         assert!(!plain.contains('\u{1b}'), "no escape codes without color");
         let lines: Vec<&str> = plain.lines().collect();
-        assert!(lines.contains(&format!("{REF}: 1 passed, 1 failed, 1 non-strict, 1 informational, 1 unimplemented, 1 skipped").as_str()));
+        assert!(lines.contains(&format!("{REF}: 1 passed, 1 failed, 1 non-strict, 1 informational, 1 unimplemented, 1 skipped, 1 known (baseline)").as_str()));
         assert!(lines.contains(&format!("{MUTANT}: 0 passed, 0 failed, 0 non-strict, 0 informational, 0 unimplemented, 0 skipped, 2 restart(s) of the responder").as_str()));
         // Totals stay per column: the last line counts columns, never sums their cases.
         assert_eq!(
             *lines.last().unwrap(),
-            "result: failures in 1 of 2 column(s), 1 set-up error"
+            "result: failures in 1 of 2 column(s), 1 set-up error, 1 known failure(s) accepted by ci/baseline.toml"
         );
+        assert!(plain.contains(&format!(
+            "KNOWN wire.resp.8 resp claims   [{REF}]\n  -> baseline: resp lands in <1.4>\n       Actual: actual thing\n"
+        )), "{plain}");
+        assert!(plain.contains("\nbaseline: e2e.perm.1 passes now; remove it from ci/baseline.toml\nbaseline: e2e.perm.4 no longer fails (NON-STRICT); remove it from [responder.mine] in ci/baseline.toml\n"), "{plain}");
 
         // Columns line up: each row's cell for a run starts where that run's heading does.
         let chars_from = |line: &str, col: usize| line.chars().skip(col).collect::<String>();
@@ -272,7 +318,7 @@ mod tests {
         let totals = lines.iter().find(|l| l.starts_with("Totals")).unwrap();
         assert_eq!(chars_from(totals, mutant_col), "SETUP ERROR");
         assert!(
-            chars_from(totals, ref_col).starts_with("1 PASS, 1 FAIL  "),
+            chars_from(totals, ref_col).starts_with("1 PASS, 1 FAIL, 1 KNOWN  "),
             "{totals}"
         );
         let xkey = lines.iter().find(|l| l.starts_with("wire.xkey.1")).unwrap();
@@ -297,6 +343,7 @@ mod tests {
         assert!(colored.contains("\x1b[36mINFO\x1b[0m"));
         assert!(colored.contains("\x1b[35mUNIMPLEMENTED\x1b[0m"));
         assert!(colored.contains("\x1b[2mSKIPPED\x1b[0m"));
+        assert!(colored.contains("\x1b[34mKNOWN\x1b[0m"));
         // Color does not change the words, only wraps them.
         let stripped = colored
             .replace("\x1b[0m", "")
@@ -305,7 +352,8 @@ mod tests {
             .replace("\x1b[33m", "")
             .replace("\x1b[36m", "")
             .replace("\x1b[35m", "")
-            .replace("\x1b[2m", "");
+            .replace("\x1b[2m", "")
+            .replace("\x1b[34m", "");
         assert_eq!(stripped, plain);
     }
 

@@ -323,6 +323,7 @@ fn result(
         level: case.level,
         rationale: case.rationale.into(),
         verdict,
+        baseline: None,
         expected,
         actual,
         transcript,
