@@ -24,6 +24,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
+use crate::scenario::line_of;
 use crate::verdict::{BaselineSummary, PassesNow, Report, ResponderRun, Verdict};
 
 /// A baseline file that cannot be used: which file, which line, what to do.
@@ -75,14 +76,6 @@ struct RawBaseline {
     known: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     #[serde(default)]
     responder: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
 }
 
 impl Baseline {

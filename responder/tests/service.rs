@@ -6,110 +6,23 @@
 use std::process::Command;
 use std::time::Duration;
 
-use callout_codec::{CurveSecret, KeyKind, Signer};
-use callout_conformance::client::{connect, ConnectOptions, ConnectOutcome};
-use callout_conformance::provision::{self, ServerBinary};
-use callout_conformance::server::{self, AccountConf, CalloutConf, RunningServer, ServerConf};
+mod common;
+
+use callout_codec::{KeyKind, Signer};
+use callout_conformance::server;
 use callout_conformance::sut::RunningResponder;
+use common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_callout-responder");
-
-struct Setup {
-    bin: ServerBinary,
-    conf: ServerConf,
-    issuer: Signer,
-    xkey: CurveSecret,
-    dir: std::path::PathBuf,
-}
-
-fn setup() -> Setup {
-    let bin = provision::resolve(provision::DEFAULT_SERVER_VERSION, None).expect("nats-server");
-    let issuer = Signer::generate(KeyKind::Account);
-    let xkey = CurveSecret::generate();
-    let conf = ServerConf {
-        accounts: vec![
-            AccountConf {
-                name: "AUTH".into(),
-                users: vec![("auth".into(), "auth-pw".into())],
-            },
-            AccountConf {
-                name: "APP".into(),
-                users: vec![],
-            },
-        ],
-        system_account: None,
-        callout: Some(CalloutConf {
-            issuer: issuer.public_key().into(),
-            account: "AUTH".into(),
-            auth_users: vec!["auth".into()],
-            xkey: Some(xkey.public().as_str().into()),
-            allowed_accounts: vec![],
-        }),
-        auth_timeout_secs: 2.0,
-        max_payload: None,
-    };
-    let dir = server::scratch_dir("svc").unwrap();
-    std::fs::write(
-        dir.join("users.json"),
-        r#"{"alice": {"pass": "alice-pw", "account": "APP"}}"#,
-    )
-    .unwrap();
-    Setup {
-        bin,
-        conf,
-        issuer,
-        xkey,
-        dir,
-    }
-}
-
-fn start_responder(s: &Setup, url: &str) -> RunningResponder {
-    let argv: Vec<String> = [
-        BIN,
-        "-nats.url",
-        url,
-        "-nats.user",
-        "auth",
-        "-nats.pass",
-        "auth-pw",
-        "-issuer.seed",
-        &s.issuer.seed(),
-        "-xkey.seed",
-        &s.xkey.seed(),
-        "-users",
-        s.dir.join("users.json").to_str().unwrap(),
-    ]
-    .iter()
-    .map(|x| x.to_string())
-    .collect();
-    RunningResponder::start(&argv, vec![]).expect("responder")
-}
-
-async fn alice_admitted_within(srv: &RunningServer, secs: u64) -> bool {
-    let opts = ConnectOptions {
-        user: Some("alice".into()),
-        pass: Some("alice-pw".into()),
-        ..Default::default()
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-    while std::time::Instant::now() < deadline {
-        if let Ok(ConnectOutcome::Admitted(c)) =
-            connect(&srv.addr(), &opts, Duration::from_secs(5)).await
-        {
-            c.close().await;
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
+fn start(s: &Setup, url: &str) -> RunningResponder {
+    start_responder(&responder_argv(s, url, true, &[]))
 }
 
 #[tokio::test]
 async fn reconnects_after_the_server_restarts() {
-    let s = setup();
+    let s = setup("svc");
     let mut srv = server::start_process(&s.bin, &s.conf).expect("server");
     let port = srv.port;
-    let mut r = start_responder(&s, &srv.url());
+    let mut r = start(&s, &srv.url());
     assert!(
         alice_admitted_within(&srv, 10).await,
         "{}",
@@ -133,10 +46,10 @@ async fn reconnects_after_the_server_restarts() {
 
 #[tokio::test]
 async fn instances_share_the_load_with_one_answer_per_request() {
-    let s = setup();
+    let s = setup("svc");
     let srv = server::start_process(&s.bin, &s.conf).expect("server");
-    let mut a = start_responder(&s, &srv.url());
-    let mut b = start_responder(&s, &srv.url());
+    let mut a = start(&s, &srv.url());
+    let mut b = start(&s, &srv.url());
     assert!(alice_admitted_within(&srv, 10).await);
     // Let the second instance's subscription settle, then connect 40 times.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -172,7 +85,7 @@ fn run_bad(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn bad_start_up_input_exits_2_with_a_clear_error() {
-    let s = setup();
+    let s = setup("svc");
     let users = s.dir.join("bad-users.json");
     std::fs::write(&users, r#"{"bob": {"pass": "x", "acount": "APP"}}"#).unwrap();
     let seed = s.issuer.seed();
