@@ -95,8 +95,10 @@ impl TargetArgs {
             }
         }
         ordered.sort_by_key(|(i, _, _)| *i);
-        let mut flags = TargetFlags::default();
-        flags.reference = !self.responder.is_empty();
+        let mut flags = TargetFlags {
+            reference: !self.responder.is_empty(),
+            ..TargetFlags::default()
+        };
         for (_, flag, v) in ordered {
             flags.take(flag, v)?;
         }

@@ -61,6 +61,7 @@ const FLAGS: &[(&str, &str, Option<&str>)] = &[
         "run",
         Some("./svc -nats.url {url} -users {users}"),
     ),
+    ("--name", "run", Some("mine")),
     ("--server-version", "run", Some("2.10.26,2.15.1")),
     ("--nats-server", "run", Some("/bin/true")),
     ("--backend", "run", Some("container")),
@@ -88,10 +89,18 @@ const FLAGS: &[(&str, &str, Option<&str>)] = &[
     ("--json", "bench", Some("b.json")),
     ("--svg", "bench", Some("b.svg")),
     ("--version", "", None),
+    ("--help", "", None),
 ];
 
-/// Flags of other programs the README mentions (cargo's, and nats-server's `--version`).
-const NOT_OURS: &[&str] = &["--locked", "--path", "--git", "--bins", "--release"];
+/// Flags of other programs the README mentions (cargo's), and `--flag` for any flag.
+const NOT_OURS: &[&str] = &[
+    "--locked",
+    "--path",
+    "--git",
+    "--bins",
+    "--release",
+    "--flag",
+];
 
 fn help(sub: &str) -> String {
     let args: Vec<&str> = if sub.is_empty() {
@@ -160,7 +169,10 @@ fn every_documented_flag_is_in_its_help_and_parses() {
             None => forms.push(vec![flag.to_string()]),
         }
         for form in forms {
-            let argv: Vec<String> = head.iter().chain(&form).cloned().collect();
+            let mut argv: Vec<String> = head.iter().chain(&form).cloned().collect();
+            if *flag == "--name" {
+                argv.extend(["--responder-cmd".to_string(), "./svc".to_string()]);
+            }
             let parsed = cli::parse(&argv);
             assert!(parsed.is_ok(), "{argv:?}: {}", parsed.unwrap_err());
             if matches!(*sub, "run" | "matrix") {
@@ -196,6 +208,19 @@ fn every_documented_flag_is_in_its_help_and_parses() {
     ])
     .unwrap();
     assert_eq!(a.versions, vec!["2.10.26", "2.11.11", "2.15.1"]);
+    // A flag given twice is no error (the action's `args` may repeat --strict); the last
+    // value wins.
+    let a = cli::parse_args(&[
+        "run".into(),
+        "--strict".into(),
+        "--junit=a.xml".into(),
+        "--strict".into(),
+        "--junit".into(),
+        "b.xml".into(),
+    ])
+    .unwrap();
+    assert!(a.strict);
+    assert_eq!(a.junit, Some(PathBuf::from("b.xml")));
     assert!(help("run").contains("--name"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -26,6 +26,7 @@ const FILTERS: &str =
     name = "callout-conformance",
     disable_version_flag = true,
     arg_required_else_help = true,
+    args_override_self = true,
     after_help = EXIT_CODES
 )]
 pub struct Cli {
@@ -36,20 +37,25 @@ pub struct Cli {
     pub command: Option<Sub>,
 }
 
-/// The subcommands.
+/// The subcommands. A flag given twice is not an error: a switch stays on, the last value of
+/// a single-valued option wins (as before clap; `ci/action/run.sh` relies on it when its
+/// `args` input repeats `--strict`).
 #[derive(Subcommand, Debug)]
 pub enum Sub {
     /// Run the catalog against the responders and print the verdict table
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES, args_override_self = true)]
     Run(RunArgs),
     /// List the cases with their level and citation
+    #[command(args_override_self = true)]
     List(ListArgs),
     /// Run on several server versions and write what differs to docs/compatibility.md
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES, args_override_self = true)]
     Matrix(MatrixArgs),
     /// Measure connect latency and throughput of responders
+    #[command(args_override_self = true)]
     Bench(BenchArgs),
     /// Print a failures-only Markdown summary of a --report-json file, for a CI job page
+    #[command(args_override_self = true)]
     Summary(SummaryArgs),
     /// Print a shell completion script: completions bash|zsh|fish
     Completions {

@@ -593,7 +593,7 @@ fn empty_run(r: &ResponderSpec, version: &str, backend: &str, err: Option<String
 /// `summary REPORT.json [--max-bytes N]`: prints [`report::summary`] of a JSON report (the
 /// format `--report-json` writes). Exit 0 when it printed one, 2 when the file cannot be read.
 fn summary_main(file: &Path, max_bytes: usize) -> i32 {
-    let parsed = std::fs::read_to_string(&file)
+    let parsed = std::fs::read_to_string(file)
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str::<Report>(&t).map_err(|e| e.to_string()));
     match parsed {
