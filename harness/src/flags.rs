@@ -1,41 +1,115 @@
 //! The flags `run` and `bench` share: which responders to start (`--responder`,
-//! `--responder-cmd`, `--name`) on which servers (`--server-version`, `--nats-server`), and the
-//! `--flag value` / `--flag=value` splitting both parsers use. It lives apart from `cli` so that
-//! `cli` calls `bench` and `bench` never needs `cli`.
+//! `--responder-cmd`, `--name`) on which servers (`--server-version`, `--nats-server`), as a
+//! clap argument group both commands flatten, and the value parsers every command uses. It
+//! lives apart from `cli` so that `cli` calls `bench` and `bench` never needs `cli`.
 
 use std::path::PathBuf;
 
 use crate::scenario;
 use crate::sut::ResponderSpec;
 
-/// Splits `--flag=value` into the flag and its inline value; any other argument has none.
-pub fn split_flag(arg: &str) -> (String, Option<String>) {
-    match arg.split_once('=') {
-        Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-        _ => (arg.to_string(), None),
-    }
-}
-
-/// The value of flag `name`: its inline `=value`, else the next argument. A value that starts
-/// with `--` is taken for a forgotten value followed by the next option.
-pub fn flag_value<'a>(
-    inline: &Option<String>,
-    rest: &mut impl Iterator<Item = &'a String>,
-    name: &str,
-) -> Result<String, String> {
-    let v = match inline {
-        Some(v) => v.clone(),
-        None => rest
-            .next()
-            .cloned()
-            .ok_or_else(|| format!("{name} needs a value"))?,
-    };
+/// A value that starts with `--` is taken for a forgotten value followed by the next option
+/// (`--junit=--no-color`); clap already refuses `--junit --no-color`.
+pub fn not_an_option(v: &str) -> Result<String, String> {
     if v.starts_with("--") {
         return Err(format!(
-            "{name} needs a value, and {v:?} looks like an option; give the value first (a file named like an option: ./{v})"
+            "{v:?} looks like an option; give the value first (a file named like an option: ./{v})"
         ));
     }
-    Ok(v)
+    Ok(v.to_string())
+}
+
+/// A file or directory argument, checked by [`not_an_option`].
+pub fn path(v: &str) -> Result<PathBuf, String> {
+    not_an_option(v).map(PathBuf::from)
+}
+
+fn reference(v: &str) -> Result<String, String> {
+    if v != "reference" {
+        return Err(format!(
+            "the only built-in responder is \"reference\"; use --responder-cmd for others ({v:?})"
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// One `--server-version` value: a comma-separated list of versions like 2.15.1.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VersionList(pub Vec<String>);
+
+fn versions(v: &str) -> Result<VersionList, String> {
+    let v = not_an_option(v)?;
+    let mut out = Vec::new();
+    for v in v.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+        if scenario::parse_version(v).is_none() {
+            return Err(format!("{v:?} is not a version like 2.15.1"));
+        }
+        out.push(v.to_string());
+    }
+    Ok(VersionList(out))
+}
+
+fn column_name(v: &str) -> Result<String, String> {
+    if !valid_name(v) {
+        return Err(format!("{v:?}: use letters, digits, '.', '_' and '-'"));
+    }
+    Ok(v.to_string())
+}
+
+/// The shared flags as clap parses them. `--name` applies to the `--responder-cmd` after it,
+/// an order clap's fields do not keep: [`TargetArgs::targets`] reads it from the matches.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct TargetArgs {
+    /// The reference responder, callout-responder (the default when no --responder-cmd is given)
+    #[arg(long, value_name = "reference", value_parser = reference)]
+    pub responder: Vec<String>,
+    /// Another responder, started from TEMPLATE without a shell; repeatable, one column each,
+    /// named NAME (letters, digits, . _ -) or after the program. Placeholders: {url} {user}
+    /// {pass} {issuer_seed} {issuer_seed_file} {issuer_pub} {xkey_seed} {xkey_seed_file}
+    /// {xkey_pub} {users}; e.g. './service -nats.url {url} -nats.user {user} -nats.pass {pass}
+    /// -issuer.seed {issuer_seed} -xkey.seed {xkey_seed} -users {users}'
+    #[arg(long, value_name = "[NAME=]TEMPLATE", value_parser = not_an_option)]
+    pub responder_cmd: Vec<String>,
+    /// Name the column of the next --responder-cmd
+    #[arg(long, value_name = "NAME", value_parser = column_name)]
+    pub name: Vec<String>,
+    /// nats-server versions, comma-separated or repeated (default 2.15.1; matrix: its five)
+    #[arg(long, value_name = "V[,V...]", value_parser = versions)]
+    pub server_version: Vec<VersionList>,
+    /// Use this nats-server binary (also NATS_SERVER_BIN) instead of downloading one
+    #[arg(long, value_name = "PATH", value_parser = path)]
+    pub nats_server: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    /// The targets these flags ask for. `m` holds the matches of the (sub)command that
+    /// flattened them, for the order of `--name` and `--responder-cmd`.
+    pub fn targets(&self, m: &clap::ArgMatches) -> Result<Targets, String> {
+        let mut ordered: Vec<(usize, &str, &String)> = Vec::new();
+        for (id, flag, values) in [
+            ("responder_cmd", "--responder-cmd", &self.responder_cmd),
+            ("name", "--name", &self.name),
+        ] {
+            if let Some(indices) = m.indices_of(id) {
+                ordered.extend(indices.zip(values).map(|(i, v)| (i, flag, v)));
+            }
+        }
+        ordered.sort_by_key(|(i, _, _)| *i);
+        let mut flags = TargetFlags {
+            reference: !self.responder.is_empty(),
+            ..TargetFlags::default()
+        };
+        for (_, flag, v) in ordered {
+            flags.take(flag, v)?;
+        }
+        flags.targets.versions = self
+            .server_version
+            .iter()
+            .flat_map(|l| l.0.iter().cloned())
+            .collect();
+        flags.targets.nats_server = self.nats_server.clone();
+        flags.finish()
+    }
 }
 
 /// `NAME=TEMPLATE` names a column: NAME is letters, digits, `.`, `_` and `-`, directly followed
@@ -68,10 +142,9 @@ pub struct Targets {
     pub nats_server: Option<PathBuf>,
 }
 
-/// Collects the shared flags while a command's parser walks its arguments: offer each flag to
-/// [`TargetFlags::take`], then call [`TargetFlags::finish`].
+/// Builds [`Targets`] from the shared flags in command-line order.
 #[derive(Debug, Default)]
-pub struct TargetFlags {
+struct TargetFlags {
     targets: Targets,
     reference: bool,
     next_name: Option<String>,
@@ -81,24 +154,11 @@ pub struct TargetFlags {
 }
 
 impl TargetFlags {
-    /// Takes `flag` if it is a shared one (reading its value with `value`) and returns true;
-    /// returns false for any other flag, without reading a value.
-    pub fn take(
-        &mut self,
-        flag: &str,
-        value: &mut dyn FnMut(&str) -> Result<String, String>,
-    ) -> Result<bool, String> {
+    /// Takes one `--responder-cmd` or `--name` value, in command-line order.
+    fn take(&mut self, flag: &str, v: &str) -> Result<(), String> {
         match flag {
-            "--responder" => {
-                let v = value("--responder")?;
-                if v != "reference" {
-                    return Err(format!("--responder {v:?}: the only built-in responder is \"reference\"; use --responder-cmd for others"));
-                }
-                self.reference = true;
-            }
             "--responder-cmd" => {
-                let v = value("--responder-cmd")?;
-                let (inline_name, template) = split_named_template(&v);
+                let (inline_name, template) = split_named_template(v);
                 crate::sut::split_words(template)?;
                 let name = match (self.next_name.take(), inline_name) {
                     (Some(_), Some(n)) => {
@@ -129,40 +189,18 @@ impl TargetFlags {
                     }
                 }
             }
-            "--name" => {
-                let v = value("--name")?;
-                if !valid_name(&v) {
-                    return Err(format!(
-                        "--name {v:?}: use letters, digits, '.', '_' and '-'"
-                    ));
-                }
-                if self.next_name.replace(v.clone()).is_some() {
+            _ => {
+                if self.next_name.replace(v.to_string()).is_some() {
                     return Err(format!("--name {v:?}: the previous --name names no --responder-cmd; put --name NAME right before the --responder-cmd it names"));
                 }
             }
-            "--server-version" => {
-                for v in value("--server-version")?
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                {
-                    if scenario::parse_version(v).is_none() {
-                        return Err(format!(
-                            "--server-version: {v:?} is not a version like 2.15.1"
-                        ));
-                    }
-                    self.targets.versions.push(v.to_string());
-                }
-            }
-            "--nats-server" => self.targets.nats_server = Some(value("--nats-server")?.into()),
-            _ => return Ok(false),
         }
-        Ok(true)
+        Ok(())
     }
 
     /// The targets: the reference added when asked for or when no command was given, and
     /// unnamed columns that share a program's name numbered (`svc`, `svc#2`).
-    pub fn finish(self) -> Result<Targets, String> {
+    fn finish(self) -> Result<Targets, String> {
         let TargetFlags {
             mut targets,
             reference,

@@ -427,7 +427,10 @@ fn set_up_errors_come_before_the_first_case() {
     let out = output_with_timeout(cmd, Duration::from_secs(30));
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("--junit needs a value"), "{err}");
+    assert!(
+        err.contains("a value is required for '--junit <FILE>'"),
+        "{err}"
+    );
     assert!(!cwd.join("--no-color").exists());
     let _ = std::fs::remove_dir_all(&cwd);
 

@@ -1,32 +1,15 @@
-//! The command line of `bench`: its own flags, the flags it shares with `run` (through
-//! [`crate::flags`]), and the `run` flags it refuses. The flags are a stable interface.
+//! The command line of `bench`, as clap parses it: its own flags and the flags it shares with
+//! `run` (through [`crate::flags`]). The flags are a stable interface.
 
-use crate::flags::{flag_value, split_flag, TargetFlags, Targets};
+use std::path::PathBuf;
+
+use crate::flags::{not_an_option, path, TargetArgs, Targets};
 use crate::provision::DEFAULT_SERVER_VERSION;
 
 use super::BenchOptions;
 
-/// `callout-conformance bench --help`.
-pub const HELP: &str = "\
-callout-conformance bench: latency and throughput of NATS auth-callout responders
-
-Usage:
-  callout-conformance bench [options]
-
-Options:
-  --responder reference         measure the reference responder (default when no --responder-cmd)
-  --responder-cmd 'TEMPLATE'    measure another responder; repeatable, one column each
-                                (placeholders as for run: {url} {user} {pass} {issuer_seed} ...)
-  --server-version V[,V...]     nats-server versions (default 2.15.1)
-  --nats-server PATH            use this binary (also NATS_SERVER_BIN) instead of downloading
-  --connects N                  sequential connects per route (default 200; 0 skips them)
-  --requests N                  requests per throughput point (default 4000; 0 skips them)
-  --inflight K[,K...]           requests kept in flight (default 1,8,64,256)
-  --instances M[,M...]          responder instances in one queue group (default 1,2,4)
-  --plain                       no xkey: requests and replies are not sealed (default sealed)
-  --json FILE                   write the results as JSON
-  --svg FILE                    write a plot of latency percentiles and throughput
-
+/// What `bench --help` prints after the options.
+const NOTES: &str = "\
 Connect latency: N sequential connects through the callout, interleaved with N connects by an
 auth user that bypasses it, on the same server; added latency = callout p50 - bypass p50.
 Throughput: the harness plays the server (a server without auth_callout, forged requests
@@ -35,94 +18,128 @@ Instances share the load only through a queue group: the reference responder joi
 \"q\". A responder that subscribes without one answers every request once per instance; the
 bench counts those duplicate replies, and the instance sweep then measures repeated work.
 
-Exit codes: 0 measured, 2 a set-up or usage error.
-";
+Exit codes: 0 measured, 2 a set-up or usage error.";
 
-fn parse_list(flag: &str, v: &str) -> Result<Vec<usize>, String> {
-    let list: Result<Vec<usize>, _> = v
+/// `callout-conformance bench`: the responders and servers to measure, and how.
+#[derive(clap::Args, Debug, Clone)]
+#[command(after_help = NOTES)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// Sequential connects per route (default 200, at most 100000; 0 skips them)
+    #[arg(long, value_name = "N", value_parser = count)]
+    pub connects: Option<usize>,
+    /// Requests per throughput point (default 4000, at most 1000000; 0 skips them)
+    #[arg(long, value_name = "N", value_parser = count)]
+    pub requests: Option<usize>,
+    /// Requests kept in flight (default 1,8,64,256)
+    #[arg(long, value_name = "K[,K...]", value_parser = list)]
+    pub inflight: Option<Sizes>,
+    /// Responder instances in one queue group (default 1,2,4)
+    #[arg(long, value_name = "M[,M...]", value_parser = list)]
+    pub instances: Option<Sizes>,
+    /// No xkey: requests and replies are not sealed (default sealed)
+    #[arg(long)]
+    pub plain: bool,
+    /// Write the results as JSON
+    #[arg(long, value_name = "FILE", value_parser = path)]
+    pub json: Option<PathBuf>,
+    /// Write a plot of latency percentiles and throughput
+    #[arg(long, value_name = "FILE", value_parser = path)]
+    pub svg: Option<PathBuf>,
+    /// Accepted as `run` accepts it, without effect: the table has no colour.
+    #[arg(long, hide = true)]
+    pub no_color: bool,
+    /// Accepted as `run` accepts it, without effect: the bench writes no HTML.
+    #[arg(long, hide = true, value_name = "FILE", value_parser = path)]
+    pub html: Option<PathBuf>,
+    /// `bench run` is `bench`, as it always was; any other word is refused.
+    #[arg(hide = true)]
+    pub words: Vec<String>,
+}
+
+/// A comma-separated list of positive counts (`--inflight 1,8,64`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sizes(pub Vec<usize>);
+
+fn count(v: &str) -> Result<usize, String> {
+    not_an_option(v)?
+        .parse::<usize>()
+        .map_err(|_| format!("{v:?}: give a whole number"))
+}
+
+fn list(v: &str) -> Result<Sizes, String> {
+    let list: Result<Vec<usize>, _> = not_an_option(v)?
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::parse::<usize>)
         .collect();
     match list {
-        Ok(l) if !l.is_empty() && l.iter().all(|n| *n > 0 && *n <= 4096) => Ok(l),
+        Ok(l) if !l.is_empty() && l.iter().all(|n| *n > 0 && *n <= 4096) => Ok(Sizes(l)),
         _ => Err(format!(
-            "{flag} {v:?}: give positive numbers separated by commas, e.g. 1,8,64"
+            "{v:?}: give positive numbers separated by commas, e.g. 1,8,64"
         )),
     }
 }
 
-/// Parses `bench`'s arguments (without `bench`): its own options, and the responders and
-/// servers to measure. Versions default to the one `run` uses.
-pub fn parse_args(args: &[String]) -> Result<(BenchOptions, Targets), String> {
-    let mut o = BenchOptions::default();
-    let mut targets = TargetFlags::default();
-    let mut words: Vec<&str> = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = split_flag(arg);
-        let mut value = |name: &str| flag_value(&inline, &mut it, name);
-        if targets.take(&flag, &mut value)? {
-            continue;
+impl BenchArgs {
+    /// The options and the targets. `m` holds `bench`'s matches (see
+    /// [`TargetArgs::targets`]). Versions default to the one `run` uses.
+    pub fn resolve(self, m: &clap::ArgMatches) -> Result<(BenchOptions, Targets), String> {
+        let extra: Vec<&str> = self
+            .words
+            .iter()
+            .map(String::as_str)
+            .filter(|w| *w != "run")
+            .collect();
+        if !extra.is_empty() || self.words.len() > 1 {
+            return Err(format!(
+                "bench takes no case filters (got {}); see bench --help",
+                self.words.join(" ")
+            ));
         }
-        let count = |name: &str, v: String| {
-            v.parse::<usize>()
-                .map_err(|_| format!("{name} {v:?}: give a whole number"))
+        let d = BenchOptions::default();
+        let o = BenchOptions {
+            connects: self.connects.map_or(d.connects, |n| n.min(100_000)),
+            requests: self.requests.map_or(d.requests, |n| n.min(1_000_000)),
+            inflight: self.inflight.map_or(d.inflight, |s| s.0),
+            instances: self.instances.map_or(d.instances, |s| s.0),
+            xkey: !self.plain,
+            json: self.json,
+            svg: self.svg,
         };
-        match flag.as_str() {
-            "--connects" => o.connects = count("--connects", value("--connects")?)?.min(100_000),
-            "--requests" => o.requests = count("--requests", value("--requests")?)?.min(1_000_000),
-            "--inflight" => o.inflight = parse_list("--inflight", &value("--inflight")?)?,
-            "--instances" => o.instances = parse_list("--instances", &value("--instances")?)?,
-            "--plain" => o.xkey = false,
-            "--json" => o.json = Some(value("--json")?.into()),
-            "--svg" => o.svg = Some(value("--svg")?.into()),
-            // Accepted as `run` accepts them, and without effect: the table has no colour, and
-            // the bench writes no HTML.
-            "--no-color" => {}
-            "--html" => {
-                value("--html")?;
-            }
-            "--backend"
-            | "--scenarios"
-            | "--report-json"
-            | "--junit"
-            | "--markdown"
-            | "--strict"
-            | "--dry-run"
-            | "--transcripts"
-            | "--fail-on-unimplemented"
-            | "--ready-timeout" => {
-                return Err(format!("{flag} does not apply to bench; see bench --help"));
-            }
-            f if f.starts_with('-') => return Err(format!("unknown option {f:?}; see --help")),
-            _ => words.push(arg),
+        let mut targets = self.targets.targets(m)?;
+        if targets.versions.is_empty() {
+            targets.versions.push(DEFAULT_SERVER_VERSION.into());
         }
+        Ok((o, targets))
     }
-    // `bench run` is `bench`, as it always was; any other word is a case filter.
-    if !(words.is_empty() || words == ["run"]) {
-        let extra: Vec<&str> = words.into_iter().filter(|w| *w != "run").collect();
-        return Err(format!(
-            "bench takes no case filters (got {}); see bench --help",
-            extra.join(" ")
-        ));
-    }
-    let mut targets = targets.finish()?;
-    if targets.versions.is_empty() {
-        targets.versions.push(DEFAULT_SERVER_VERSION.into());
-    }
-    Ok((o, targets))
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+
     use super::*;
+
+    /// Parses `bench ARGS` as the top-level command line would.
+    fn parse(a: &[&str]) -> Result<(BenchOptions, Targets), String> {
+        #[derive(clap::Parser)]
+        struct Top {
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        let m = Top::command()
+            .try_get_matches_from(std::iter::once("bench").chain(a.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        let top = Top::from_arg_matches(&m).map_err(|e| e.to_string())?;
+        top.bench.resolve(&m)
+    }
 
     #[test]
     fn bench_flags_and_shared_flags() {
-        let s = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let (o, a) = parse_args(&s(&[
+        let (o, a) = parse(&[
             "--connects",
             "50",
             "--inflight=1,4",
@@ -131,7 +148,7 @@ mod tests {
             "./svc {url}",
             "--server-version",
             "2.10.26",
-        ]))
+        ])
         .unwrap();
         assert_eq!(
             (o.connects, o.inflight.clone(), o.xkey),
@@ -145,14 +162,19 @@ mod tests {
             vec!["svc"]
         );
         assert_eq!(a.versions, vec!["2.10.26"]);
-        assert!(parse_args(&s(&["--inflight", "0"]))
-            .unwrap_err()
-            .contains("positive"));
-        assert!(parse_args(&s(&["e2e.seed"]))
+        let (o, a) = parse(&["run", "--connects", "999999", "--no-color"]).unwrap();
+        assert_eq!((o.connects, o.requests), (100_000, 4000));
+        assert_eq!(o.instances, vec![1, 2, 4]);
+        assert_eq!(a.responders[0].name, "reference");
+        assert_eq!(a.versions, vec![DEFAULT_SERVER_VERSION]);
+        let e = parse(&["--inflight", "0"]).unwrap_err();
+        assert!(e.contains("--inflight") && e.contains("positive"), "{e}");
+        assert!(parse(&["e2e.seed"])
             .unwrap_err()
             .contains("no case filters"));
-        assert!(parse_args(&s(&["--strict"]))
-            .unwrap_err()
-            .contains("does not apply"));
+        let e = parse(&["--strict"]).unwrap_err();
+        assert!(e.contains("unexpected argument '--strict'"), "{e}");
+        let e = parse(&["--json", "--plain"]).unwrap_err();
+        assert!(e.contains("'--json <FILE>'"), "{e}");
     }
 }

@@ -17,7 +17,7 @@
 //! process the bench starts is stopped by PID before it returns.
 //!
 //! This file holds the options, the configuration both rigs share and the run of one
-//! responder; `args` parses the command line, `connect` and `throughput` are the two rigs,
+//! responder; `args` is its command line (clap), `connect` and `throughput` are the two rigs,
 //! `stats` the percentiles, `table` and `svg` the two human outputs. The JSON output is the
 //! `serde` form of [`BenchReport`].
 
@@ -35,7 +35,7 @@ use serde::Serialize;
 use crate::provision::{self, ServerBinary};
 use crate::sut::ResponderSpec;
 
-pub use args::{parse_args, HELP};
+pub use args::{BenchArgs, Sizes};
 pub use connect::{ConnectResult, ConnectRig, Route};
 pub use stats::Percentiles;
 pub use svg::svg;
@@ -216,19 +216,9 @@ pub async fn bench_responder(
     run
 }
 
-/// `callout-conformance bench ARGS`; returns the exit code.
-pub fn main(args: &[String]) -> i32 {
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        print!("{HELP}");
-        return 0;
-    }
-    let (opts, a) = match parse_args(args) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("callout-conformance bench: {e}");
-            return 2;
-        }
-    };
+/// `callout-conformance bench`, its command line parsed (see [`BenchArgs::resolve`]);
+/// returns the exit code.
+pub fn main(opts: BenchOptions, a: crate::flags::Targets) -> i32 {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -2,78 +2,23 @@
 //! exit codes are documented in the README and change only with a note there).
 //!
 //! Exit codes: 0 nothing failed, 1 a case failed, 2 a set-up or usage error.
+//!
+//! `args` defines the command line (clap); this file runs the subcommands.
+
+mod args;
+
+pub use args::{completions, parse, Cli, Command};
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::flags::{flag_value, split_flag, TargetFlags};
-use crate::provision::{self, DEFAULT_SERVER_VERSION};
+use crate::provision;
 use crate::report;
 use crate::runner::{self, RunOptions, ServerBackend};
 use crate::scenario::{self, Scenario};
 use crate::sut::ResponderSpec;
 use crate::verdict::{Report, ResponderRun};
-
-/// `--help` text.
-pub const HELP: &str = "\
-callout-conformance: conformance suite for NATS auth-callout responders
-
-Usage:
-  callout-conformance run [FILTER...] [options]   run the catalog, print the table
-  callout-conformance list [FILTER...]            list the cases
-  callout-conformance matrix [FILTER...] [options]
-                                                  run on several server versions and write
-                                                  what differs to docs/compatibility.md
-  callout-conformance bench [options]             measure latency and throughput (bench --help)
-  callout-conformance summary REPORT.json [--max-bytes N]
-                                                  print a failures-only Markdown summary of a
-                                                  --report-json file, for a CI job page
-  callout-conformance --help | --version
-
-FILTER is a case id prefix (e2e.perm, e2e.perm.3) or a glob (e2e.*.1); several are OR-ed.
-
-Options of run:
-  --responder reference         judge the reference responder (default when no --responder-cmd)
-  --responder-cmd '[NAME=]TEMPLATE'
-                                judge another responder; repeatable, one column each, named NAME
-                                (letters, digits, . _ -) or after the program. Placeholders:
-                                {url} {user} {pass} {issuer_seed} {issuer_seed_file} {issuer_pub}
-                                {xkey_seed} {xkey_seed_file} {xkey_pub} {users}
-                                e.g. --responder-cmd './service -nats.url {url} -nats.user {user}
-                                -nats.pass {pass} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed}
-                                -users {users}'
-  --name NAME                   name the column of the next --responder-cmd
-  --backend process|container   where nats-server runs (default process)
-  --server-version V[,V...]     nats-server versions (default 2.15.1)
-  --nats-server PATH            use this binary (also NATS_SERVER_BIN) instead of downloading
-  --scenarios DIR               read the scenario files of DIR instead of the catalog built
-                                into the binary
-  --strict                      NON-STRICT verdicts count as failures
-  --fail-on-unimplemented       UNIMPLEMENTED verdicts count as failures
-  --ready-timeout SECS          how long a responder may take to answer its first callout
-                                (default 30)
-  --report-json FILE            write the JSON report
-  --junit FILE                  write JUnit XML
-  --markdown FILE               write a Markdown report
-  --html FILE                   write a self-contained HTML report
-  --baseline FILE               failures listed in FILE (TOML: [known] CASE-ID = REASON)
-                                are KNOWN and do not fail the run; listed cases that pass now
-                                are reported so FILE can shrink
-  --write-baseline FILE         write the run's failures to FILE as a baseline (may be the
-                                --baseline file: its reasons are kept, fixed entries dropped)
-  --dry-run                     list what would run, run nothing
-  --no-color                    plain terminal output
-  --transcripts[=FILTER]        print what each case did, step by step (all cases, or FILTER)
-
-Options of matrix (and every option of run; --server-version defaults to
-2.10.26,2.11.11,2.12.8,2.14.6,2.15.1):
-  --output FILE                 where the comparison goes (default docs/compatibility.md)
-  --from REPORT.json            compare the runs of JSON reports written by run --report-json
-                                instead of running; repeatable
-
-Exit codes: 0 nothing failed, 1 a case failed, 2 a set-up or usage error.
-";
 
 /// Parsed `run`/`list` options.
 #[derive(Debug, Default)]
@@ -134,84 +79,14 @@ impl Args {
     }
 }
 
-/// Parses `--ready-timeout`: finite seconds, more than 0, at most an hour.
-fn parse_secs(flag: &str, v: &str) -> Result<Duration, String> {
-    match v.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 && x <= 3600.0 => Ok(Duration::from_secs_f64(x)),
-        _ => Err(format!(
-            "{flag} {v:?}: give a number of seconds greater than 0 and at most 3600, e.g. {flag} 30"
-        )),
-    }
-}
-
-/// Parses arguments (without the program name).
+/// Parses the arguments (without the program name) of `run`, `list` or `matrix`; any other
+/// command is an error. The message is clap's.
 pub fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut a = Args {
-        backend: "process".into(),
-        ready_timeout: runner::DEFAULT_READY_TIMEOUT,
-        ..Default::default()
-    };
-    let mut it = args.iter();
-    let mut targets = TargetFlags::default();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = split_flag(arg);
-        let mut value = |name: &str| flag_value(&inline, &mut it, name);
-        if targets.take(&flag, &mut value)? {
-            continue;
-        }
-        match flag.as_str() {
-            "--fail-on-unimplemented" => a.fail_on_unimplemented = true,
-            "--ready-timeout" => {
-                a.ready_timeout = parse_secs("--ready-timeout", &value("--ready-timeout")?)?
-            }
-            "--backend" => {
-                let v = value("--backend")?;
-                if v != "process" && v != "container" {
-                    return Err(format!("--backend {v:?}: use process or container"));
-                }
-                a.backend = v;
-            }
-            "--scenarios" => a.scenarios = Some(value("--scenarios")?.into()),
-            "--report-json" => a.report_json = Some(value("--report-json")?.into()),
-            "--junit" => a.junit = Some(value("--junit")?.into()),
-            "--markdown" => a.markdown = Some(value("--markdown")?.into()),
-            "--html" => a.html = Some(value("--html")?.into()),
-            "--output" => a.output = Some(value("--output")?.into()),
-            "--from" => a.from.push(value("--from")?.into()),
-            "--baseline" => a.baseline = Some(value("--baseline")?.into()),
-            "--write-baseline" => a.write_baseline = Some(value("--write-baseline")?.into()),
-            "--strict" => a.strict = true,
-            "--dry-run" => a.dry_run = true,
-            "--no-color" => a.no_color = true,
-            "--transcripts" => a.transcripts = Some(inline.clone().unwrap_or_default()),
-            f if f.starts_with('-') => return Err(format!("unknown option {f:?}; see --help")),
-            _ if a.command.is_empty() => a.command = arg.clone(),
-            _ => a.filters.push(arg.clone()),
-        }
+    match parse(args) {
+        Ok(Command::Catalog(a)) => Ok(*a),
+        Ok(other) => Err(format!("not run, list or matrix: {other:?}")),
+        Err(e) => Err(e.to_string()),
     }
-    let targets = targets.finish()?;
-    a.responders = targets.responders;
-    a.versions = targets.versions;
-    a.nats_server = targets.nats_server;
-    if a.command.is_empty() {
-        a.command = "run".into();
-    }
-    if a.command == "matrix" {
-        if a.versions.is_empty() {
-            a.versions = crate::matrix::DEFAULT_VERSIONS
-                .iter()
-                .map(|v| v.to_string())
-                .collect();
-        }
-        a.output
-            .get_or_insert_with(|| PathBuf::from("docs/compatibility.md"));
-    } else if a.output.is_some() || !a.from.is_empty() {
-        return Err("--output and --from belong to matrix: callout-conformance matrix --output docs/compatibility.md".into());
-    }
-    if a.versions.is_empty() {
-        a.versions.push(DEFAULT_SERVER_VERSION.into());
-    }
-    Ok(a)
 }
 
 /// The e2e catalog: the files of `--scenarios DIR` when given, else the one embedded at build
@@ -242,36 +117,30 @@ pub fn main(args: Vec<String>) -> i32 {
 }
 
 fn main_inner(args: Vec<String>) -> i32 {
-    if args.first().map(String::as_str) == Some("bench") {
-        return crate::bench::main(&args[1..]);
-    }
-    if args.first().map(String::as_str) == Some("summary") {
-        return summary_main(&args[1..]);
-    }
-    if args
-        .iter()
-        .any(|a| a == "--help" || a == "-h" || a == "help")
-    {
-        print!("{HELP}");
-        return 0;
-    }
-    if args.iter().any(|a| a == "--version" || a == "-V") {
-        return match crate::embedded::version_line() {
-            Ok(line) => {
-                println!("{line}");
-                0
-            }
-            Err(e) => {
-                eprintln!("callout-conformance: the embedded catalog: {e}");
-                2
-            }
-        };
-    }
-    let a = match parse_args(&args) {
-        Ok(a) => a,
+    let a = match parse(&args) {
+        Ok(Command::Catalog(a)) => a,
+        Ok(Command::Version) => {
+            return match crate::embedded::version_line() {
+                Ok(line) => {
+                    println!("{line}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("callout-conformance: the embedded catalog: {e}");
+                    2
+                }
+            };
+        }
+        Ok(Command::Bench(opts, targets)) => return crate::bench::main(opts, targets),
+        Ok(Command::Summary(file, max_bytes)) => return summary_main(&file, max_bytes),
+        Ok(Command::Completions(shell)) => {
+            print!("{}", completions(shell));
+            return 0;
+        }
+        // Help goes to stdout with 0, a usage error to stderr with 2.
         Err(e) => {
-            eprintln!("callout-conformance: {e}");
-            return 2;
+            let _ = e.print();
+            return e.exit_code();
         }
     };
     let scenarios = match load_scenarios(a.scenarios.as_deref()) {
@@ -723,43 +592,8 @@ fn empty_run(r: &ResponderSpec, version: &str, backend: &str, err: Option<String
 
 /// `summary REPORT.json [--max-bytes N]`: prints [`report::summary`] of a JSON report (the
 /// format `--report-json` writes). Exit 0 when it printed one, 2 when the file cannot be read.
-fn summary_main(args: &[String]) -> i32 {
-    const USAGE: &str = "usage: callout-conformance summary REPORT.json [--max-bytes N]";
-    let mut file = None;
-    let mut max_bytes = report::SUMMARY_MAX_BYTES;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = split_flag(arg);
-        match flag.as_str() {
-            "--help" | "-h" => {
-                println!("{USAGE}\nprints the failures of REPORT.json as Markdown, at most N bytes (default {max_bytes})");
-                return 0;
-            }
-            "--max-bytes" => {
-                match flag_value(&inline, &mut it, &flag).map(|v| v.parse::<usize>()) {
-                    Ok(Ok(n)) if n >= 1024 => max_bytes = n,
-                    Err(e) => {
-                        eprintln!("callout-conformance: {e}; {USAGE}");
-                        return 2;
-                    }
-                    _ => {
-                        eprintln!("callout-conformance: --max-bytes takes a number of bytes, at least 1024; {USAGE}");
-                        return 2;
-                    }
-                }
-            }
-            _ if file.is_none() && !arg.starts_with("--") => file = Some(PathBuf::from(arg)),
-            _ => {
-                eprintln!("callout-conformance: unexpected argument {arg:?}; {USAGE}");
-                return 2;
-            }
-        }
-    }
-    let Some(file) = file else {
-        eprintln!("callout-conformance: summary needs the JSON report; {USAGE}");
-        return 2;
-    };
-    let parsed = std::fs::read_to_string(&file)
+fn summary_main(file: &Path, max_bytes: usize) -> i32 {
+    let parsed = std::fs::read_to_string(file)
         .map_err(|e| e.to_string())
         .and_then(|t| serde_json::from_str::<Report>(&t).map_err(|e| e.to_string()));
     match parsed {
@@ -842,7 +676,7 @@ mod tests {
         assert_eq!(p(&["run"]).unwrap().output, None);
         assert!(p(&["run", "--output", "x.md"])
             .unwrap_err()
-            .contains("belong to matrix"));
+            .contains("unexpected argument '--output'"));
     }
 
     #[test]
@@ -871,13 +705,13 @@ mod tests {
     fn usage_errors_are_explained() {
         assert!(p(&["run", "--backend", "vm"])
             .unwrap_err()
-            .contains("process or container"));
+            .contains("[possible values: process, container]"));
         assert!(p(&["run", "--server-version", "latest"])
             .unwrap_err()
             .contains("not a version"));
         assert!(p(&["run", "--frobnicate"])
             .unwrap_err()
-            .contains("unknown option"));
+            .contains("unexpected argument '--frobnicate'"));
         assert!(p(&["run", "--responder-cmd", "'unclosed"])
             .unwrap_err()
             .contains("unclosed"));
@@ -956,13 +790,13 @@ mod tests {
     fn values_that_look_like_options_and_bad_seconds_are_errors() {
         let e = p(&["run", "--junit", "--no-color"]).unwrap_err();
         assert!(
-            e.contains("--junit needs a value") && e.contains("--no-color"),
+            e.contains("a value is required for '--junit <FILE>'"),
             "{e}"
         );
         let e = p(&["run", "--markdown=--x"]).unwrap_err();
         assert!(e.contains("--markdown"), "{e}");
         let e = p(&["run", "--html", "--strict"]).unwrap_err();
-        assert!(e.contains("--html needs a value"), "{e}");
+        assert!(e.contains("a value is required for '--html <FILE>'"), "{e}");
         assert_eq!(
             p(&["run", "--html=r.html"]).unwrap().html,
             Some(PathBuf::from("r.html"))
