@@ -15,6 +15,7 @@ pub mod container;
 pub mod embedded;
 pub mod flags;
 pub mod matrix;
+pub mod progress;
 pub mod provision;
 pub mod report;
 pub mod runner;

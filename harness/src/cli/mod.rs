@@ -446,6 +446,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
         .map(|s| s.cases.iter().filter(|c| opts.selects(c)).count())
         .sum::<usize>()
         + wire_selected(opts).len();
+    let progress_mode = crate::progress::ProgressMode::detect(a.no_color);
     let backend = match backend(&a.backend) {
         Ok(b) => b,
         Err(e) => {
@@ -471,15 +472,10 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
         };
         for r in &a.responders {
             let mut run = empty_run(r, &bin.version, backend.name(), None);
-            let mut done = 0usize;
-            eprintln!("== {} ==", run.column());
-            let mut progress = |c: &crate::verdict::CaseResult| {
-                done += 1;
-                eprintln!(
-                    "{}",
-                    report::progress_line(done, total_cases, &c.id, opts.grade(c.verdict))
-                );
-            };
+            let mut column =
+                crate::progress::ColumnProgress::start(progress_mode, &run.column(), total_cases);
+            let mut progress =
+                |c: &crate::verdict::CaseResult| column.case(&c.id, opts.grade(c.verdict));
             for s in scenarios {
                 let out =
                     runner::run_scenario(s, backend.as_ref(), &bin, r, opts, &mut progress).await;
@@ -501,6 +497,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
                     run.responder_stderr = last;
                 }
             }
+            column.finish();
             report.runs.push(run);
         }
     }

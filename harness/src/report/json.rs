@@ -1,6 +1,7 @@
 //! The JSON report: the whole [`Report`] plus Autobahn's per-column `index` and a summary per
 //! column, for CI jobs that look a case up directly.
 
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 use crate::verdict::BaselineSummary;
@@ -11,11 +12,35 @@ use super::*;
 struct JsonReport<'a> {
     tool_version: &'a str,
     strict: bool,
-    summary: BTreeMap<&'a str, Summary>,
+    summary: InOrder<'a, Summary>,
     runs: &'a [ResponderRun],
-    index: BTreeMap<&'a str, BTreeMap<&'a str, IndexEntry>>,
+    index: InOrder<'a, InOrder<'a, IndexEntry>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     baseline: Option<&'a BaselineSummary>,
+}
+
+/// A JSON object whose keys come out in the order they were first inserted (the run's order
+/// of columns, the catalog's order of cases: `e2e.perm.7` before `e2e.perm.17`), where a
+/// `BTreeMap` would sort them as strings. A key inserted again is ignored, so no object has
+/// a key twice. Lighter than serde_json's `preserve_order`, which would reorder every
+/// `Value` in the workspace.
+struct InOrder<'a, V>(Vec<(&'a str, V)>);
+
+impl<'a, V> FromIterator<(&'a str, V)> for InOrder<'a, V> {
+    fn from_iter<I: IntoIterator<Item = (&'a str, V)>>(iter: I) -> Self {
+        let mut seen = BTreeSet::new();
+        InOrder(iter.into_iter().filter(|(k, _)| seen.insert(*k)).collect())
+    }
+}
+
+impl<V: Serialize> Serialize for InOrder<'_, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 /// Counts per verdict; the keys are the verdicts' JSON names.
@@ -57,29 +82,36 @@ struct IndexEntry {
 /// `{verdict, duration_ms}`), so CI can look up one case of one responder directly; with
 /// `--baseline`, a last `baseline` (`{file, known, passes_now}`). A KNOWN result is `"known"`
 /// and keeps its expected and actual, with the baseline's reason in `baseline`. Keys come out
-/// in a fixed order: the top level as listed, maps sorted.
+/// in a fixed order: the top level as listed, columns in the run's order, cases in the
+/// catalog's (the order of the run's results; the first of two results with one id wins).
 pub fn json(report: &Report) -> String {
     let columns = columns(report);
-    let mut summary = BTreeMap::new();
-    let mut index = BTreeMap::new();
-    for (column, run) in columns.iter().zip(&report.runs) {
-        summary.insert(column.as_str(), Summary::of(run));
-        let cases = run
-            .results
-            .iter()
-            .map(|r| {
-                (
-                    r.id.as_str(),
-                    IndexEntry {
-                        verdict: r.verdict,
-                        level: r.level,
-                        duration_ms: r.duration_ms,
-                    },
-                )
-            })
-            .collect();
-        index.insert(column.as_str(), cases);
-    }
+    let summary = columns
+        .iter()
+        .zip(&report.runs)
+        .map(|(column, run)| (column.as_str(), Summary::of(run)))
+        .collect();
+    let index = columns
+        .iter()
+        .zip(&report.runs)
+        .map(|(column, run)| {
+            let cases = run
+                .results
+                .iter()
+                .map(|r| {
+                    (
+                        r.id.as_str(),
+                        IndexEntry {
+                            verdict: r.verdict,
+                            level: r.level,
+                            duration_ms: r.duration_ms,
+                        },
+                    )
+                })
+                .collect();
+            (column.as_str(), cases)
+        })
+        .collect();
     let doc = JsonReport {
         tool_version: &report.tool_version,
         strict: report.strict,
@@ -141,6 +173,35 @@ mod tests {
         assert!(at("runs") < at("index"));
         assert!(at("index") < at("baseline"));
         assert_eq!(out, json(&r), "output is deterministic");
+    }
+
+    #[test]
+    fn report_json_keys_come_in_case_and_run_order() {
+        let mut r = report();
+        r.runs[0].results = vec![
+            case("e2e.perm.7", "seven", Verdict::Pass),
+            case("e2e.perm.17", "seventeen", Verdict::Fail),
+            case("e2e.perm.2", "two", Verdict::Pass),
+        ];
+        // The mutant column sorts before the reference one; it stays second.
+        let out = json(&r);
+        let at = |needle: &str, from: usize| from + out[from..].find(needle).unwrap();
+        let index = at("\n  \"index\":", 0);
+        let seven = at("\"e2e.perm.7\":", index);
+        let seventeen = at("\"e2e.perm.17\":", index);
+        let two = at("\"e2e.perm.2\":", index);
+        assert!(seven < seventeen && seventeen < two, "{out}");
+        for section in ["\n  \"summary\":", "\n  \"index\":"] {
+            let start = at(section, 0);
+            assert!(
+                at(&format!("\"{REF}\":"), start) < at(&format!("\"{MUTANT}\":"), start),
+                "{section}: columns in run order"
+            );
+        }
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let keys: Vec<&String> = v["index"][REF].as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 3);
+        assert_eq!(v["index"][REF]["e2e.perm.17"]["verdict"], "fail");
     }
 
     #[test]

@@ -164,8 +164,223 @@ fn overall_line(report: &Report) -> String {
     line
 }
 
-/// The report for a terminal: the Markdown table's layout aligned with spaces (titles cut to
-/// 60 characters, verdicts colored when `color`), an h2spec-style block per failure and per
+/// Every line of the verdict table (and its legend) fits in this many characters.
+pub const TABLE_WIDTH: usize = 100;
+/// The title column is cut to make room for the runs, but not below this; past that the
+/// runs' headings are abbreviated, and then the runs are split over several tables.
+const TITLE_MIN: usize = 24;
+
+/// A run's column in the table: its heading, its cells in the order of [`case_rows`] and its
+/// totals, one line per entry when `stacked`.
+struct RunColumn {
+    heading: String,
+    cells: Vec<Cell>,
+    totals: Vec<String>,
+}
+
+impl RunColumn {
+    fn width(&self) -> usize {
+        let cells = self.cells.iter().map(|c| c.plain.chars().count());
+        let totals = self.totals.iter().map(|t| t.chars().count());
+        cells
+            .chain(totals)
+            .chain([self.heading.chars().count()])
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Short headings such as `ref@2.15.1/p`: the shortest prefix (3 characters or more) of the
+/// responder's name that no other responder of the report shares, `@`, the server version,
+/// `/` and the backend's initial; one that still repeats gets `#2`, `#3`…
+fn abbreviations(report: &Report) -> Vec<String> {
+    let names: BTreeSet<String> = report.runs.iter().map(|r| term(&r.responder)).collect();
+    let prefix = |name: &str, k: usize| name.chars().take(k).collect::<String>();
+    let short = |name: &str| {
+        let len = name.chars().count();
+        (3..len)
+            .find(|&k| {
+                names
+                    .iter()
+                    .filter(|other| other.as_str() != name)
+                    .all(|other| prefix(other, k) != prefix(name, k))
+            })
+            .map_or_else(|| name.to_string(), |k| prefix(name, k))
+    };
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    report
+        .runs
+        .iter()
+        .map(|run| {
+            let backend: String = run.backend.chars().take(1).collect();
+            let base = format!(
+                "{}@{}/{}",
+                short(&term(&run.responder)),
+                term(&run.server_version),
+                term(&backend)
+            );
+            let n = seen.entry(base.clone()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                base
+            } else {
+                format!("{base}#{n}")
+            }
+        })
+        .collect()
+}
+
+/// The verdict table, fitted into [`TABLE_WIDTH`] characters: the title column is cut (with
+/// `…`) to make room; if it would fall below [`TITLE_MIN`], the headings are abbreviated
+/// (with a legend below), the totals put one per line, and the runs split over as many
+/// tables (each with Case and Title) as it takes. Verdict labels are never shortened.
+fn tables(report: &Report, columns: &[String], color: bool) -> String {
+    let rows = case_rows(report);
+    let case_width = rows
+        .iter()
+        .map(|(id, _)| term(id).chars().count())
+        .chain(["Totals".len()])
+        .max()
+        .unwrap_or(0);
+    let title_width = rows
+        .iter()
+        .map(|(_, title)| term(title).chars().count())
+        .chain(["Title".len()])
+        .max()
+        .unwrap_or(0)
+        .min(TITLE_WIDTH);
+    let run_columns = |headings: &[String], stacked: bool| -> Vec<RunColumn> {
+        report
+            .runs
+            .iter()
+            .zip(headings)
+            .map(|(run, heading)| {
+                let cells = rows
+                    .iter()
+                    .map(|(id, _)| match verdict_of(run, id) {
+                        Some(v) => Cell {
+                            plain: v.label().to_string(),
+                            verdict: Some(v),
+                        },
+                        None => Cell::plain("-".into()),
+                    })
+                    .collect();
+                let totals = totals_cell(run, true);
+                let totals = if stacked {
+                    totals.split(", ").map(str::to_string).collect()
+                } else {
+                    vec![totals]
+                };
+                RunColumn {
+                    heading: heading.clone(),
+                    cells,
+                    totals,
+                }
+            })
+            .collect()
+    };
+    // Room left for the title beside `group`: the Case column, then two spaces before each
+    // further column.
+    let room = |group: &[RunColumn]| {
+        TABLE_WIDTH
+            .saturating_sub(case_width + 2)
+            .saturating_sub(group.iter().map(|c| c.width() + 2).sum::<usize>())
+    };
+
+    let full: Vec<String> = columns.iter().map(|c| term(c)).collect();
+    let whole = run_columns(&full, false);
+    if room(&whole) >= TITLE_MIN.min(title_width) {
+        let mut out = String::new();
+        table(
+            &mut out,
+            &rows,
+            &whole,
+            title_width.min(room(&whole)),
+            color,
+        );
+        return out;
+    }
+
+    let short = abbreviations(report);
+    let mut groups: Vec<Vec<RunColumn>> = vec![vec![]];
+    for column in run_columns(&short, true) {
+        let last = groups.last_mut().expect("there is always a group");
+        last.push(column);
+        if last.len() > 1 && room(last) < TITLE_MIN.min(title_width) {
+            let column = last.pop().expect("just pushed");
+            groups.push(vec![column]);
+        }
+    }
+    let mut out = String::new();
+    for (i, group) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        table(&mut out, &rows, group, title_width.min(room(group)), color);
+    }
+    out.push_str("\nColumns:\n");
+    let width = short.iter().map(|s| s.chars().count()).max().unwrap_or(0);
+    for (abbr, name) in short.iter().zip(&full) {
+        let pad = " ".repeat(width - abbr.chars().count());
+        let line = format!("  {abbr}{pad}  {name}");
+        out.push_str(&truncate(&line, TABLE_WIDTH));
+        out.push('\n');
+    }
+    out
+}
+
+/// One table: Case, Title cut to `title_width` (left out when there is no room for it at
+/// all), then `group`'s columns and their totals.
+fn table(
+    out: &mut String,
+    rows: &[(&str, &str)],
+    group: &[RunColumn],
+    title_width: usize,
+    color: bool,
+) {
+    let with_title = title_width >= "Title".len();
+    let mut lines = Vec::new();
+    let mut header = vec![Cell::plain("Case".into())];
+    if with_title {
+        header.push(Cell::plain("Title".into()));
+    }
+    header.extend(group.iter().map(|c| Cell::plain(c.heading.clone())));
+    let rule = header
+        .iter()
+        .map(|c| Cell::plain("-".repeat(c.plain.chars().count())))
+        .collect();
+    lines.push(header);
+    lines.push(rule);
+    for (i, (id, title)) in rows.iter().enumerate() {
+        let mut row = vec![Cell::plain(term(id))];
+        if with_title {
+            row.push(Cell::plain(truncate(&term(title), title_width)));
+        }
+        row.extend(group.iter().map(|c| Cell {
+            plain: c.cells[i].plain.clone(),
+            verdict: c.cells[i].verdict,
+        }));
+        lines.push(row);
+    }
+    let depth = group.iter().map(|c| c.totals.len()).max().unwrap_or(0);
+    for k in 0..depth {
+        let mut row = vec![Cell::plain(if k == 0 { "Totals" } else { "" }.into())];
+        if with_title {
+            row.push(Cell::plain(String::new()));
+        }
+        row.extend(
+            group
+                .iter()
+                .map(|c| Cell::plain(c.totals.get(k).cloned().unwrap_or_default())),
+        );
+        lines.push(row);
+    }
+    aligned(out, &lines, color);
+}
+
+/// The report for a terminal: the verdict table ([`tables`]: the Markdown table's layout
+/// aligned with spaces, fitted into [`TABLE_WIDTH`] characters, verdicts colored when
+/// `color`), an h2spec-style block per failure and per
 /// set-up error, a shorter one per KNOWN failure (with the baseline's reason), a
 /// `baseline: ID passes now; remove it from FILE` line per baseline entry no longer needed,
 /// one summary line per run
@@ -174,40 +389,7 @@ fn overall_line(report: &Report) -> String {
 /// counts columns with failures (never cases across columns).
 pub fn terminal(report: &Report, color: bool) -> String {
     let columns = columns(report);
-    let mut rows = Vec::new();
-    let mut header = vec![Cell::plain("Case".into()), Cell::plain("Title".into())];
-    header.extend(columns.iter().map(|c| Cell::plain(term(c))));
-    let rule = header
-        .iter()
-        .map(|c| Cell::plain("-".repeat(c.plain.chars().count())))
-        .collect();
-    rows.push(header);
-    rows.push(rule);
-    for (id, title) in case_rows(report) {
-        let mut row = vec![
-            Cell::plain(term(id)),
-            Cell::plain(truncate(&term(title), TITLE_WIDTH)),
-        ];
-        row.extend(report.runs.iter().map(|run| match verdict_of(run, id) {
-            Some(v) => Cell {
-                plain: v.label().to_string(),
-                verdict: Some(v),
-            },
-            None => Cell::plain("-".into()),
-        }));
-        rows.push(row);
-    }
-    let mut totals = vec![Cell::plain("Totals".into()), Cell::plain(String::new())];
-    totals.extend(
-        report
-            .runs
-            .iter()
-            .map(|run| Cell::plain(totals_cell(run, true))),
-    );
-    rows.push(totals);
-
-    let mut out = String::new();
-    aligned(&mut out, &rows, color);
+    let mut out = tables(report, &columns, color);
 
     for (column, run) in columns.iter().zip(&report.runs) {
         if let Some(error) = &run.setup_error {
@@ -322,11 +504,13 @@ mod tests {
             "{totals}"
         );
         let xkey = lines.iter().find(|l| l.starts_with("wire.xkey.1")).unwrap();
-        let cut: String = LONG_TITLE.chars().take(59).chain(['…']).collect();
+        // 100 - Case (11) - the two columns (28 each) - four gaps of two = 27 for the title.
+        let cut: String = LONG_TITLE.chars().take(26).chain(['…']).collect();
         assert!(
-            xkey.contains(&cut) && !xkey.contains(LONG_TITLE),
-            "titles cut at 60: {xkey}"
+            xkey.contains(&format!("{cut}  UNIMPLEMENTED")) && !xkey.contains(LONG_TITLE),
+            "titles cut to fit 100 columns: {xkey}"
         );
+        assert!(!plain.contains("Columns:"), "two columns fit unabbreviated");
 
         let block = format!(
             "FAIL e2e.perm.3 bob cannot publish to test   [{REF}]\n  -> [MUST] publish to <test> & \"quote\" 'apos' is denied (protocol.md §1.7)\n      Matters: rationale of e2e.perm.3\n     Expected: -ERR 'Permissions Violation' & <close>\n       Actual: message delivered\\u{{1b}}[31m\\u{{0}}\n"
@@ -355,6 +539,129 @@ mod tests {
             .replace("\x1b[2m", "")
             .replace("\x1b[34m", "");
         assert_eq!(stripped, plain);
+    }
+
+    /// A report of `n` runs (responders × versions × backends), every verdict in each.
+    fn wide_report(n: usize) -> Report {
+        let responders = [
+            "reference",
+            "mutant-ignore-deny",
+            "python-svc",
+            "go-service",
+        ];
+        let places = [
+            ("2.15.1", "process"),
+            ("2.10.26", "process"),
+            ("2.15.1", "container"),
+        ];
+        let mut runs = Vec::new();
+        for (i, &(version, backend)) in places.iter().cycle().take(n).enumerate() {
+            let mut run = report().runs[0].clone();
+            run.responder = responders[i % responders.len()].into();
+            run.server_version = version.into();
+            run.backend = backend.into();
+            // Columns differ: rotate the verdicts so each column has its own pattern.
+            let mut verdicts: Vec<Verdict> = run.results.iter().map(|r| r.verdict).collect();
+            let len = verdicts.len();
+            verdicts.rotate_left(i % len);
+            for (r, v) in run.results.iter_mut().zip(verdicts) {
+                r.verdict = v;
+            }
+            runs.push(run);
+        }
+        Report { runs, ..report() }
+    }
+
+    /// The lines of the table part of the terminal report (before the first failure block).
+    fn table_lines(r: &Report) -> Vec<String> {
+        tables(r, &columns(r), false)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn report_terminal_table_fits_100_columns() {
+        for n in [1, 3, 8] {
+            let r = wide_report(n);
+            let lines = table_lines(&r);
+            for line in &lines {
+                assert!(
+                    line.chars().count() <= TABLE_WIDTH,
+                    "{n} columns: {} chars: {line}\n{}",
+                    line.chars().count(),
+                    lines.join("\n")
+                );
+            }
+            let text = lines.join("\n");
+            // Every verdict of every run is in a table, with its label unshortened.
+            for v in [
+                Verdict::Pass,
+                Verdict::Fail,
+                Verdict::NonStrict,
+                Verdict::Informational,
+                Verdict::Unimplemented,
+                Verdict::Skipped,
+                Verdict::Known,
+            ] {
+                let expected: usize = r.runs.iter().map(|run| run.count(v)).sum();
+                let shown: usize = lines
+                    .iter()
+                    .filter(|l| l.starts_with("e2e.") || l.starts_with("wire."))
+                    .map(|l| l.split_whitespace().filter(|w| *w == v.label()).count())
+                    .sum();
+                assert_eq!(shown, expected, "{n} columns, {v:?}:\n{text}");
+            }
+            let abbreviated = text.contains("\nColumns:\n");
+            assert_eq!(abbreviated, n > 1, "{n} columns:\n{text}");
+            if abbreviated {
+                for column in columns(&r) {
+                    assert!(
+                        lines
+                            .iter()
+                            .any(|l| l.trim_start().contains(&format!("  {column}"))),
+                        "the legend names {column}:\n{text}"
+                    );
+                }
+            } else {
+                assert!(lines[0].contains(REF), "{text}");
+            }
+        }
+        let lines = table_lines(&wide_report(8));
+        assert!(
+            lines.iter().filter(|l| l.starts_with("Case ")).count() > 1,
+            "8 columns split into several tables"
+        );
+        let words = |l: &String| l.split_whitespace().collect::<Vec<_>>().join(" ");
+        for entry in [
+            "ref@2.15.1/p reference @ 2.15.1 (process)",
+            "mut@2.10.26/p mutant-ignore-deny @ 2.10.26 (process)",
+            "pyt@2.15.1/c python-svc @ 2.15.1 (container)",
+        ] {
+            assert!(
+                lines.iter().any(|l| words(l) == entry),
+                "legend has {entry}:\n{}",
+                lines.join("\n")
+            );
+        }
+    }
+
+    #[test]
+    fn report_terminal_abbreviations_stay_unique() {
+        let mut r = wide_report(4);
+        r.runs[0].responder = "ref".into();
+        r.runs[1].responder = "reference".into();
+        r.runs[2].responder = "reference".into();
+        r.runs[3] = r.runs[2].clone();
+        assert_eq!(
+            abbreviations(&r),
+            [
+                "ref@2.15.1/p",
+                "refe@2.10.26/p",
+                "refe@2.15.1/c",
+                "refe@2.15.1/c#2"
+            ]
+        );
     }
 
     #[test]
