@@ -214,6 +214,24 @@ pub fn smoke(sh: &Shell, host_harness: &Path, host_responder: &Path) -> Result<b
     Ok(true)
 }
 
+/// The `container image` stage of `cargo run -p ci -- test`: [`build`] from the binaries in
+/// `bin_dir` with the servers of `versions`, [`smoke`], then the image is removed. False, with
+/// the reason printed, when any step fails.
+pub fn ci_stage(sh: &Shell, bin_dir: &Path, versions: &[&str]) -> bool {
+    let checked = build(sh, bin_dir, versions, false).and_then(|_| {
+        smoke(
+            sh,
+            &bin_dir.join("callout-conformance"),
+            &bin_dir.join("callout-responder"),
+        )
+    });
+    remove(sh);
+    checked.unwrap_or_else(|e| {
+        println!("ci: container image: {e:#}");
+        false
+    })
+}
+
 /// Removes the image `build` tagged.
 pub fn remove(sh: &Shell) {
     let tag = tag();

@@ -274,20 +274,7 @@ fn test(sh: &Shell) -> Result<()> {
         }
     }
     stages.start("container image");
-    let bins = target_dir(sh).join("debug");
-    let built = image::build(sh, &bins, MATRIX, false);
-    let smoke = built.and_then(|_| {
-        image::smoke(
-            sh,
-            &bins.join("callout-conformance"),
-            &bins.join("callout-responder"),
-        )
-    });
-    image::remove(sh);
-    if !smoke.unwrap_or_else(|e| {
-        println!("ci: container image: {e:#}");
-        false
-    }) {
+    if !image::ci_stage(sh, &target_dir(sh).join("debug"), MATRIX) {
         problems.push("container image".into());
     }
     stages.start("version matrix");
