@@ -17,12 +17,18 @@
 //!   versions of [`MATRIX`] (or `--server-version`), compared into `docs/compatibility.md`.
 //! - `bench [ARGS…]`: release build, then `callout-conformance bench`.
 //! - `install`: build, then only the `cargo install` stage of `test`.
+//! - `image [--release] [--rootfs-only]`: build, then the container image
+//!   `localhost/callout-conformance:VERSION` (`Containerfile`, [`image`]) with the servers of
+//!   [`MATRIX`], and its smoke test; the image stays tagged. `test` builds and tests it as a
+//!   stage and removes it.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
+
+mod image;
 
 /// The server versions CI runs the catalog on: the oldest supported and the newest of each
 /// later line; the same list as `callout-conformance matrix`'s default
@@ -50,13 +56,40 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("matrix") => matrix(&sh, &args[1..]),
+        Some("image") => {
+            let release = args.iter().any(|a| a == "--release");
+            build_bins(&sh, release)?;
+            let bins = target_dir(&sh).join(if release { "release" } else { "debug" });
+            let mut stages = Stages::default();
+            stages.start("container image");
+            let rootfs_only = args.iter().any(|a| a == "--rootfs-only");
+            image::build(&sh, &bins, MATRIX, rootfs_only)?;
+            let ok = rootfs_only
+                || image::smoke(
+                    &sh,
+                    &bins.join("callout-conformance"),
+                    &bins.join("callout-responder"),
+                )?;
+            stages.summary();
+            if !ok {
+                bail!("the image's smoke test failed");
+            }
+            Ok(())
+        }
         _ => {
             eprintln!(
-                "usage: cargo run -p ci -- suite [ARGS…] | test | matrix [ARGS…] | bench [ARGS…] | install"
+                "usage: cargo run -p ci -- suite [ARGS…] | test | matrix [ARGS…] | bench [ARGS…] | install | image [--release] [--rootfs-only]"
             );
             std::process::exit(2);
         }
     }
+}
+
+/// Cargo's target directory, absolute: `CARGO_TARGET_DIR` or the workspace's `target`.
+fn target_dir(sh: &Shell) -> std::path::PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty());
+    sh.current_dir()
+        .join(dir.map_or_else(|| "target".into(), std::path::PathBuf::from))
 }
 
 fn build_bins(sh: &Shell, release: bool) -> Result<()> {
@@ -239,6 +272,10 @@ fn test(sh: &Shell) -> Result<()> {
         if !conformance(sh, &label, &args, &mut passed, &mut failed)? {
             problems.push(format!("conformance {label}"));
         }
+    }
+    stages.start("container image");
+    if !image::ci_stage(sh, &target_dir(sh).join("debug"), MATRIX) {
+        problems.push("container image".into());
     }
     stages.start("version matrix");
     let mut matrix = vec!["matrix".to_string()];
