@@ -92,8 +92,11 @@ const FLAGS: &[(&str, &str, Option<&str>)] = &[
     ("--help", "", None),
 ];
 
-/// Flags of other programs the README mentions (cargo's), and `--flag` for any flag.
+/// Flags of other programs the README mentions (cargo's, podman's), and `--flag` for any flag.
 const NOT_OURS: &[&str] = &[
+    "--rm",
+    "--network",
+    "--user",
     "--locked",
     "--path",
     "--git",
