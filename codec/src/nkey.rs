@@ -113,6 +113,27 @@ pub fn verify(signer: &str, message: &[u8], signature: &[u8]) -> Result<(), KeyE
     Verifier::parse(signer)?.verify(message, signature)
 }
 
+/// Verifies the `sig` a client sent in CONNECT: an ed25519 signature by the user key `nkey`
+/// over the bytes of the server's INFO `nonce` (`protocol.md` §1.5, `client_info.nonce`). The
+/// text is unpadded base64url, or standard base64 as a fallback, the two encodings
+/// `auth.go` accepts. Any failure (empty, not base64, bad key, wrong signature) is an error.
+pub fn verify_nonce_signature(nkey: &str, nonce: &str, sig: &str) -> Result<(), KeyError> {
+    if nonce.is_empty() || sig.is_empty() {
+        return Err(KeyError::BadSignature);
+    }
+    let raw = data_encoding::BASE64URL_NOPAD
+        .decode(sig.as_bytes())
+        .or_else(|_| data_encoding::BASE64.decode(sig.as_bytes()))
+        .map_err(|_| KeyError::BadSignature)?;
+    Verifier::parse(nkey)?.verify(nonce.as_bytes(), &raw)
+}
+
+/// Signs a server nonce as a client does for CONNECT `sig`: unpadded base64url of the ed25519
+/// signature over the nonce's bytes.
+pub fn sign_nonce(signer: &Signer, nonce: &str) -> String {
+    data_encoding::BASE64URL_NOPAD.encode(&signer.sign(nonce.as_bytes()))
+}
+
 /// A public key parsed once for verifying: base32, checksum and the curve point decompression
 /// (a few microseconds) are done here, not per signature. Verification is `nkeys`'s exactly:
 /// the 64-byte length check, then ed25519-dalek's (non-strict) `verify`.
@@ -337,5 +358,21 @@ mod tests {
             Err(KeyError::BadSignature)
         );
         assert!(!format!("{s:?}").contains(&s.seed()));
+    }
+
+    #[test]
+    fn nonce_signatures_verify_in_both_encodings_and_nothing_else() {
+        let u = Signer::generate(KeyKind::User);
+        let sig = sign_nonce(&u, "abc-nonce");
+        assert!(verify_nonce_signature(u.public_key(), "abc-nonce", &sig).is_ok());
+        let std = data_encoding::BASE64.encode(&u.sign(b"abc-nonce"));
+        assert!(verify_nonce_signature(u.public_key(), "abc-nonce", &std).is_ok());
+        assert!(verify_nonce_signature(u.public_key(), "other", &sig).is_err());
+        assert!(verify_nonce_signature(u.public_key(), "abc-nonce", "").is_err());
+        assert!(verify_nonce_signature(u.public_key(), "", &sig).is_err());
+        assert!(verify_nonce_signature(u.public_key(), "abc-nonce", "!!").is_err());
+        let other = Signer::generate(KeyKind::User);
+        assert!(verify_nonce_signature(other.public_key(), "abc-nonce", &sig).is_err());
+        assert!(verify_nonce_signature("UNOTAKEY", "abc-nonce", &sig).is_err());
     }
 }

@@ -10,7 +10,9 @@
 //! | decode and verify the JWT (header, base64, type, version, signature by `iss`, `iss` an `N` key) | anything | **none** |
 //! | `user_nkey` is a `U` key | not | **none** |
 //! | `aud == "nats-authorization-request"`, `iss == server_id.id`; times: `exp > 0` and not passed, `exp >= iat`, `iat` at most [`MAX_CLOCK_SKEW_SECS`] ahead, `nbf` (when > 0) not after now; header xkey `== server_id.xkey`, sealed iff an xkey is configured; replay guard: not seen before, `exp` at most [`REPLAY_HORIZON_SECS`] ahead, guard not full of unexpired requests | any | signed error |
-//! | user known, password set, non-empty and equal (constant time) | any | signed error `invalid credentials` |
+//! | CONNECT `nkey` set: a users.json `nkey` user, and `sig` a valid signature by that key over `client_info.nonce` | any | signed error `invalid credentials` |
+//! | else `auth_token` set and no user name: equal (constant time) to a users.json `token` | any | signed error `invalid credentials` |
+//! | else user known, password set, non-empty and equal (constant time) | any | signed error `invalid credentials` |
 //!
 //! Why silence for the first three rows: until the signature of a server key is verified, there
 //! is no one to address an answer to. A signed answer to an unverified request would make the
@@ -117,6 +119,8 @@ pub enum Fault {
     NoAccount,
     /// Sign with a fresh account key instead of the issuer.
     WrongSigner,
+    /// Admit a known nkey without verifying `sig` over `client_info.nonce`.
+    SkipNonceCheck,
 }
 
 impl Fault {
@@ -141,6 +145,7 @@ impl Fault {
         ("double-reply", Fault::DoubleReply),
         ("no-account", Fault::NoAccount),
         ("wrong-signer", Fault::WrongSigner),
+        ("skip-nonce-check", Fault::SkipNonceCheck),
     ];
 
     /// Looks a fault up by flag name.
@@ -455,7 +460,31 @@ impl Responder {
                 )
             }
         }
-        // Credentials.
+        // Credentials: an nkey, else a token without a user name, else user and password.
+        let opts = &req.nats.connect_opts;
+        if !opts.nkey.is_empty() {
+            let Some((name, entry)) = self.users.by_nkey(&opts.nkey) else {
+                return reject(INVALID_CREDENTIALS, INVALID_CREDENTIALS.into());
+            };
+            let signed = callout_codec::nkey::verify_nonce_signature(
+                &opts.nkey,
+                &req.nats.client_info.nonce,
+                &opts.sig,
+            )
+            .is_ok();
+            if !signed && !self.has(Fault::SkipNonceCheck) {
+                return reject(INVALID_CREDENTIALS, INVALID_CREDENTIALS.into());
+            }
+            let user = safe_for_log(name);
+            return self.admit(&req, sealed, name, &entry.account, &entry.permissions, user);
+        }
+        if opts.user.is_empty() && !opts.auth_token.is_empty() {
+            let Some((name, entry)) = self.users.by_token(opts.auth_token.expose()) else {
+                return reject(INVALID_CREDENTIALS, INVALID_CREDENTIALS.into());
+            };
+            let user = safe_for_log(name);
+            return self.admit(&req, sealed, name, &entry.account, &entry.permissions, user);
+        }
         let name = &req.nats.connect_opts.user;
         let pass = &req.nats.connect_opts.pass;
         let entry = if name.is_empty() {

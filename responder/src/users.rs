@@ -12,6 +12,15 @@
 //! error** (Go ignores it, so a typo such as `permisions` silently grants every permission),
 //! and subjects, types and accounts are checked before the responder connects. A user without
 //! a password (missing or empty `pass`) is loaded with a warning and never admitted.
+//!
+//! Extensions (not in the Go service's format, which stays the default and loads unchanged):
+//! - `"nkey": "U…"`: the user logs in with that nkey, and is admitted only when CONNECT `sig`
+//!   is a valid signature by the key over the request's `client_info.nonce`
+//!   (`protocol.md` §1.5). Unique across users.
+//! - `"token": "…"`: the user logs in with that `auth_token` and no user name; compared in
+//!   constant time. Unique across users.
+//!
+//! An entry holds at most one credential: `pass`, `nkey` or `token`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -50,6 +59,10 @@ pub struct Permissions {
 pub struct UserEntry {
     /// The password; `None` when missing or empty: such a user is never admitted.
     pub pass: Option<Secret>,
+    /// Extension: the user's public nkey (`U…`), for nonce-signature logins.
+    pub nkey: Option<String>,
+    /// Extension: the user's token (`auth_token`).
+    pub token: Option<Secret>,
     /// The account name the user is placed in (the user JWT `aud`).
     pub account: String,
     /// Permissions.
@@ -60,7 +73,11 @@ pub struct UserEntry {
 #[derive(Clone, Debug, Default)]
 pub struct UserDirectory {
     users: HashMap<String, UserEntry>,
-    /// Users loaded without a password (start-up warnings).
+    /// User names by public nkey (the `nkey` extension).
+    by_nkey: HashMap<String, String>,
+    /// `(token, user name)` of the users with the `token` extension.
+    tokens: Vec<(Secret, String)>,
+    /// Users loaded without any credential (start-up warnings).
     pub passwordless: Vec<String>,
 }
 
@@ -122,8 +139,8 @@ impl UserDirectory {
                     "give the user an object such as {\"pass\": \"...\", \"account\": \"APP\"}",
                 ));
             };
-            let fields = fold_keys(&obj, &["pass", "account", "permissions"]).map_err(|(k, hint)| {
-                err(at(&k), hint, "remove the key or correct its spelling; known keys are pass, account, permissions")
+            let fields = fold_keys(&obj, &["pass", "account", "permissions", "nkey", "token"]).map_err(|(k, hint)| {
+                err(at(&k), hint, "remove the key or correct its spelling; known keys are pass, account, permissions, and the extensions nkey and token")
             })?;
             let pass = match fields.get("pass") {
                 None | Some(Value::Null) => None,
@@ -137,7 +154,36 @@ impl UserDirectory {
                     ))
                 }
             };
-            if pass.is_none() {
+            let nkey = match fields.get("nkey") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(k)) if callout_codec::nkey::is_public(k, callout_codec::KeyKind::User) => {
+                    if let Some(other) = dir.by_nkey.get(k) {
+                        return Err(err(at("nkey"), format!("is also the nkey of user {other:?}"), "give each user its own nkey"));
+                    }
+                    dir.by_nkey.insert(k.clone(), name.clone());
+                    Some(k.clone())
+                }
+                Some(Value::String(_)) => return Err(err(at("nkey"), "is not a public user nkey".into(), "write the user's public key, 56 characters starting with U (never its seed)")),
+                Some(v) => return Err(err(at("nkey"), format!("is {}, not a string", kind(v)), "write the public user nkey as a JSON string, \"U…\"")),
+            };
+            let token = match fields.get("token") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(t)) if !t.is_empty() => {
+                    let t = Secret::new(t.clone());
+                    if let Some((_, other)) = dir.tokens.iter().find(|(o, _)| o.ct_matches(t.expose())) {
+                        return Err(err(at("token"), format!("is also the token of user {other:?}"), "give each user its own token"));
+                    }
+                    dir.tokens.push((t.clone(), name.clone()));
+                    Some(t)
+                }
+                Some(Value::String(_)) => return Err(err(at("token"), "is empty".into(), "write a non-empty token, or remove the key")),
+                Some(v) => return Err(err(at("token"), format!("is {}, not a string", kind(v)), "write the token as a JSON string")),
+            };
+            let credentials = usize::from(pass.is_some()) + usize::from(nkey.is_some()) + usize::from(token.is_some());
+            if credentials > 1 {
+                return Err(err(at(""), "has more than one credential (pass, nkey, token)".into(), "keep one of pass, nkey and token per user; give a second credential its own user entry"));
+            }
+            if credentials == 0 {
                 dir.passwordless.push(name.clone());
             }
             let account = match fields.get("account") {
@@ -175,6 +221,8 @@ impl UserDirectory {
                 name,
                 UserEntry {
                     pass,
+                    nkey,
+                    token,
                     account,
                     permissions,
                 },
@@ -186,6 +234,25 @@ impl UserDirectory {
     /// Looks a user up by exact name.
     pub fn get(&self, name: &str) -> Option<&UserEntry> {
         self.users.get(name)
+    }
+
+    /// The user whose `nkey` extension is `key`, with its name.
+    pub fn by_nkey(&self, key: &str) -> Option<(&str, &UserEntry)> {
+        let name = self.by_nkey.get(key)?;
+        Some((name.as_str(), self.users.get(name)?))
+    }
+
+    /// The user whose `token` extension equals `token`, with its name. Every stored token is
+    /// compared in constant time, and the loop does not stop at a match.
+    pub fn by_token(&self, token: &str) -> Option<(&str, &UserEntry)> {
+        let mut found = None;
+        for (t, name) in &self.tokens {
+            if t.ct_matches(token) && found.is_none() {
+                found = Some(name);
+            }
+        }
+        let name = found?;
+        Some((name.as_str(), self.users.get(name)?))
     }
 
     /// Number of users.
@@ -200,8 +267,19 @@ impl UserDirectory {
 
     /// Path-free constructor for tests and benches.
     pub fn from_entries(entries: impl IntoIterator<Item = (String, UserEntry)>) -> Self {
+        let users: HashMap<String, UserEntry> = entries.into_iter().collect();
+        let by_nkey = users
+            .iter()
+            .filter_map(|(n, e)| Some((e.nkey.clone()?, n.clone())))
+            .collect();
+        let tokens = users
+            .iter()
+            .filter_map(|(n, e)| Some((e.token.clone()?, n.clone())))
+            .collect();
         UserDirectory {
-            users: entries.into_iter().collect(),
+            users,
+            by_nkey,
+            tokens,
             passwordless: Vec::new(),
         }
     }
@@ -712,6 +790,44 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    const NK: &str = "UBO2MQV67TQTVIRV3XFTEZOACM4WLOCMCDMAWN5QVN5PI2N6JHTVDRON";
+
+    #[test]
+    fn the_nkey_and_token_extensions_load_and_look_up() {
+        let d = parse(&format!(
+            r#"{{"nk": {{"nkey": "{NK}", "account": "APP"}}, "tk": {{"Token": "s3cret-token", "account": "APP"}},
+                "pw": {{"pass": "x", "account": "APP"}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(d.by_nkey(NK).map(|(n, _)| n), Some("nk"));
+        assert_eq!(d.by_token("s3cret-token").map(|(n, _)| n), Some("tk"));
+        assert!(d.by_token("s3cret-toke").is_none());
+        assert!(d.by_token("").is_none());
+        assert!(d.by_nkey("UNKNOWN").is_none());
+        assert!(d.passwordless.is_empty(), "{:?}", d.passwordless);
+        assert!(d.get("nk").unwrap().pass.is_none());
+        let fromd = UserDirectory::from_entries([("nk".to_string(), d.get("nk").unwrap().clone())]);
+        assert_eq!(fromd.by_nkey(NK).map(|(n, _)| n), Some("nk"));
+    }
+
+    #[test]
+    fn the_extensions_are_checked() {
+        let e = parse(r#"{"a": {"nkey": "SUAP277QP7U4JMFFPVZHLJYEQJ2UHOTYVEIZJYAWRJXQLP4FRSEHYZJJOU", "account": "APP"}}"#).unwrap_err();
+        assert_eq!(e.location, r#"user "a", field "nkey""#);
+        assert!(e.fix.contains("never its seed"), "{e}");
+        assert!(!e.to_string().contains("SUAP"), "no seed echoed: {e}");
+        let e = parse(&format!(r#"{{"a": {{"nkey": "{NK}", "account": "APP"}}, "b": {{"nkey": "{NK}", "account": "APP"}}}}"#)).unwrap_err();
+        assert!(e.problem.contains("also the nkey"), "{e}");
+        let e = parse(r#"{"a": {"token": "t", "account": "APP"}, "b": {"token": "t", "account": "APP"}}"#).unwrap_err();
+        assert!(e.problem.contains("also the token") && !e.to_string().contains("\"t\""), "{e}");
+        let e = parse(r#"{"a": {"token": "", "account": "APP"}}"#).unwrap_err();
+        assert_eq!(e.location, r#"user "a", field "token""#);
+        let e = parse(r#"{"a": {"token": "t", "pass": "p", "account": "APP"}}"#).unwrap_err();
+        assert!(e.problem.contains("more than one credential"), "{e}");
+        let e = parse(r#"{"a": {"tokn": "t", "account": "APP"}}"#).unwrap_err();
+        assert!(e.problem.contains("did you mean \"token\""), "{e}");
     }
 
     #[test]
