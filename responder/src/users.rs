@@ -156,30 +156,66 @@ impl UserDirectory {
             };
             let nkey = match fields.get("nkey") {
                 None | Some(Value::Null) => None,
-                Some(Value::String(k)) if callout_codec::nkey::is_public(k, callout_codec::KeyKind::User) => {
+                Some(Value::String(k))
+                    if callout_codec::nkey::is_public(k, callout_codec::KeyKind::User) =>
+                {
                     if let Some(other) = dir.by_nkey.get(k) {
-                        return Err(err(at("nkey"), format!("is also the nkey of user {other:?}"), "give each user its own nkey"));
+                        return Err(err(
+                            at("nkey"),
+                            format!("is also the nkey of user {other:?}"),
+                            "give each user its own nkey",
+                        ));
                     }
                     dir.by_nkey.insert(k.clone(), name.clone());
                     Some(k.clone())
                 }
-                Some(Value::String(_)) => return Err(err(at("nkey"), "is not a public user nkey".into(), "write the user's public key, 56 characters starting with U (never its seed)")),
-                Some(v) => return Err(err(at("nkey"), format!("is {}, not a string", kind(v)), "write the public user nkey as a JSON string, \"U…\"")),
+                Some(Value::String(_)) => return Err(err(
+                    at("nkey"),
+                    "is not a public user nkey".into(),
+                    "write the user's public key, 56 characters starting with U (never its seed)",
+                )),
+                Some(v) => {
+                    return Err(err(
+                        at("nkey"),
+                        format!("is {}, not a string", kind(v)),
+                        "write the public user nkey as a JSON string, \"U…\"",
+                    ))
+                }
             };
             let token = match fields.get("token") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(t)) if !t.is_empty() => {
                     let t = Secret::new(t.clone());
-                    if let Some((_, other)) = dir.tokens.iter().find(|(o, _)| o.ct_matches(t.expose())) {
-                        return Err(err(at("token"), format!("is also the token of user {other:?}"), "give each user its own token"));
+                    if let Some((_, other)) =
+                        dir.tokens.iter().find(|(o, _)| o.ct_matches(t.expose()))
+                    {
+                        return Err(err(
+                            at("token"),
+                            format!("is also the token of user {other:?}"),
+                            "give each user its own token",
+                        ));
                     }
                     dir.tokens.push((t.clone(), name.clone()));
                     Some(t)
                 }
-                Some(Value::String(_)) => return Err(err(at("token"), "is empty".into(), "write a non-empty token, or remove the key")),
-                Some(v) => return Err(err(at("token"), format!("is {}, not a string", kind(v)), "write the token as a JSON string")),
+                Some(Value::String(_)) => {
+                    return Err(err(
+                        at("token"),
+                        "is empty".into(),
+                        "write a non-empty token, or remove the key",
+                    ))
+                }
+                Some(v) => {
+                    return Err(err(
+                        at("token"),
+                        format!("is {}, not a string", kind(v)),
+                        "write the token as a JSON string",
+                    ))
+                }
             };
-            let credentials = usize::from(pass.is_some()) + usize::from(nkey.is_some()) + usize::from(token.is_some());
+            let credentials = usize::from(pass.is_some())
+                + usize::from(nkey.is_some())
+                + usize::from(token.is_some());
             if credentials > 1 {
                 return Err(err(at(""), "has more than one credential (pass, nkey, token)".into(), "keep one of pass, nkey and token per user; give a second credential its own user entry"));
             }
@@ -820,8 +856,14 @@ mod tests {
         assert!(!e.to_string().contains("SUAP"), "no seed echoed: {e}");
         let e = parse(&format!(r#"{{"a": {{"nkey": "{NK}", "account": "APP"}}, "b": {{"nkey": "{NK}", "account": "APP"}}}}"#)).unwrap_err();
         assert!(e.problem.contains("also the nkey"), "{e}");
-        let e = parse(r#"{"a": {"token": "t", "account": "APP"}, "b": {"token": "t", "account": "APP"}}"#).unwrap_err();
-        assert!(e.problem.contains("also the token") && !e.to_string().contains("\"t\""), "{e}");
+        let e = parse(
+            r#"{"a": {"token": "t", "account": "APP"}, "b": {"token": "t", "account": "APP"}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.problem.contains("also the token") && !e.to_string().contains("\"t\""),
+            "{e}"
+        );
         let e = parse(r#"{"a": {"token": "", "account": "APP"}}"#).unwrap_err();
         assert_eq!(e.location, r#"user "a", field "token""#);
         let e = parse(r#"{"a": {"token": "t", "pass": "p", "account": "APP"}}"#).unwrap_err();
