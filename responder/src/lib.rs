@@ -51,7 +51,7 @@ pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<R
         tracing::warn!(file = %users_path.display(), "the users file has no users: every client will be refused");
     }
     for u in &users.passwordless {
-        tracing::warn!(user = %u, "user has no password in the users file and will never be admitted");
+        tracing::warn!(user = %u, "user has no password, nkey or token in the users file and will never be admitted");
     }
     let mut faults = Vec::new();
     if let Some(f) = &flags.fault {
