@@ -124,7 +124,7 @@ mod tests {
         for bad in [
             ["--requests", "0"],
             ["--requests", "ten"],
-            ["--requests", "-5"],
+            ["--requests=-5", "--seed=1"],
         ] {
             let e = parse(&bad).unwrap_err();
             assert!(e.contains("--requests"), "{e}");
