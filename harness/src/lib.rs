@@ -14,6 +14,7 @@ pub mod client;
 pub mod container;
 pub mod embedded;
 pub mod flags;
+pub mod fuzz;
 pub mod matrix;
 pub mod progress;
 pub mod provision;

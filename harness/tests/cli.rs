@@ -88,6 +88,8 @@ const FLAGS: &[(&str, &str, Option<&str>)] = &[
     ("--plain", "bench", None),
     ("--json", "bench", Some("b.json")),
     ("--svg", "bench", Some("b.svg")),
+    ("--seed", "fuzz", Some("7")),
+    ("--findings", "fuzz", Some("fuzz-findings")),
     ("--version", "", None),
     ("--help", "", None),
 ];

@@ -54,6 +54,9 @@ pub enum Sub {
     /// Measure connect latency and throughput of responders
     #[command(args_override_self = true)]
     Bench(BenchArgs),
+    /// Send mutated requests to responders: crashes, hangs, wrong admissions, memory growth
+    #[command(args_override_self = true)]
+    Fuzz(crate::fuzz::FuzzArgs),
     /// Print a failures-only Markdown summary of a --report-json file, for a CI job page
     #[command(args_override_self = true)]
     Summary(SummaryArgs),
@@ -184,6 +187,8 @@ pub enum Command {
     Catalog(Box<Args>),
     /// `bench`.
     Bench(BenchOptions, Targets),
+    /// `fuzz`.
+    Fuzz(crate::fuzz::FuzzOptions, Targets),
     /// `summary`: the report and the byte limit.
     Summary(PathBuf, usize),
     /// `completions SHELL`.
@@ -209,7 +214,7 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
         // arg_required_else_help covers an empty command line; this is `-V`-less flags only.
         return Err(Cli::command().error(
             clap::error::ErrorKind::MissingSubcommand,
-            "name a subcommand: run, list, matrix, bench, summary or completions",
+            "name a subcommand: run, list, matrix, bench, fuzz, summary or completions",
         ));
     };
     Ok(match sub {
@@ -233,6 +238,10 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
         Sub::Bench(b) => {
             let (o, t) = b.resolve(sub_m).map_err(usage)?;
             Command::Bench(o, t)
+        }
+        Sub::Fuzz(f) => {
+            let (o, t) = f.resolve(sub_m).map_err(usage)?;
+            Command::Fuzz(o, t)
         }
         Sub::Summary(s) => Command::Summary(
             s.file,

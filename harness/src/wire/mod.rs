@@ -331,7 +331,9 @@ fn result(
     }
 }
 
-enum PhaseError {
+/// Why a phase did not start: a set-up error, or a sealed configuration the responder does not
+/// support (each with the responder's stderr).
+pub(crate) enum PhaseError {
     Setup(String, String),
     Unimplemented(String, String),
 }
@@ -351,10 +353,12 @@ struct Restart {
     result: Result<(), String>,
 }
 
-struct Phase {
-    server: FakeServer,
-    injector: Injector,
-    proc: RunningResponder,
+/// One responder configuration on its own server, the harness playing the server; `fuzz`
+/// drives it too.
+pub(crate) struct Phase {
+    pub(crate) server: FakeServer,
+    pub(crate) injector: Injector,
+    pub(crate) proc: RunningResponder,
     argv: Vec<String>,
     secrets: Vec<String>,
     redact: Redactor,
@@ -365,7 +369,7 @@ struct Phase {
 }
 
 impl Phase {
-    async fn start(
+    pub(crate) async fn start(
         backend: &dyn ServerBackend,
         bin: &ServerBinary,
         responder: &ResponderSpec,
@@ -489,7 +493,7 @@ impl Phase {
         }
     }
 
-    async fn good(&mut self) -> (Forged, Judged) {
+    pub(crate) async fn good(&mut self) -> (Forged, Judged) {
         let f = self.server.good("alice", ALICE_PASS);
         let (_, ans) = self.injector.send_forged(&f).await;
         let j = judge(&ans, &self.server);
@@ -687,7 +691,7 @@ impl Phase {
         }
     }
 
-    async fn restart(&mut self) -> Result<(), String> {
+    pub(crate) async fn restart(&mut self) -> Result<(), String> {
         self.proc = RunningResponder::start(&self.argv, self.secrets.clone())?;
         self.wait_ready().await
     }
