@@ -149,12 +149,20 @@ pub async fn run(cfg: ServiceConfig, responder: Arc<Responder>) -> anyhow::Resul
         let _ = permits.acquire_many(cfg.workers as u32).await;
         let _ = client.flush().await;
     };
+    let signalled = why == "signal received";
     tokio::select! {
         drained = tokio::time::timeout(cfg.drain_timeout, drain) => match drained {
-            Ok(()) => {
+            Ok(()) if signalled => {
                 tracing::info!("drained; bye");
                 Ok(Stopped::Drained)
             }
+            // Nobody asked us to stop: the client library ended the subscription (async-nats
+            // 0.51 does so when its reader task panics on a header value holding a lone CR,
+            // nats-io/nats.rs#1612). Exit non-zero so a supervisor restarts us.
+            Ok(()) => anyhow::bail!(
+                "the subscription to {} ended without a signal (the connection to the server is gone); exiting with an error so a supervisor restarts the responder",
+                callout_codec::AUTH_CALLOUT_SUBJECT
+            ),
             Err(_) => anyhow::bail!(
                 "the drain did not finish within {:?} (is the server reachable?); exiting, answers in flight may be lost",
                 cfg.drain_timeout
