@@ -179,7 +179,10 @@ fn save(dir: &Path, name: &str, input: &Input, phase: &str, note: &str) -> Optio
 async fn probe(phase: &mut Phase, prefix: &str, n: usize, pending: &mut Pending) -> Judged {
     let good = phase.server.good("alice", crate::wire::ALICE_PASS);
     let subject = format!("{prefix}.p{n}");
-    publish(phase, &subject, &good.body, good.header.as_deref()).await;
+    phase
+        .injector
+        .publish(&subject, &good.body, good.header.as_deref())
+        .await;
     let deadline = Instant::now() + HANG_TIMEOUT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -211,25 +214,6 @@ async fn probe(phase: &mut Phase, prefix: &str, n: usize, pending: &mut Pending)
 #[derive(Default)]
 struct Pending {
     answers: Vec<(String, Vec<u8>, Option<String>)>,
-}
-
-async fn publish(phase: &mut Phase, subject: &str, body: &[u8], header: Option<&str>) {
-    let c = &mut phase.injector.client;
-    match header {
-        Some(h) => {
-            c.publish_with_headers(
-                callout_codec::AUTH_CALLOUT_SUBJECT,
-                Some(subject),
-                &[(callout_codec::SERVER_XKEY_HEADER, h)],
-                body,
-            )
-            .await
-        }
-        None => {
-            c.publish(callout_codec::AUTH_CALLOUT_SUBJECT, Some(subject), body)
-                .await
-        }
-    }
 }
 
 struct PhaseRun<'a> {
@@ -416,13 +400,14 @@ async fn fuzz_phase(
             if verdict.is_some() {
                 pr.stats.invalid += 1;
             }
-            publish(
-                &mut phase,
-                &format!("{prefix}.{i}"),
-                &input.body,
-                input.header.as_deref(),
-            )
-            .await;
+            phase
+                .injector
+                .publish(
+                    &format!("{prefix}.{i}"),
+                    &input.body,
+                    input.header.as_deref(),
+                )
+                .await;
             batch.push(input.clone());
             inputs.insert(i, (input, verdict));
         }

@@ -398,18 +398,15 @@ pub struct Injector {
 }
 
 impl Injector {
-    /// Sends `body` (with the xkey header when `header` is set) and collects replies; a status
-    /// message from the server is recorded as such and ends the wait.
-    pub async fn send(&mut self, body: &[u8], header: Option<&str>, listen: Duration) -> Answer {
-        let inbox = self.client.new_inbox();
-        let sid = self.client.subscribe(&inbox, None).await;
-        let t0 = Instant::now();
+    /// Publishes `body` on the callout subject with reply subject `reply`, with the
+    /// `Nats-Server-Xkey` header when `header` is set, as the server does.
+    pub async fn publish(&mut self, reply: &str, body: &[u8], header: Option<&str>) {
         match header {
             Some(h) => {
                 self.client
                     .publish_with_headers(
                         callout_codec::AUTH_CALLOUT_SUBJECT,
-                        Some(&inbox),
+                        Some(reply),
                         &[(callout_codec::SERVER_XKEY_HEADER, h)],
                         body,
                     )
@@ -417,10 +414,19 @@ impl Injector {
             }
             None => {
                 self.client
-                    .publish(callout_codec::AUTH_CALLOUT_SUBJECT, Some(&inbox), body)
+                    .publish(callout_codec::AUTH_CALLOUT_SUBJECT, Some(reply), body)
                     .await
             }
         }
+    }
+
+    /// Sends `body` (with the xkey header when `header` is set) and collects replies; a status
+    /// message from the server is recorded as such and ends the wait.
+    pub async fn send(&mut self, body: &[u8], header: Option<&str>, listen: Duration) -> Answer {
+        let inbox = self.client.new_inbox();
+        let sid = self.client.subscribe(&inbox, None).await;
+        let t0 = Instant::now();
+        self.publish(&inbox, body, header).await;
         let mut answer = Answer::default();
         let mut deadline = t0 + listen;
         loop {
