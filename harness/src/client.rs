@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+use callout_codec::{nkey, KeyKind, Signer};
 use thiserror::Error;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
@@ -88,6 +89,9 @@ pub enum ClientError {
     /// No INFO or no answer in time.
     #[error("timed out waiting for {0}")]
     Timeout(&'static str),
+    /// An nkey login, but the server's INFO carried no nonce to sign.
+    #[error("the server's INFO has no nonce to sign: a config-mode server sends one only when it has an nkey user (nkey.go nonceRequired)")]
+    NoNonce,
     /// The server's first line was not INFO.
     #[error("the server did not start with INFO: {0:?}")]
     NoInfo(String),
@@ -104,6 +108,46 @@ pub struct ConnectOptions {
     pub token: Option<String>,
     /// `name`.
     pub name: Option<String>,
+    /// `nkey` and `sig`: log in with this user key, signing the INFO nonce as `sig` says.
+    pub nkey: Option<(Arc<Signer>, SigMode)>,
+}
+
+/// How a client signs the server's nonce when it logs in with an nkey (`protocol.md §1.5`
+/// connect_opts): as a real client does, or in one of the ways a forger would.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SigMode {
+    /// `sig` is the user key's signature over the INFO nonce.
+    #[default]
+    Valid,
+    /// No `sig` at all.
+    Missing,
+    /// `sig` is another key's signature over the nonce (a forger who knows only the public key).
+    WrongKey,
+    /// `sig` is the user key's signature over another nonce (a replayed login).
+    OtherNonce,
+}
+
+impl SigMode {
+    /// The scenario spelling: `valid`, `missing`, `wrong-key`, `other-nonce`.
+    pub fn parse(s: &str) -> Option<SigMode> {
+        Some(match s {
+            "valid" => SigMode::Valid,
+            "missing" => SigMode::Missing,
+            "wrong-key" => SigMode::WrongKey,
+            "other-nonce" => SigMode::OtherNonce,
+            _ => return None,
+        })
+    }
+
+    /// The `sig` to send for `key` when the server's nonce is `nonce`.
+    pub fn signature(self, key: &Signer, nonce: &str) -> Option<String> {
+        match self {
+            SigMode::Valid => Some(nkey::sign_nonce(key, nonce)),
+            SigMode::Missing => None,
+            SigMode::WrongKey => Some(nkey::sign_nonce(&Signer::generate(KeyKind::User), nonce)),
+            SigMode::OtherNonce => Some(nkey::sign_nonce(key, &format!("{nonce}-another-login"))),
+        }
+    }
 }
 
 /// How a connect attempt ended.
@@ -179,6 +223,15 @@ async fn connect_inner(addr: &str, opts: &ConnectOptions) -> Result<ConnectOutco
     }
     if let Some(n) = &opts.name {
         connect["name"] = Value::String(n.clone());
+    }
+    if let Some((key, mode)) = &opts.nkey {
+        let Some(nonce) = info.get("nonce").and_then(Value::as_str) else {
+            return Err(ClientError::NoNonce);
+        };
+        connect["nkey"] = Value::String(key.public_key().to_string());
+        if let Some(sig) = mode.signature(key, nonce) {
+            connect["sig"] = Value::String(sig);
+        }
     }
     let writer = Arc::new(Mutex::new(write));
     writer

@@ -5,13 +5,14 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use callout_codec::{CurveSecret, KeyKind, Signer};
 use serde_json::Value;
 
-use crate::client::{self, Client, ConnectOptions, ConnectOutcome, Event, Msg};
+use crate::client::{self, Client, ConnectOptions, ConnectOutcome, Event, Msg, SigMode};
 use crate::provision::ServerBinary;
 use crate::scenario::{
     self, Case, ConnectExpect, PubExpect, RequestExpect, Scenario, Step, SubExpect, UserInfoExpect,
@@ -88,6 +89,11 @@ pub struct Fixture {
     pub conf: ServerConf,
     /// The users file path.
     pub users_path: PathBuf,
+    /// The key pairs of the `nkey = true` users, by user name, generated for this run.
+    pub nkeys: HashMap<String, Arc<Signer>>,
+    /// The probe user's login: with the credential of the file's `feature` (nkey, token), else
+    /// its password.
+    pub probe_login: ConnectOptions,
 }
 
 fn random_token() -> String {
@@ -126,7 +132,24 @@ impl Fixture {
                 });
             }
         }
-        users[PROBE_USER] = serde_json::json!({"pass": probe_pass, "account": CALLOUT_ACCOUNT});
+        // The probe logs in with the credential the file is about, so that a responder without
+        // that users.json extension is found out once, as UNIMPLEMENTED, not in every case.
+        users[PROBE_USER] = match scn.feature.as_deref() {
+            Some("nkey") => serde_json::json!({"nkey": true, "account": CALLOUT_ACCOUNT}),
+            Some("token") => serde_json::json!({"token": probe_pass, "account": CALLOUT_ACCOUNT}),
+            _ => serde_json::json!({"pass": probe_pass, "account": CALLOUT_ACCOUNT}),
+        };
+        // `nkey = true` users get a key pair of this run; users.json holds the public key.
+        let mut nkeys = HashMap::new();
+        if let Some(map) = users.as_object_mut() {
+            for (name, entry) in map.iter_mut() {
+                if entry.get("nkey") == Some(&Value::Bool(true)) {
+                    let key = Signer::generate(KeyKind::User);
+                    entry["nkey"] = Value::String(key.public_key().to_string());
+                    nkeys.insert(name.clone(), Arc::new(key));
+                }
+            }
+        }
         let users_path = dir.join("users.json");
         if let Err(e) = server::write_private(
             &users_path,
@@ -135,15 +158,36 @@ impl Fixture {
             crate::cleanup::remove_dir(&dir);
             return Err(e);
         }
+        let probe_login = match (nkeys.get(PROBE_USER), scn.feature.as_deref()) {
+            (Some(key), _) => ConnectOptions {
+                nkey: Some((key.clone(), SigMode::Valid)),
+                ..Default::default()
+            },
+            (None, Some("token")) => ConnectOptions {
+                token: Some(probe_pass.clone()),
+                ..Default::default()
+            },
+            _ => ConnectOptions {
+                user: Some(PROBE_USER.into()),
+                pass: Some(probe_pass.clone()),
+                ..Default::default()
+            },
+        };
         let mut accounts = vec![AccountConf {
             name: CALLOUT_ACCOUNT.into(),
             users: vec![(RESPONDER_USER.into(), responder_pass.clone())],
+            // With nkey users, a configured nkey of no one's makes the server send a nonce.
+            nkeys: if nkeys.is_empty() {
+                vec![]
+            } else {
+                vec![Signer::generate(KeyKind::User).public_key().to_string()]
+            },
         }];
         for a in &scn.accounts {
             if a != CALLOUT_ACCOUNT {
                 accounts.push(AccountConf {
                     name: a.clone(),
-                    users: vec![],
+                    ..Default::default()
                 });
             }
         }
@@ -154,6 +198,7 @@ impl Fixture {
                 accounts.push(AccountConf {
                     name: u.account.clone(),
                     users: vec![(u.user.clone(), u.pass.clone())],
+                    ..Default::default()
                 });
             }
         }
@@ -180,6 +225,8 @@ impl Fixture {
             dir,
             conf,
             users_path,
+            probe_login,
+            nkeys,
         })
     }
 
@@ -376,15 +423,20 @@ pub async fn run_scenario(
                 return out;
             }
         };
-        if let Err(why) = wait_ready(
+        let ready = wait_ready(
             &server,
             &fixture,
             &mut proc,
             scn.timeout,
             opts.ready_timeout,
         )
-        .await
-        {
+        .await;
+        if let (Ok(Probe::Rejected), Some(f @ ("nkey" | "token"))) = (&ready, scn.feature.as_deref()) {
+            unimplemented = Some(format!(
+                "the responder answered and rejected the probe user's {f} login: it does not implement the {f} users.json extension"
+            ));
+        }
+        if let Err(why) = ready {
             if scn.feature.is_some() && proc.exited().is_none() {
                 unimplemented = Some(format!(
                     "the responder never admitted the probe user with {} on: {why}",
@@ -414,7 +466,7 @@ pub async fn run_scenario(
             r.verdict = Verdict::Unimplemented;
             r
         } else {
-            run_case(case, scn, &server).await
+            run_case(case, scn, &fixture, &server).await
         };
         if let Some(p) = responder_proc.as_mut() {
             if let Some(status) = p.exited() {
@@ -438,6 +490,13 @@ pub async fn run_scenario(
     out
 }
 
+/// How the readiness probe ended.
+enum Probe {
+    Admitted,
+    /// Rejected well before the server's timeout: the responder answered.
+    Rejected,
+}
+
 /// Waits until the responder answers callouts: the probe user is admitted, or rejected well
 /// before the server's timeout (the responder answered, and the server refused the answer:
 /// the cases will say why). Fails when the responder exits or `ready` (`--ready-timeout`)
@@ -448,13 +507,9 @@ async fn wait_ready(
     proc: &mut RunningResponder,
     timeout: f64,
     ready: Duration,
-) -> Result<(), String> {
+) -> Result<Probe, String> {
     let deadline = Instant::now() + ready;
-    let opts = ConnectOptions {
-        user: Some(PROBE_USER.into()),
-        pass: Some(fx.probe_pass.clone()),
-        ..Default::default()
-    };
+    let opts = fx.probe_login.clone();
     let mut last = String::from("no attempt");
     // Most responders subscribe within a few hundred milliseconds; a probe sent before that
     // costs a whole server timeout.
@@ -476,10 +531,10 @@ async fn wait_ready(
         {
             Ok(ConnectOutcome::Admitted(c)) => {
                 c.close().await;
-                return Ok(());
+                return Ok(Probe::Admitted);
             }
             Ok(ConnectOutcome::Rejected(_)) if t0.elapsed().as_secs_f64() < timeout * 0.7 => {
-                return Ok(())
+                return Ok(Probe::Rejected)
             }
             Ok(o) => last = format!("probe connect: {o:?}"),
             Err(e) => last = e.to_string(),
@@ -565,7 +620,12 @@ fn bad(line: String, expected: impl Into<String>, actual: impl Into<String>) -> 
 }
 
 /// Runs one case on fresh connections.
-pub async fn run_case(case: &Case, scn: &Scenario, server: &RunningServer) -> CaseResult {
+pub async fn run_case(
+    case: &Case,
+    scn: &Scenario,
+    fixture: &Fixture,
+    server: &RunningServer,
+) -> CaseResult {
     let started = Instant::now();
     let mut conns: HashMap<String, Conn> = HashMap::new();
     let mut transcript = Vec::new();
@@ -573,7 +633,7 @@ pub async fn run_case(case: &Case, scn: &Scenario, server: &RunningServer) -> Ca
     let mut expected = String::new();
     let mut actual = String::new();
     for step in &case.steps {
-        let sl = run_step(step, scn, server, &mut conns).await;
+        let sl = run_step(step, scn, fixture, server, &mut conns).await;
         match sl.mismatch {
             None => transcript.push(sl.line),
             Some((e, a)) => {
@@ -615,6 +675,7 @@ fn perm_violation(errs: &[String], kind: &str) -> Option<String> {
 async fn run_step(
     step: &Step,
     scn: &Scenario,
+    fixture: &Fixture,
     server: &RunningServer,
     conns: &mut HashMap<String, Conn>,
 ) -> StepLine {
@@ -625,10 +686,12 @@ async fn run_step(
             user,
             pass,
             token,
+            nkey,
+            sig,
             expect,
             min_secs,
         } => {
-            let user = if token.is_some() {
+            let user = if token.is_some() || nkey.is_some() {
                 user.clone()
             } else {
                 Some(user.clone().unwrap_or_else(|| name.clone()))
@@ -638,9 +701,17 @@ async fn run_step(
                 pass: pass.clone(),
                 token: token.clone(),
                 name: Some(name.clone()),
+                nkey: nkey
+                    .as_ref()
+                    .and_then(|n| fixture.nkeys.get(n))
+                    .map(|k| (k.clone(), *sig)),
             };
-            let who = user.as_deref().unwrap_or("(token)");
-            let line_head = format!("connect {name} as {who:?}");
+            let line_head = match (nkey, &user) {
+                (Some(n), _) if *sig == SigMode::Valid => format!("connect {name} with the nkey of {n:?}"),
+                (Some(n), _) => format!("connect {name} with the nkey of {n:?}, sig {sig:?}"),
+                (None, Some(u)) => format!("connect {name} as {u:?}"),
+                (None, None) => format!("connect {name} as \"(token)\""),
+            };
             let t0 = Instant::now();
             let outcome = client::connect(&server.addr(), &opts, connect_timeout).await;
             let took = t0.elapsed().as_secs_f64();
@@ -1097,8 +1168,8 @@ async fn burst(
             let opts = ConnectOptions {
                 user: Some(name.clone()),
                 pass: Some(generated_pass(&name)),
-                token: None,
                 name: Some(name.clone()),
+                ..Default::default()
             };
             match client::connect(&addr, &opts, timeout).await {
                 Ok(ConnectOutcome::Admitted(mut c)) => {

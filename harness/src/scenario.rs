@@ -156,6 +156,8 @@ struct RawStep {
     user: Option<String>,
     pass: Option<String>,
     token: Option<String>,
+    nkey: Option<String>,
+    sig: Option<String>,
     conn: Option<String>,
     queue: Option<String>,
     payload: Option<String>,
@@ -273,11 +275,32 @@ fn check_users(users: &Node) -> Result<(), (usize, String)> {
     for (name, user) in users {
         let path = format!("users.{}", name.get_ref());
         let at = name.span().start;
-        let fields = known_keys(user, &path, at, &["pass", "account", "permissions"])?;
+        let fields = known_keys(
+            user,
+            &path,
+            at,
+            &["pass", "account", "permissions", "nkey", "token"],
+        )?;
+        let credentials = fields
+            .iter()
+            .filter(|(k, _, _)| matches!(*k, "pass" | "nkey" | "token"))
+            .count();
+        if credentials > 1 {
+            return Err((at, format!("{path} has more than one of pass, nkey and token: a users.json entry holds one credential (the reference responder's extensions); split it into two users")));
+        }
         for (key, off, v) in fields {
             let p = format!("{path}.{key}");
             match key {
-                "pass" | "account" => want(v, &p, off, matches!(v, Node::Str(_)), "a string")?,
+                "pass" | "account" | "token" => {
+                    want(v, &p, off, matches!(v, Node::Str(_)), "a string")?
+                }
+                "nkey" => want(
+                    v,
+                    &p,
+                    off,
+                    matches!(v, Node::Bool(true)),
+                    "nkey = true (the harness generates the key pair for each run and writes the public key into users.json)",
+                )?,
                 _ => {
                     for (k, off, v) in known_keys(v, &p, off, &["pub", "sub", "resp"])? {
                         let p = format!("{p}.{k}");
@@ -364,6 +387,8 @@ fn known_keys<'a>(
     Ok(out)
 }
 
+pub use crate::client::SigMode;
+
 /// What a connect should end in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnectExpect {
@@ -434,6 +459,10 @@ pub enum Step {
         pass: Option<String>,
         /// CONNECT auth_token.
         token: Option<String>,
+        /// CONNECT nkey: the `[users.NAME]` entry with `nkey = true` whose key logs in.
+        nkey: Option<String>,
+        /// How the nonce signature is made (with `nkey`).
+        sig: SigMode,
         /// Expected outcome.
         expect: ConnectExpect,
         /// The rejection must take at least this long (timeouts).
@@ -561,7 +590,9 @@ pub struct Scenario {
     pub min_server: Option<String>,
     /// False when the file runs with no responder at all.
     pub responder_present: bool,
-    /// A feature the responder may lack (`xkey`): if it never answers, cases are unimplemented.
+    /// A feature the responder may lack: `xkey` (if it never answers, cases are
+    /// unimplemented), or the users.json extension `nkey` or `token` (the probe logs in with
+    /// one; if the responder rejects it, cases are unimplemented).
     pub feature: Option<String>,
     /// Accounts besides AUTH.
     pub accounts: Vec<String>,
@@ -613,10 +644,10 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         }
     }
     if let Some(f) = &raw.feature {
-        if f != "xkey" {
+        if !matches!(f.as_str(), "xkey" | "nkey" | "token") {
             return Err(err(
                 0,
-                format!("feature = {f:?}: the only feature is \"xkey\""),
+                format!("feature = {f:?}: use \"xkey\" (sealing), \"nkey\" or \"token\" (the users.json extensions)"),
             ));
         }
     }
@@ -715,6 +746,11 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
                 .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?;
             check_references(&step, &mut open)
                 .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?;
+            if let Step::Connect { nkey: Some(n), .. } = &step {
+                if users_json.get(n).and_then(|u| u.get("nkey")) != Some(&serde_json::Value::Bool(true)) {
+                    return Err(err(sline, format!("case {}: nkey = {n:?} names no [users.{n}] entry with nkey = true; declare the user with nkey = true (the harness generates its key) or fix the name", rc.id)));
+                }
+            }
             steps.push(step);
         }
         if steps.is_empty() {
@@ -908,7 +944,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         }
     }
     let allowed: &[&str] = match action {
-        "connect" => &["user", "pass", "token", "expect", "min_secs"],
+        "connect" => &["user", "pass", "token", "nkey", "sig", "expect", "min_secs"],
         "subscribe" => &["conn", "queue", "expect"],
         "publish" => &["conn", "payload", "reply_to", "to", "expect"],
         "reply" => &["count", "delivered", "wait", "to"],
@@ -927,6 +963,8 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("user", r.user.is_some()),
         ("pass", r.pass.is_some()),
         ("token", r.token.is_some()),
+        ("nkey", r.nkey.is_some()),
+        ("sig", r.sig.is_some()),
         ("conn", r.conn.is_some()),
         ("queue", r.queue.is_some()),
         ("payload", r.payload.is_some()),
@@ -971,6 +1009,16 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
             user: r.user,
             pass: r.pass,
             token: r.token,
+            sig: match (r.sig.as_deref(), r.nkey.is_some()) {
+                (None, _) => SigMode::Valid,
+                (Some(_), false) => {
+                    return Err("sig applies only with nkey = \"USER\" (the users entry whose key signs the nonce)".into())
+                }
+                (Some(s), true) => SigMode::parse(s).ok_or_else(|| {
+                    format!("sig = {s:?}: use \"valid\", \"missing\", \"wrong-key\" or \"other-nonce\"")
+                })?,
+            },
+            nkey: r.nkey,
             expect: match expect {
                 None | Some("admitted") => ConnectExpect::Admitted,
                 Some("rejected") => ConnectExpect::Rejected,

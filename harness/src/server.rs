@@ -22,6 +22,10 @@ pub struct AccountConf {
     pub name: String,
     /// `(user, password)` pairs defined in the account.
     pub users: Vec<(String, String)>,
+    /// Public nkeys of users defined in the account. A config-mode server sends a nonce in
+    /// INFO only when it has one (`nkey.go nonceRequired`), so a scenario with nkey users gets
+    /// one nobody holds the seed of.
+    pub nkeys: Vec<String>,
 }
 
 /// The `authorization.auth_callout` block.
@@ -78,6 +82,9 @@ impl ServerConf {
                     quote(u),
                     quote(p)
                 ));
+            }
+            for k in &a.nkeys {
+                out.push_str(&format!("      {{ nkey: {} }}\n", quote(k)));
             }
             out.push_str("    ]\n  }\n");
         }

@@ -18,6 +18,7 @@ async fn container_server_admits_a_user_and_is_removed_on_drop() {
     ensure_engine().expect("a container engine");
     let conf = ServerConf {
         accounts: vec![AccountConf {
+            nkeys: vec![],
             name: "APP".into(),
             users: vec![("a".into(), "a".into())],
         }],
@@ -105,6 +106,7 @@ async fn container_server_with_a_bad_config_reports_the_servers_complaint() {
     ensure_engine().expect("a container engine");
     let conf = ServerConf {
         accounts: vec![AccountConf {
+            nkeys: vec![],
             name: "APP".into(),
             users: vec![("a".into(), "a".into())],
         }],

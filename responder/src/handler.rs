@@ -121,6 +121,8 @@ pub enum Fault {
     WrongSigner,
     /// Admit a known nkey without verifying `sig` over `client_info.nonce`.
     SkipNonceCheck,
+    /// Give user JWTs an `exp` two seconds ahead, so sessions end early.
+    ShortExpiry,
 }
 
 impl Fault {
@@ -146,6 +148,7 @@ impl Fault {
         ("no-account", Fault::NoAccount),
         ("wrong-signer", Fault::WrongSigner),
         ("skip-nonce-check", Fault::SkipNonceCheck),
+        ("short-expiry", Fault::ShortExpiry),
     ];
 
     /// Looks a fault up by flag name.
@@ -568,6 +571,9 @@ impl Responder {
         }
         if self.has(Fault::WrongSub) {
             claims.sub = Signer::generate(KeyKind::User).public_key().to_string();
+        }
+        if self.has(Fault::ShortExpiry) {
+            claims.exp = callout_codec::unix_now() + 2;
         }
         let user_jwt = if self.has(Fault::WrongSigner) {
             self.quirks
