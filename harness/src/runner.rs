@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use callout_codec::{CurveSecret, KeyKind, Signer};
@@ -431,7 +431,9 @@ pub async fn run_scenario(
             opts.ready_timeout,
         )
         .await;
-        if let (Ok(Probe::Rejected), Some(f @ ("nkey" | "token"))) = (&ready, scn.feature.as_deref()) {
+        if let (Ok(Probe::Rejected), Some(f @ ("nkey" | "token"))) =
+            (&ready, scn.feature.as_deref())
+        {
             unimplemented = Some(format!(
                 "the responder answered and rejected the probe user's {f} login: it does not implement the {f} users.json extension"
             ));
@@ -707,7 +709,9 @@ async fn run_step(
                     .map(|k| (k.clone(), *sig)),
             };
             let line_head = match (nkey, &user) {
-                (Some(n), _) if *sig == SigMode::Valid => format!("connect {name} with the nkey of {n:?}"),
+                (Some(n), _) if *sig == SigMode::Valid => {
+                    format!("connect {name} with the nkey of {n:?}")
+                }
                 (Some(n), _) => format!("connect {name} with the nkey of {n:?}, sig {sig:?}"),
                 (None, Some(u)) => format!("connect {name} as {u:?}"),
                 (None, None) => format!("connect {name} as \"(token)\""),

@@ -747,7 +747,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             check_references(&step, &mut open)
                 .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?;
             if let Step::Connect { nkey: Some(n), .. } = &step {
-                if users_json.get(n).and_then(|u| u.get("nkey")) != Some(&serde_json::Value::Bool(true)) {
+                if users_json.get(n).and_then(|u| u.get("nkey"))
+                    != Some(&serde_json::Value::Bool(true))
+                {
                     return Err(err(sline, format!("case {}: nkey = {n:?} names no [users.{n}] entry with nkey = true; declare the user with nkey = true (the harness generates its key) or fix the name", rc.id)));
                 }
             }

@@ -248,3 +248,27 @@ fn a_responder_without_xkey_support_is_unimplemented_not_failed() {
         "UNIMPLEMENTED alone does not fail the run"
     );
 }
+
+#[test]
+fn a_responder_without_the_nkey_and_token_extensions_is_unimplemented_not_failed() {
+    // The NATS by Example service knows only passwords: the mutant's seed-users quirk reads
+    // users.json the same way, so the nkey and token users have no credential. Their files
+    // must be UNIMPLEMENTED, with the reason, and everything else judged as usual.
+    let seed_only = format!("{} -quirk seed-users {SEED_FLAGS}", mutant());
+    let runs = run_all(vec![seed_only], &["e2e.nkey", "e2e.token", "e2e.session"]);
+    let run = &runs[0];
+    assert_eq!(run.results.len(), 16, "all three files ran");
+    for r in &run.results {
+        if r.id.starts_with("e2e.nkey.") || r.id.starts_with("e2e.token.") {
+            assert_eq!(r.verdict, Verdict::Unimplemented, "{} {}", r.id, r.actual);
+            assert!(
+                r.actual.contains("users.json extension"),
+                "{}: {}",
+                r.id,
+                r.actual
+            );
+        } else {
+            assert_eq!(r.verdict, Verdict::Pass, "{} {}", r.id, r.actual);
+        }
+    }
+}

@@ -47,6 +47,11 @@ const MUTANTS: &[(&str, &str)] = &[
         "wrong-signer",
         "signs with an account key other than the issuer",
     ),
+    (
+        "skip-nonce-check",
+        "admits an nkey user without verifying sig over the nonce",
+    ),
+    ("short-expiry", "gives user JWTs an exp 2 s ahead"),
     ("silent-after=25", "stops answering after 25 requests"),
 ];
 

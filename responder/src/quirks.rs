@@ -7,6 +7,9 @@
 //!   Python or JavaScript encoder without `omitempty` writes them (keys sorted, no Go escapes).
 //! - `header-order`: both JWTs use the header `{"alg": "ed25519-nkey", "typ": "JWT"}`.
 //! - `start-delay=SECS`: sleep before connecting to NATS, like a slow-starting runtime.
+//! - `seed-users`: read users.json as the NATS by Example service does, without the `nkey`
+//!   and `token` extensions: their keys are dropped, so those users have no credential and are
+//!   never admitted. The suite must grade the extension files UNIMPLEMENTED, never FAIL.
 //!
 //! One defect lives here too because it carries a number and a counter, which the plain
 //! switches of [`crate::handler::Fault`] do not: `-fault silent-after=N` answers the first N
@@ -32,6 +35,8 @@ pub struct Quirks {
     pub header_order: bool,
     /// `start-delay=SECS`.
     pub start_delay: Option<Duration>,
+    /// `seed-users`.
+    pub seed_users: bool,
     /// `-fault silent-after=N`: answer this many requests, then none.
     pub silent_after: Option<u64>,
     answered: AtomicU64,
@@ -48,6 +53,10 @@ pub const ALL: &[(&str, &str)] = &[
         "JWT header {\"alg\": \"ed25519-nkey\", \"typ\": \"JWT\"}",
     ),
     ("start-delay=SECS", "sleep SECS before connecting to NATS"),
+    (
+        "seed-users",
+        "read users.json as the NATS by Example service does: no nkey or token extension",
+    ),
 ];
 
 const SILENT_AFTER: &str = "silent-after=";
@@ -60,6 +69,7 @@ impl Quirks {
             match name {
                 "json-nulls" => q.json_nulls = true,
                 "header-order" => q.header_order = true,
+                "seed-users" => q.seed_users = true,
                 _ if name.starts_with("start-delay=") => {
                     let secs = &name["start-delay=".len()..];
                     let d = secs
