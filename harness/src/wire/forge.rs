@@ -26,6 +26,20 @@ pub fn wire_users() -> Value {
     })
 }
 
+/// [`wire_users`] with carol, an nkey user (the reference responder's users.json extension).
+pub fn wire_users_with_nkey() -> Value {
+    let mut users = wire_users();
+    users["carol"] = json!({"nkey": wire_nkey().public_key(), "account": "APP"});
+    users
+}
+
+/// The key pair of carol, the nkey user of [`wire_users_with_nkey`] (the reference responder's users.json
+/// extension), generated once per process.
+pub fn wire_nkey() -> &'static Signer {
+    static KEY: std::sync::OnceLock<Signer> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| Signer::generate(KeyKind::User))
+}
+
 /// alice's password in [`wire_users`].
 pub const ALICE_PASS: &str = "alice-pw-7Qx";
 /// bob's password in [`wire_users`].

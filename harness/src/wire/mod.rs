@@ -13,6 +13,7 @@
 
 pub mod forge;
 pub mod hostile;
+pub mod nkey;
 pub mod response;
 pub mod robust;
 pub mod seal;
@@ -24,8 +25,8 @@ use callout_codec::{
 };
 
 pub use forge::{
-    decode_reply, describe, judge, wire_users, Answer, Decoded, FakeServer, Forged, Injector,
-    Judged, Redactor, ALICE_PASS, BOB_PASS, LISTEN,
+    decode_reply, describe, judge, wire_nkey, wire_users, wire_users_with_nkey, Answer, Decoded,
+    FakeServer, Forged, Injector, Judged, Redactor, ALICE_PASS, BOB_PASS, LISTEN,
 };
 
 use crate::client::{self, ConnectOptions, ConnectOutcome};
@@ -66,6 +67,20 @@ pub enum Config {
     Sealed,
     /// Started without one: requests are plain.
     Plain,
+    /// Plain, with an nkey user (the users.json extension) added: a phase of its own, so that
+    /// a responder that refuses unknown users.json keys loses only these cases.
+    Nkey,
+}
+
+impl Config {
+    /// The phase's name in labels and messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Config::Sealed => "sealed",
+            Config::Plain => "plain",
+            Config::Nkey => "plain, nkey user",
+        }
+    }
 }
 
 /// Who a response case's good request is for.
@@ -178,6 +193,7 @@ pub fn catalog() -> impl Iterator<Item = &'static WireCase> {
         .iter()
         .chain(seal::CASES)
         .chain(hostile::CASES)
+        .chain(nkey::CASES)
         .chain(robust::CASES)
 }
 
@@ -209,7 +225,7 @@ pub async fn run_wire(
         restarts: 0,
         stderr: vec![],
     };
-    for config in [Config::Plain, Config::Sealed] {
+    for config in [Config::Plain, Config::Sealed, Config::Nkey] {
         let cases: Vec<&WireCase> = selected
             .iter()
             .copied()
@@ -218,14 +234,7 @@ pub async fn run_wire(
         if cases.is_empty() {
             continue;
         }
-        let label = format!(
-            "wire ({})",
-            if config == Config::Sealed {
-                "sealed"
-            } else {
-                "plain"
-            }
-        );
+        let label = format!("wire ({})", config.label());
         match Phase::start(backend, bin, responder, config, opts.ready_timeout).await {
             Ok(mut phase) => {
                 let mut stopped = None;
@@ -388,7 +397,11 @@ impl Phase {
             timeout: 2.0,
             allowed_accounts: vec![],
             auth_users: vec![],
-            users_json: wire_users(),
+            users_json: if config == Config::Nkey {
+                wire_users_with_nkey()
+            } else {
+                wire_users()
+            },
             generate_users: None,
             cases: vec![],
         };
@@ -485,7 +498,7 @@ impl Phase {
             if Instant::now() > deadline {
                 return Err(format!(
                     "a good {} request for alice was never answered in {} s (--ready-timeout); last: {}",
-                    if self.config == Config::Sealed { "sealed" } else { "plain" },
+                    self.config.label(),
                     self.ready_timeout.as_secs_f64(),
                     describe(&j)
                 ));
