@@ -44,14 +44,17 @@ fn rig(version: &str, sealed: bool, auth_timeout_secs: f64) -> Rig {
             AccountConf {
                 name: "AUTH".into(),
                 users: vec![("auth".into(), "auth".into())],
+                ..Default::default()
             },
             AccountConf {
                 name: "APP".into(),
                 users: vec![],
+                ..Default::default()
             },
             AccountConf {
                 name: "SYS".into(),
                 users: vec![],
+                ..Default::default()
             },
         ],
         system_account: Some("SYS".into()),

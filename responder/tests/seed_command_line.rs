@@ -35,14 +35,17 @@ fn seed_conf() -> ServerConf {
             AccountConf {
                 name: "AUTH".into(),
                 users: vec![("auth".into(), "auth".into())],
+                ..Default::default()
             },
             AccountConf {
                 name: "APP".into(),
                 users: vec![],
+                ..Default::default()
             },
             AccountConf {
                 name: "SYS".into(),
                 users: vec![],
+                ..Default::default()
             },
         ],
         system_account: Some("SYS".into()),

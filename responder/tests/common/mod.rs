@@ -33,10 +33,12 @@ pub fn setup(tag: &str) -> Setup {
             AccountConf {
                 name: "AUTH".into(),
                 users: vec![("auth".into(), "auth-pw".into())],
+                ..Default::default()
             },
             AccountConf {
                 name: "APP".into(),
                 users: vec![],
+                ..Default::default()
             },
         ],
         system_account: None,
