@@ -47,11 +47,10 @@ pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<R
         .as_ref()
         .ok_or("-users is required: pass the path of users.json")?;
     let quirks = Quirks::parse(quirk, flags.fault.as_deref())?;
-    let users = if quirks.seed_users {
-        seed_users(users_path)?
-    } else {
-        UserDirectory::load(users_path).map_err(|e| e.to_string())?
-    };
+    let mut users = UserDirectory::load(users_path).map_err(|e| e.to_string())?;
+    if quirks.seed_users {
+        users.drop_extensions();
+    }
     if users.is_empty() {
         tracing::warn!(file = %users_path.display(), "the users file has no users: every client will be refused");
     }
@@ -76,21 +75,6 @@ pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<R
     Ok(Responder::new(issuer, xkey, users)
         .with_faults(faults)
         .with_quirks(quirks))
-}
-
-/// The `seed-users` quirk: users.json without the `nkey` and `token` extensions.
-fn seed_users(path: &std::path::Path) -> Result<UserDirectory, String> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{file}: {e}"))?;
-    let mut v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
-    if let Some(users) = v.as_object_mut() {
-        for entry in users.values_mut().filter_map(|e| e.as_object_mut()) {
-            entry
-                .retain(|k, _| !k.eq_ignore_ascii_case("nkey") && !k.eq_ignore_ascii_case("token"));
-        }
-    }
-    UserDirectory::parse(&v.to_string(), &file).map_err(|e| e.to_string())
 }
 
 /// The connection settings from flags, checked before anything connects: the URL parses

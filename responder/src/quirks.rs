@@ -8,7 +8,7 @@
 //! - `header-order`: both JWTs use the header `{"alg": "ed25519-nkey", "typ": "JWT"}`.
 //! - `start-delay=SECS`: sleep before connecting to NATS, like a slow-starting runtime.
 //! - `seed-users`: read users.json as the NATS by Example service does, without the `nkey`
-//!   and `token` extensions: their keys are dropped, so those users have no credential and are
+//!   and `token` extensions: the directory forgets them, so those users have no credential and are
 //!   never admitted. The suite must grade the extension files UNIMPLEMENTED, never FAIL.
 //!
 //! One defect lives here too because it carries a number and a counter, which the plain

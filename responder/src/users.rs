@@ -296,6 +296,13 @@ impl UserDirectory {
         self.users.len()
     }
 
+    /// Forgets the `nkey` and `token` extensions, as a reader of the seed format does: those
+    /// users keep their entries but no credential, so they are never admitted.
+    pub fn drop_extensions(&mut self) {
+        self.by_nkey.clear();
+        self.tokens.clear();
+    }
+
     /// True when there are no users.
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
