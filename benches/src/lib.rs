@@ -27,6 +27,7 @@ impl Forger {
             xkey: CurveSecret::generate(),
             responder_xkey: responder_xkey.as_ref().map(|x| x.public().clone()),
             issuer: issuer.public_key().to_string(),
+            ids: Default::default(),
         };
         let channel = server.channel();
         Forger {

@@ -179,6 +179,7 @@ impl TargetFlags {
                         self.targets.responders.push(ResponderSpec {
                             name: n,
                             template: template.to_string(),
+                            identities: None,
                         });
                     }
                     None => {

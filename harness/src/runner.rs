@@ -96,7 +96,8 @@ pub struct Fixture {
     pub probe_login: ConnectOptions,
 }
 
-fn random_token() -> String {
+/// 24 random lower-case letters and digits, for passwords and tokens nobody else knows.
+pub fn random_secret() -> String {
     let k = Signer::generate(KeyKind::User);
     k.public_key()[1..25].to_lowercase()
 }
@@ -111,8 +112,8 @@ impl Fixture {
     pub fn new(scn: &Scenario) -> std::io::Result<Fixture> {
         let issuer = Signer::generate(KeyKind::Account);
         let xkey = scn.xkey.then(CurveSecret::generate);
-        let responder_pass = random_token();
-        let probe_pass = random_token();
+        let responder_pass = random_secret();
+        let probe_pass = random_secret();
         let dir = server::scratch_dir("fixture")?;
         let mut users = scn.users_json.clone();
         if !users.is_object() {
@@ -158,12 +159,19 @@ impl Fixture {
             crate::cleanup::remove_dir(&dir);
             return Err(e);
         }
-        let probe_login = match (nkeys.get(PROBE_USER), scn.feature.as_deref()) {
-            (Some(key), _) => ConnectOptions {
+        let probe_login = match (&scn.probe, nkeys.get(PROBE_USER), scn.feature.as_deref()) {
+            (Some(cred), _, _) => match cred.login() {
+                Ok(opts) => opts,
+                Err(e) => {
+                    crate::cleanup::remove_dir(&dir);
+                    return Err(std::io::Error::other(e));
+                }
+            },
+            (None, Some(key), _) => ConnectOptions {
                 nkey: Some((key.clone(), SigMode::Valid)),
                 ..Default::default()
             },
-            (None, Some("token")) => ConnectOptions {
+            (None, None, Some("token")) => ConnectOptions {
                 token: Some(probe_pass.clone()),
                 ..Default::default()
             },
@@ -692,16 +700,35 @@ async fn run_step(
             sig,
             expect,
             min_secs,
+            cred_cmd,
         } => {
-            let user = if token.is_some() || nkey.is_some() {
+            let user = if token.is_some() || nkey.is_some() || cred_cmd.is_some() {
                 user.clone()
             } else {
                 Some(user.clone().unwrap_or_else(|| name.clone()))
             };
+            // A minted credential is made just before the connect, so that a short-lived one
+            // has its whole life ahead of it.
+            let (mut pass, mut token) = (pass.clone(), token.clone());
+            if let Some(cmd) = cred_cmd {
+                match cmd.mint() {
+                    Ok(secret) => match cmd.kind {
+                        crate::profile::CredKind::Token => token = Some(secret),
+                        crate::profile::CredKind::Password => pass = Some(secret),
+                    },
+                    Err(e) => {
+                        return bad(
+                            format!("connect {name}: cred_cmd failed"),
+                            "a credential from cred_cmd",
+                            e,
+                        )
+                    }
+                }
+            }
             let opts = ConnectOptions {
                 user: user.clone(),
-                pass: pass.clone(),
-                token: token.clone(),
+                pass,
+                token,
                 name: Some(name.clone()),
                 nkey: nkey
                     .as_ref()
@@ -1031,6 +1058,57 @@ async fn run_step(
             tokio::time::sleep(Duration::from_secs_f64(*s)).await;
             ok(format!("sleep {s} s"))
         }
+        Step::Alive(name) => match conns.get_mut(name) {
+            Some(c) => {
+                c.sync().await;
+                if let Some(e) = c.errs.first() {
+                    bad(
+                        format!("{name} still admitted -> -ERR '{e}'"),
+                        "still connected, no -ERR",
+                        format!("-ERR '{e}'"),
+                    )
+                } else if c.closed {
+                    bad(
+                        format!("{name} still admitted -> closed"),
+                        "still connected",
+                        "the server closed the connection",
+                    )
+                } else {
+                    ok(format!("{name} still admitted (PING answered)"))
+                }
+            }
+            None => missing(name),
+        },
+        Step::Expire { conn, within } => match conns.remove(conn) {
+            Some(mut c) => {
+                let deadline = Instant::now() + Duration::from_secs_f64(*within);
+                while !c.closed && Instant::now() < deadline {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match c.client.next_event(left).await {
+                        Some(e) => c.absorb(vec![e]),
+                        None => break,
+                    }
+                }
+                let expired = c.errs.iter().any(|e| e == "User Authentication Expired");
+                let line = format!("{conn} disconnected by the server within {within} s");
+                let got = match (c.closed, c.errs.last()) {
+                    (false, _) => "still connected".to_string(),
+                    (true, Some(e)) => format!("closed with -ERR '{e}'"),
+                    (true, None) => "closed without an -ERR".to_string(),
+                };
+                c.client.close().await;
+                if expired && got.starts_with("closed") {
+                    ok(format!("{line} -> -ERR 'User Authentication Expired'"))
+                } else {
+                    bad(
+                        format!("{line} -> {got}"),
+                        format!("-ERR 'User Authentication Expired' within {within} s"),
+                        got,
+                    )
+                }
+            }
+            None => missing(conn),
+        },
         Step::Close(name) => match conns.remove(name) {
             Some(c) => {
                 c.client.close().await;

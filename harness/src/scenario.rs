@@ -152,6 +152,8 @@ struct RawStep {
     burst: Option<usize>,
     sleep: Option<f64>,
     close: Option<String>,
+    alive: Option<String>,
+    expire: Option<String>,
     // parameters
     user: Option<String>,
     pass: Option<String>,
@@ -167,6 +169,7 @@ struct RawStep {
     delivered: Option<usize>,
     wait: Option<f64>,
     min_secs: Option<f64>,
+    within: Option<f64>,
     account: Option<String>,
     pub_allow: Option<Vec<String>>,
     pub_deny: Option<Vec<String>>,
@@ -467,6 +470,9 @@ pub enum Step {
         expect: ConnectExpect,
         /// The rejection must take at least this long (timeouts).
         min_secs: Option<f64>,
+        /// A command that mints the credential just before the connect (profiles only: a
+        /// scenario file cannot run commands).
+        cred_cmd: Option<crate::profile::CredCmd>,
     },
     /// Subscribe.
     Subscribe {
@@ -532,6 +538,16 @@ pub enum Step {
     Sleep(f64),
     /// Close a connection.
     Close(String),
+    /// The connection is still admitted: it answers a PING, and the server sent no `-ERR`.
+    Alive(String),
+    /// The server disconnects the connection with `User Authentication Expired` (its user JWT
+    /// expired) within `within` seconds.
+    Expire {
+        /// Connection.
+        conn: String,
+        /// Seconds to wait at most.
+        within: f64,
+    },
 }
 
 /// One case.
@@ -610,6 +626,9 @@ pub struct Scenario {
     pub users_json: serde_json::Value,
     /// Generated users.
     pub generate_users: Option<GenerateUsers>,
+    /// The readiness probe's login when the responder does not read the harness's users.json
+    /// (a profile's declared identity); `None` adds the probe user to users.json.
+    pub probe: Option<crate::profile::Credential>,
     /// Cases.
     pub cases: Vec<Case>,
 }
@@ -785,6 +804,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         auth_users: raw.server.auth_users,
         users_json,
         generate_users: raw.generate_users,
+        probe: None,
         cases,
     })
 }
@@ -865,6 +885,11 @@ fn check_references(step: &Step, open: &mut Vec<String>) -> Result<(), String> {
             need(to, "to", open)?;
         }
         Step::UserInfo { conn, .. } => need(conn, "user_info", open)?,
+        Step::Alive(conn) => need(conn, "alive", open)?,
+        Step::Expire { conn, .. } => {
+            need(conn, "expire", open)?;
+            open.retain(|o| o != conn);
+        }
         Step::Close(name) => {
             need(name, "close", open)?;
             open.retain(|o| o != name);
@@ -909,6 +934,8 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("burst", r.burst.is_some()),
         ("sleep", r.sleep.is_some()),
         ("close", r.close.is_some()),
+        ("alive", r.alive.is_some()),
+        ("expire", r.expire.is_some()),
     ];
     let named: Vec<&str> = actions
         .iter()
@@ -917,7 +944,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         .collect();
     if named.len() != 1 {
         return Err(format!(
-            "a step needs exactly one action key (connect, subscribe, publish, reply, request, user_info, burst, sleep, close); this one has {}",
+            "a step needs exactly one action key (connect, subscribe, publish, reply, request, user_info, burst, sleep, close, alive, expire); this one has {}",
             if named.is_empty() { "none".to_string() } else { named.join(", ") }
         ));
     }
@@ -926,6 +953,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("sleep", r.sleep, false),
         ("wait", r.wait, true),
         ("min_secs", r.min_secs, true),
+        ("within", r.within, false),
     ] {
         if let Some(v) = v {
             check_secs(field, v, 0.0, MAX_STEP_SECS, zero_ok)?;
@@ -951,6 +979,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         "publish" => &["conn", "payload", "reply_to", "to", "expect"],
         "reply" => &["count", "delivered", "wait", "to"],
         "request" => &["conn", "expect"],
+        "expire" => &["within"],
         "user_info" => &[
             "account",
             "pub_allow",
@@ -976,6 +1005,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("delivered", r.delivered.is_some()),
         ("wait", r.wait.is_some()),
         ("min_secs", r.min_secs.is_some()),
+        ("within", r.within.is_some()),
         ("account", r.account.is_some()),
         ("pub_allow", r.pub_allow.is_some()),
         ("pub_deny", r.pub_deny.is_some()),
@@ -1027,6 +1057,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
                 _ => return Err(bad_expect("\"admitted\" or \"rejected\"")),
             },
             min_secs: r.min_secs,
+            cred_cmd: None,
         },
         "subscribe" => Step::Subscribe {
             subject: r.subscribe.unwrap_or_default(),
@@ -1090,6 +1121,13 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         },
         "sleep" => Step::Sleep(r.sleep.unwrap_or(0.0)),
         "close" => Step::Close(r.close.unwrap_or_default()),
+        "alive" => Step::Alive(r.alive.unwrap_or_default()),
+        "expire" => Step::Expire {
+            conn: r.expire.unwrap_or_default(),
+            within: r.within.ok_or(
+                "an expire step needs within = SECONDS (how long the credential has left, plus a margin)",
+            )?,
+        },
         _ => unreachable!("action list above"),
     })
 }

@@ -35,6 +35,9 @@ pub struct ResponderSpec {
     pub name: String,
     /// Command template.
     pub template: String,
+    /// The identities wire requests carry: `None` for the harness's users.json, a profile's
+    /// declared identities otherwise ([`crate::profile`]).
+    pub identities: Option<std::sync::Arc<crate::wire::Identities>>,
 }
 
 impl ResponderSpec {
@@ -44,6 +47,7 @@ impl ResponderSpec {
         ResponderSpec {
             name: "reference".into(),
             template: format!("{} {SEED_FLAGS}", shell_quote(&bin.display().to_string())),
+            identities: None,
         }
     }
 
@@ -60,6 +64,7 @@ impl ResponderSpec {
         ResponderSpec {
             name,
             template: template.to_string(),
+            identities: None,
         }
     }
 }
@@ -81,7 +86,8 @@ pub fn find_sibling_binary(name: &str, env: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn shell_quote(s: &str) -> String {
+/// `s` as one word for [`split_words`]: as it is when it is plain, else single-quoted.
+pub fn shell_quote(s: &str) -> String {
     if s.chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
     {

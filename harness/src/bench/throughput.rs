@@ -116,6 +116,7 @@ impl WireRig {
             xkey: CurveSecret::generate(),
             responder_xkey: fixture.xkey.as_ref().map(|x| x.public().clone()),
             issuer: fixture.issuer.public_key().to_string(),
+            ids: Default::default(),
         };
         let channel = forger.channel();
         Ok(WireRig {

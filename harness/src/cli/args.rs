@@ -81,6 +81,10 @@ pub struct RunArgs {
     /// Read the scenario files of DIR instead of the catalog built into the binary
     #[arg(long, value_name = "DIR", value_parser = path)]
     pub scenarios: Option<PathBuf>,
+    /// Judge the responder a profile describes (its command and the identities it knows), for
+    /// a responder that does not read the harness's users.json
+    #[arg(long, value_name = "FILE", value_parser = path, conflicts_with_all = ["scenarios", "responder", "responder_cmd", "name"])]
+    pub profile: Option<PathBuf>,
     /// NON-STRICT verdicts count as failures
     #[arg(long)]
     pub strict: bool,
@@ -129,6 +133,9 @@ pub struct ListArgs {
     /// Read the scenario files of DIR instead of the catalog built into the binary
     #[arg(long, value_name = "DIR", value_parser = path)]
     pub scenarios: Option<PathBuf>,
+    /// List the cases a profile's responder is judged by (see run --profile)
+    #[arg(long, value_name = "FILE", value_parser = path, conflicts_with = "scenarios")]
+    pub profile: Option<PathBuf>,
 }
 
 /// The options of `matrix`: every option of `run`, and where the comparison goes.
@@ -229,6 +236,7 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
             command: "list".into(),
             filters: l.filters,
             scenarios: l.scenarios,
+            profile: l.profile,
             responders: vec![],
             versions: vec![],
             backend: "process".into(),
@@ -278,6 +286,7 @@ fn catalog(
         versions,
         nats_server: targets.nats_server,
         scenarios: r.scenarios,
+        profile: r.profile,
         strict: r.strict,
         report_json: r.report_json,
         junit: r.junit,

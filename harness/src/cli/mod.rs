@@ -37,6 +37,9 @@ pub struct Args {
     pub nats_server: Option<PathBuf>,
     /// Scenario dir.
     pub scenarios: Option<PathBuf>,
+    /// `--profile`: the responder and its identities, instead of the e2e catalog and
+    /// `--responder-cmd`.
+    pub profile: Option<PathBuf>,
     /// Strict.
     pub strict: bool,
     /// JSON path.
@@ -144,12 +147,28 @@ fn main_inner(args: Vec<String>) -> i32 {
             return e.exit_code();
         }
     };
-    let scenarios = match load_scenarios(a.scenarios.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("callout-conformance: {e}");
-            return 2;
-        }
+    let mut a = a;
+    let scenarios = match &a.profile {
+        Some(path) => match crate::profile::load(path) {
+            Ok(p) => {
+                if a.command == "list" {
+                    print!("{}", crate::profile::describe(&p));
+                }
+                a.responders = vec![p.responder];
+                vec![p.scenario]
+            }
+            Err(e) => {
+                eprintln!("callout-conformance: {e}");
+                return 2;
+            }
+        },
+        None => match load_scenarios(a.scenarios.as_deref()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("callout-conformance: {e}");
+                return 2;
+            }
+        },
     };
     let opts = a.run_options();
     if matches!(a.command.as_str(), "list" | "run" | "matrix") {

@@ -716,6 +716,7 @@ pub(crate) mod tests {
             xkey: CurveSecret::generate(),
             responder_xkey: sealed.then(|| CurveSecret::generate().public().clone()),
             issuer: Signer::generate(KeyKind::Account).public_key().into(),
+            ids: Default::default(),
         }
     }
 

@@ -57,6 +57,8 @@ pub struct FakeServer {
     pub responder_xkey: Option<CurvePublic>,
     /// Issuer public key the responder should sign with.
     pub issuer: String,
+    /// Whose credentials the requests carry (the harness's users.json, or a profile's).
+    pub ids: std::sync::Arc<super::Identities>,
 }
 
 /// A request ready to send: the bytes, the xkey header, and the claims the answer must be
@@ -76,6 +78,23 @@ pub struct Forged {
 impl FakeServer {
     /// A well-formed request for `user`/`pass`, as a real server builds it (`protocol.md §1.5`).
     pub fn request(&self, user: Option<&str>, pass: Option<&str>) -> AuthRequestClaims {
+        self.request_for(&super::Login {
+            user: user.map(String::from),
+            pass: pass.map(String::from),
+            token: None,
+        })
+    }
+
+    /// A well-formed request carrying `login`, as a real server builds it (`protocol.md §1.5`):
+    /// `client_info.user` is the user name, or `[REDACTED]` for a token (2.10.28 and later).
+    pub fn request_for(&self, login: &super::Login) -> AuthRequestClaims {
+        let user = login.user.as_deref();
+        let pass = login.pass.as_deref();
+        let info_user = match (user, &login.token) {
+            (Some(u), _) => u,
+            (None, Some(_)) => "[REDACTED]",
+            (None, None) => "",
+        };
         let now = callout_codec::unix_now();
         let mut c: AuthRequestClaims = Claims {
             aud: callout_codec::AUTH_REQUEST_AUDIENCE.into(),
@@ -100,7 +119,7 @@ impl FakeServer {
             client_info: ClientInfo {
                 host: "127.0.0.1".into(),
                 id: 7,
-                user: Secret::new(user.unwrap_or_default()),
+                user: Secret::new(info_user),
                 kind: "Client".into(),
                 client_type: "nats".into(),
                 name_tag: String::new(),
@@ -109,6 +128,7 @@ impl FakeServer {
             connect_opts: ConnectOpts {
                 user: user.unwrap_or_default().into(),
                 pass: Secret::new(pass.unwrap_or_default()),
+                auth_token: Secret::new(login.token.as_deref().unwrap_or_default()),
                 lang: "go".into(),
                 version: "1.37.0".into(),
                 protocol: 1,
@@ -161,6 +181,25 @@ impl FakeServer {
     /// A good request for `user`, signed and packed for the phase.
     pub fn good(&self, user: &str, pass: &str) -> Forged {
         let mut c = self.request(Some(user), Some(pass));
+        let token = self.sign(&mut c);
+        self.package(c, token.as_bytes())
+    }
+
+    /// A good request carrying `login`, signed and packed for the phase.
+    pub fn good_for(&self, login: &super::Login) -> Forged {
+        let mut c = self.request_for(login);
+        let token = self.sign(&mut c);
+        self.package(c, token.as_bytes())
+    }
+
+    /// The request for `login` after `edit`, signed by the server key and packed for the phase.
+    pub fn edited_for(
+        &self,
+        login: &super::Login,
+        edit: impl FnOnce(&mut AuthRequestClaims),
+    ) -> Forged {
+        let mut c = self.request_for(login);
+        edit(&mut c);
         let token = self.sign(&mut c);
         self.package(c, token.as_bytes())
     }
@@ -501,6 +540,7 @@ mod tests {
             xkey: CurveSecret::generate(),
             responder_xkey: None,
             issuer: Signer::generate(KeyKind::Account).public_key().into(),
+            ids: Default::default(),
         };
         let a = Answer {
             statuses: vec!["503".into()],

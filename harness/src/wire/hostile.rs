@@ -6,7 +6,7 @@
 
 use callout_codec::{jwt, Claims, CurveSecret, KeyKind, Secret, Signer, User};
 
-use super::{Config, FakeServer, Forged, Kind, WireCase, BOB_PASS};
+use super::{Config, FakeServer, Forged, Kind, WireCase};
 use crate::verdict::Level;
 
 use Config::{Plain, Sealed};
@@ -307,11 +307,11 @@ pub const CASES: &[WireCase] = &[
 ];
 
 fn bob(s: &FakeServer) -> callout_codec::AuthRequestClaims {
-    s.request(Some("bob"), Some(BOB_PASS))
+    s.request_for(&s.ids.bob)
 }
 
 fn signed(s: &FakeServer, edit: impl FnOnce(&mut callout_codec::AuthRequestClaims)) -> Forged {
-    s.edited("bob", BOB_PASS, edit)
+    s.edited_for(&s.ids.bob, edit)
 }
 
 fn bad_signature(s: &FakeServer) -> Forged {
@@ -391,13 +391,13 @@ fn sealed_when_plain(s: &FakeServer) -> Forged {
 }
 
 fn wrong_xkv_version(s: &FakeServer) -> Forged {
-    let mut f = s.good("bob", BOB_PASS);
+    let mut f = s.good_for(&s.ids.bob);
     f.body[3] = b'2';
     f
 }
 
 fn truncated(s: &FakeServer) -> Forged {
-    let mut f = s.good("bob", BOB_PASS);
+    let mut f = s.good_for(&s.ids.bob);
     f.body.truncate(20);
     f
 }
@@ -435,7 +435,7 @@ fn plaintext_when_sealed(s: &FakeServer) -> Forged {
 }
 
 fn replay(s: &FakeServer) -> Forged {
-    let mut f = s.good("bob", BOB_PASS);
+    let mut f = s.good_for(&s.ids.bob);
     f.replayed = true;
     f
 }
@@ -444,7 +444,9 @@ fn non_utf8(s: &FakeServer) -> Forged {
     let mut c = bob(s);
     let tok = s.sign(&mut c);
     let mut p = jwt::b64_decode(tok.split('.').nth(1).unwrap_or(""), "payload").unwrap_or_default();
-    if let Some(i) = p.windows(5).position(|w| w == b"\"bob\"") {
+    // The user name (or the token) as a JSON string: its first two bytes become invalid UTF-8.
+    let marker = format!("\"{}\"", s.ids.bob.marker());
+    if let Some(i) = p.windows(marker.len()).position(|w| w == marker.as_bytes()) {
         p[i + 1] = 0xff;
         p[i + 2] = 0xfe;
     }
@@ -452,8 +454,13 @@ fn non_utf8(s: &FakeServer) -> Forged {
 }
 
 fn long_user_name(s: &FakeServer) -> Forged {
+    let long = "u".repeat(64 * 1024);
+    if s.ids.bob.user.is_none() {
+        // A token login: the 64 KiB value is the token.
+        let login = super::Login::token(&long);
+        return s.edited_for(&login, |_| {});
+    }
     signed(s, |c| {
-        let long = "u".repeat(64 * 1024);
         c.nats.connect_opts.user = long.clone();
         c.nats.client_info.user = Secret::new(long);
     })
@@ -495,7 +502,7 @@ fn wrong_claim_type(s: &FakeServer) -> Forged {
 }
 
 fn no_password(s: &FakeServer) -> Forged {
-    signed(s, |c| c.nats.connect_opts.pass = Secret::default())
+    s.good_for(&s.ids.bob.without_secret())
 }
 
 fn exp_minus_one(s: &FakeServer) -> Forged {

@@ -13,6 +13,7 @@
 
 pub mod forge;
 pub mod hostile;
+pub mod identity;
 pub mod nkey;
 pub mod response;
 pub mod robust;
@@ -36,9 +37,9 @@ use crate::scenario::Scenario;
 use crate::sut::{self, ResponderSpec, RunningResponder};
 use crate::verdict::{CaseResult, Level, StderrTail, Verdict};
 
+pub use identity::{Identities, Login, WRONG_PASS};
+
 const HARNESS_USER: &str = "callout-harness";
-/// The wrong password a response case sends for bob.
-pub const WRONG_PASS: &str = "not-bobs-Secret-9Zq";
 
 /// One wire case: what it requires, how binding that is, and how it is checked.
 pub struct WireCase {
@@ -95,11 +96,11 @@ pub enum Who {
 }
 
 impl Who {
-    fn credentials(self) -> (&'static str, &'static str) {
+    fn login(self, ids: &Identities) -> Login {
         match self {
-            Who::Bob => ("bob", BOB_PASS),
-            Who::BobWrongPassword => ("bob", WRONG_PASS),
-            Who::NoPass => ("nopass", ""),
+            Who::Bob => ids.bob.clone(),
+            Who::BobWrongPassword => ids.bob.with_wrong_secret(),
+            Who::NoPass => Login::password("nopass", ""),
         }
     }
 }
@@ -148,7 +149,7 @@ pub struct Exchange<'a> {
     pub request: &'a AuthRequestClaims,
     /// What came back.
     pub answer: &'a Answer,
-    /// The password the request carried.
+    /// The secret (password or token) the request carried.
     pub pass: &'a str,
 }
 
@@ -225,12 +226,19 @@ pub async fn run_wire(
         restarts: 0,
         stderr: vec![],
     };
+    let ids = responder.identities.clone().unwrap_or_default();
     for config in [Config::Plain, Config::Sealed, Config::Nkey] {
-        let cases: Vec<&WireCase> = selected
-            .iter()
-            .copied()
-            .filter(|c| c.config == config)
-            .collect();
+        let mut cases: Vec<&WireCase> = Vec::new();
+        for c in selected.iter().copied().filter(|c| c.config == config) {
+            match not_applicable(c, &ids) {
+                None => cases.push(c),
+                Some(why) => {
+                    let r = result(c, Verdict::Skipped, String::new(), why, vec![], 0);
+                    progress(&r);
+                    out.outcome.results.push(r);
+                }
+            }
+        }
         if cases.is_empty() {
             continue;
         }
@@ -316,6 +324,29 @@ pub async fn run_wire(
     out
 }
 
+/// Why `case` does not apply to a responder judged through a profile's identities rather than
+/// the harness's users.json, or `None` when it applies.
+pub fn not_applicable(case: &WireCase, ids: &Identities) -> Option<String> {
+    if ids.users_json {
+        return None;
+    }
+    let users_json_only = case.config == Config::Nkey
+        || matches!(case.kind, Kind::Response { who: Who::NoPass, .. })
+        // bob's resp.ttl in users.json
+        || case.id == "wire.resp.9";
+    if users_json_only {
+        return Some(
+            "needs the harness's users.json (a profile declares its own identities)".into(),
+        );
+    }
+    if case.id == "wire.resp.8" && ids.bob_permissions.is_none() {
+        return Some(
+            "the profile declares no permissions for the identity the response cases use".into(),
+        );
+    }
+    None
+}
+
 fn result(
     case: &WireCase,
     verdict: Verdict,
@@ -385,24 +416,37 @@ impl Phase {
         config: Config,
         ready_timeout: Duration,
     ) -> Result<Phase, PhaseError> {
+        let ids = std::sync::Arc::new(
+            responder
+                .identities
+                .clone()
+                .unwrap_or_default()
+                .refreshed()
+                .map_err(|e| PhaseError::Setup(e, String::new()))?,
+        );
         let scn = Scenario {
             path: "wire".into(),
             title: "wire".into(),
             min_server: None,
             responder_present: true,
             feature: None,
-            accounts: vec!["APP".into()],
+            accounts: if ids.bob_account == "APP" {
+                vec!["APP".into()]
+            } else {
+                vec!["APP".into(), ids.bob_account.clone()]
+            },
             system_account: None,
             xkey: config == Config::Sealed,
             timeout: 2.0,
             allowed_accounts: vec![],
             auth_users: vec![],
-            users_json: if config == Config::Nkey {
+            users_json: if config == Config::Nkey && ids.users_json {
                 wire_users_with_nkey()
             } else {
-                wire_users()
+                ids.users.clone()
             },
             generate_users: None,
+            probe: None,
             cases: vec![],
         };
         let setup = |e: String| PhaseError::Setup(e, String::new());
@@ -446,12 +490,14 @@ impl Phase {
             xkey: CurveSecret::generate(),
             responder_xkey: fixture.xkey.as_ref().map(|x| x.public().clone()),
             issuer: fixture.issuer.public_key().to_string(),
+            ids: ids.clone(),
         };
         let redact = Redactor::new(
             secrets
                 .iter()
                 .cloned()
-                .chain([ALICE_PASS, BOB_PASS, WRONG_PASS, &harness_pass].map(String::from)),
+                .chain([ALICE_PASS, BOB_PASS, WRONG_PASS, &harness_pass].map(String::from))
+                .chain(ids.secrets()),
         );
         let mut phase = Phase {
             server,
@@ -497,8 +543,9 @@ impl Phase {
             }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "a good {} request for alice was never answered in {} s (--ready-timeout); last: {}",
+                    "a good {} request for {} was never answered in {} s (--ready-timeout); last: {}",
                     self.config.label(),
+                    self.server.ids.alice.label(),
                     self.ready_timeout.as_secs_f64(),
                     describe(&j)
                 ));
@@ -507,7 +554,7 @@ impl Phase {
     }
 
     pub(crate) async fn good(&mut self) -> (Forged, Judged) {
-        let f = self.server.good("alice", ALICE_PASS);
+        let f = self.server.good_for(&self.server.ids.alice);
         let (_, ans) = self.injector.send_forged(&f).await;
         let j = judge(&ans, &self.server);
         (f, j)
@@ -521,12 +568,19 @@ impl Phase {
         };
         let (verdict, expected, actual, mut t, answer) = match case.kind {
             Kind::Response { who, verify } => {
-                let (user, pass) = who.credentials();
-                let f = self.server.good(user, pass);
+                let login = who.login(&self.server.ids);
+                let pass = login.secret().to_string();
+                let f = self.server.good_for(&login);
                 let (_, answer) = self.injector.send_forged(&f).await;
                 let n = answer.bodies.len();
                 let mut t = vec![format!(
-                    "{mode} request for {user} -> {n} repl{}",
+                    "{mode} request for {}{} -> {n} repl{}",
+                    login.label(),
+                    if who == Who::BobWrongPassword {
+                        " (a wrong secret)"
+                    } else {
+                        ""
+                    },
                     if n == 1 { "y" } else { "ies" }
                 )];
                 let j = judge(&answer, &self.server);
@@ -552,7 +606,7 @@ impl Phase {
                         server: &self.server,
                         request: &f.claims,
                         answer: &answer,
-                        pass,
+                        pass: &pass,
                     };
                     match verify(&ex) {
                         Ok(line) => {
@@ -583,7 +637,16 @@ impl Phase {
                     case.title,
                     self.redact.apply(&describe(&j))
                 ));
-                let sent = f.claims.nats.connect_opts.pass.expose().to_string();
+                let sent = {
+                    let o = &f.claims.nats.connect_opts;
+                    let p = o.pass.expose();
+                    if p.is_empty() {
+                        o.auth_token.expose()
+                    } else {
+                        p
+                    }
+                    .to_string()
+                };
                 let (v, e, a) = match &j {
                     Judged::Admitted(u) => (
                         case.level.on_breach(),

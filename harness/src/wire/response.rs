@@ -266,8 +266,9 @@ fn user_identity(x: &Exchange) -> Finding {
     if u.iss != x.server.issuer {
         bad.push("iss != issuer".into());
     }
-    if u.aud != "APP" {
-        bad.push(format!("aud {:?} != \"APP\"", u.aud));
+    let account = &x.server.ids.bob_account;
+    if &u.aud != account {
+        bad.push(format!("aud {:?} != {account:?}", u.aud));
     }
     if u.nats.claim_type() != "user" || u.nats.version() != 2 {
         bad.push(format!(
@@ -280,10 +281,10 @@ fn user_identity(x: &Exchange) -> Finding {
         bad.push("already expired".into());
     }
     if bad.is_empty() {
-        Ok("user sub, iss, aud APP, type user v2".into())
+        Ok(format!("user sub, iss, aud {account}, type user v2"))
     } else {
         Err(mismatch(
-            "sub = user_nkey, iss = issuer, aud = APP, type user v2",
+            format!("sub = user_nkey, iss = issuer, aud = {account}, type user v2"),
             bad.join("; "),
         ))
     }
@@ -298,16 +299,45 @@ pub fn bob_permissions() -> serde_json::Value {
     })
 }
 
-/// Checks the user JWT's permissions against bob's in users.json.
+/// Checks the user JWT's permissions against bob's (in users.json, or declared by a profile).
+/// The order of the subjects in a list does not matter to the server, so it does not matter
+/// here; `resp` is compared when the expectation has one.
 pub fn permissions(x: &Exchange) -> Finding {
     let u = x.user()?;
-    let want = bob_permissions();
-    let got = json!({"pub": u.nats.publish, "sub": u.nats.subscribe, "resp": u.nats.resp});
-    if got == want {
+    let Some(want) = x.server.ids.bob_permissions.clone() else {
+        return Ok("no permissions declared; not compared".into());
+    };
+    let mut got = json!({"pub": u.nats.publish, "sub": u.nats.subscribe});
+    if want.get("resp").is_some() {
+        got["resp"] = json!(u.nats.resp);
+    }
+    if sorted_lists(&got) == sorted_lists(&want) {
         Ok(format!("permissions {got}"))
     } else {
         Err(mismatch(want.to_string(), got.to_string()))
     }
+}
+
+/// `v` with every `allow` and `deny` list sorted and empty ones removed, as the server reads
+/// them.
+fn sorted_lists(v: &serde_json::Value) -> serde_json::Value {
+    let mut v = v.clone();
+    for side in ["pub", "sub"] {
+        let Some(obj) = v.get_mut(side).and_then(|p| p.as_object_mut()) else {
+            continue;
+        };
+        for key in ["allow", "deny"] {
+            match obj.get_mut(key).and_then(|l| l.as_array_mut()) {
+                Some(list) if !list.is_empty() => {
+                    list.sort_by_key(|s| s.to_string());
+                }
+                _ => {
+                    obj.remove(key);
+                }
+            }
+        }
+    }
+    v
 }
 
 fn ttl_nanos(x: &Exchange) -> Finding {

@@ -4,7 +4,7 @@
 use callout_codec::claims::NatsPayload;
 use serde_json::json;
 
-use super::{Config, FakeServer, Forged, Kind, WireCase, ALICE_PASS};
+use super::{Config, FakeServer, Forged, Kind, WireCase};
 use crate::verdict::Level;
 
 /// The robustness cases.
@@ -42,7 +42,7 @@ pub const CASES: &[WireCase] = &[
 ];
 
 fn alice(s: &FakeServer) -> callout_codec::AuthRequestClaims {
-    let mut c = s.request(Some("alice"), Some(ALICE_PASS));
+    let mut c = s.request_for(&s.ids.alice);
     c.iss = s.key.public_key().into();
     c.iat = callout_codec::unix_now();
     c.nats.stamp(2);
@@ -51,6 +51,17 @@ fn alice(s: &FakeServer) -> callout_codec::AuthRequestClaims {
 
 fn minimal_fields(s: &FakeServer) -> Forged {
     let c = alice(s);
+    let login = &s.ids.alice;
+    let mut connect_opts = json!({"protocol": 1});
+    for (k, v) in [
+        ("user", &login.user),
+        ("pass", &login.pass),
+        ("auth_token", &login.token),
+    ] {
+        if let Some(v) = v {
+            connect_opts[k] = json!(v);
+        }
+    }
     // What a server always writes (`protocol.md §1.5`): server_id name/host/id, user_nkey,
     // the client's host/id/kind/type, and the CONNECT fields the client sent. `xkey` is
     // omitted when empty (omitempty), as here: the phase is plain.
@@ -59,7 +70,7 @@ fn minimal_fields(s: &FakeServer) -> Forged {
         "nats": {"server_id": {"name": "harness", "host": "127.0.0.1", "id": c.nats.server_id.id},
                  "user_nkey": c.nats.user_nkey,
                  "client_info": {"host": "127.0.0.1", "id": 7, "kind": "Client", "type": "nats"},
-                 "connect_opts": {"user": "alice", "pass": ALICE_PASS, "protocol": 1},
+                 "connect_opts": connect_opts,
                  "type": "authorization_request", "version": 2}
     });
     let tok = callout_codec::jwt::sign_payload(v.to_string().as_bytes(), &s.key);
@@ -79,5 +90,5 @@ fn unknown_fields(s: &FakeServer) -> Forged {
 }
 
 fn negative_nbf(s: &FakeServer) -> Forged {
-    s.edited("alice", ALICE_PASS, |c| c.nbf = -5)
+    s.edited_for(&s.ids.alice, |c| c.nbf = -5)
 }

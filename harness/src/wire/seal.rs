@@ -130,6 +130,7 @@ mod tests {
             xkey: CurveSecret::generate(),
             responder_xkey: Some(responder.public().clone()),
             issuer: String::new(),
+            ids: Default::default(),
         };
         let buggy = SealingChannel::zero_shared_secret().seal(b"eyJ.user.jwt");
         assert!(opens_with_a_zero_key(&buggy, &server));

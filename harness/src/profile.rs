@@ -1,0 +1,765 @@
+//! Responder profiles: how to judge a responder that does not read the harness's users.json
+//! (one that checks tokens against an identity provider, a database, HMAC-signed tokens, …).
+//! A profile is a TOML file that says how to start the responder and which identities it
+//! knows, each with a credential and the outcome the responder intends for it. From it the
+//! harness makes
+//! - a scenario of policy cases (`e2e.profile.N`): every declared identity admitted into its
+//!   declared account with exactly its declared permissions (and still admitted well past the
+//!   server's authorization timeout, or disconnected with `User Authentication Expired` when its
+//!   credential expires), or rejected; unknown, altered and missing credentials rejected;
+//! - the identities the wire cases carry ([`crate::wire::Identities`]), so that every
+//!   policy-independent wire case (response shape, signing, sealing, hostile and robustness
+//!   requests) runs unchanged on the declared credentials.
+//!
+//! ```toml
+//! name = "token-responder"            # the report column (default: the file's stem)
+//!
+//! [responder]
+//! # the --responder-cmd placeholders, plus {profile_dir} (this file's directory)
+//! cmd = "target/debug/token-responder -nats.url {url} -nats.user {user} -nats.pass {pass} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed} -hmac.key {profile_dir}/demo.key"
+//! sealing = true                      # it opens sealed (xkey) requests (default true)
+//!
+//! [server]
+//! accounts = ["APP"]                  # besides those the identities name (optional)
+//! timeout = 1.0                       # authorization timeout in seconds (default 1)
+//!
+//! [[identity]]
+//! name = "alice"
+//! cred_cmd = "target/debug/token-responder mint -hmac.key {profile_dir}/demo.key -name alice -account APP -ttl 600"
+//! cred = "token"                      # what cred_cmd prints: "token" (default) or "pass"
+//! expect = "admitted"
+//! account = "APP"
+//! pub_allow = ["alice.>", "$SYS.REQ.USER.INFO"]
+//!
+//! [[identity]]
+//! name = "expired"
+//! cred_cmd = "target/debug/token-responder mint -hmac.key {profile_dir}/demo.key -name old -account APP -ttl -60"
+//! expect = "rejected"
+//! ```
+//!
+//! A credential is `user` + `pass`, `token`, or `cred_cmd` (run without a shell before every
+//! use; its trimmed stdout is the secret). Every mistake is an error naming the file, the line
+//! and the fix.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::json;
+use toml::Spanned;
+
+use crate::client::ConnectOptions;
+use crate::scenario::{
+    line_of, Case, ConnectExpect, Scenario, ScenarioError, Step, UserInfoExpect, MAX_SERVER_TIMEOUT,
+};
+use crate::sut::{self, ResponderSpec};
+use crate::verdict::Level;
+use crate::wire::{Identities, Login};
+
+/// How long a `cred_cmd` may run.
+pub const CRED_CMD_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest `expires_in` a profile may declare, in seconds.
+pub const MAX_EXPIRES_IN: f64 = 60.0;
+
+/// What a `cred_cmd` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredKind {
+    /// An `auth_token`.
+    Token,
+    /// A password (the identity has a `user`).
+    Password,
+}
+
+/// A command that mints a credential at run time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredCmd {
+    /// The identity it belongs to (for errors).
+    pub identity: String,
+    /// The words to run, placeholders substituted.
+    pub argv: Vec<String>,
+    /// What it prints.
+    pub kind: CredKind,
+    /// Change the first character of what it prints: a credential the responder never
+    /// issued, one character away from a real one.
+    pub alter: bool,
+}
+
+impl CredCmd {
+    /// Runs the command (no shell, at most [`CRED_CMD_TIMEOUT`]) and returns its trimmed
+    /// stdout. The error never contains the output, which may hold a secret.
+    pub fn mint(&self) -> Result<String, String> {
+        let who = format!("identity {:?}: cred_cmd {:?}", self.identity, self.argv[0]);
+        let mut child = std::process::Command::new(&self.argv[0])
+            .args(&self.argv[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("{who} cannot start: {e}"))?;
+        let mut stdout = child.stdout.take();
+        let mut stderr = child.stderr.take();
+        let out = std::thread::spawn(move || {
+            let mut s = Vec::new();
+            if let Some(o) = stdout.as_mut() {
+                let _ = o.take(64 * 1024).read_to_end(&mut s);
+            }
+            s
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = Vec::new();
+            if let Some(e) = stderr.as_mut() {
+                let _ = e.take(4096).read_to_end(&mut s);
+            }
+            s
+        });
+        let deadline = Instant::now() + CRED_CMD_TIMEOUT;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(st)) => break st,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "{who} did not finish within {} s",
+                        CRED_CMD_TIMEOUT.as_secs()
+                    ));
+                }
+            }
+        };
+        let out = out.join().unwrap_or_default();
+        let err = err.join().unwrap_or_default();
+        if !status.success() {
+            let err = String::from_utf8_lossy(&err);
+            return Err(format!(
+                "{who} failed ({status}): {}",
+                err.lines().last().unwrap_or("").trim()
+            ));
+        }
+        let text = String::from_utf8(out)
+            .map_err(|_| format!("{who} printed bytes that are not UTF-8"))?;
+        let secret = text.trim();
+        if secret.is_empty() || secret.contains(['\n', '\r']) {
+            return Err(format!(
+                "{who} must print exactly one line, the credential; it printed {} line(s)",
+                text.lines().filter(|l| !l.trim().is_empty()).count()
+            ));
+        }
+        Ok(if self.alter {
+            Login::token(secret)
+                .with_wrong_secret()
+                .token
+                .unwrap_or_default()
+        } else {
+            secret.to_string()
+        })
+    }
+}
+
+/// A declared credential: fixed, or minted by a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// `user`.
+    pub user: Option<String>,
+    /// `pass`.
+    pub pass: Option<String>,
+    /// `auth_token`.
+    pub token: Option<String>,
+    /// `cred_cmd`.
+    pub cmd: Option<CredCmd>,
+}
+
+impl Credential {
+    /// The login, minting the credential now when it comes from a command.
+    pub fn resolve(&self) -> Result<Login, String> {
+        let mut l = Login {
+            user: self.user.clone(),
+            pass: self.pass.clone(),
+            token: self.token.clone(),
+        };
+        if let Some(cmd) = &self.cmd {
+            let secret = cmd.mint()?;
+            match cmd.kind {
+                CredKind::Token => l.token = Some(secret),
+                CredKind::Password => l.pass = Some(secret),
+            }
+        }
+        Ok(l)
+    }
+
+    /// The CONNECT options of [`Credential::resolve`].
+    pub fn login(&self) -> Result<ConnectOptions, String> {
+        let l = self.resolve()?;
+        Ok(ConnectOptions {
+            user: l.user,
+            pass: l.pass,
+            token: l.token,
+            ..Default::default()
+        })
+    }
+
+    /// True when the secret is a token (fixed or minted).
+    fn is_token(&self) -> bool {
+        self.token.is_some() || self.cmd.as_ref().is_some_and(|c| c.kind == CredKind::Token)
+    }
+}
+
+/// One declared identity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Identity {
+    /// Its name in the profile (and in case titles).
+    pub name: String,
+    /// How it logs in.
+    pub credential: Credential,
+    /// Admitted or rejected.
+    pub expect: ConnectExpect,
+    /// Where an admitted identity lands, and with which permissions.
+    pub placement: UserInfoExpect,
+    /// The credential expires this many seconds after it is made.
+    pub expires_in: Option<f64>,
+}
+
+/// A loaded profile.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    /// The file.
+    pub path: PathBuf,
+    /// The responder column: its name, command and wire identities.
+    pub responder: ResponderSpec,
+    /// The identities, in file order.
+    pub identities: Vec<Identity>,
+    /// The policy cases.
+    pub scenario: Scenario,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    #[serde(default)]
+    name: Option<String>,
+    responder: RawResponder,
+    #[serde(default)]
+    server: Option<RawServer>,
+    #[serde(default, rename = "identity")]
+    identities: Vec<Spanned<RawIdentity>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResponder {
+    cmd: String,
+    #[serde(default = "yes")]
+    sealing: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    #[serde(default)]
+    accounts: Vec<String>,
+    #[serde(default)]
+    timeout: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentity {
+    name: String,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    pass: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    cred_cmd: Option<String>,
+    #[serde(default)]
+    cred: Option<String>,
+    expect: String,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    pub_allow: Option<Vec<String>>,
+    #[serde(default)]
+    pub_deny: Option<Vec<String>>,
+    #[serde(default)]
+    sub_allow: Option<Vec<String>>,
+    #[serde(default)]
+    sub_deny: Option<Vec<String>>,
+    #[serde(default)]
+    expires_in: Option<f64>,
+}
+
+/// `s` with `{profile_dir}` replaced by `dir`, quoted for [`sut::split_words`].
+fn with_profile_dir(s: &str, dir: &Path) -> String {
+    s.replace(
+        "{profile_dir}",
+        &sut::shell_quote(&dir.display().to_string()),
+    )
+}
+
+/// Reads and checks a profile.
+pub fn load(path: &Path) -> Result<Profile, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.display().to_string(),
+        line: 0,
+        message: format!("cannot read the profile: {e}"),
+    })?;
+    parse(&text, path)
+}
+
+/// Parses a profile from text; `path` names it in errors and anchors `{profile_dir}`.
+pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
+    let fname = path.display().to_string();
+    let err = |line: usize, message: String| ScenarioError {
+        file: fname.clone(),
+        line,
+        message,
+    };
+    let raw: RawProfile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+        err(line, e.message().trim().to_string())
+    })?;
+    let dir = std::path::absolute(
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+    )
+    .map_err(|e| err(0, format!("cannot resolve the profile's directory: {e}")))?;
+    let name = raw.name.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "profile".into())
+    });
+    let ok_name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    };
+    if !ok_name(&name) {
+        return Err(err(
+            0,
+            format!("name = {name:?}: a column name is letters, digits, '.', '_' and '-'"),
+        ));
+    }
+    let line_at = |key: &str| line_of(text, text.find(key).unwrap_or(0));
+    let cmd = with_profile_dir(&raw.responder.cmd, &dir);
+    match sut::split_words(&cmd) {
+        Ok(w) if !w.is_empty() => {}
+        Ok(_) => return Err(err(line_at("cmd"), "[responder] cmd is empty: write the command that starts the responder, with the --responder-cmd placeholders ({url}, {user}, {pass}, {issuer_seed}, {xkey_seed}, …)".into())),
+        Err(e) => return Err(err(line_at("cmd"), format!("[responder] cmd: {e}"))),
+    }
+    // Typos in placeholders are found now, not when the first phase starts.
+    sut::render(&cmd, &sut::Placeholders::default())
+        .map_err(|e| err(line_at("cmd"), format!("[responder] cmd: {e}")))?;
+    let server = raw.server.unwrap_or(RawServer {
+        accounts: vec![],
+        timeout: None,
+    });
+    let timeout = server.timeout.unwrap_or(1.0);
+    if !(timeout.is_finite() && timeout > 0.0 && timeout <= MAX_SERVER_TIMEOUT) {
+        return Err(err(
+            line_at("timeout"),
+            format!("[server] timeout = {timeout}: give a number of seconds greater than 0 and at most {MAX_SERVER_TIMEOUT}"),
+        ));
+    }
+    let mut accounts = server.accounts.clone();
+    let mut identities: Vec<Identity> = Vec::new();
+    for ri in raw.identities {
+        let iline = line_of(text, ri.span().start);
+        let ri = ri.into_inner();
+        let e = |m: String| err(iline, format!("identity {:?}: {m}", ri.name));
+        if !ok_name(&ri.name) {
+            return Err(e("a name is letters, digits, '.', '_' and '-'".into()));
+        }
+        if identities.iter().any(|i| i.name == ri.name) {
+            return Err(e(
+                "the name appears twice; give each identity its own".into()
+            ));
+        }
+        let cmd = match &ri.cred_cmd {
+            None => {
+                if ri.cred.is_some() {
+                    return Err(e(
+                        "cred applies only with cred_cmd (it says what the command prints)".into(),
+                    ));
+                }
+                None
+            }
+            Some(c) => {
+                let c = with_profile_dir(c, &dir);
+                let argv = sut::split_words(&c).map_err(|m| e(format!("cred_cmd: {m}")))?;
+                if argv.is_empty() {
+                    return Err(e("cred_cmd is empty".into()));
+                }
+                let kind = match ri.cred.as_deref() {
+                    None | Some("token") => CredKind::Token,
+                    Some("pass") => CredKind::Password,
+                    Some(o) => {
+                        return Err(e(format!("cred = {o:?}: use \"token\" (the command prints an auth_token) or \"pass\" (it prints the password of user)")))
+                    }
+                };
+                Some(CredCmd {
+                    identity: ri.name.clone(),
+                    argv,
+                    kind,
+                    alter: false,
+                })
+            }
+        };
+        let secrets = [
+            ri.pass.is_some() || cmd.as_ref().is_some_and(|c| c.kind == CredKind::Password),
+            ri.token.is_some() || cmd.as_ref().is_some_and(|c| c.kind == CredKind::Token),
+        ];
+        if secrets[0] && secrets[1] {
+            return Err(e("give one secret: pass, token, or cred_cmd".into()));
+        }
+        if secrets[0] && ri.user.is_none() {
+            return Err(e("a password needs user = \"NAME\"".into()));
+        }
+        if ri.pass.is_some() && cmd.is_some() {
+            return Err(e("give pass or cred_cmd, not both".into()));
+        }
+        let expect = match ri.expect.as_str() {
+            "admitted" => ConnectExpect::Admitted,
+            "rejected" => ConnectExpect::Rejected,
+            o => {
+                return Err(e(format!(
+                    "expect = {o:?}: use \"admitted\" or \"rejected\""
+                )))
+            }
+        };
+        let declared_perms = [&ri.pub_allow, &ri.pub_deny, &ri.sub_allow, &ri.sub_deny]
+            .iter()
+            .any(|p| p.is_some());
+        if expect == ConnectExpect::Rejected
+            && (ri.account.is_some() || declared_perms || ri.expires_in.is_some())
+        {
+            return Err(e("account, permissions and expires_in describe an admission; a rejected identity has none".into()));
+        }
+        if expect == ConnectExpect::Admitted && ri.account.is_none() {
+            return Err(e("an admitted identity needs account = \"NAME\" (the account the responder places it in)".into()));
+        }
+        if declared_perms
+            && !ri.pub_allow.as_ref().is_some_and(|l| {
+                l.iter()
+                    .any(|s| s == "$SYS.REQ.USER.INFO" || s == ">" || s == "$SYS.>")
+            })
+        {
+            return Err(e("the harness reads permissions back through $SYS.REQ.USER.INFO, so an identity with declared permissions must be allowed to publish it: add \"$SYS.REQ.USER.INFO\" to pub_allow (and to what the responder grants)".into()));
+        }
+        if let Some(x) = ri.expires_in {
+            if !(x.is_finite() && x >= 1.0 && x <= MAX_EXPIRES_IN) {
+                return Err(e(format!("expires_in = {x}: give the seconds the credential lives after it is made, from 1 to {MAX_EXPIRES_IN}")));
+            }
+            if cmd.is_none() {
+                return Err(e("expires_in needs cred_cmd: a fixed credential cannot expire a known time after the run starts".into()));
+            }
+        }
+        if let Some(a) = &ri.account {
+            if !accounts.contains(a) && a != crate::runner::CALLOUT_ACCOUNT {
+                accounts.push(a.clone());
+            }
+        }
+        identities.push(Identity {
+            name: ri.name.clone(),
+            credential: Credential {
+                user: ri.user,
+                pass: ri.pass,
+                token: ri.token,
+                cmd,
+            },
+            expect,
+            placement: UserInfoExpect {
+                account: ri.account,
+                pub_allow: ri.pub_allow,
+                pub_deny: ri.pub_deny,
+                sub_allow: ri.sub_allow,
+                sub_deny: ri.sub_deny,
+                pub_deny_includes: vec![],
+            },
+            expires_in: ri.expires_in,
+        });
+    }
+    let Some(main) = identities
+        .iter()
+        .find(|i| i.expect == ConnectExpect::Admitted && i.expires_in.is_none())
+        .cloned()
+    else {
+        return Err(err(0, "declare at least one [[identity]] with expect = \"admitted\" and no expires_in: the wire cases send its credential, and readiness and liveness are judged by it".into()));
+    };
+    let scenario = Scenario {
+        path: path.to_path_buf(),
+        title: format!("Profile {name}"),
+        min_server: None,
+        responder_present: true,
+        feature: None,
+        accounts,
+        system_account: None,
+        xkey: raw.responder.sealing,
+        timeout,
+        allowed_accounts: vec![],
+        auth_users: vec![],
+        users_json: json!({}),
+        generate_users: None,
+        probe: Some(main.credential.clone()),
+        cases: cases(&identities, timeout),
+    };
+    let ids = wire_identities(&main);
+    Ok(Profile {
+        path: path.to_path_buf(),
+        responder: ResponderSpec {
+            name,
+            template: cmd,
+            identities: Some(Arc::new(ids)),
+        },
+        identities,
+        scenario,
+    })
+}
+
+/// The identities the wire cases carry: the first admitted identity without an expiry plays
+/// both alice and bob. A minted credential is made again when each phase starts
+/// ([`Identities::refresh`]).
+fn wire_identities(main: &Identity) -> Identities {
+    let p = &main.placement;
+    let declared = [&p.pub_allow, &p.pub_deny, &p.sub_allow, &p.sub_deny]
+        .iter()
+        .any(|l| l.is_some());
+    let list = |l: &Option<Vec<String>>| json!(l.clone().unwrap_or_default());
+    let login = Login {
+        user: main.credential.user.clone(),
+        pass: main.credential.pass.clone(),
+        token: main.credential.token.clone(),
+    };
+    Identities {
+        alice: login.clone(),
+        bob: login,
+        bob_account: p.account.clone().unwrap_or_default(),
+        bob_permissions: declared.then(|| {
+            json!({"pub": {"allow": list(&p.pub_allow), "deny": list(&p.pub_deny)},
+                   "sub": {"allow": list(&p.sub_allow), "deny": list(&p.sub_deny)}})
+        }),
+        users_json: false,
+        users: json!({}),
+        refresh: Some(main.credential.clone()),
+    }
+}
+
+fn case(
+    id: usize,
+    title: String,
+    requirement: String,
+    cite: &str,
+    rationale: &str,
+    steps: Vec<Step>,
+) -> Case {
+    Case {
+        id: format!("e2e.profile.{id}"),
+        title,
+        requirement,
+        cite: cite.into(),
+        level: Level::Must,
+        rationale: rationale.into(),
+        min_server: None,
+        before_server: None,
+        steps,
+        line: 0,
+    }
+}
+
+fn connect(name: &str, cred: &Credential, expect: ConnectExpect) -> Step {
+    Step::Connect {
+        name: name.into(),
+        user: cred.user.clone(),
+        pass: cred.pass.clone(),
+        token: cred.token.clone(),
+        nkey: None,
+        sig: Default::default(),
+        expect,
+        min_secs: None,
+        cred_cmd: cred.cmd.clone(),
+    }
+}
+
+/// The policy cases of a profile, in order: one per identity, then the credentials nobody
+/// declared.
+fn cases(identities: &[Identity], timeout: f64) -> Vec<Case> {
+    let mut out = Vec::new();
+    let hold = (timeout * 3.0).max(3.0);
+    for i in identities {
+        let n = out.len() + 1;
+        let c = &i.credential;
+        out.push(match (i.expect, i.expires_in) {
+            (ConnectExpect::Rejected, _) => case(
+                n,
+                format!("{} is rejected", i.name),
+                format!("the profile declares identity {:?} rejected: its CONNECT is refused with Authorization Violation", i.name),
+                "protocol.md §2 (What the client sees)",
+                "a credential the responder means to refuse lets its holder in",
+                vec![connect("c", c, ConnectExpect::Rejected)],
+            ),
+            (ConnectExpect::Admitted, None) => case(
+                n,
+                format!(
+                    "{} is admitted into {} with its declared permissions and stays admitted",
+                    i.name,
+                    i.placement.account.as_deref().unwrap_or("")
+                ),
+                format!("identity {:?} is admitted, placed in the declared account with exactly the declared permissions ($SYS.REQ.USER.INFO), and still connected {hold} s later, past the server's authorization timeout", i.name),
+                "protocol.md §1.7 (aud); §1.8 (Session lifetime)",
+                "a misplaced user reaches another account's data; a user JWT that expires early disconnects every client of this credential",
+                vec![
+                    connect("c", c, ConnectExpect::Admitted),
+                    Step::UserInfo { conn: "c".into(), expect: i.placement.clone() },
+                    Step::Sleep(hold),
+                    Step::Alive("c".into()),
+                ],
+            ),
+            (ConnectExpect::Admitted, Some(x)) => case(
+                n,
+                format!("{} is admitted until its credential expires, then disconnected", i.name),
+                format!("identity {:?}, whose credential expires {x} s after it is made, is admitted into the declared account, and the server disconnects it with User Authentication Expired by then: the user JWT's exp does not outlive the credential", i.name),
+                "protocol.md §1.7 (exp); §1.8 (Session lifetime)",
+                "a user JWT without the credential's expiry keeps a client connected after its credential ran out, for as long as the connection lasts",
+                vec![
+                    connect("c", c, ConnectExpect::Admitted),
+                    Step::UserInfo { conn: "c".into(), expect: i.placement.clone() },
+                    Step::Expire { conn: "c".into(), within: x + 3.0 },
+                ],
+            ),
+        });
+    }
+    let rejected = |n: usize, title: &str, req: &str, cred: Credential| {
+        case(
+            n,
+            title.into(),
+            req.into(),
+            "protocol.md §2 (What the client sees); §1.8 (token logins)",
+            "deny by default: a credential the responder never issued lets anyone in",
+            vec![connect("c", &cred, ConnectExpect::Rejected)],
+        )
+    };
+    let random = crate::runner::random_secret();
+    let blank = Credential {
+        user: None,
+        pass: None,
+        token: None,
+        cmd: None,
+    };
+    if identities.iter().any(|i| i.credential.is_token()) {
+        out.push(rejected(
+            out.len() + 1,
+            "an unknown token is rejected",
+            "a CONNECT with an auth_token no identity holds is refused",
+            Credential {
+                token: Some(format!("unknown-{random}")),
+                ..blank.clone()
+            },
+        ));
+    }
+    if let Some(i) = identities
+        .iter()
+        .find(|i| i.expect == ConnectExpect::Admitted && i.credential.is_token())
+    {
+        let mut cred = i.credential.clone();
+        match &mut cred.cmd {
+            Some(cmd) => cmd.alter = true,
+            None => {
+                cred.token = cred.token.as_deref().map(|t| {
+                    Login::token(t)
+                        .with_wrong_secret()
+                        .token
+                        .unwrap_or_default()
+                })
+            }
+        }
+        out.push(rejected(
+            out.len() + 1,
+            &format!("{}'s token with its first character changed is rejected", i.name),
+            "a token one character away from an admitted one is refused (the whole token is checked)",
+            cred,
+        ));
+    }
+    if let Some(i) = identities.iter().find(|i| {
+        i.expect == ConnectExpect::Admitted
+            && i.credential.user.is_some()
+            && !i.credential.is_token()
+    }) {
+        out.push(rejected(
+            out.len() + 1,
+            &format!("{} with a wrong password is rejected", i.name),
+            "a declared user with a password it does not have is refused",
+            Credential {
+                user: i.credential.user.clone(),
+                pass: Some(format!("wrong-{random}")),
+                ..blank.clone()
+            },
+        ));
+        out.push(rejected(
+            out.len() + 1,
+            "an unknown user is rejected",
+            "a user name no identity has is refused",
+            Credential {
+                user: Some(format!("unknown-{}", &random[..8])),
+                pass: Some(random.clone()),
+                ..blank.clone()
+            },
+        ));
+    }
+    out.push(rejected(
+        out.len() + 1,
+        "a client without credentials is rejected",
+        "a CONNECT with no user, password or token is refused",
+        Credential {
+            user: Some(String::new()),
+            ..blank
+        },
+    ));
+    out
+}
+
+/// What `list` prints for a profile's responder and identities.
+pub fn describe(p: &Profile) -> String {
+    let mut out = format!(
+        "profile {} ({}):\n  responder: {}\n",
+        p.responder.name,
+        p.path.display(),
+        p.responder.template
+    );
+    for i in &p.identities {
+        let how = match (&i.credential.cmd, &i.credential.token, &i.credential.user) {
+            (Some(c), _, _) => format!("cred_cmd {}", c.argv[0]),
+            (None, Some(_), _) => "token".into(),
+            (None, None, Some(u)) => format!("user {u:?} and password"),
+            _ => "no credential".into(),
+        };
+        let outcome = match i.expect {
+            ConnectExpect::Admitted => format!(
+                "admitted into {}",
+                i.placement.account.as_deref().unwrap_or("")
+            ),
+            ConnectExpect::Rejected => "rejected".into(),
+        };
+        out.push_str(&format!("  identity {}: {how}, {outcome}\n", i.name));
+    }
+    out
+}
+
+/// Every secret a profile holds in its file (fixed passwords and tokens), for redaction.
+pub fn secrets(p: &Profile) -> Vec<String> {
+    p.identities
+        .iter()
+        .flat_map(|i| [i.credential.pass.clone(), i.credential.token.clone()])
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect()
+}

@@ -1,0 +1,284 @@
+//! Responder profiles, end to end: `callout-conformance run --profile FILE` against real
+//! nats-servers. The responder here is the reference reading a users.json of its own (in the
+//! profile's directory, never the harness's), so the verdicts come from the declared
+//! identities alone. Mutants prove the profile cases can fail; the quirk run proves they do not
+//! fail a responder that merely writes its JSON differently.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const HARNESS: &str = env!("CARGO_BIN_EXE_callout-conformance");
+
+fn workspace_bin(name: &str) -> PathBuf {
+    let p = Path::new(HARNESS).with_file_name(name);
+    assert!(
+        p.is_file(),
+        "build it first: cargo build -p callout-responder --bins (looked for {})",
+        p.display()
+    );
+    p
+}
+
+/// The fixture profile in a scratch directory, its responder command starting `responder`
+/// (a program and its leading arguments); `edit` changes the profile text.
+fn profile_dir(responder: &str, edit: impl Fn(String) -> String) -> tempdir::Dir {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/profile-reference");
+    let dir = tempdir::Dir::new("profile");
+    std::fs::copy(fixtures.join("users.json"), dir.path().join("users.json")).unwrap();
+    let text = std::fs::read_to_string(fixtures.join("profile.toml")).unwrap();
+    let text = edit(text.replace("{responder_bin}", responder));
+    std::fs::write(dir.path().join("profile.toml"), text).unwrap();
+    dir
+}
+
+mod tempdir {
+    /// A scratch directory removed on drop.
+    pub struct Dir(std::path::PathBuf);
+    impl Dir {
+        pub fn new(tag: &str) -> Dir {
+            let p = std::env::temp_dir().join(format!(
+                "callout-test-{tag}-{}-{:x}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            ));
+            std::fs::create_dir_all(&p).unwrap();
+            Dir(p)
+        }
+        pub fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// Runs `run --profile` with `args`; returns the exit code, the verdict of every case id and
+/// the JSON report's results.
+fn run(dir: &tempdir::Dir, args: &[&str]) -> (i32, Vec<(String, String, String)>, String) {
+    let json = dir.path().join("report.json");
+    let out = Command::new(HARNESS)
+        .arg("run")
+        .arg("--no-color")
+        .arg("--profile")
+        .arg(dir.path().join("profile.toml"))
+        .arg("--report-json")
+        .arg(&json)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default())
+        .unwrap_or_else(|_| {
+            panic!(
+                "no JSON report; stdout:\n{stdout}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let results = report["runs"][0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap_or_default().to_string(),
+                r["verdict"].as_str().unwrap_or_default().to_string(),
+                r["actual"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), results, stdout)
+}
+
+fn verdict<'a>(results: &'a [(String, String, String)], id: &str) -> &'a str {
+    results
+        .iter()
+        .find(|r| r.0 == id)
+        .map(|r| r.1.as_str())
+        .unwrap_or_else(|| panic!("no result for {id}: {results:?}"))
+}
+
+#[test]
+fn the_reference_with_users_of_its_own_passes_its_profile_strictly() {
+    let responder = workspace_bin("callout-responder");
+    let dir = profile_dir(&responder.display().to_string(), |t| t);
+    let (code, results, stdout) = run(&dir, &["--strict"]);
+    assert_eq!(code, 0, "{stdout}");
+    // Identities, then unknown token, altered token, wrong password, unknown user, none.
+    for n in 1..=8 {
+        assert_eq!(
+            verdict(&results, &format!("e2e.profile.{n}")),
+            "pass",
+            "{stdout}"
+        );
+    }
+    assert!(
+        !results.iter().any(|r| r.0 == "e2e.profile.9"),
+        "{results:?}"
+    );
+    // The cases about the harness's own users.json entries do not apply; everything else ran.
+    for id in ["wire.resp.9", "wire.resp.15", "wire.nkey.1", "wire.nkey.5"] {
+        let r = results.iter().find(|r| r.0 == id).unwrap();
+        assert_eq!(r.1, "skipped", "{id}");
+        assert!(r.2.contains("users.json"), "{id}: {}", r.2);
+    }
+    for id in [
+        "wire.resp.7",
+        "wire.resp.8",
+        "wire.resp.14",
+        "wire.hostile.19",
+        "wire.hostile.24",
+        "wire.robust.1",
+        "wire.seal.4",
+    ] {
+        assert_eq!(verdict(&results, id), "pass", "{id}\n{stdout}");
+    }
+    // Nothing from the catalog's users.json files runs from a profile.
+    assert!(!results
+        .iter()
+        .any(|r| r.0.starts_with("e2e.") && !r.0.starts_with("e2e.profile.")));
+}
+
+#[test]
+fn wire_cases_carry_a_token_when_the_main_identity_has_one() {
+    let responder = workspace_bin("callout-responder");
+    // svc (a token, account OPS, no declared permissions) becomes the first identity.
+    let dir = profile_dir(&responder.display().to_string(), |t| {
+        let at = t.find("[[identity]]\nname = \"svc\"").unwrap();
+        let end = t[at + 1..]
+            .find("[[identity]]")
+            .map(|e| e + at + 1)
+            .unwrap();
+        let svc = t[at..end].to_string();
+        let first = t.find("[[identity]]").unwrap();
+        let mut out = t.replacen(&svc, "", 1);
+        out.insert_str(first, &svc);
+        out
+    });
+    let (code, results, stdout) = run(
+        &dir,
+        &["--strict", "wire.resp", "wire.hostile", "wire.robust"],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    for id in [
+        "wire.resp.7",
+        "wire.resp.14",
+        "wire.hostile.19",
+        "wire.hostile.24",
+        "wire.robust.1",
+        "wire.robust.2",
+    ] {
+        assert_eq!(verdict(&results, id), "pass", "{id}\n{stdout}");
+    }
+    // The token with invalid UTF-8 in it: refused (the reference stays silent: INFO), never admitted.
+    assert_ne!(verdict(&results, "wire.hostile.18"), "fail", "{stdout}");
+    let perms = results.iter().find(|r| r.0 == "wire.resp.8").unwrap();
+    assert_eq!(perms.1, "skipped");
+    assert!(perms.2.contains("declares no permissions"), "{}", perms.2);
+}
+
+#[test]
+fn mutants_fail_the_profile_cases_that_name_their_defect() {
+    let mutant = workspace_bin("callout-mutant").display().to_string();
+    for (fault, caught) in [
+        ("admit-unknown", &["e2e.profile.7"][..]),
+        ("short-expiry", &["e2e.profile.1", "e2e.profile.2"][..]),
+        ("no-account", &["e2e.profile.1", "e2e.profile.2"][..]),
+        ("ignore-deny", &[][..]),
+    ] {
+        let dir = profile_dir(&format!("{mutant} -fault {fault}"), |t| t);
+        let (code, results, stdout) = run(&dir, &["--strict", "e2e.profile"]);
+        if caught.is_empty() {
+            // The profile declares no deny lists: nothing to catch, and nothing fails wrongly.
+            assert_eq!(code, 0, "{fault}\n{stdout}");
+            continue;
+        }
+        assert_eq!(code, 1, "{fault}\n{stdout}");
+        for id in caught {
+            assert_eq!(verdict(&results, id), "fail", "{fault}: {id}\n{stdout}");
+        }
+        // The rejections of declared-rejected identities hold for every mutant here.
+        assert_eq!(
+            verdict(&results, "e2e.profile.3"),
+            "pass",
+            "{fault}\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_responder_with_other_json_habits_gets_the_same_verdicts() {
+    let mutant = workspace_bin("callout-mutant").display().to_string();
+    let dir = profile_dir(&format!("{mutant} -quirk json-nulls,header-order"), |t| t);
+    let (code, results, stdout) = run(&dir, &["--strict", "e2e.profile", "wire.resp"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        results.iter().all(|r| r.1 == "pass" || r.1 == "skipped"),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn profile_mistakes_are_usage_errors_naming_file_line_and_fix() {
+    let responder = workspace_bin("callout-responder").display().to_string();
+    for (edit, want) in [
+        (
+            (
+                "expect = \"admitted\"\naccount = \"APP\"",
+                "expect = \"admited\"\naccount = \"APP\"",
+            ),
+            "expect = \"admited\": use \"admitted\" or \"rejected\"",
+        ),
+        (
+            ("pass = \"alice-Profile-pw-1\"", "pasword = \"x\""),
+            "unknown field `pasword`",
+        ),
+        (
+            ("-users {profile_dir}", "-users {profiledir}"),
+            "unknown placeholder {profiledir}",
+        ),
+        (
+            (
+                "pub_allow = [\"alice.>\", \"$SYS.REQ.USER.INFO\"]",
+                "pub_allow = [\"alice.>\"]",
+            ),
+            "add \"$SYS.REQ.USER.INFO\" to pub_allow",
+        ),
+        (
+            ("expect = \"admitted\"", "expect = \"rejected\""),
+            "account, permissions and expires_in describe an admission",
+        ),
+    ] {
+        let dir = profile_dir(&responder, |t| {
+            assert!(t.contains(edit.0), "{}", edit.0);
+            t.replacen(edit.0, edit.1, 1)
+        });
+        let file = dir.path().join("profile.toml");
+        let out = Command::new(HARNESS)
+            .args(["run", "--profile"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{want}: {stderr}");
+        assert!(stderr.contains(want), "{want}: {stderr}");
+        assert!(stderr.contains(&format!("{}:", file.display())), "{stderr}");
+    }
+    // A profile and --responder-cmd exclude each other.
+    let dir = profile_dir(&responder, |t| t);
+    let out = Command::new(HARNESS)
+        .args(["run", "--responder-cmd", "x", "--profile"])
+        .arg(dir.path().join("profile.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+}
