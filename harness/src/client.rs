@@ -110,6 +110,9 @@ pub struct ConnectOptions {
     pub name: Option<String>,
     /// `nkey` and `sig`: log in with this user key, signing the INFO nonce as `sig` says.
     pub nkey: Option<(Arc<Signer>, SigMode)>,
+    /// `jwt`: a user JWT (config mode discards it, except for MQTT clients: `protocol.md
+    /// §1.5`).
+    pub jwt: Option<String>,
 }
 
 /// How a client signs the server's nonce when it logs in with an nkey (`protocol.md §1.5`
@@ -223,6 +226,9 @@ async fn connect_inner(addr: &str, opts: &ConnectOptions) -> Result<ConnectOutco
     }
     if let Some(n) = &opts.name {
         connect["name"] = Value::String(n.clone());
+    }
+    if let Some(j) = &opts.jwt {
+        connect["jwt"] = Value::String(j.clone());
     }
     if let Some((key, mode)) = &opts.nkey {
         let Some(nonce) = info.get("nonce").and_then(Value::as_str) else {

@@ -179,9 +179,12 @@ fn cached_or_download(version: &str) -> Result<ServerBinary, ProvisionError> {
     };
     std::fs::create_dir_all(&dir)
         .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
-    // A private scratch directory per process: parallel test processes may race to fill the
-    // cache; each downloads on its own and the rename below makes the last one win cleanly.
-    let scratch = dir.join(format!(".download-{}", std::process::id()));
+    // A private scratch directory per call: parallel test processes, and parallel tests in one
+    // process, may race to fill the cache; each downloads on its own and the rename below
+    // makes the last one win cleanly.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let scratch = dir.join(format!(".download-{}-{call}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).map_err(|e| err(e.to_string()))?;
     let out = Command::new("python3")

@@ -734,6 +734,7 @@ async fn run_step(
                     .as_ref()
                     .and_then(|n| fixture.nkeys.get(n))
                     .map(|k| (k.clone(), *sig)),
+                jwt: None,
             };
             let line_head = match (nkey, &user) {
                 (Some(n), _) if *sig == SigMode::Valid => {
