@@ -23,6 +23,9 @@ Exit codes: 0 nothing found, 1 a finding, 2 a set-up or usage error.";
 pub struct FuzzArgs {
     #[command(flatten)]
     pub targets: TargetArgs,
+    /// Fuzz the responder a profile describes, with its declared credentials (see run --profile)
+    #[arg(long, value_name = "FILE", value_parser = path, conflicts_with_all = ["responder", "responder_cmd", "name"])]
+    pub profile: Option<PathBuf>,
     /// Mutated requests per responder, at least 1 (default 5000, at most 100000000)
     #[arg(long, value_name = "N", value_parser = requests)]
     pub requests: Option<usize>,
@@ -75,6 +78,10 @@ impl FuzzArgs {
         }
         if targets.versions.is_empty() {
             targets.versions.push(DEFAULT_SERVER_VERSION.into());
+        }
+        if let Some(p) = &self.profile {
+            let profile = crate::profile::load(p).map_err(|e| e.to_string())?;
+            targets.responders = vec![profile.responder];
         }
         Ok((
             FuzzOptions {

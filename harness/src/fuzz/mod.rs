@@ -177,7 +177,7 @@ fn save(dir: &Path, name: &str, input: &Input, phase: &str, note: &str) -> Optio
 
 /// One good request (a liveness probe) through the pipelined subscription; what came back.
 async fn probe(phase: &mut Phase, prefix: &str, n: usize, pending: &mut Pending) -> Judged {
-    let good = phase.server.good("alice", crate::wire::ALICE_PASS);
+    let good = phase.server.good_for(&phase.server.ids.alice);
     let subject = format!("{prefix}.p{n}");
     phase
         .injector

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use callout_codec::{jwt, JWT_HEADER};
 
-use crate::wire::{FakeServer, ALICE_PASS, BOB_PASS};
+use crate::wire::{FakeServer, Login, ALICE_PASS};
 
 /// One fuzz input: what is published, and how it was made.
 #[derive(Clone, Debug)]
@@ -56,16 +56,16 @@ pub const MAX_BODY: usize = 1 << 20;
 
 /// Draws one input from `rng`.
 pub fn input(server: &FakeServer, rng: &mut StdRng) -> Input {
-    let (user, pass) = if rng.gen_bool(0.5) {
-        ("alice", ALICE_PASS)
+    let login = if rng.gen_bool(0.5) {
+        server.ids.alice.clone()
     } else {
-        ("bob", BOB_PASS)
+        server.ids.bob.clone()
     };
     // Claims mutations about half the time: they are the ones that reach the checks.
     if rng.gen_bool(0.45) {
-        return claims_input(server, user, pass, rng);
+        return claims_input(server, &login, rng);
     }
-    let good = server.good(user, pass);
+    let good = server.good_for(&login);
     let inner = server.sealing() && rng.gen_bool(0.5);
     let (op, body) = if inner {
         // Mutate the token, then seal it properly: the box opens, the garbage is inside.
@@ -178,8 +178,8 @@ fn random_bytes(rng: &mut StdRng, n: usize) -> Vec<u8> {
 }
 
 /// A claims mutation, signed with the server key and packed for the phase.
-fn claims_input(server: &FakeServer, user: &str, pass: &str, rng: &mut StdRng) -> Input {
-    let mut c = server.request(Some(user), Some(pass));
+fn claims_input(server: &FakeServer, login: &Login, rng: &mut StdRng) -> Input {
+    let mut c = server.request_for(login);
     // Sign once to stamp iss, iat, jti, type and version as the server does; then edit.
     let token = server.sign(&mut c);
     let mut v = jwt::peek_payload(&token).unwrap_or_else(|| json!({}));

@@ -19,7 +19,7 @@ use callout_codec::{jwt, AuthRequest};
 
 use crate::verdict::Level;
 use crate::wire::forge::looks_sealed as looks_sealed_body;
-use crate::wire::{FakeServer, ALICE_PASS, BOB_PASS};
+use crate::wire::FakeServer;
 
 /// Why an input may not be admitted, and how binding that is.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,14 +84,17 @@ pub fn judge_input(
         }
     };
     let co = &req.nats.connect_opts;
-    let known = [("alice", ALICE_PASS), ("bob", BOB_PASS)];
-    if !known
-        .iter()
-        .any(|(u, p)| co.user == *u && co.pass.expose() == *p)
-    {
+    // Admissible only with a known login's own secret: a password with its user name, or a
+    // token (whatever else the request carries).
+    let matches = |l: &crate::wire::Login| match (&l.token, &l.user, &l.pass) {
+        (Some(t), _, _) => co.auth_token.expose() == t,
+        (None, Some(u), Some(p)) => co.user == *u && co.pass.expose() == p,
+        _ => false,
+    };
+    if !matches(&server.ids.alice) && !matches(&server.ids.bob) {
         return no(
             Level::Must,
-            "connect_opts.user and pass match no user in users.json",
+            "connect_opts carries no known user's password or token",
         );
     }
     if should.is_some() {
@@ -122,6 +125,7 @@ pub fn judge_input(
 mod tests {
     use super::*;
     use crate::fuzz::tests::server;
+    use crate::wire::{ALICE_PASS, BOB_PASS};
 
     #[test]
     fn good_requests_are_admissible_and_broken_ones_are_not() {
@@ -141,7 +145,7 @@ mod tests {
             );
             let wrong = s.good("alice", BOB_PASS);
             let r = judge_input(&wrong.body, wrong.header.as_deref(), &s, now).unwrap();
-            assert!(r.why.contains("match no user"), "{r:?}");
+            assert!(r.why.contains("no known user"), "{r:?}");
             let old = s.good("bob", BOB_PASS);
             let r = judge_input(&old.body, old.header.as_deref(), &s, now + 60).unwrap();
             assert_eq!(r.level, Level::Should, "{r:?}");
