@@ -763,3 +763,189 @@ pub fn secrets(p: &Profile) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[responder]
+cmd = "svc -url {url} -issuer {issuer_seed} -key {profile_dir}/k"
+
+[[identity]]
+name = "a"
+token = "tok-a"
+expect = "admitted"
+account = "APP"
+pub_allow = ["a.>", "$SYS.REQ.USER.INFO"]
+
+[[identity]]
+name = "b"
+user = "bob"
+pass = "bob-pw"
+expect = "admitted"
+account = "OPS"
+
+[[identity]]
+name = "x"
+cred_cmd = "mint --expired"
+expect = "rejected"
+"#;
+
+    fn parse_str(text: &str) -> Result<Profile, ScenarioError> {
+        parse(text, Path::new("/p/prof.toml"))
+    }
+
+    #[test]
+    fn identities_make_one_case_each_then_the_unknown_credentials() {
+        let p = parse_str(BASE).unwrap();
+        assert_eq!(p.responder.name, "prof");
+        assert!(
+            p.responder.template.contains("-key /p/k"),
+            "{}",
+            p.responder.template
+        );
+        let titles: Vec<&str> = p.scenario.cases.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "a is admitted into APP with its declared permissions and stays admitted",
+                "b is admitted into OPS with its declared permissions and stays admitted",
+                "x is rejected",
+                "an unknown token is rejected",
+                "a's token with its first character changed is rejected",
+                "b with a wrong password is rejected",
+                "an unknown user is rejected",
+                "a client without credentials is rejected",
+            ]
+        );
+        let ids: Vec<String> = p.scenario.cases.iter().map(|c| c.id.clone()).collect();
+        assert_eq!(ids[0], "e2e.profile.1");
+        assert_eq!(ids[7], "e2e.profile.8");
+        assert_eq!(p.scenario.accounts, ["APP", "OPS"]);
+        // The altered token differs from the declared one.
+        let Step::Connect { token, .. } = &p.scenario.cases[4].steps[0] else {
+            panic!()
+        };
+        assert_ne!(token.as_deref(), Some("tok-a"));
+        // The wire identities are a's, with its permissions; the probe logs in as a.
+        let ids = p.responder.identities.as_ref().unwrap();
+        assert_eq!(ids.bob, Login::token("tok-a"));
+        assert_eq!(ids.bob_account, "APP");
+        assert!(!ids.users_json);
+        assert_eq!(
+            ids.bob_permissions.as_ref().unwrap()["pub"]["allow"],
+            json!(["a.>", "$SYS.REQ.USER.INFO"])
+        );
+        assert_eq!(
+            p.scenario.probe.as_ref().unwrap().token.as_deref(),
+            Some("tok-a")
+        );
+        assert_eq!(secrets(&p), ["tok-a", "bob-pw"]);
+    }
+
+    #[test]
+    fn an_expiring_identity_is_held_until_the_server_disconnects_it() {
+        let text = BASE.replace(
+            "name = \"x\"\ncred_cmd = \"mint --expired\"\nexpect = \"rejected\"",
+            "name = \"x\"\ncred_cmd = \"mint --ttl 4\"\nexpect = \"admitted\"\naccount = \"APP\"\nexpires_in = 4",
+        );
+        let p = parse_str(&text).unwrap();
+        let steps = &p.scenario.cases[2].steps;
+        assert!(
+            matches!(steps.last(), Some(Step::Expire { within, .. }) if *within == 7.0),
+            "{steps:?}"
+        );
+    }
+
+    #[test]
+    fn mistakes_name_the_line_and_the_fix() {
+        for (from, to, want, line) in [
+            (
+                "expect = \"rejected\"",
+                "expect = \"refused\"",
+                "use \"admitted\" or \"rejected\"",
+                19,
+            ),
+            (
+                "token = \"tok-a\"",
+                "token = \"tok-a\"\npass = \"p\"",
+                "give one secret",
+                5,
+            ),
+            ("user = \"bob\"\n", "", "a password needs user", 12),
+            ("account = \"OPS\"\n", "", "needs account", 12),
+            (
+                "{profile_dir}/k",
+                "{profiledir}/k",
+                "unknown placeholder {profiledir}",
+                3,
+            ),
+            ("name = \"b\"", "name = \"a\"", "appears twice", 12),
+            (
+                "cred_cmd = \"mint --expired\"",
+                "cred_cmd = \"mint --expired\"\ncred = \"jwt\"",
+                "cred = \"jwt\"",
+                19,
+            ),
+            (
+                "expect = \"rejected\"",
+                "expect = \"rejected\"\nexpires_in = 3",
+                "describe an admission",
+                19,
+            ),
+            (
+                "pub_allow = [\"a.>\", \"$SYS.REQ.USER.INFO\"]",
+                "pub_allow = [\"a.>\"]",
+                "$SYS.REQ.USER.INFO",
+                5,
+            ),
+        ] {
+            assert!(BASE.contains(from), "{from}");
+            let e = parse_str(&BASE.replacen(from, to, 1)).unwrap_err();
+            assert!(e.message.contains(want), "{want}: {e}");
+            assert_eq!(e.line, line, "{want}: {e}");
+            assert_eq!(e.file, "/p/prof.toml");
+        }
+        let none_admitted = BASE
+            .replace("expect = \"admitted\"\naccount = \"APP\"\npub_allow = [\"a.>\", \"$SYS.REQ.USER.INFO\"]", "expect = \"rejected\"")
+            .replace("expect = \"admitted\"\naccount = \"OPS\"", "expect = \"rejected\"");
+        let e = parse_str(&none_admitted).unwrap_err();
+        assert!(e.message.contains("at least one [[identity]]"), "{e}");
+        let e = parse_str("[responder]\ncmd = \"x\"\nsealng = true\n").unwrap_err();
+        assert!(e.message.contains("unknown field `sealng`"), "{e}");
+        assert_eq!(e.line, 3);
+    }
+
+    #[test]
+    fn cred_cmd_output_is_one_line_and_errors_never_show_it() {
+        let cmd = |argv: &[&str]| CredCmd {
+            identity: "i".into(),
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            kind: CredKind::Token,
+            alter: false,
+        };
+        assert_eq!(cmd(&["echo", " tok-1 "]).mint().unwrap(), "tok-1");
+        let mut altered = cmd(&["echo", "tok-1"]);
+        altered.alter = true;
+        assert_eq!(altered.mint().unwrap(), "uok-1");
+        let e = cmd(&["printf", "secret-a\\nsecret-b\\n"])
+            .mint()
+            .unwrap_err();
+        assert!(
+            e.contains("exactly one line") && !e.contains("secret-"),
+            "{e}"
+        );
+        let e = cmd(&["sh", "-c", "echo secret-c; echo oops >&2; exit 3"])
+            .mint()
+            .unwrap_err();
+        assert!(
+            e.contains("failed") && e.contains("oops") && !e.contains("secret-c"),
+            "{e}"
+        );
+        let e = cmd(&["/nonexistent/mint"]).mint().unwrap_err();
+        assert!(e.contains("cannot start"), "{e}");
+        let e = cmd(&["true"]).mint().unwrap_err();
+        assert!(e.contains("exactly one line"), "{e}");
+    }
+}

@@ -26,6 +26,11 @@
 //! ]
 //! ```
 //!
+//! Besides `connect`, `subscribe`, `publish`, `reply`, `request`, `user_info`, `burst`, `sleep`
+//! and `close`, two steps judge a session's lifetime: `{ alive = "CONN" }` (still admitted: a
+//! PING is answered and no `-ERR` came) and `{ expire = "CONN", within = SECS }` (the server
+//! disconnects it with `User Authentication Expired` within SECS).
+//!
 //! Version-specific expectations are data too: `min_server = "2.11.0"` (on the file or a case)
 //! skips a case on older servers, and `before_server = "2.14.4"` on a case skips it on that
 //! version and newer. A behaviour that changed in a release is two cases, one with
