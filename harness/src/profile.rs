@@ -37,6 +37,10 @@
 //! expect = "rejected"
 //! ```
 //!
+//! A responder that holds its own keys says so with `[keys] issuer = "A…"` and `xkey = "X…"`
+//! (public keys): the server trusts that issuer and seals to that xkey, and the command gets
+//! no seed placeholders.
+//!
 //! A credential is `user` + `pass`, `token`, or `cred_cmd` (run without a shell before every
 //! use; its trimmed stdout is the secret). Every mistake is an error naming the file, the line
 //! and the fix.
@@ -160,6 +164,16 @@ impl CredCmd {
     }
 }
 
+/// The public keys of a responder that holds its own seeds (`[keys]`): the server trusts this
+/// issuer and seals to this xkey, and the harness hands over no seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnKeys {
+    /// The issuer account's public key, `A…`.
+    pub issuer: String,
+    /// The responder's public curve key, `X…`.
+    pub xkey: Option<String>,
+}
+
 /// A declared credential: fixed, or minted by a command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credential {
@@ -244,6 +258,8 @@ struct RawProfile {
     responder: RawResponder,
     #[serde(default)]
     server: Option<RawServer>,
+    #[serde(default)]
+    keys: Option<RawKeys>,
     #[serde(default, rename = "identity")]
     identities: Vec<Spanned<RawIdentity>>,
 }
@@ -258,6 +274,14 @@ struct RawResponder {
 
 fn yes() -> bool {
     true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    issuer: String,
+    #[serde(default)]
+    xkey: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -360,6 +384,36 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
     // Typos in placeholders are found now, not when the first phase starts.
     sut::render(&cmd, &sut::Placeholders::default())
         .map_err(|e| err(line_at("cmd"), format!("[responder] cmd: {e}")))?;
+    let keys = match &raw.keys {
+        None => None,
+        Some(k) => {
+            let kline = line_at("[keys]");
+            callout_codec::nkey::expect_public(&k.issuer, callout_codec::KeyKind::Account)
+                .map_err(|e| err(kline, format!("[keys] issuer {:?}: {e}; give the public key (A…) of the account whose seed the responder signs with", k.issuer)))?;
+            if let Some(x) = &k.xkey {
+                callout_codec::CurvePublic::parse(x).map_err(|e| {
+                    err(kline, format!("[keys] xkey {x:?}: {e}; give the public curve key (X…) whose seed the responder opens requests with"))
+                })?;
+            }
+            if raw.responder.sealing && k.xkey.is_none() {
+                return Err(err(kline, "[keys] has no xkey, but [responder] sealing = true: give xkey = \"X…\" (the public curve key the server seals to), or sealing = false".into()));
+            }
+            for seed in [
+                "{issuer_seed}",
+                "{issuer_seed_file}",
+                "{xkey_seed}",
+                "{xkey_seed_file}",
+            ] {
+                if cmd.contains(seed) {
+                    return Err(err(line_at("cmd"), format!("[responder] cmd uses {seed}, but [keys] says the responder brings its own keys: the harness makes no seeds then; remove {seed} (or [keys])")));
+                }
+            }
+            Some(OwnKeys {
+                issuer: k.issuer.clone(),
+                xkey: k.xkey.clone(),
+            })
+        }
+    };
     let server = raw.server.unwrap_or(RawServer {
         accounts: vec![],
         timeout: None,
@@ -511,9 +565,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         users_json: json!({}),
         generate_users: None,
         probe: Some(main.credential.clone()),
+        keys: keys.clone(),
         cases: cases(&identities, timeout),
     };
-    let ids = wire_identities(&main);
+    let mut ids = wire_identities(&main);
+    ids.keys = keys;
     Ok(Profile {
         path: path.to_path_buf(),
         responder: ResponderSpec {
@@ -551,6 +607,7 @@ fn wire_identities(main: &Identity) -> Identities {
         users_json: false,
         users: json!({}),
         refresh: Some(main.credential.clone()),
+        keys: None,
     }
 }
 

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use callout_codec::{CurveSecret, KeyKind, Signer};
+use callout_codec::{CurvePublic, CurveSecret, KeyKind, Signer};
 use serde_json::Value;
 
 use crate::client::{self, Client, ConnectOptions, ConnectOutcome, Event, Msg, SigMode};
@@ -75,10 +75,16 @@ impl ServerBackend for ContainerBackend {
 
 /// Everything generated for one scenario file.
 pub struct Fixture {
-    /// Issuer account key (its seed goes to the responder).
+    /// Issuer account key (its seed goes to the responder); unused when the responder brings
+    /// its own keys ([`Scenario::keys`]).
     pub issuer: Signer,
-    /// Curve key when the scenario seals.
+    /// The issuer the server trusts: `issuer`'s public key, or the responder's own.
+    pub issuer_pub: String,
+    /// Curve key when the scenario seals and the harness makes the key.
     pub xkey: Option<CurveSecret>,
+    /// The curve key the server seals to, when the scenario seals: `xkey`'s public key, or
+    /// the responder's own.
+    pub xkey_pub: Option<CurvePublic>,
     /// The responder's password.
     pub responder_pass: String,
     /// The probe user's password.
@@ -111,7 +117,23 @@ impl Fixture {
     /// Generates keys, the server config and the users file for `scn`.
     pub fn new(scn: &Scenario) -> std::io::Result<Fixture> {
         let issuer = Signer::generate(KeyKind::Account);
-        let xkey = scn.xkey.then(CurveSecret::generate);
+        let (issuer_pub, xkey, xkey_pub) = match &scn.keys {
+            None => {
+                let xkey = scn.xkey.then(CurveSecret::generate);
+                let public = xkey.as_ref().map(|x| x.public().clone());
+                (issuer.public_key().to_string(), xkey, public)
+            }
+            Some(own) => {
+                let public =
+                    match (&own.xkey, scn.xkey) {
+                        (Some(x), true) => Some(CurvePublic::parse(x).map_err(|e| {
+                            std::io::Error::other(format!("[keys] xkey {x:?}: {e}"))
+                        })?),
+                        _ => None,
+                    };
+                (own.issuer.clone(), None, public)
+            }
+        };
         let responder_pass = random_secret();
         let probe_pass = random_secret();
         let dir = server::scratch_dir("fixture")?;
@@ -216,10 +238,10 @@ impl Fixture {
             accounts,
             system_account: scn.system_account.clone(),
             callout: Some(CalloutConf {
-                issuer: issuer.public_key().to_string(),
+                issuer: issuer_pub.clone(),
                 account: CALLOUT_ACCOUNT.into(),
                 auth_users,
-                xkey: xkey.as_ref().map(|x| x.public().as_str().to_string()),
+                xkey: xkey_pub.as_ref().map(|x| x.as_str().to_string()),
                 allowed_accounts: scn.allowed_accounts.clone(),
             }),
             auth_timeout_secs: scn.timeout,
@@ -227,7 +249,9 @@ impl Fixture {
         };
         Ok(Fixture {
             issuer,
+            issuer_pub,
             xkey,
+            xkey_pub,
             responder_pass,
             probe_pass,
             dir,
@@ -240,28 +264,36 @@ impl Fixture {
 
     /// Placeholder values for a responder connecting to `url`.
     pub fn placeholders(&self, url: &str) -> std::io::Result<Placeholders> {
-        let issuer_seed = self.issuer.seed();
-        let issuer_file = self.dir.join("issuer.nk");
-        server::write_private(&issuer_file, format!("{issuer_seed}\n"))?;
-        let (xkey_seed, xkey_file, xkey_pub) = match &self.xkey {
+        // A responder with keys of its own gets no seeds (a profile's `[keys]`).
+        let own_issuer = self.issuer_pub != self.issuer.public_key();
+        let (issuer_seed, issuer_file) = if own_issuer {
+            (String::new(), String::new())
+        } else {
+            let seed = self.issuer.seed();
+            let file = self.dir.join("issuer.nk");
+            server::write_private(&file, format!("{seed}\n"))?;
+            (seed, file.display().to_string())
+        };
+        let (xkey_seed, xkey_file) = match &self.xkey {
             Some(x) => {
                 let f = self.dir.join("xkey.nk");
                 server::write_private(&f, format!("{}\n", x.seed()))?;
-                (
-                    x.seed(),
-                    f.display().to_string(),
-                    x.public().as_str().to_string(),
-                )
+                (x.seed(), f.display().to_string())
             }
-            None => (String::new(), String::new(), String::new()),
+            None => (String::new(), String::new()),
         };
+        let xkey_pub = self
+            .xkey_pub
+            .as_ref()
+            .map(|x| x.as_str().to_string())
+            .unwrap_or_default();
         Ok(Placeholders {
             url: url.to_string(),
             user: RESPONDER_USER.into(),
             pass: self.responder_pass.clone(),
             issuer_seed,
-            issuer_seed_file: issuer_file.display().to_string(),
-            issuer_pub: self.issuer.public_key().to_string(),
+            issuer_seed_file: issuer_file,
+            issuer_pub: self.issuer_pub.clone(),
             xkey_seed,
             xkey_seed_file: xkey_file,
             xkey_pub,

@@ -634,6 +634,9 @@ pub struct Scenario {
     /// The readiness probe's login when the responder does not read the harness's users.json
     /// (a profile's declared identity); `None` adds the probe user to users.json.
     pub probe: Option<crate::profile::Credential>,
+    /// The responder's own public issuer and xkey (a profile's `[keys]`); `None`: the harness
+    /// generates them and hands the seeds over through the placeholders.
+    pub keys: Option<crate::profile::OwnKeys>,
     /// Cases.
     pub cases: Vec<Case>,
 }
@@ -810,6 +813,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         users_json,
         generate_users: raw.generate_users,
         probe: None,
+        keys: None,
         cases,
     })
 }

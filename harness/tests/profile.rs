@@ -282,3 +282,68 @@ fn profile_mistakes_are_usage_errors_naming_file_line_and_fix() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
 }
+
+#[test]
+fn a_responder_with_keys_of_its_own_is_judged_by_them() {
+    use callout_codec::{CurveSecret, KeyKind, Signer};
+    let responder = workspace_bin("callout-responder").display().to_string();
+    let issuer = Signer::generate(KeyKind::Account);
+    let xkey = CurveSecret::generate();
+    let dir = profile_dir(&responder, |t| {
+        t.replace(
+            "-issuer.seed {issuer_seed}",
+            &format!("-issuer.seed {}", issuer.seed()),
+        )
+        .replace(
+            "-xkey.seed {xkey_seed}",
+            &format!("-xkey.seed {}", xkey.seed()),
+        )
+        .replace(
+            "[server]",
+            &format!(
+                "[keys]\nissuer = \"{}\"\nxkey = \"{}\"\n\n[server]",
+                issuer.public_key(),
+                xkey.public().as_str()
+            ),
+        )
+    });
+    let (code, results, stdout) = run(&dir, &["--strict", "e2e.profile.1", "wire"]);
+    assert_eq!(code, 0, "{stdout}");
+    for id in [
+        "e2e.profile.1",
+        "wire.resp.1",
+        "wire.resp.3",
+        "wire.resp.14",
+        "wire.seal.1",
+        "wire.seal.2",
+        "wire.seal.4",
+        "wire.hostile.24",
+        "wire.robust.2",
+    ] {
+        assert_eq!(verdict(&results, id), "pass", "{id}\n{stdout}");
+    }
+    // Every request to a server with an xkey is sealed: the plain-only cases do not apply.
+    for id in ["wire.hostile.16", "wire.robust.1"] {
+        let r = results.iter().find(|r| r.0 == id).unwrap();
+        assert_eq!(r.1, "skipped", "{id}");
+        assert!(r.2.contains("its own xkey"), "{id}: {}", r.2);
+    }
+    // The harness's placeholders would hand it seeds it does not use: a mistake.
+    let dir = profile_dir(&responder, |t| {
+        t.replace(
+            "[server]",
+            &format!(
+                "[keys]\nissuer = \"{}\"\nxkey = \"{}\"\n\n[server]",
+                issuer.public_key(),
+                xkey.public().as_str()
+            ),
+        )
+    });
+    let out = Command::new(HARNESS)
+        .args(["run", "--profile"])
+        .arg(dir.path().join("profile.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("brings its own keys"));
+}

@@ -114,8 +114,8 @@ impl WireRig {
         let forger = FakeServer {
             key: Signer::generate(KeyKind::Server),
             xkey: CurveSecret::generate(),
-            responder_xkey: fixture.xkey.as_ref().map(|x| x.public().clone()),
-            issuer: fixture.issuer.public_key().to_string(),
+            responder_xkey: fixture.xkey_pub.clone(),
+            issuer: fixture.issuer_pub.clone(),
             ids: Default::default(),
         };
         let channel = forger.channel();

@@ -130,6 +130,8 @@ pub struct Identities {
     /// The credential alice and bob carry when it is minted by a command: made again for
     /// every phase ([`Identities::refreshed`]), so a short-lived one never runs out mid-run.
     pub refresh: Option<crate::profile::Credential>,
+    /// The responder's own public keys, when it brings them (a profile's `[keys]`).
+    pub keys: Option<crate::profile::OwnKeys>,
 }
 
 impl Default for Identities {
@@ -142,11 +144,18 @@ impl Default for Identities {
             users_json: true,
             users: wire_users(),
             refresh: None,
+            keys: None,
         }
     }
 }
 
 impl Identities {
+    /// True when the responder holds an xkey of its own: a server that has one seals every
+    /// request, so the plain phase is sealed too.
+    pub fn always_sealed(&self) -> bool {
+        self.keys.as_ref().is_some_and(|k| k.xkey.is_some())
+    }
+
     /// The identities with a freshly minted credential, when they have one to mint.
     pub fn refreshed(&self) -> Result<Identities, String> {
         let mut ids = self.clone();

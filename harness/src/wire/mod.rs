@@ -339,6 +339,9 @@ pub fn not_applicable(case: &WireCase, ids: &Identities) -> Option<String> {
             "needs the harness's users.json (a profile declares its own identities)".into(),
         );
     }
+    if ids.always_sealed() && matches!(case.id, "wire.hostile.16" | "wire.robust.1") {
+        return Some("the responder brings its own xkey, so every request to it is sealed; the case needs a plain one".into());
+    }
     if case.id == "wire.resp.8" && ids.bob_permissions.is_none() {
         return Some(
             "the profile declares no permissions for the identity the response cases use".into(),
@@ -436,7 +439,7 @@ impl Phase {
                 vec!["APP".into(), ids.bob_account.clone()]
             },
             system_account: None,
-            xkey: config == Config::Sealed,
+            xkey: config == Config::Sealed || ids.always_sealed(),
             timeout: 2.0,
             allowed_accounts: vec![],
             auth_users: vec![],
@@ -447,6 +450,7 @@ impl Phase {
             },
             generate_users: None,
             probe: None,
+            keys: ids.keys.clone(),
             cases: vec![],
         };
         let setup = |e: String| PhaseError::Setup(e, String::new());
@@ -488,8 +492,8 @@ impl Phase {
         let server = FakeServer {
             key: Signer::generate(KeyKind::Server),
             xkey: CurveSecret::generate(),
-            responder_xkey: fixture.xkey.as_ref().map(|x| x.public().clone()),
-            issuer: fixture.issuer.public_key().to_string(),
+            responder_xkey: fixture.xkey_pub.clone(),
+            issuer: fixture.issuer_pub.clone(),
             ids: ids.clone(),
         };
         let redact = Redactor::new(
