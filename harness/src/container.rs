@@ -708,11 +708,12 @@ pub async fn start_container(
 ) -> Result<RunningServer, ServerError> {
     let bin = bin.clone();
     let conf_text = conf.render(&format!("0.0.0.0:{CONTAINER_PORT}"));
+    let fixed_port = conf.port;
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("callout-container-start".into())
         .spawn(move || {
-            let result = start_container_blocking(&bin, conf_text);
+            let result = start_container_blocking(&bin, conf_text, fixed_port);
             // A receiver that is gone means the caller gave up: the server is dropped (removed).
             drop(tx.send(result));
         })
@@ -724,12 +725,16 @@ pub async fn start_container(
 fn start_container_blocking(
     bin: &ServerBinary,
     conf_text: String,
+    fixed_port: Option<u16>,
 ) -> Result<RunningServer, ServerError> {
     ensure_engine()?;
     let image = ensure_image(bin)?;
+    if let Some(port) = fixed_port {
+        return start_once(bin, &image, &conf_text, port);
+    }
     let mut last = None;
     for _ in 0..5 {
-        match start_once(bin, &image, &conf_text) {
+        match start_once(bin, &image, &conf_text, free_port()) {
             Ok(s) => return Ok(s),
             Err(e) if e.to_string().contains("address already in use") => last = Some(e),
             Err(e) => return Err(e),
@@ -742,8 +747,8 @@ fn start_once(
     bin: &ServerBinary,
     image: &str,
     conf_text: &str,
+    port: u16,
 ) -> Result<RunningServer, ServerError> {
-    let port = free_port();
     if port == 0 {
         return Err(container_err("cannot find a free port"));
     }

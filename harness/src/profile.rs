@@ -174,6 +174,19 @@ pub struct OwnKeys {
     pub xkey: Option<String>,
 }
 
+/// A responder that is already running (`[responder] url`, `user`, `pass`): the harness
+/// starts each server on this loopback port with this user in the callout account, and waits
+/// for the responder to connect; it never starts, stops or restarts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attach {
+    /// The loopback port the responder connects to.
+    pub port: u16,
+    /// The user it connects as.
+    pub user: String,
+    /// Its password.
+    pub pass: String,
+}
+
 /// A declared credential: fixed, or minted by a command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credential {
@@ -267,9 +280,33 @@ struct RawProfile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawResponder {
-    cmd: String,
+    #[serde(default)]
+    cmd: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    pass: Option<String>,
     #[serde(default = "yes")]
     sealing: bool,
+}
+
+/// The port of a loopback `nats://` URL, or what is wrong with it.
+fn loopback_port(url: &str) -> Result<u16, String> {
+    let rest = url
+        .strip_prefix("nats://")
+        .ok_or("it must start with nats://")?;
+    let (host, port) = rest
+        .rsplit_once(':')
+        .ok_or("it needs a port, e.g. nats://127.0.0.1:4333")?;
+    if !matches!(host, "127.0.0.1" | "localhost") {
+        return Err(format!("the host is {host:?}: the harness starts its servers on this machine's loopback (127.0.0.1), so the responder must connect there"));
+    }
+    match port.trim_end_matches('/').parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(format!("the port {port:?} is not a number from 1 to 65535")),
+    }
 }
 
 fn yes() -> bool {
@@ -375,15 +412,48 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         ));
     }
     let line_at = |key: &str| line_of(text, text.find(key).unwrap_or(0));
-    let cmd = with_profile_dir(&raw.responder.cmd, &dir);
-    match sut::split_words(&cmd) {
+    let r = &raw.responder;
+    let rline = line_at("[responder]");
+    let attach = match (&r.cmd, &r.url) {
+        (Some(_), Some(_)) => return Err(err(rline, "[responder] has both cmd and url: give cmd (the harness starts the responder) or url, user and pass (it is already running)".into())),
+        (None, None) => return Err(err(rline, "[responder] needs cmd = \"…\" (how the harness starts the responder), or url, user and pass (where an already running responder connects)".into())),
+        (Some(_), None) => {
+            if r.user.is_some() || r.pass.is_some() {
+                return Err(err(rline, "[responder] user and pass go with url (an already running responder); a started one gets {user} and {pass}".into()));
+            }
+            None
+        }
+        (None, Some(url)) => {
+            let port = loopback_port(url)
+                .map_err(|m| err(line_at("url"), format!("[responder] url = {url:?}: {m}")))?;
+            let (Some(user), Some(pass)) = (&r.user, &r.pass) else {
+                return Err(err(rline, "[responder] url needs user and pass: the user the running responder connects as, which the harness puts in the callout account".into()));
+            };
+            if raw.keys.is_none() {
+                return Err(err(rline, "[responder] url needs [keys] issuer (and xkey): the harness cannot hand seeds to a responder it does not start".into()));
+            }
+            Some(Attach {
+                port,
+                user: user.clone(),
+                pass: pass.clone(),
+            })
+        }
+    };
+    let cmd = match (&r.cmd, &r.url) {
+        (Some(c), _) => with_profile_dir(c, &dir),
+        (None, Some(url)) => format!("(already running, connects to {url})"),
+        (None, None) => String::new(),
+    };
+    if attach.is_none() {
+        match sut::split_words(&cmd) {
         Ok(w) if !w.is_empty() => {}
         Ok(_) => return Err(err(line_at("cmd"), "[responder] cmd is empty: write the command that starts the responder, with the --responder-cmd placeholders ({url}, {user}, {pass}, {issuer_seed}, {xkey_seed}, …)".into())),
         Err(e) => return Err(err(line_at("cmd"), format!("[responder] cmd: {e}"))),
     }
-    // Typos in placeholders are found now, not when the first phase starts.
-    sut::render(&cmd, &sut::Placeholders::default())
-        .map_err(|e| err(line_at("cmd"), format!("[responder] cmd: {e}")))?;
+        // Typos in placeholders are found now, not when the first phase starts.
+        sut::render(&cmd, &sut::Placeholders::default())
+            .map_err(|e| err(line_at("cmd"), format!("[responder] cmd: {e}")))?;
+    }
     let keys = match &raw.keys {
         None => None,
         Some(k) => {
@@ -566,10 +636,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         generate_users: None,
         probe: Some(main.credential.clone()),
         keys: keys.clone(),
+        attach: attach.clone(),
         cases: cases(&identities, timeout),
     };
     let mut ids = wire_identities(&main);
     ids.keys = keys;
+    ids.attach = attach;
     Ok(Profile {
         path: path.to_path_buf(),
         responder: ResponderSpec {
@@ -608,6 +680,7 @@ fn wire_identities(main: &Identity) -> Identities {
         users: json!({}),
         refresh: Some(main.credential.clone()),
         keys: None,
+        attach: None,
     }
 }
 
@@ -811,11 +884,13 @@ pub fn describe(p: &Profile) -> String {
     out
 }
 
-/// Every secret a profile holds in its file (fixed passwords and tokens), for redaction.
+/// Every secret a profile holds in its file (fixed passwords and tokens, the running
+/// responder's password), for redaction.
 pub fn secrets(p: &Profile) -> Vec<String> {
     p.identities
         .iter()
         .flat_map(|i| [i.credential.pass.clone(), i.credential.token.clone()])
+        .chain([p.scenario.attach.as_ref().map(|a| a.pass.clone())])
         .flatten()
         .filter(|s| !s.is_empty())
         .collect()
@@ -969,6 +1044,22 @@ expect = "rejected"
             .replace("expect = \"admitted\"\naccount = \"OPS\"", "expect = \"rejected\"");
         let e = parse_str(&none_admitted).unwrap_err();
         assert!(e.message.contains("at least one [[identity]]"), "{e}");
+        for (responder, want) in [
+            ("cmd = \"x\"\nurl = \"nats://127.0.0.1:4333\"", "both cmd and url"),
+            ("sealing = true", "needs cmd"),
+            ("url = \"nats://10.0.0.5:4333\"\nuser = \"u\"\npass = \"p\"", "loopback"),
+            ("url = \"nats://127.0.0.1\"\nuser = \"u\"\npass = \"p\"", "needs a port"),
+            ("url = \"nats://127.0.0.1:4333\"", "needs user and pass"),
+            ("url = \"nats://127.0.0.1:4333\"\nuser = \"u\"\npass = \"p\"", "needs [keys]"),
+            ("cmd = \"x\"\nuser = \"u\"", "go with url"),
+        ] {
+            let text = BASE.replace(
+                "cmd = \"svc -url {url} -issuer {issuer_seed} -key {profile_dir}/k\"",
+                responder,
+            );
+            let e = parse_str(&text).unwrap_err();
+            assert!(e.message.contains(want), "{want}: {e}");
+        }
         let e = parse_str("[responder]\ncmd = \"x\"\nsealng = true\n").unwrap_err();
         assert!(e.message.contains("unknown field `sealng`"), "{e}");
         assert_eq!(e.line, 3);

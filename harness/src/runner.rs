@@ -85,6 +85,8 @@ pub struct Fixture {
     /// The curve key the server seals to, when the scenario seals: `xkey`'s public key, or
     /// the responder's own.
     pub xkey_pub: Option<CurvePublic>,
+    /// The user the responder connects as (in the callout account and `auth_users`).
+    pub responder_user: String,
     /// The responder's password.
     pub responder_pass: String,
     /// The probe user's password.
@@ -134,7 +136,11 @@ impl Fixture {
                 (own.issuer.clone(), None, public)
             }
         };
-        let responder_pass = random_secret();
+        // A responder that is already running connects with its own user and password.
+        let (responder_user, responder_pass) = match &scn.attach {
+            Some(a) => (a.user.clone(), a.pass.clone()),
+            None => (RESPONDER_USER.to_string(), random_secret()),
+        };
         let probe_pass = random_secret();
         let dir = server::scratch_dir("fixture")?;
         let mut users = scn.users_json.clone();
@@ -205,7 +211,7 @@ impl Fixture {
         };
         let mut accounts = vec![AccountConf {
             name: CALLOUT_ACCOUNT.into(),
-            users: vec![(RESPONDER_USER.into(), responder_pass.clone())],
+            users: vec![(responder_user.clone(), responder_pass.clone())],
             // With nkey users, a configured nkey of no one's makes the server send a nonce.
             nkeys: if nkeys.is_empty() {
                 vec![]
@@ -232,7 +238,7 @@ impl Fixture {
                 });
             }
         }
-        let mut auth_users = vec![RESPONDER_USER.to_string()];
+        let mut auth_users = vec![responder_user.clone()];
         auth_users.extend(scn.auth_users.iter().map(|u| u.user.clone()));
         let conf = ServerConf {
             accounts,
@@ -246,12 +252,14 @@ impl Fixture {
             }),
             auth_timeout_secs: scn.timeout,
             max_payload: None,
+            port: scn.attach.as_ref().map(|a| a.port),
         };
         Ok(Fixture {
             issuer,
             issuer_pub,
             xkey,
             xkey_pub,
+            responder_user,
             responder_pass,
             probe_pass,
             dir,
@@ -289,7 +297,7 @@ impl Fixture {
             .unwrap_or_default();
         Ok(Placeholders {
             url: url.to_string(),
-            user: RESPONDER_USER.into(),
+            user: self.responder_user.clone(),
             pass: self.responder_pass.clone(),
             issuer_seed,
             issuer_seed_file: issuer_file,
@@ -449,14 +457,13 @@ pub async fn run_scenario(
                 return out;
             }
         };
-        let argv = match sut::render(&responder.template, &ph) {
-            Ok(a) => a,
-            Err(e) => {
-                out.setup_error = Some(e);
-                return out;
-            }
+        let started = if scn.attach.is_some() {
+            Ok(RunningResponder::attached())
+        } else {
+            sut::render(&responder.template, &ph)
+                .and_then(|argv| RunningResponder::start(&argv, ph.secrets()))
         };
-        let mut proc = match RunningResponder::start(&argv, ph.secrets()) {
+        let mut proc = match started {
             Ok(p) => p,
             Err(e) => {
                 out.setup_error = Some(e);

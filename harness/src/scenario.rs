@@ -637,6 +637,9 @@ pub struct Scenario {
     /// The responder's own public issuer and xkey (a profile's `[keys]`); `None`: the harness
     /// generates them and hands the seeds over through the placeholders.
     pub keys: Option<crate::profile::OwnKeys>,
+    /// A responder that is already running: the server listens where it connects and knows
+    /// its user (a profile's `[responder] url`); the harness starts no process.
+    pub attach: Option<crate::profile::Attach>,
     /// Cases.
     pub cases: Vec<Case>,
 }
@@ -814,6 +817,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         generate_users: raw.generate_users,
         probe: None,
         keys: None,
+        attach: None,
         cases,
     })
 }

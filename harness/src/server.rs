@@ -56,6 +56,9 @@ pub struct ServerConf {
     pub auth_timeout_secs: f64,
     /// `max_payload` in bytes, when not the server default (1 MiB).
     pub max_payload: Option<u64>,
+    /// Listen on this loopback port rather than a free one: where a responder that is already
+    /// running connects (a profile's `[responder] url`).
+    pub port: Option<u16>,
 }
 
 fn quote(s: &str) -> String {
@@ -252,6 +255,9 @@ pub fn write_private(path: &std::path::Path, contents: impl AsRef<[u8]>) -> std:
 /// Starts nats-server as a local process with `conf` on a free port, waiting for
 /// "Server is ready". Retries on a port race.
 pub fn start_process(bin: &ServerBinary, conf: &ServerConf) -> Result<RunningServer, ServerError> {
+    if let Some(port) = conf.port {
+        return start_process_on(bin, conf, port);
+    }
     let mut last = None;
     for _ in 0..5 {
         match start_process_once(bin, conf) {

@@ -237,7 +237,8 @@ pub fn render(template: &str, p: &Placeholders) -> Result<Vec<String>, String> {
 /// A running responder: the process group of the command (a wrapper script and the responder
 /// it starts are stopped together), and its redacted stderr.
 pub struct RunningResponder {
-    child: Child,
+    /// `None` for a responder that was already running ([`RunningResponder::attached`]).
+    child: Option<Child>,
     /// The process group (the child's PID: it is started with `process_group(0)`).
     pgid: i32,
     /// Set once the whole group is known to be gone: its id may be reused after that.
@@ -246,7 +247,7 @@ pub struct RunningResponder {
     stderr: Arc<Mutex<StderrCapture>>,
     reader_done: Arc<AtomicBool>,
     started: Instant,
-    _registration: Registration,
+    _registration: Option<Registration>,
 }
 
 /// How much stderr is kept (the newest bytes).
@@ -443,26 +444,48 @@ impl RunningResponder {
             None => reader_done.store(true, Ordering::SeqCst),
         }
         Ok(RunningResponder {
-            child,
+            child: Some(child),
             pgid,
             group_gone: false,
             status: None,
             stderr,
             reader_done,
             started: Instant::now(),
-            _registration: registration,
+            _registration: Some(registration),
         })
     }
 
-    /// The PID (also the process group id).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// A responder that was already running when the harness started (a profile's
+    /// `[responder] url`): no process to watch, stop or restart, and no stderr. Only what
+    /// crosses the wire says whether it is alive.
+    pub fn attached() -> RunningResponder {
+        RunningResponder {
+            child: None,
+            pgid: 0,
+            group_gone: true,
+            status: None,
+            stderr: Arc::new(Mutex::new(StderrCapture::new(&[]))),
+            reader_done: Arc::new(AtomicBool::new(true)),
+            started: Instant::now(),
+            _registration: None,
+        }
     }
 
-    /// `Some(status text)` when the process started from the template has exited.
+    /// True for [`RunningResponder::attached`].
+    pub fn is_attached(&self) -> bool {
+        self.child.is_none()
+    }
+
+    /// The PID (also the process group id); 0 for an attached responder.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// `Some(status text)` when the process started from the template has exited (never for
+    /// an attached responder).
     pub fn exited(&mut self) -> Option<String> {
         if self.status.is_none() {
-            if let Ok(Some(st)) = self.child.try_wait() {
+            if let Some(Ok(Some(st))) = self.child.as_mut().map(Child::try_wait) {
                 self.status = Some(st.to_string());
             }
         }
@@ -471,6 +494,9 @@ impl RunningResponder {
 
     /// The last `lines` lines of stderr.
     pub fn stderr_tail(&self, lines: usize) -> String {
+        if self.is_attached() {
+            return "(the responder was already running: its stderr is not captured)".into();
+        }
         let b = self.stderr.lock().map(|b| b.text()).unwrap_or_default();
         let all: Vec<&str> = b.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
@@ -497,7 +523,7 @@ impl RunningResponder {
                 }
                 if !self.all_gone() {
                     cleanup::signal_group(self.pgid, libc::SIGKILL);
-                    if let Ok(st) = self.child.wait() {
+                    if let Some(Ok(st)) = self.child.as_mut().map(Child::wait) {
                         self.status.get_or_insert(st.to_string());
                     }
                     let deadline = Instant::now() + Duration::from_secs(2);
@@ -521,7 +547,9 @@ impl Drop for RunningResponder {
     fn drop(&mut self) {
         if !self.group_gone && (self.exited().is_none() || cleanup::group_alive(self.pgid)) {
             cleanup::signal_group(self.pgid, libc::SIGKILL);
-            let _ = self.child.wait();
+            if let Some(c) = self.child.as_mut() {
+                let _ = c.wait();
+            }
         }
     }
 }

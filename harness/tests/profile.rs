@@ -347,3 +347,76 @@ fn a_responder_with_keys_of_its_own_is_judged_by_them() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("brings its own keys"));
 }
+
+#[test]
+fn an_already_running_responder_is_judged_where_it_connects_and_never_restarted() {
+    use callout_codec::{CurveSecret, KeyKind, Signer};
+    let responder = workspace_bin("callout-responder");
+    let issuer = Signer::generate(KeyKind::Account);
+    let xkey = CurveSecret::generate();
+    let port = callout_conformance::server::free_port();
+    let dir = profile_dir("unused", |t| {
+        let cmd_line = t
+            .lines()
+            .find(|l| l.starts_with("cmd = "))
+            .unwrap()
+            .to_string();
+        t.replace(
+            &cmd_line,
+            &format!("url = \"nats://127.0.0.1:{port}\"\nuser = \"ext-auth\"\npass = \"ext-auth-Secret-4Rt\""),
+        )
+        .replace(
+            "[server]",
+            &format!(
+                "[keys]\nissuer = \"{}\"\nxkey = \"{}\"\n\n[server]",
+                issuer.public_key(),
+                xkey.public().as_str()
+            ),
+        )
+    });
+    // The responder runs before the harness does, retrying its connection until a server
+    // listens on its port.
+    let mut running = Command::new(&responder)
+        .args(["-nats.url", &format!("nats://127.0.0.1:{port}")])
+        .args([
+            "-nats.user",
+            "ext-auth",
+            "-nats.pass",
+            "ext-auth-Secret-4Rt",
+        ])
+        .args(["-issuer.seed", &issuer.seed(), "-xkey.seed", &xkey.seed()])
+        .arg("-users")
+        .arg(dir.path().join("users.json"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (code, results, stdout) = run(
+        &dir,
+        &[
+            "--strict",
+            "e2e.profile.1",
+            "e2e.profile.3",
+            "wire.resp",
+            "wire.seal",
+        ],
+    );
+    let still_running = running.try_wait().unwrap().is_none();
+    let _ = running.kill();
+    let _ = running.wait();
+    assert_eq!(code, 0, "{stdout}");
+    for id in [
+        "e2e.profile.1",
+        "e2e.profile.3",
+        "wire.resp.3",
+        "wire.resp.7",
+        "wire.seal.4",
+    ] {
+        assert_eq!(verdict(&results, id), "pass", "{id}\n{stdout}");
+    }
+    assert!(
+        still_running,
+        "the harness must not stop a responder it did not start"
+    );
+    assert!(!stdout.contains("ext-auth-Secret-4Rt"), "{stdout}");
+}

@@ -58,6 +58,7 @@ fn seed_conf() -> ServerConf {
         }),
         auth_timeout_secs: 2.0,
         max_payload: None,
+        port: None,
     }
 }
 

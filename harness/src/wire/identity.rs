@@ -132,6 +132,8 @@ pub struct Identities {
     pub refresh: Option<crate::profile::Credential>,
     /// The responder's own public keys, when it brings them (a profile's `[keys]`).
     pub keys: Option<crate::profile::OwnKeys>,
+    /// Where an already-running responder connects (a profile's `[responder] url`).
+    pub attach: Option<crate::profile::Attach>,
 }
 
 impl Default for Identities {
@@ -145,6 +147,7 @@ impl Default for Identities {
             users: wire_users(),
             refresh: None,
             keys: None,
+            attach: None,
         }
     }
 }

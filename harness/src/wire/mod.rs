@@ -451,6 +451,7 @@ impl Phase {
             generate_users: None,
             probe: None,
             keys: ids.keys.clone(),
+            attach: ids.attach.clone(),
             cases: vec![],
         };
         let setup = |e: String| PhaseError::Setup(e, String::new());
@@ -473,9 +474,14 @@ impl Phase {
         let ph = fixture
             .placeholders(&nats.url())
             .map_err(|e| setup(e.to_string()))?;
-        let argv = sut::render(&responder.template, &ph).map_err(setup)?;
         let secrets = ph.secrets();
-        let proc = RunningResponder::start(&argv, secrets.clone()).map_err(setup)?;
+        let (argv, proc) = if ids.attach.is_some() {
+            (vec![], RunningResponder::attached())
+        } else {
+            let argv = sut::render(&responder.template, &ph).map_err(setup)?;
+            let proc = RunningResponder::start(&argv, secrets.clone()).map_err(setup)?;
+            (argv, proc)
+        };
         let opts = ConnectOptions {
             user: Some(HARNESS_USER.into()),
             pass: Some(harness_pass.clone()),
@@ -772,6 +778,9 @@ impl Phase {
     }
 
     pub(crate) async fn restart(&mut self) -> Result<(), String> {
+        if self.proc.is_attached() {
+            return Err("the responder was already running, and the harness does not restart what it did not start".into());
+        }
         self.proc = RunningResponder::start(&self.argv, self.secrets.clone())?;
         self.wait_ready().await
     }
