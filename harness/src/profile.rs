@@ -1045,12 +1045,24 @@ expect = "rejected"
         let e = parse_str(&none_admitted).unwrap_err();
         assert!(e.message.contains("at least one [[identity]]"), "{e}");
         for (responder, want) in [
-            ("cmd = \"x\"\nurl = \"nats://127.0.0.1:4333\"", "both cmd and url"),
+            (
+                "cmd = \"x\"\nurl = \"nats://127.0.0.1:4333\"",
+                "both cmd and url",
+            ),
             ("sealing = true", "needs cmd"),
-            ("url = \"nats://10.0.0.5:4333\"\nuser = \"u\"\npass = \"p\"", "loopback"),
-            ("url = \"nats://127.0.0.1\"\nuser = \"u\"\npass = \"p\"", "needs a port"),
+            (
+                "url = \"nats://10.0.0.5:4333\"\nuser = \"u\"\npass = \"p\"",
+                "loopback",
+            ),
+            (
+                "url = \"nats://127.0.0.1\"\nuser = \"u\"\npass = \"p\"",
+                "needs a port",
+            ),
             ("url = \"nats://127.0.0.1:4333\"", "needs user and pass"),
-            ("url = \"nats://127.0.0.1:4333\"\nuser = \"u\"\npass = \"p\"", "needs [keys]"),
+            (
+                "url = \"nats://127.0.0.1:4333\"\nuser = \"u\"\npass = \"p\"",
+                "needs [keys]",
+            ),
             ("cmd = \"x\"\nuser = \"u\"", "go with url"),
         ] {
             let text = BASE.replace(

@@ -78,6 +78,7 @@ const FLAGS: &[(&str, &str, Option<&str>)] = &[
     ("--no-color", "run", None),
     ("--dry-run", "run", None),
     ("--scenarios", "run", Some("SCENARIOS")),
+    ("--profile", "run", Some("PROFILE")),
     ("--output", "matrix", Some("c.md")),
     ("--from", "matrix", Some("r.json")),
     ("--max-bytes", "summary", Some("2048")),
@@ -140,6 +141,10 @@ fn every_documented_flag_is_in_its_help_and_parses() {
     let sample = |v: &str| match v {
         "BASELINE" => baseline.display().to_string(),
         "SCENARIOS" => scenarios.display().to_string(),
+        "PROFILE" => repo()
+            .join("examples/token-responder/profile.toml")
+            .display()
+            .to_string(),
         v if v.ends_with(".json") || v.ends_with(".md") || v.ends_with(".xml") => {
             dir.join(v).display().to_string()
         }
@@ -161,6 +166,8 @@ fn every_documented_flag_is_in_its_help_and_parses() {
         }
         let head: Vec<String> = match *sub {
             "summary" => vec!["summary".into(), "r.json".into()],
+            // A profile replaces the e2e catalog with its own cases.
+            "run" | "matrix" if *flag == "--profile" => vec![sub.to_string(), "e2e.profile".into()],
             "run" | "matrix" => vec![sub.to_string(), "e2e.seed".into()],
             _ => vec![sub.to_string()],
         };
