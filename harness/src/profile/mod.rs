@@ -45,124 +45,26 @@
 //! use; its trimmed stdout is the secret). Every mistake is an error naming the file, the line
 //! and the fix.
 
-use std::io::Read;
+mod cases;
+mod credential;
+
+pub use credential::{CredCmd, CredKind, Credential, CRED_CMD_TIMEOUT};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::json;
 use toml::Spanned;
 
-use crate::client::ConnectOptions;
 use crate::scenario::{
-    line_of, Case, ConnectExpect, Scenario, ScenarioError, Step, UserInfoExpect, MAX_SERVER_TIMEOUT,
+    line_of, ConnectExpect, Scenario, ScenarioError, UserInfoExpect, MAX_SERVER_TIMEOUT,
 };
 use crate::sut::{self, ResponderSpec};
-use crate::verdict::Level;
-use crate::wire::{Identities, Login};
+use cases::{cases, wire_identities};
 
-/// How long a `cred_cmd` may run.
-pub const CRED_CMD_TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest `expires_in` a profile may declare, in seconds.
 pub const MAX_EXPIRES_IN: f64 = 60.0;
-
-/// What a `cred_cmd` prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CredKind {
-    /// An `auth_token`.
-    Token,
-    /// A password (the identity has a `user`).
-    Password,
-}
-
-/// A command that mints a credential at run time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CredCmd {
-    /// The identity it belongs to (for errors).
-    pub identity: String,
-    /// The words to run, placeholders substituted.
-    pub argv: Vec<String>,
-    /// What it prints.
-    pub kind: CredKind,
-    /// Change the first character of what it prints: a credential the responder never
-    /// issued, one character away from a real one.
-    pub alter: bool,
-}
-
-impl CredCmd {
-    /// Runs the command (no shell, at most [`CRED_CMD_TIMEOUT`]) and returns its trimmed
-    /// stdout. The error never contains the output, which may hold a secret.
-    pub fn mint(&self) -> Result<String, String> {
-        let who = format!("identity {:?}: cred_cmd {:?}", self.identity, self.argv[0]);
-        let mut child = std::process::Command::new(&self.argv[0])
-            .args(&self.argv[1..])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("{who} cannot start: {e}"))?;
-        let mut stdout = child.stdout.take();
-        let mut stderr = child.stderr.take();
-        let out = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            if let Some(o) = stdout.as_mut() {
-                let _ = o.take(64 * 1024).read_to_end(&mut s);
-            }
-            s
-        });
-        let err = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            if let Some(e) = stderr.as_mut() {
-                let _ = e.take(4096).read_to_end(&mut s);
-            }
-            s
-        });
-        let deadline = Instant::now() + CRED_CMD_TIMEOUT;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(st)) => break st,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!(
-                        "{who} did not finish within {} s",
-                        CRED_CMD_TIMEOUT.as_secs()
-                    ));
-                }
-            }
-        };
-        let out = out.join().unwrap_or_default();
-        let err = err.join().unwrap_or_default();
-        if !status.success() {
-            let err = String::from_utf8_lossy(&err);
-            return Err(format!(
-                "{who} failed ({status}): {}",
-                err.lines().last().unwrap_or("").trim()
-            ));
-        }
-        let text = String::from_utf8(out)
-            .map_err(|_| format!("{who} printed bytes that are not UTF-8"))?;
-        let secret = text.trim();
-        if secret.is_empty() || secret.contains(['\n', '\r']) {
-            return Err(format!(
-                "{who} must print exactly one line, the credential; it printed {} line(s)",
-                text.lines().filter(|l| !l.trim().is_empty()).count()
-            ));
-        }
-        Ok(if self.alter {
-            Login::token(secret)
-                .with_wrong_secret()
-                .token
-                .unwrap_or_default()
-        } else {
-            secret.to_string()
-        })
-    }
-}
 
 /// The public keys of a responder that holds its own seeds (`[keys]`): the server trusts this
 /// issuer and seals to this xkey, and the harness hands over no seed.
@@ -185,54 +87,6 @@ pub struct Attach {
     pub user: String,
     /// Its password.
     pub pass: String,
-}
-
-/// A declared credential: fixed, or minted by a command.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credential {
-    /// `user`.
-    pub user: Option<String>,
-    /// `pass`.
-    pub pass: Option<String>,
-    /// `auth_token`.
-    pub token: Option<String>,
-    /// `cred_cmd`.
-    pub cmd: Option<CredCmd>,
-}
-
-impl Credential {
-    /// The login, minting the credential now when it comes from a command.
-    pub fn resolve(&self) -> Result<Login, String> {
-        let mut l = Login {
-            user: self.user.clone(),
-            pass: self.pass.clone(),
-            token: self.token.clone(),
-        };
-        if let Some(cmd) = &self.cmd {
-            let secret = cmd.mint()?;
-            match cmd.kind {
-                CredKind::Token => l.token = Some(secret),
-                CredKind::Password => l.pass = Some(secret),
-            }
-        }
-        Ok(l)
-    }
-
-    /// The CONNECT options of [`Credential::resolve`].
-    pub fn login(&self) -> Result<ConnectOptions, String> {
-        let l = self.resolve()?;
-        Ok(ConnectOptions {
-            user: l.user,
-            pass: l.pass,
-            token: l.token,
-            ..Default::default()
-        })
-    }
-
-    /// True when the secret is a token (fixed or minted).
-    fn is_token(&self) -> bool {
-        self.token.is_some() || self.cmd.as_ref().is_some_and(|c| c.kind == CredKind::Token)
-    }
 }
 
 /// One declared identity.
@@ -581,7 +435,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
             return Err(e("the harness reads permissions back through $SYS.REQ.USER.INFO, so an identity with declared permissions must be allowed to publish it: add \"$SYS.REQ.USER.INFO\" to pub_allow (and to what the responder grants)".into()));
         }
         if let Some(x) = ri.expires_in {
-            if !(x.is_finite() && x >= 1.0 && x <= MAX_EXPIRES_IN) {
+            if !(x.is_finite() && (1.0..=MAX_EXPIRES_IN).contains(&x)) {
                 return Err(e(format!("expires_in = {x}: give the seconds the credential lives after it is made, from 1 to {MAX_EXPIRES_IN}")));
             }
             if cmd.is_none() {
@@ -654,209 +508,6 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
     })
 }
 
-/// The identities the wire cases carry: the first admitted identity without an expiry plays
-/// both alice and bob. A minted credential is made again when each phase starts
-/// ([`Identities::refresh`]).
-fn wire_identities(main: &Identity) -> Identities {
-    let p = &main.placement;
-    let declared = [&p.pub_allow, &p.pub_deny, &p.sub_allow, &p.sub_deny]
-        .iter()
-        .any(|l| l.is_some());
-    let list = |l: &Option<Vec<String>>| json!(l.clone().unwrap_or_default());
-    let login = Login {
-        user: main.credential.user.clone(),
-        pass: main.credential.pass.clone(),
-        token: main.credential.token.clone(),
-    };
-    Identities {
-        alice: login.clone(),
-        bob: login,
-        bob_account: p.account.clone().unwrap_or_default(),
-        bob_permissions: declared.then(|| {
-            json!({"pub": {"allow": list(&p.pub_allow), "deny": list(&p.pub_deny)},
-                   "sub": {"allow": list(&p.sub_allow), "deny": list(&p.sub_deny)}})
-        }),
-        users_json: false,
-        users: json!({}),
-        refresh: Some(main.credential.clone()),
-        keys: None,
-        attach: None,
-    }
-}
-
-fn case(
-    id: usize,
-    title: String,
-    requirement: String,
-    cite: &str,
-    rationale: &str,
-    steps: Vec<Step>,
-) -> Case {
-    Case {
-        id: format!("e2e.profile.{id}"),
-        title,
-        requirement,
-        cite: cite.into(),
-        level: Level::Must,
-        rationale: rationale.into(),
-        min_server: None,
-        before_server: None,
-        steps,
-        line: 0,
-    }
-}
-
-fn connect(name: &str, cred: &Credential, expect: ConnectExpect) -> Step {
-    Step::Connect {
-        name: name.into(),
-        user: cred.user.clone(),
-        pass: cred.pass.clone(),
-        token: cred.token.clone(),
-        nkey: None,
-        sig: Default::default(),
-        expect,
-        min_secs: None,
-        cred_cmd: cred.cmd.clone(),
-    }
-}
-
-/// The policy cases of a profile, in order: one per identity, then the credentials nobody
-/// declared.
-fn cases(identities: &[Identity], timeout: f64) -> Vec<Case> {
-    let mut out = Vec::new();
-    let hold = (timeout * 3.0).max(3.0);
-    for i in identities {
-        let n = out.len() + 1;
-        let c = &i.credential;
-        out.push(match (i.expect, i.expires_in) {
-            (ConnectExpect::Rejected, _) => case(
-                n,
-                format!("{} is rejected", i.name),
-                format!("the profile declares identity {:?} rejected: its CONNECT is refused with Authorization Violation", i.name),
-                "protocol.md §2 (What the client sees)",
-                "a credential the responder means to refuse lets its holder in",
-                vec![connect("c", c, ConnectExpect::Rejected)],
-            ),
-            (ConnectExpect::Admitted, None) => case(
-                n,
-                format!(
-                    "{} is admitted into {} with its declared permissions and stays admitted",
-                    i.name,
-                    i.placement.account.as_deref().unwrap_or("")
-                ),
-                format!("identity {:?} is admitted, placed in the declared account with exactly the declared permissions ($SYS.REQ.USER.INFO), and still connected {hold} s later, past the server's authorization timeout", i.name),
-                "protocol.md §1.7 (aud); §1.8 (Session lifetime)",
-                "a misplaced user reaches another account's data; a user JWT that expires early disconnects every client of this credential",
-                vec![
-                    connect("c", c, ConnectExpect::Admitted),
-                    Step::UserInfo { conn: "c".into(), expect: i.placement.clone() },
-                    Step::Sleep(hold),
-                    Step::Alive("c".into()),
-                ],
-            ),
-            (ConnectExpect::Admitted, Some(x)) => case(
-                n,
-                format!("{} is admitted until its credential expires, then disconnected", i.name),
-                format!("identity {:?}, whose credential expires {x} s after it is made, is admitted into the declared account, and the server disconnects it with User Authentication Expired by then: the user JWT's exp does not outlive the credential", i.name),
-                "protocol.md §1.7 (exp); §1.8 (Session lifetime)",
-                "a user JWT without the credential's expiry keeps a client connected after its credential ran out, for as long as the connection lasts",
-                vec![
-                    connect("c", c, ConnectExpect::Admitted),
-                    Step::UserInfo { conn: "c".into(), expect: i.placement.clone() },
-                    Step::Expire { conn: "c".into(), within: x + 3.0 },
-                ],
-            ),
-        });
-    }
-    let rejected = |n: usize, title: &str, req: &str, cred: Credential| {
-        case(
-            n,
-            title.into(),
-            req.into(),
-            "protocol.md §2 (What the client sees); §1.8 (token logins)",
-            "deny by default: a credential the responder never issued lets anyone in",
-            vec![connect("c", &cred, ConnectExpect::Rejected)],
-        )
-    };
-    let random = crate::runner::random_secret();
-    let blank = Credential {
-        user: None,
-        pass: None,
-        token: None,
-        cmd: None,
-    };
-    if identities.iter().any(|i| i.credential.is_token()) {
-        out.push(rejected(
-            out.len() + 1,
-            "an unknown token is rejected",
-            "a CONNECT with an auth_token no identity holds is refused",
-            Credential {
-                token: Some(format!("unknown-{random}")),
-                ..blank.clone()
-            },
-        ));
-    }
-    if let Some(i) = identities
-        .iter()
-        .find(|i| i.expect == ConnectExpect::Admitted && i.credential.is_token())
-    {
-        let mut cred = i.credential.clone();
-        match &mut cred.cmd {
-            Some(cmd) => cmd.alter = true,
-            None => {
-                cred.token = cred.token.as_deref().map(|t| {
-                    Login::token(t)
-                        .with_wrong_secret()
-                        .token
-                        .unwrap_or_default()
-                })
-            }
-        }
-        out.push(rejected(
-            out.len() + 1,
-            &format!("{}'s token with its first character changed is rejected", i.name),
-            "a token one character away from an admitted one is refused (the whole token is checked)",
-            cred,
-        ));
-    }
-    if let Some(i) = identities.iter().find(|i| {
-        i.expect == ConnectExpect::Admitted
-            && i.credential.user.is_some()
-            && !i.credential.is_token()
-    }) {
-        out.push(rejected(
-            out.len() + 1,
-            &format!("{} with a wrong password is rejected", i.name),
-            "a declared user with a password it does not have is refused",
-            Credential {
-                user: i.credential.user.clone(),
-                pass: Some(format!("wrong-{random}")),
-                ..blank.clone()
-            },
-        ));
-        out.push(rejected(
-            out.len() + 1,
-            "an unknown user is rejected",
-            "a user name no identity has is refused",
-            Credential {
-                user: Some(format!("unknown-{}", &random[..8])),
-                pass: Some(random.clone()),
-                ..blank.clone()
-            },
-        ));
-    }
-    out.push(rejected(
-        out.len() + 1,
-        "a client without credentials is rejected",
-        "a CONNECT with no user, password or token is refused",
-        Credential {
-            user: Some(String::new()),
-            ..blank
-        },
-    ));
-    out
-}
-
 /// What `list` prints for a profile's responder and identities.
 pub fn describe(p: &Profile) -> String {
     let mut out = format!(
@@ -899,6 +550,8 @@ pub fn secrets(p: &Profile) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::Step;
+    use crate::wire::Login;
 
     const BASE: &str = r#"
 [responder]
@@ -1075,37 +728,5 @@ expect = "rejected"
         let e = parse_str("[responder]\ncmd = \"x\"\nsealng = true\n").unwrap_err();
         assert!(e.message.contains("unknown field `sealng`"), "{e}");
         assert_eq!(e.line, 3);
-    }
-
-    #[test]
-    fn cred_cmd_output_is_one_line_and_errors_never_show_it() {
-        let cmd = |argv: &[&str]| CredCmd {
-            identity: "i".into(),
-            argv: argv.iter().map(|s| s.to_string()).collect(),
-            kind: CredKind::Token,
-            alter: false,
-        };
-        assert_eq!(cmd(&["echo", " tok-1 "]).mint().unwrap(), "tok-1");
-        let mut altered = cmd(&["echo", "tok-1"]);
-        altered.alter = true;
-        assert_eq!(altered.mint().unwrap(), "uok-1");
-        let e = cmd(&["printf", "secret-a\\nsecret-b\\n"])
-            .mint()
-            .unwrap_err();
-        assert!(
-            e.contains("exactly one line") && !e.contains("secret-"),
-            "{e}"
-        );
-        let e = cmd(&["sh", "-c", "echo secret-c; echo oops >&2; exit 3"])
-            .mint()
-            .unwrap_err();
-        assert!(
-            e.contains("failed") && e.contains("oops") && !e.contains("secret-c"),
-            "{e}"
-        );
-        let e = cmd(&["/nonexistent/mint"]).mint().unwrap_err();
-        assert!(e.contains("cannot start"), "{e}");
-        let e = cmd(&["true"]).mint().unwrap_err();
-        assert!(e.contains("exactly one line"), "{e}");
     }
 }
