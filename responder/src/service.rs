@@ -1,7 +1,8 @@
 //! The NATS side: connect as the callout account's user, queue-subscribe to
 //! `$SYS.REQ.USER.AUTH`, hand each request to the [`Responder`] on a bounded set of tasks
 //! spread over every core, publish the answer, reconnect forever, drain on SIGINT/SIGTERM
-//! within a deadline (a second signal exits at once).
+//! within a deadline (a second signal exits at once). A subscription the client library ends
+//! on its own is served again on a fresh connection, up to [`MAX_LOST`] times a minute.
 //!
 //! A decision is about 0.1 ms of CPU (one signature check, two signatures) and no I/O: log
 //! lines go to an in-memory buffer that a separate thread writes out (`crate::log`), so
@@ -86,6 +87,91 @@ impl StopSignals {
 /// an error, because answers may have been lost.
 pub async fn run(cfg: ServiceConfig, responder: Arc<Responder>) -> anyhow::Result<Stopped> {
     let mut signals = StopSignals::register()?;
+    let permits = Arc::new(Semaphore::new(cfg.workers));
+    let mut lost: std::collections::VecDeque<Instant> = Default::default();
+    loop {
+        let (client, sub) = tokio::select! {
+            started = connect(&cfg) => started?,
+            _ = signals.next() => {
+                tracing::info!("signal received before the connection was up; bye");
+                return Ok(Stopped::BeforeReady);
+            }
+        };
+        tracing::info!(subject = callout_codec::AUTH_CALLOUT_SUBJECT, queue = %cfg.queue, workers = cfg.workers, "ready");
+        // Serving ends with the first signal; dropping the subscription then unsubscribes.
+        let signalled = tokio::select! {
+            served = serve(sub, &client, &responder, &permits) => {
+                served?;
+                false
+            }
+            _ = signals.next() => true,
+        };
+        if !signalled {
+            // The connection is gone with the subscription: nothing can be flushed. Give the
+            // handlers in flight a moment to finish (their publishes fail at once), then
+            // connect again.
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                permits.acquire_many(cfg.workers as u32),
+            )
+            .await;
+            let now = Instant::now();
+            lost.retain(|t| now.duration_since(*t) < LOST_WINDOW);
+            lost.push_back(now);
+            if lost.len() > MAX_LOST {
+                anyhow::bail!(
+                    "the subscription to {} ended without a signal {} times within {} s (the connection to the server keeps breaking); exiting with an error so a supervisor restarts the responder",
+                    callout_codec::AUTH_CALLOUT_SUBJECT,
+                    lost.len(),
+                    LOST_WINDOW.as_secs()
+                );
+            }
+            // Nobody asked us to stop: the client library ended the subscription. async-nats
+            // 0.51 and 0.52 do so when their reader task panics on a header value holding a
+            // lone CR (nats-io/nats.rs#1612), which any client allowed to publish on the
+            // subject can send. A fresh connection serves again; a responder that keeps
+            // losing it exits non-zero so that a supervisor sees it.
+            tracing::error!(
+                "the subscription to {} ended without a signal (the client library's connection broke); connecting again",
+                callout_codec::AUTH_CALLOUT_SUBJECT
+            );
+            continue;
+        }
+        tracing::info!(
+            deadline_ms = cfg.drain_timeout.as_millis() as u64,
+            "signal received; draining (a second signal exits at once)"
+        );
+        let drain = async {
+            // Every handler holds a permit until it has published its answer.
+            let all = permits.acquire_many(cfg.workers as u32).await;
+            let _ = client.flush().await;
+            drop(all);
+        };
+        let drained = tokio::select! {
+            drained = tokio::time::timeout(cfg.drain_timeout, drain) => drained.is_ok(),
+            _ = signals.next() => anyhow::bail!("second signal during the drain; exiting at once, answers in flight may be lost"),
+        };
+        if drained {
+            tracing::info!("drained; bye");
+            return Ok(Stopped::Drained);
+        }
+        anyhow::bail!(
+            "the drain did not finish within {:?} (is the server reachable?); exiting, answers in flight may be lost",
+            cfg.drain_timeout
+        );
+    }
+}
+
+/// How many lost subscriptions within [`LOST_WINDOW`] the responder survives by connecting
+/// again before it exits with an error.
+pub const MAX_LOST: usize = 5;
+/// The window [`MAX_LOST`] counts in.
+pub const LOST_WINDOW: Duration = Duration::from_secs(60);
+
+/// A fresh client, connected (retrying forever), subscribed and flushed.
+async fn connect(
+    cfg: &ServiceConfig,
+) -> anyhow::Result<(async_nats::Client, async_nats::Subscriber)> {
     let mut opts = async_nats::ConnectOptions::new()
         .name("callout-responder")
         .retry_on_initial_connect()
@@ -110,66 +196,16 @@ pub async fn run(cfg: ServiceConfig, responder: Arc<Responder>) -> anyhow::Resul
             }
         }
     }
-    let start = async {
-        let client = opts
-            .connect(cfg.url.servers.clone())
-            .await
-            .with_context(|| format!("connecting to {}", cfg.url.redacted))?;
-        let sub = client
-            .queue_subscribe(callout_codec::AUTH_CALLOUT_SUBJECT, cfg.queue.clone())
-            .await
-            .context("subscribing to $SYS.REQ.USER.AUTH")?;
-        client.flush().await.context("flushing the subscription")?;
-        anyhow::Ok((client, sub))
-    };
-    let (client, sub) = tokio::select! {
-        started = start => started?,
-        _ = signals.next() => {
-            tracing::info!("signal received before the first connection; bye");
-            return Ok(Stopped::BeforeReady);
-        }
-    };
-    tracing::info!(subject = callout_codec::AUTH_CALLOUT_SUBJECT, queue = %cfg.queue, workers = cfg.workers, "ready");
-
-    let permits = Arc::new(Semaphore::new(cfg.workers));
-    // Serving ends with the first signal; dropping the subscription then unsubscribes.
-    let why = tokio::select! {
-        served = serve(sub, &client, &responder, &permits) => {
-            served?;
-            "the subscription ended"
-        }
-        _ = signals.next() => "signal received",
-    };
-    tracing::info!(
-        deadline_ms = cfg.drain_timeout.as_millis() as u64,
-        "{why}; draining (a second signal exits at once)"
-    );
-    let drain = async {
-        // Every handler holds a permit until it has published its answer.
-        let _ = permits.acquire_many(cfg.workers as u32).await;
-        let _ = client.flush().await;
-    };
-    let signalled = why == "signal received";
-    tokio::select! {
-        drained = tokio::time::timeout(cfg.drain_timeout, drain) => match drained {
-            Ok(()) if signalled => {
-                tracing::info!("drained; bye");
-                Ok(Stopped::Drained)
-            }
-            // Nobody asked us to stop: the client library ended the subscription (async-nats
-            // 0.51 does so when its reader task panics on a header value holding a lone CR,
-            // nats-io/nats.rs#1612). Exit non-zero so a supervisor restarts us.
-            Ok(()) => anyhow::bail!(
-                "the subscription to {} ended without a signal (the connection to the server is gone); exiting with an error so a supervisor restarts the responder",
-                callout_codec::AUTH_CALLOUT_SUBJECT
-            ),
-            Err(_) => anyhow::bail!(
-                "the drain did not finish within {:?} (is the server reachable?); exiting, answers in flight may be lost",
-                cfg.drain_timeout
-            ),
-        },
-        _ = signals.next() => anyhow::bail!("second signal during the drain; exiting at once, answers in flight may be lost"),
-    }
+    let client = opts
+        .connect(cfg.url.servers.clone())
+        .await
+        .with_context(|| format!("connecting to {}", cfg.url.redacted))?;
+    let sub = client
+        .queue_subscribe(callout_codec::AUTH_CALLOUT_SUBJECT, cfg.queue.clone())
+        .await
+        .context("subscribing to $SYS.REQ.USER.AUTH")?;
+    client.flush().await.context("flushing the subscription")?;
+    Ok((client, sub))
 }
 
 /// Takes requests until the subscription ends, each on a task holding one of `permits`.

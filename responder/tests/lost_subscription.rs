@@ -1,32 +1,25 @@
-//! A lost subscription is an error exit, not a clean one. async-nats 0.51's reader panics on
-//! an HMSG header value holding a lone CR (nats-io/nats.rs#1612, found by
-//! `callout-conformance fuzz`), which ends the subscription; the responder must then exit
-//! non-zero so that whatever supervises it restarts it, instead of exiting 0 as if asked to.
+//! A subscription the client library ends on its own is served again on a fresh connection,
+//! and a responder that keeps losing it exits non-zero. async-nats (0.51, and 0.52 still)
+//! panics in its reader on an HMSG header value holding a lone CR (nats-io/nats.rs#1612,
+//! found by `callout-conformance fuzz`), which ends the subscription; any client allowed to
+//! publish on the callout subject can send one. The responder must neither exit 0 as if asked
+//! to stop, nor stop serving.
 
 mod common;
 
 use std::time::Duration;
 
+use callout_conformance::client::{self, ConnectOptions, ConnectOutcome};
 use callout_conformance::server;
+use callout_conformance::wire::{judge, FakeServer, Injector, Judged};
+use callout_responder::service::{LOST_WINDOW, MAX_LOST};
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-#[tokio::test]
-async fn a_subscription_ended_by_the_client_library_exits_non_zero() {
-    // As in the harness's wire mode: a server without auth_callout, so that a client of the
-    // responder's account can publish on the callout subject.
-    let mut s = setup("lost-sub");
-    s.conf.callout = None;
-    let mut srv = server::start_process(&s.bin, &s.conf).expect("server");
-    let mut r = start_responder(&responder_argv(&s, &srv.url(), true, &[]));
-    assert!(
-        wait_stderr(&r, "ready", Duration::from_secs(10)),
-        "{}",
-        r.stderr_tail(20)
-    );
-    // A raw publisher in the responder's account sends a request whose header value holds a
-    // lone CR; the server forwards header blocks verbatim.
-    let mut sock = tokio::net::TcpStream::connect(srv.addr()).await.unwrap();
+/// Publishes, as a raw client of the responder's account, a request whose header value holds
+/// a lone CR (the server forwards header blocks verbatim).
+async fn poison(addr: &str) {
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut info = [0u8; 4096];
     let _ = sock.read(&mut info).await.unwrap();
     let hdr = "NATS/1.0\r\nNats-Server-Xkey: a\rb\r\n\r\n";
@@ -44,22 +37,97 @@ async fn a_subscription_ended_by_the_client_library_exits_non_zero() {
         .unwrap();
     let answer = String::from_utf8_lossy(&answer[..n]).to_string();
     assert!(answer.contains("PONG"), "server said: {answer}");
-    let exited = wait_exit(&mut r, Duration::from_secs(15));
+}
+
+fn count(r: &callout_conformance::sut::RunningResponder, needle: &str) -> usize {
+    r.stderr_tail(400).matches(needle).count()
+}
+
+#[tokio::test]
+async fn a_lost_subscription_is_served_again_and_losing_it_too_often_exits_non_zero() {
+    // As in the harness's wire mode: a server without auth_callout, so that a client of the
+    // responder's account can publish on the callout subject.
+    let mut s = setup("lost-sub");
+    s.conf.callout = None;
+    let mut srv = server::start_process(&s.bin, &s.conf).expect("server");
+    let mut r = start_responder(&responder_argv(&s, &srv.url(), true, &[]));
+    assert!(
+        wait_stderr(&r, "ready", Duration::from_secs(10)),
+        "{}",
+        r.stderr_tail(20)
+    );
+    poison(&srv.addr()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while count(&r, "\"ready\"").max(count(&r, " ready")) < 2
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tail = r.stderr_tail(60);
+    assert!(
+        tail.contains("ended without a signal") && tail.contains("connecting again"),
+        "the library no longer ends the subscription on this input (then this test's premise is gone: rewrite it), or the responder did not say so:\n{tail}"
+    );
+    assert!(r.exited().is_none(), "{tail}");
+    // It serves again: a good request, forged and sealed as a server would, is admitted.
+    let ConnectOutcome::Admitted(c) = client::connect(
+        &srv.addr(),
+        &ConnectOptions {
+            user: Some("auth".into()),
+            pass: Some("auth-pw".into()),
+            ..Default::default()
+        },
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap() else {
+        panic!("the harness cannot connect")
+    };
+    let fake = FakeServer {
+        key: callout_codec::Signer::generate(callout_codec::KeyKind::Server),
+        xkey: callout_codec::CurveSecret::generate(),
+        responder_xkey: Some(s.xkey.public().clone()),
+        issuer: s.issuer.public_key().to_string(),
+        ids: Default::default(),
+    };
+    let mut injector = Injector { client: c };
+    let mut admitted = false;
+    for _ in 0..50 {
+        let (_, answer) = injector.send_forged(&fake.good("alice", "alice-pw")).await;
+        if let Judged::Admitted(_) = judge(&answer, &fake) {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        admitted,
+        "not serving after the reconnect:\n{}",
+        r.stderr_tail(40)
+    );
+    // Losing it more than MAX_LOST times within LOST_WINDOW is an error exit.
+    for _ in 0..MAX_LOST {
+        poison(&srv.addr()).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let exited = wait_exit(&mut r, Duration::from_secs(20));
     let Some((status, _)) = exited else {
         panic!(
-            "the responder kept running after its subscription ended (or the library no longer panics: then this test's premise is gone, rewrite it):\n{}",
-            r.stderr_tail(30)
+            "still running after {} lost subscriptions in {:?}:\n{}",
+            MAX_LOST + 1,
+            LOST_WINDOW,
+            r.stderr_tail(40)
         )
     };
     assert!(
         !status.contains("exit status: 0"),
-        "a lost subscription exited 0: {status}\n{}",
+        "{status}\n{}",
         r.stderr_tail(30)
     );
     assert!(
-        r.stderr_tail(30).contains("ended without a signal"),
+        r.stderr_tail(40).contains("times within"),
         "{}",
-        r.stderr_tail(30)
+        r.stderr_tail(40)
     );
     srv.stop();
 }

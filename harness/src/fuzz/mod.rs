@@ -176,20 +176,43 @@ fn save(dir: &Path, name: &str, input: &Input, phase: &str, note: &str) -> Optio
 }
 
 /// One good request (a liveness probe) through the pipelined subscription; what came back.
+/// The probe is sent again after a 503 (nobody subscribed: a responder connecting again after
+/// its connection broke) and after a second without an answer (it went to a connection that
+/// broke before reading it), until [`HANG_TIMEOUT`] has passed: a hang is a responder that
+/// answers none of them.
 async fn probe(phase: &mut Phase, prefix: &str, n: usize, pending: &mut Pending) -> Judged {
-    let good = phase.server.good_for(&phase.server.ids.alice);
-    let subject = format!("{prefix}.p{n}");
-    phase
-        .injector
-        .publish(&subject, &good.body, good.header.as_deref())
-        .await;
+    const PROBE_RESEND: Duration = Duration::from_secs(1);
     let deadline = Instant::now() + HANG_TIMEOUT;
+    let mut attempt = 0;
+    let mut subject = String::new();
+    let mut last = Judged::Silence;
+    let mut resend = true;
     loop {
+        if resend {
+            resend = false;
+            attempt += 1;
+            let good = phase.server.good_for(&phase.server.ids.alice);
+            // Not a number after the last dot: never taken for the answer to an input.
+            subject = format!("{prefix}.p{n}-{attempt}");
+            phase
+                .injector
+                .publish(&subject, &good.body, good.header.as_deref())
+                .await;
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Judged::Silence;
+            return last;
         }
-        match phase.injector.client.next_event(left).await {
+        let Some(event) = phase
+            .injector
+            .client
+            .next_event(left.min(PROBE_RESEND))
+            .await
+        else {
+            resend = true;
+            continue;
+        };
+        match Some(event) {
             Some(Event::Msg(m)) if m.subject == subject => {
                 let mut a = Answer::default();
                 if let Some(s) = m.status_line() {
@@ -197,7 +220,13 @@ async fn probe(phase: &mut Phase, prefix: &str, n: usize, pending: &mut Pending)
                 } else {
                     a.bodies.push(m.payload);
                 }
-                return judge(&a, &phase.server);
+                let j = judge(&a, &phase.server);
+                if !matches!(j, Judged::NoResponders) {
+                    return j;
+                }
+                last = j;
+                resend = true;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Some(Event::Msg(m)) => {
                 let st = m.status_line();
