@@ -1,9 +1,8 @@
 //! A subscription the client library ends on its own is served again on a fresh connection,
-//! and a responder that keeps losing it exits non-zero. async-nats (0.51, and 0.52 still)
+//! also when it happens over and over. async-nats (0.51, and 0.52 still)
 //! panics in its reader on an HMSG header value holding a lone CR (nats-io/nats.rs#1612,
 //! found by `callout-conformance fuzz`), which ends the subscription; any client allowed to
-//! publish on the callout subject can send one. The responder must neither exit 0 as if asked
-//! to stop, nor stop serving.
+//! publish on the callout subject can send one. The responder must not stop serving.
 
 mod common;
 
@@ -12,7 +11,7 @@ use std::time::Duration;
 use callout_conformance::client::{self, ConnectOptions, ConnectOutcome};
 use callout_conformance::server;
 use callout_conformance::wire::{judge, FakeServer, Injector, Judged};
-use callout_responder::service::{LOST_WINDOW, MAX_LOST};
+use callout_responder::service::{LOST_BACKOFF, MAX_LOST};
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -44,7 +43,7 @@ fn count(r: &callout_conformance::sut::RunningResponder, needle: &str) -> usize 
 }
 
 #[tokio::test]
-async fn a_lost_subscription_is_served_again_and_losing_it_too_often_exits_non_zero() {
+async fn a_lost_subscription_is_served_again_even_when_it_keeps_happening() {
     // As in the harness's wire mode: a server without auth_callout, so that a client of the
     // responder's account can publish on the callout subject.
     let mut s = setup("lost-sub");
@@ -105,28 +104,22 @@ async fn a_lost_subscription_is_served_again_and_losing_it_too_often_exits_non_z
         "not serving after the reconnect:\n{}",
         r.stderr_tail(40)
     );
-    // Losing it more than MAX_LOST times within LOST_WINDOW is an error exit.
-    for _ in 0..MAX_LOST {
+    // Losing it over and over (a flood of such messages) slows reconnecting down but never
+    // stops the responder.
+    for _ in 0..MAX_LOST + 2 {
         poison(&srv.addr()).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let exited = wait_exit(&mut r, Duration::from_secs(20));
-    let Some((status, _)) = exited else {
-        panic!(
-            "still running after {} lost subscriptions in {:?}:\n{}",
-            MAX_LOST + 1,
-            LOST_WINDOW,
-            r.stderr_tail(40)
-        )
-    };
+    let deadline = std::time::Instant::now() + LOST_BACKOFF * 4 + Duration::from_secs(5);
+    let mut admitted = false;
+    while !admitted && std::time::Instant::now() < deadline {
+        let (_, answer) = injector.send_forged(&fake.good("alice", "alice-pw")).await;
+        admitted = matches!(judge(&answer, &fake), Judged::Admitted(_));
+    }
+    assert!(r.exited().is_none(), "{}", r.stderr_tail(40));
     assert!(
-        !status.contains("exit status: 0"),
-        "{status}\n{}",
-        r.stderr_tail(30)
-    );
-    assert!(
-        r.stderr_tail(40).contains("times within"),
-        "{}",
+        admitted,
+        "not serving after a flood:\n{}",
         r.stderr_tail(40)
     );
     srv.stop();

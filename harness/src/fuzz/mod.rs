@@ -8,8 +8,11 @@
 //!   the hang timeout (the batch is saved);
 //! - **wrong admissions**: a user JWT for an input the [`oracle`] rules out, graded by the
 //!   rule's level (MUST → FAIL, SHOULD → NON-STRICT, FAIL with `--strict`); the input is saved;
-//! - **memory growth**: the responder's RSS (`/proc/PID/status` `VmRSS`) after the phase's
-//!   first batch and at its end; more than doubled *and* more than 64 MiB larger is a finding.
+//! - **memory growth**: the responder's RSS (`/proc/PID/status` `VmRSS`), sampled after every
+//!   batch: the lowest of the last quarter of the samples against the highest of the first
+//!   quarter; more than doubled *and* more than 64 MiB larger is a finding. The buffers a
+//!   responder grows for a batch of inputs up to 1 MiB each in flight are there early and stay
+//!   (a plateau); a leak keeps growing past them.
 //!
 //! Requests are pipelined: a batch of [`BATCH`] inputs is published without waiting (a refusal
 //! may be silence), then one good request whose answer proves the responder still serves.
@@ -102,6 +105,13 @@ pub struct PhaseStats {
     pub rss_before_kib: Option<u64>,
     /// At the end of the phase, KiB.
     pub rss_after_kib: Option<u64>,
+    /// The highest RSS of the first quarter of the batches, KiB.
+    pub rss_early_peak_kib: Option<u64>,
+    /// The lowest RSS of the last quarter of the batches, KiB.
+    pub rss_late_low_kib: Option<u64>,
+    /// RSS after every batch, KiB (for the window above; not in the JSON).
+    #[serde(skip)]
+    pub rss_samples: Vec<u64>,
     /// Wall time, seconds.
     pub seconds: f64,
     /// Inputs per second, probes included in the time.
@@ -153,6 +163,18 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     s.lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// The RSS a phase is judged by: the highest of the first quarter of `samples` (the buffers a
+/// responder grows under this load, reached early) and the lowest of the last quarter.
+pub fn growth_window(samples: &[u64]) -> Option<(u64, u64)> {
+    let q = (samples.len() / 4).max(1);
+    let early = *samples.get(..q)?.iter().max()?;
+    let late = *samples
+        .get(samples.len().saturating_sub(q)..)?
+        .iter()
+        .min()?;
+    Some((early, late))
 }
 
 /// True when RSS grew past the documented threshold: more than doubled and more than 64 MiB.
@@ -454,8 +476,11 @@ async fn fuzz_phase(
             }
         }
         inputs.retain(|k, _| *k + 4 * BATCH >= first);
+        if let Some(rss) = rss_kib(phase.proc.pid()) {
+            pr.stats.rss_samples.push(rss);
+        }
         if batch_no == 1 {
-            pr.stats.rss_before_kib = rss_kib(phase.proc.pid());
+            pr.stats.rss_before_kib = pr.stats.rss_samples.last().copied();
         }
         let exited = wait_exit(&mut phase).await;
         match (exited, &j) {
@@ -510,13 +535,18 @@ async fn fuzz_phase(
     phase.injector.client.unsubscribe(sid).await;
     if !stop {
         pr.stats.rss_after_kib = rss_kib(phase.proc.pid());
-        if let (Some(b), Some(a)) = (pr.stats.rss_before_kib, pr.stats.rss_after_kib) {
-            if grew(b, a) {
+        if let Some(a) = pr.stats.rss_after_kib {
+            pr.stats.rss_samples.push(a);
+        }
+        if let Some((early, late)) = growth_window(&pr.stats.rss_samples) {
+            pr.stats.rss_early_peak_kib = Some(early);
+            pr.stats.rss_late_low_kib = Some(late);
+            if grew(early, late) {
                 pr.finding(
                     "memory-growth",
                     Level::Must,
                     format!(
-                        "RSS grew from {b} KiB to {a} KiB over {} inputs",
+                        "RSS kept growing: at least {late} KiB over the last quarter of {} inputs, against at most {early} KiB over the first",
                         pr.stats.sent
                     ),
                     None,
@@ -747,6 +777,23 @@ pub(crate) mod tests {
             issuer: Signer::generate(KeyKind::Account).public_key().into(),
             ids: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_plateau_reached_early_is_not_growth_and_a_steady_climb_is() {
+        // Buffers grown in the first batches, then flat: no finding.
+        let plateau: Vec<u64> = [6_000, 60_000, 110_000]
+            .into_iter()
+            .chain(std::iter::repeat_n(110_000, 40))
+            .collect();
+        let (early, late) = super::growth_window(&plateau).unwrap();
+        assert!(!super::grew(early, late), "{early} {late}");
+        // A leak: up a little every batch.
+        let leak: Vec<u64> = (0..100).map(|i| 6_000 + i * 2_000).collect();
+        let (early, late) = super::growth_window(&leak).unwrap();
+        assert!(super::grew(early, late), "{early} {late}");
+        assert_eq!(super::growth_window(&[]), None);
+        assert_eq!(super::growth_window(&[5]), Some((5, 5)));
     }
 
     #[test]
