@@ -10,6 +10,7 @@
 //!   the HTML report's browser test), build, `cargo test`, the catalog (all `--strict`, every
 //!   report format in `target/reports/`) on the process backend for each version of [`MATRIX`]
 //!   and on the container backend for the oldest and the newest, each its own timed stage, the
+//!   example token responder judged through its profile (`examples/token-responder`), the
 //!   version comparison of the process runs (`target/reports/compatibility.md`), `cargo
 //!   install` of both binaries with the installed tool run from `/tmp`, fmt and clippy. Prints
 //!   `ci: N passed, N failed` last.
@@ -272,6 +273,24 @@ fn test(sh: &Shell) -> Result<()> {
         if !conformance(sh, &label, &args, &mut passed, &mut failed)? {
             problems.push(format!("conformance {label}"));
         }
+    }
+    // A responder that does not read users.json, judged through its profile as a user would
+    // (README: profiles).
+    stages.start("profile: example token responder");
+    let args = [
+        "--profile",
+        "examples/token-responder/profile.toml",
+        "--server-version",
+        "2.10.26,2.15.1",
+    ];
+    if !conformance(
+        sh,
+        "profile-token-responder",
+        &args,
+        &mut passed,
+        &mut failed,
+    )? {
+        problems.push("profile: example token responder".into());
     }
     stages.start("container image");
     if !image::ci_stage(sh, &target_dir(sh).join("debug"), MATRIX) {
