@@ -10,10 +10,17 @@ use std::time::Duration;
 use callout_codec::{nkey, KeyKind, Signer};
 use serde_json::Value;
 use thiserror::Error;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf,
+    WriteHalf,
+};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Mutex};
+
+/// The byte stream a client talks over: TCP, TLS over TCP, or a WebSocket's frames.
+trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
+type Io = Box<dyn Stream>;
 
 /// A message delivered on a subscription.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,6 +120,12 @@ pub struct ConnectOptions {
     /// `jwt`: a user JWT (config mode discards it, except for MQTT clients: `protocol.md
     /// §1.5`).
     pub jwt: Option<String>,
+    /// Start TLS after the server's INFO (trusting the run's CA, presenting a certificate or
+    /// not).
+    pub tls: Option<crate::tls::ClientTls>,
+    /// Connect over WebSocket to this `host:port` (the server's `websocket` listener) instead
+    /// of the address given to [`connect`].
+    pub websocket: Option<String>,
 }
 
 /// How a client signs the server's nonce when it logs in with an nkey (`protocol.md §1.5`
@@ -161,6 +174,9 @@ pub enum ConnectOutcome {
     Rejected(String),
     /// The socket closed without an `-ERR`.
     Closed,
+    /// The TLS handshake failed, or the server ended TLS with an alert (a client certificate
+    /// it did not accept): the connection never reached authentication.
+    TlsRefused(String),
 }
 
 impl std::fmt::Debug for ConnectOutcome {
@@ -169,13 +185,14 @@ impl std::fmt::Debug for ConnectOutcome {
             ConnectOutcome::Admitted(_) => f.write_str("Admitted"),
             ConnectOutcome::Rejected(e) => write!(f, "Rejected({e:?})"),
             ConnectOutcome::Closed => f.write_str("Closed"),
+            ConnectOutcome::TlsRefused(e) => write!(f, "TlsRefused({e:?})"),
         }
     }
 }
 
 /// A connected client.
 pub struct Client {
-    writer: Arc<Mutex<OwnedWriteHalf>>,
+    writer: Arc<Mutex<WriteHalf<Io>>>,
     events: mpsc::UnboundedReceiver<Event>,
     pending: VecDeque<Event>,
     next_sid: u64,
@@ -196,21 +213,88 @@ pub async fn connect(
         .map_err(|_| ClientError::Timeout("the server's answer to CONNECT"))?
 }
 
+/// A WebSocket to `addr` as a byte stream: binary frames both ways (`protocol.md` §1.1).
+async fn websocket(addr: &str) -> std::io::Result<Io> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let tcp = TcpStream::connect(addr).await?;
+    let _ = tcp.set_nodelay(true);
+    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), tcp)
+        .await
+        .map_err(std::io::Error::other)?;
+    let (mut sink, mut frames) = ws.split();
+    let (ours, theirs) = tokio::io::duplex(1 << 20);
+    let (mut from_server, mut to_server) = tokio::io::split(theirs);
+    tokio::spawn(async move {
+        while let Some(Ok(m)) = frames.next().await {
+            let bytes = match m {
+                Message::Binary(b) => b.to_vec(),
+                Message::Text(t) => t.as_bytes().to_vec(),
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if to_server.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+        let _ = to_server.shutdown().await;
+    });
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match from_server.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if sink.send(Message::binary(buf[..n].to_vec())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = sink.close().await;
+    });
+    Ok(Box::new(ours))
+}
+
 async fn connect_inner(addr: &str, opts: &ConnectOptions) -> Result<ConnectOutcome, ClientError> {
     let io = |e: std::io::Error| ClientError::Io {
         addr: addr.to_string(),
         detail: e.to_string(),
     };
-    let stream = TcpStream::connect(addr).await.map_err(io)?;
-    let _ = stream.set_nodelay(true);
-    let (read, write) = stream.into_split();
-    let mut reader = BufReader::new(read);
+    let stream: Io = match &opts.websocket {
+        Some(ws) => websocket(ws).await.map_err(io)?,
+        None => {
+            let tcp = TcpStream::connect(addr).await.map_err(io)?;
+            let _ = tcp.set_nodelay(true);
+            Box::new(tcp)
+        }
+    };
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).await.map_err(io)?;
     let info: Value = match line.strip_prefix("INFO ") {
         Some(json) => serde_json::from_str(json.trim()).unwrap_or(Value::Null),
         None => return Err(ClientError::NoInfo(line)),
     };
+    // TLS starts after the plain-text INFO (`protocol.md` §1.1); the server has sent nothing
+    // else yet, so nothing is left in the buffer.
+    let stream: Io = match &opts.tls {
+        Some(tls) if reader.buffer().is_empty() => {
+            let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+            let name = tokio_rustls::rustls::pki_types::ServerName::IpAddress(
+                std::net::Ipv4Addr::LOCALHOST.into(),
+            );
+            match connector.connect(name, reader.into_inner()).await {
+                Ok(t) => Box::new(t),
+                Err(e) => return Ok(ConnectOutcome::TlsRefused(e.to_string())),
+            }
+        }
+        Some(_) => return Err(ClientError::NoInfo("more than INFO before TLS".into())),
+        None => Box::new(reader),
+    };
+    let (read, write) = tokio::io::split(stream);
+    let reader = BufReader::new(read);
+    let tls = opts.tls.is_some();
     let mut connect = serde_json::json!({
         "verbose": false, "pedantic": false, "tls_required": false, "lang": "rust-callout-harness",
         "version": env!("CARGO_PKG_VERSION"), "protocol": 1, "headers": true, "no_responders": true,
@@ -240,19 +324,32 @@ async fn connect_inner(addr: &str, opts: &ConnectOptions) -> Result<ConnectOutco
         }
     }
     let writer = Arc::new(Mutex::new(write));
-    writer
+    let sent = writer
         .lock()
         .await
         .write_all(format!("CONNECT {connect}\r\nPING\r\n").as_bytes())
-        .await
-        .map_err(io)?;
+        .await;
+    if let Err(e) = sent {
+        // Under TLS 1.3 a refused client certificate shows up as an alert on the next read or
+        // write, after the handshake itself "succeeded".
+        if tls {
+            return Ok(ConnectOutcome::TlsRefused(e.to_string()));
+        }
+        return Err(io(e));
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
-    tokio::spawn(read_loop(reader, writer.clone(), tx));
+    let (why_tx, mut why_rx) = mpsc::unbounded_channel();
+    tokio::spawn(read_loop(reader, writer.clone(), tx, why_tx));
     loop {
         match rx.recv().await {
             Some(Event::Pong) => break,
             Some(Event::Err(e)) => return Ok(ConnectOutcome::Rejected(e)),
-            Some(Event::Closed) | None => return Ok(ConnectOutcome::Closed),
+            Some(Event::Closed) | None => {
+                return Ok(match why_rx.try_recv() {
+                    Ok(e) if tls => ConnectOutcome::TlsRefused(e),
+                    _ => ConnectOutcome::Closed,
+                })
+            }
             Some(_) => continue,
         }
     }
@@ -280,15 +377,21 @@ fn rand_u64() -> u64 {
 }
 
 async fn read_loop(
-    mut reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    writer: Arc<Mutex<OwnedWriteHalf>>,
+    mut reader: BufReader<ReadHalf<Io>>,
+    writer: Arc<Mutex<WriteHalf<Io>>>,
     tx: mpsc::UnboundedSender<Event>,
+    why: mpsc::UnboundedSender<String>,
 ) {
     let mut line = String::new();
     loop {
         line.clear();
         match reader.read_line(&mut line).await {
-            Ok(0) | Err(_) => {
+            Ok(0) => {
+                let _ = tx.send(Event::Closed);
+                return;
+            }
+            Err(e) => {
+                let _ = why.send(e.to_string());
                 let _ = tx.send(Event::Closed);
                 return;
             }

@@ -24,6 +24,7 @@ pub mod runner;
 pub mod scenario;
 pub mod server;
 pub mod sut;
+pub mod tls;
 pub mod verdict;
 
 /// The container backend (see [`container`]): checks the engine once, then starts servers

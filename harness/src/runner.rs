@@ -102,6 +102,58 @@ pub struct Fixture {
     /// The probe user's login: with the credential of the file's `feature` (nkey, token), else
     /// its password.
     pub probe_login: ConnectOptions,
+    /// The run's CA, when the scenario has a TLS listener.
+    pub ca: Option<Arc<crate::tls::TestCa>>,
+    /// The client certificates of the `cert = true` users, by user name.
+    pub certs: HashMap<String, Arc<crate::tls::Issued>>,
+    /// The WebSocket listener's `host:port`, when the scenario has one.
+    pub websocket: Option<String>,
+}
+
+/// A [`Fixture`] error: I/O, or a certificate that could not be made.
+fn cert_error(e: String) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+impl Fixture {
+    /// How a connect reaches the server: TLS with `cert`'s certificate (or none) when `tls`,
+    /// through the WebSocket listener when `websocket`.
+    pub fn transport(
+        &self,
+        tls: bool,
+        cert: &scenario::CertChoice,
+        websocket: bool,
+    ) -> Result<(Option<crate::tls::ClientTls>, Option<String>), String> {
+        let tls = match (tls, &self.ca) {
+            (false, _) => None,
+            (true, None) => {
+                return Err("a TLS connect, but the scenario has no TLS listener".into())
+            }
+            (true, Some(ca)) => {
+                let issued = match cert {
+                    scenario::CertChoice::None => None,
+                    scenario::CertChoice::User(n) => Some(
+                        self.certs
+                            .get(n)
+                            .cloned()
+                            .ok_or_else(|| format!("no certificate for user {n:?}"))?,
+                    ),
+                    scenario::CertChoice::Stranger(n) => Some(Arc::new(ca.client(n)?)),
+                };
+                Some(crate::tls::ClientTls::new(&ca.cert_der, issued.as_deref())?)
+            }
+        };
+        let ws = match (websocket, &self.websocket) {
+            (false, _) => None,
+            (true, None) => {
+                return Err(
+                    "a WebSocket connect, but the scenario has no WebSocket listener".into(),
+                )
+            }
+            (true, Some(a)) => Some(a.clone()),
+        };
+        Ok((tls, ws))
+    }
 }
 
 /// 24 random lower-case letters and digits, for passwords and tokens nobody else knows.
@@ -165,6 +217,7 @@ impl Fixture {
         // that users.json extension is found out once, as UNIMPLEMENTED, not in every case.
         users[PROBE_USER] = match scn.feature.as_deref() {
             Some("nkey") => serde_json::json!({"nkey": true, "account": CALLOUT_ACCOUNT}),
+            Some("cert") => serde_json::json!({"cert": true, "account": CALLOUT_ACCOUNT}),
             Some("token") => serde_json::json!({"token": probe_pass, "account": CALLOUT_ACCOUNT}),
             _ => serde_json::json!({"pass": probe_pass, "account": CALLOUT_ACCOUNT}),
         };
@@ -179,6 +232,59 @@ impl Fixture {
                 }
             }
         }
+        // TLS: a CA of this run, the server's certificate, and a client certificate for each
+        // `cert = true` user, whose subject users.json holds as cert_subject.
+        let mut certs = HashMap::new();
+        let mut tls_files = None;
+        let ca = if scn.tls {
+            let made = (|| -> std::io::Result<Arc<crate::tls::TestCa>> {
+                let ca = crate::tls::TestCa::generate().map_err(cert_error)?;
+                let server_cert = ca.server().map_err(cert_error)?;
+                let files = server::TlsFiles {
+                    cert: dir.join("server-cert.pem"),
+                    key: dir.join("server-key.pem"),
+                    ca: dir.join("ca.pem"),
+                };
+                server::write_private(&files.cert, &server_cert.cert_pem)?;
+                server::write_private(&files.key, &server_cert.key_pem)?;
+                server::write_private(&files.ca, &ca.cert_pem)?;
+                tls_files = Some(files);
+                Ok(Arc::new(ca))
+            })();
+            match made {
+                Ok(ca) => Some(ca),
+                Err(e) => {
+                    crate::cleanup::remove_dir(&dir);
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        if let (Some(ca), Some(map)) = (&ca, users.as_object_mut()) {
+            for (name, entry) in map.iter_mut() {
+                if entry.get("cert") == Some(&Value::Bool(true)) {
+                    let issued = match ca.client(name) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            crate::cleanup::remove_dir(&dir);
+                            return Err(cert_error(e));
+                        }
+                    };
+                    if let Some(obj) = entry.as_object_mut() {
+                        obj.remove("cert");
+                        obj.insert(
+                            "cert_subject".into(),
+                            Value::String(crate::tls::subject_of(name)),
+                        );
+                    }
+                    certs.insert(name.clone(), Arc::new(issued));
+                }
+            }
+        }
+        let websocket = scn
+            .websocket
+            .then(|| format!("127.0.0.1:{}", server::free_port()));
         let users_path = dir.join("users.json");
         if let Err(e) = server::write_private(
             &users_path,
@@ -203,6 +309,22 @@ impl Fixture {
                 token: Some(probe_pass.clone()),
                 ..Default::default()
             },
+            (None, None, Some("cert")) => {
+                let tls = match (&ca, certs.get(PROBE_USER)) {
+                    (Some(ca), Some(c)) => crate::tls::ClientTls::new(&ca.cert_der, Some(c)),
+                    _ => Err("no certificate for the probe".to_string()),
+                };
+                match tls {
+                    Ok(t) => ConnectOptions {
+                        tls: Some(t),
+                        ..Default::default()
+                    },
+                    Err(e) => {
+                        crate::cleanup::remove_dir(&dir);
+                        return Err(cert_error(e));
+                    }
+                }
+            }
             _ => ConnectOptions {
                 user: Some(PROBE_USER.into()),
                 pass: Some(probe_pass.clone()),
@@ -253,6 +375,11 @@ impl Fixture {
             auth_timeout_secs: scn.timeout,
             max_payload: None,
             port: scn.attach.as_ref().map(|a| a.port),
+            tls: tls_files,
+            websocket_port: websocket
+                .as_ref()
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| p.parse().ok()),
         };
         Ok(Fixture {
             issuer,
@@ -267,6 +394,9 @@ impl Fixture {
             users_path,
             probe_login,
             nkeys,
+            ca,
+            certs,
+            websocket,
         })
     }
 
@@ -430,6 +560,16 @@ pub async fn run_scenario(
             return out;
         }
     }
+    if backend.name() == "container" && (scn.tls || scn.websocket) {
+        // The container backend copies only the config into the container: neither the TLS
+        // files nor a second (WebSocket) port reach it yet.
+        for c in selected {
+            let r = skipped(c, "the container backend does not mount TLS files or publish a WebSocket port yet; run this file with --backend process");
+            progress(&r);
+            out.results.push(r);
+        }
+        return out;
+    }
     let fixture = match Fixture::new(scn) {
         Ok(f) => f,
         Err(e) => {
@@ -478,7 +618,7 @@ pub async fn run_scenario(
             opts.ready_timeout,
         )
         .await;
-        if let (Ok(Probe::Rejected), Some(f @ ("nkey" | "token"))) =
+        if let (Ok(Probe::Rejected), Some(f @ ("nkey" | "token" | "cert"))) =
             (&ready, scn.feature.as_deref())
         {
             unimplemented = Some(format!(
@@ -715,6 +855,15 @@ pub async fn run_case(
 
 const WAIT: Duration = Duration::from_secs(2);
 
+/// What a connect expecting `e` wanted, in words.
+fn connect_want(e: ConnectExpect) -> &'static str {
+    match e {
+        ConnectExpect::Admitted => "admitted",
+        ConnectExpect::Rejected => "rejected: Authorization Violation",
+        ConnectExpect::Refused => "refused before authentication (TLS)",
+    }
+}
+
 fn perm_violation(errs: &[String], kind: &str) -> Option<String> {
     errs.iter()
         .find(|e| e.starts_with(&format!("Permissions Violation for {kind}")))
@@ -740,8 +889,12 @@ async fn run_step(
             expect,
             min_secs,
             cred_cmd,
+            cert,
+            tls,
+            websocket,
         } => {
-            let user = if token.is_some() || nkey.is_some() || cred_cmd.is_some() {
+            let anonymous = *tls && *cert != scenario::CertChoice::None && user.is_none();
+            let user = if token.is_some() || nkey.is_some() || cred_cmd.is_some() || anonymous {
                 user.clone()
             } else {
                 Some(user.clone().unwrap_or_else(|| name.clone()))
@@ -774,15 +927,43 @@ async fn run_step(
                     .and_then(|n| fixture.nkeys.get(n))
                     .map(|k| (k.clone(), *sig)),
                 jwt: None,
+                tls: None,
+                websocket: None,
             };
-            let line_head = match (nkey, &user) {
-                (Some(n), _) if *sig == SigMode::Valid => {
+            let opts = match fixture.transport(*tls, cert, *websocket) {
+                Ok((tls, websocket)) => ConnectOptions {
+                    tls,
+                    websocket,
+                    ..opts
+                },
+                Err(e) => return bad(format!("connect {name}"), "a transport", e),
+            };
+            let mut line_head = match (nkey, &user, cert) {
+                (Some(n), _, _) if *sig == SigMode::Valid => {
                     format!("connect {name} with the nkey of {n:?}")
                 }
-                (Some(n), _) => format!("connect {name} with the nkey of {n:?}, sig {sig:?}"),
-                (None, Some(u)) => format!("connect {name} as {u:?}"),
-                (None, None) => format!("connect {name} as \"(token)\""),
+                (Some(n), _, _) => format!("connect {name} with the nkey of {n:?}, sig {sig:?}"),
+                (None, Some(u), _) => format!("connect {name} as {u:?}"),
+                (None, None, scenario::CertChoice::User(u)) => {
+                    format!("connect {name} with the certificate of {u:?}")
+                }
+                (None, None, scenario::CertChoice::Stranger(cn)) => {
+                    format!("connect {name} with a CA-signed certificate for CN={cn}")
+                }
+                (None, None, scenario::CertChoice::None) => {
+                    format!("connect {name} as \"(token)\"")
+                }
             };
+            if *tls {
+                line_head.push_str(if *cert == scenario::CertChoice::None {
+                    " over TLS without a certificate"
+                } else {
+                    " over TLS"
+                });
+            }
+            if *websocket {
+                line_head.push_str(" over WebSocket");
+            }
             let t0 = Instant::now();
             let outcome = client::connect(&server.addr(), &opts, connect_timeout).await;
             let took = t0.elapsed().as_secs_f64();
@@ -822,38 +1003,38 @@ async fn run_step(
                     }
                     ok(format!("{line_head} -> rejected: {e}"))
                 }
-                (Ok(ConnectOutcome::Rejected(e)), _) => {
-                    let want = if *expect == ConnectExpect::Admitted {
-                        "admitted"
-                    } else {
-                        "rejected: Authorization Violation"
-                    };
+                (Ok(ConnectOutcome::Rejected(e)), _) => bad(
+                    format!("{line_head} -> rejected: {e}"),
+                    connect_want(*expect),
+                    format!("rejected: {e}"),
+                ),
+                (
+                    Ok(ConnectOutcome::TlsRefused(_) | ConnectOutcome::Closed),
+                    ConnectExpect::Refused,
+                ) => ok(format!("{line_head} -> refused before authentication")),
+                (Ok(ConnectOutcome::Admitted(c)), ConnectExpect::Refused) => {
+                    c.close().await;
                     bad(
-                        format!("{line_head} -> rejected: {e}"),
-                        want,
-                        format!("rejected: {e}"),
+                        format!("{line_head} -> admitted"),
+                        "refused before authentication",
+                        "admitted",
                     )
                 }
-                (Ok(ConnectOutcome::Closed), _) => {
-                    let want = if *expect == ConnectExpect::Admitted {
-                        "admitted"
-                    } else {
-                        "rejected: Authorization Violation"
-                    };
-                    bad(
-                        format!("{line_head} -> closed without -ERR"),
-                        want,
-                        "connection closed without -ERR",
-                    )
-                }
-                (Err(e), _) => {
-                    let want = if *expect == ConnectExpect::Admitted {
-                        "admitted"
-                    } else {
-                        "rejected: Authorization Violation"
-                    };
-                    bad(format!("{line_head} -> error"), want, e.to_string())
-                }
+                (Ok(ConnectOutcome::TlsRefused(e)), _) => bad(
+                    format!("{line_head} -> refused by TLS"),
+                    connect_want(*expect),
+                    format!("the TLS session failed: {e}"),
+                ),
+                (Ok(ConnectOutcome::Closed), _) => bad(
+                    format!("{line_head} -> closed without -ERR"),
+                    connect_want(*expect),
+                    "connection closed without -ERR",
+                ),
+                (Err(e), _) => bad(
+                    format!("{line_head} -> error"),
+                    connect_want(*expect),
+                    e.to_string(),
+                ),
             }
         }
         Step::Subscribe {

@@ -93,6 +93,10 @@ struct RawServer {
     allowed_accounts: Vec<String>,
     #[serde(default)]
     auth_users: Vec<AuthUser>,
+    #[serde(default)]
+    tls: bool,
+    #[serde(default)]
+    websocket: bool,
 }
 
 fn default_timeout() -> Spanned<f64> {
@@ -165,6 +169,10 @@ struct RawStep {
     token: Option<String>,
     nkey: Option<String>,
     sig: Option<String>,
+    cert: Option<String>,
+    cert_cn: Option<String>,
+    tls: Option<bool>,
+    via: Option<String>,
     conn: Option<String>,
     queue: Option<String>,
     payload: Option<String>,
@@ -287,14 +295,14 @@ fn check_users(users: &Node) -> Result<(), (usize, String)> {
             user,
             &path,
             at,
-            &["pass", "account", "permissions", "nkey", "token"],
+            &["pass", "account", "permissions", "nkey", "token", "cert"],
         )?;
         let credentials = fields
             .iter()
-            .filter(|(k, _, _)| matches!(*k, "pass" | "nkey" | "token"))
+            .filter(|(k, _, _)| matches!(*k, "pass" | "nkey" | "token" | "cert"))
             .count();
         if credentials > 1 {
-            return Err((at, format!("{path} has more than one of pass, nkey and token: a users.json entry holds one credential (the reference responder's extensions); split it into two users")));
+            return Err((at, format!("{path} has more than one of pass, nkey, token and cert: a users.json entry holds one credential (the reference responder's extensions); split it into two users")));
         }
         for (key, off, v) in fields {
             let p = format!("{path}.{key}");
@@ -308,6 +316,13 @@ fn check_users(users: &Node) -> Result<(), (usize, String)> {
                     off,
                     matches!(v, Node::Bool(true)),
                     "nkey = true (the harness generates the key pair for each run and writes the public key into users.json)",
+                )?,
+                "cert" => want(
+                    v,
+                    &p,
+                    off,
+                    matches!(v, Node::Bool(true)),
+                    "cert = true (the harness issues the user a client certificate with subject CN=NAME each run and writes cert_subject into users.json)",
                 )?,
                 _ => {
                     for (k, off, v) in known_keys(v, &p, off, &["pub", "sub", "resp"])? {
@@ -404,6 +419,21 @@ pub enum ConnectExpect {
     Admitted,
     /// `-ERR 'Authorization Violation'`.
     Rejected,
+    /// Refused before authentication: the TLS handshake fails or the server ends TLS (a
+    /// certificate it does not accept), so no callout happens.
+    Refused,
+}
+
+/// The client certificate a TLS connect presents.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CertChoice {
+    /// None.
+    #[default]
+    None,
+    /// The certificate of the `[users.NAME]` entry with `cert = true`.
+    User(String),
+    /// A certificate the run's CA signed for `CN=NAME`, a subject no user has.
+    Stranger(String),
 }
 
 /// What a subscribe should end in.
@@ -471,6 +501,12 @@ pub enum Step {
         nkey: Option<String>,
         /// How the nonce signature is made (with `nkey`).
         sig: SigMode,
+        /// The client certificate it presents over TLS.
+        cert: CertChoice,
+        /// Start TLS (implied by a certificate).
+        tls: bool,
+        /// Connect through the server's WebSocket listener.
+        websocket: bool,
         /// Expected outcome.
         expect: ConnectExpect,
         /// The rejection must take at least this long (timeouts).
@@ -640,6 +676,11 @@ pub struct Scenario {
     /// A responder that is already running: the server listens where it connects and knows
     /// its user (a profile's `[responder] url`); the harness starts no process.
     pub attach: Option<crate::profile::Attach>,
+    /// Client certificates: a TLS listener whose clients' certificates the server verifies
+    /// against the run's CA.
+    pub tls: bool,
+    /// A WebSocket listener.
+    pub websocket: bool,
     /// Cases.
     pub cases: Vec<Case>,
 }
@@ -674,11 +715,14 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         }
     }
     if let Some(f) = &raw.feature {
-        if !matches!(f.as_str(), "xkey" | "nkey" | "token") {
+        if !matches!(f.as_str(), "xkey" | "nkey" | "token" | "cert") {
             return Err(err(
                 0,
-                format!("feature = {f:?}: use \"xkey\" (sealing), \"nkey\" or \"token\" (the users.json extensions)"),
+                format!("feature = {f:?}: use \"xkey\" (sealing), \"nkey\", \"token\" or \"cert\" (the users.json extensions)"),
             ));
+        }
+        if f == "cert" && !raw.server.tls {
+            return Err(err(0, "feature = \"cert\" needs [server] tls = true (client certificates travel over TLS)".into()));
         }
     }
     for v in raw.min_server.iter() {
@@ -783,6 +827,42 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
                     return Err(err(sline, format!("case {}: nkey = {n:?} names no [users.{n}] entry with nkey = true; declare the user with nkey = true (the harness generates its key) or fix the name", rc.id)));
                 }
             }
+            if let Step::Connect {
+                cert,
+                tls,
+                websocket,
+                ..
+            } = &step
+            {
+                let is_cert_user = |n: &str| {
+                    users_json.get(n).and_then(|u| u.get("cert"))
+                        == Some(&serde_json::Value::Bool(true))
+                };
+                match cert {
+                    CertChoice::User(n) if !is_cert_user(n) => {
+                        return Err(err(sline, format!("case {}: cert = {n:?} names no [users.{n}] entry with cert = true; declare the user with cert = true, or present a certificate of a subject nobody has with cert_cn = {n:?}", rc.id)));
+                    }
+                    CertChoice::Stranger(n) if is_cert_user(n) => {
+                        return Err(err(sline, format!("case {}: cert_cn = {n:?} is the subject of [users.{n}]; cert_cn is for subjects nobody has: write cert = {n:?} for the user's own certificate", rc.id)));
+                    }
+                    _ => {}
+                }
+                if *tls && !raw.server.tls {
+                    return Err(err(sline, format!("case {}: a TLS connect (tls, cert or cert_cn) needs [server] tls = true", rc.id)));
+                }
+                if *websocket && !raw.server.websocket {
+                    return Err(err(
+                        sline,
+                        format!(
+                            "case {}: via = \"websocket\" needs [server] websocket = true",
+                            rc.id
+                        ),
+                    ));
+                }
+                if *websocket && *tls {
+                    return Err(err(sline, format!("case {}: the WebSocket listener is plain here; connect over TLS or over WebSocket, not both", rc.id)));
+                }
+            }
             steps.push(step);
         }
         if steps.is_empty() {
@@ -818,6 +898,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         probe: None,
         keys: None,
         attach: None,
+        tls: raw.server.tls,
+        websocket: raw.server.websocket,
         cases,
     })
 }
@@ -987,7 +1069,10 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         }
     }
     let allowed: &[&str] = match action {
-        "connect" => &["user", "pass", "token", "nkey", "sig", "expect", "min_secs"],
+        "connect" => &[
+            "user", "pass", "token", "nkey", "sig", "cert", "cert_cn", "tls", "via", "expect",
+            "min_secs",
+        ],
         "subscribe" => &["conn", "queue", "expect"],
         "publish" => &["conn", "payload", "reply_to", "to", "expect"],
         "reply" => &["count", "delivered", "wait", "to"],
@@ -1009,6 +1094,10 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("token", r.token.is_some()),
         ("nkey", r.nkey.is_some()),
         ("sig", r.sig.is_some()),
+        ("cert", r.cert.is_some()),
+        ("cert_cn", r.cert_cn.is_some()),
+        ("tls", r.tls.is_some()),
+        ("via", r.via.is_some()),
         ("conn", r.conn.is_some()),
         ("queue", r.queue.is_some()),
         ("payload", r.payload.is_some()),
@@ -1064,10 +1153,25 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
                 })?,
             },
             nkey: r.nkey,
+            tls: r.tls.unwrap_or(false) || r.cert.is_some() || r.cert_cn.is_some(),
+            cert: match (r.cert, r.cert_cn) {
+                (Some(_), Some(_)) => {
+                    return Err("give cert (a user's certificate) or cert_cn (a subject nobody has), not both".into())
+                }
+                (Some(n), None) => CertChoice::User(n),
+                (None, Some(n)) => CertChoice::Stranger(n),
+                (None, None) => CertChoice::None,
+            },
+            websocket: match r.via.as_deref() {
+                None | Some("tcp") => false,
+                Some("websocket") => true,
+                Some(o) => return Err(format!("via = {o:?}: use \"tcp\" (default) or \"websocket\"")),
+            },
             expect: match expect {
                 None | Some("admitted") => ConnectExpect::Admitted,
                 Some("rejected") => ConnectExpect::Rejected,
-                _ => return Err(bad_expect("\"admitted\" or \"rejected\"")),
+                Some("refused") => ConnectExpect::Refused,
+                _ => return Err(bad_expect("\"admitted\", \"rejected\" or \"refused\" (before authentication: TLS)")),
             },
             min_secs: r.min_secs,
             cred_cmd: None,

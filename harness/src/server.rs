@@ -59,6 +59,23 @@ pub struct ServerConf {
     /// Listen on this loopback port rather than a free one: where a responder that is already
     /// running connects (a profile's `[responder] url`).
     pub port: Option<u16>,
+    /// TLS on the client listener, with client certificates verified against a CA
+    /// (`verify: true`). Clients that do not start TLS stay plain (`allow_non_tls`), so the
+    /// responder and password users connect as before.
+    pub tls: Option<TlsFiles>,
+    /// A WebSocket listener (plain, `no_tls`) on this loopback port.
+    pub websocket_port: Option<u16>,
+}
+
+/// The PEM files of a TLS listener, in the fixture's private scratch directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The server's certificate.
+    pub cert: PathBuf,
+    /// Its key.
+    pub key: PathBuf,
+    /// The CA that signs the clients' certificates.
+    pub ca: PathBuf,
 }
 
 fn quote(s: &str) -> String {
@@ -75,6 +92,20 @@ impl ServerConf {
         ));
         if let Some(m) = self.max_payload {
             out.push_str(&format!("max_payload: {m}\n"));
+        }
+        if let Some(t) = &self.tls {
+            out.push_str(&format!(
+                "allow_non_tls: true\ntls {{\n  cert_file: {}\n  key_file: {}\n  ca_file: {}\n  verify: true\n  timeout: 2\n}}\n",
+                quote(&t.cert.display().to_string()),
+                quote(&t.key.display().to_string()),
+                quote(&t.ca.display().to_string())
+            ));
+        }
+        if let Some(p) = self.websocket_port {
+            out.push_str(&format!(
+                "websocket {{\n  listen: {}\n  no_tls: true\n}}\n",
+                quote(&format!("127.0.0.1:{p}"))
+            ));
         }
         out.push_str("accounts {\n");
         for a in &self.accounts {

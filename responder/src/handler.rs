@@ -123,6 +123,9 @@ pub enum Fault {
     SkipNonceCheck,
     /// Give user JWTs an `exp` two seconds ahead, so sessions end early.
     ShortExpiry,
+    /// Admit a verified client certificate whose subject no user has, as the first
+    /// certificate user.
+    AdmitUnknownCert,
 }
 
 impl Fault {
@@ -149,6 +152,7 @@ impl Fault {
         ("wrong-signer", Fault::WrongSigner),
         ("skip-nonce-check", Fault::SkipNonceCheck),
         ("short-expiry", Fault::ShortExpiry),
+        ("admit-unknown-cert", Fault::AdmitUnknownCert),
     ];
 
     /// Looks a fault up by flag name.
@@ -480,6 +484,24 @@ impl Responder {
             }
             let user = safe_for_log(name);
             return self.admit(&req, sealed, name, &entry.account, &entry.permissions, user);
+        }
+        // A client certificate the server verified, and no other credential: its subject
+        // names the user (the `cert_subject` extension).
+        if opts.user.is_empty() && opts.auth_token.is_empty() {
+            if let Some(subject) = crate::cert::verified_subject(req.nats.client_tls.as_ref()) {
+                let found = self.users.by_cert_subject(&subject).or_else(|| {
+                    if self.has(Fault::AdmitUnknownCert) {
+                        self.users.cert_users().into_iter().next()
+                    } else {
+                        None
+                    }
+                });
+                let Some((name, entry)) = found else {
+                    return reject(INVALID_CREDENTIALS, INVALID_CREDENTIALS.into());
+                };
+                let user = safe_for_log(name);
+                return self.admit(&req, sealed, name, &entry.account, &entry.permissions, user);
+            }
         }
         if opts.user.is_empty() && !opts.auth_token.is_empty() {
             let Some((name, entry)) = self.users.by_token(opts.auth_token.expose()) else {

@@ -5,6 +5,7 @@
 //! Architecture invariant: all cryptography and claim encoding goes through `callout-codec`;
 //! the handler never touches a socket and the service never makes a decision.
 
+pub mod cert;
 pub mod flags;
 pub mod handler;
 pub mod log;

@@ -63,6 +63,9 @@ pub struct UserEntry {
     pub nkey: Option<String>,
     /// Extension: the user's token (`auth_token`).
     pub token: Option<Secret>,
+    /// Extension: the subject (RFC 4514, e.g. `CN=alice`) of the client certificate that logs
+    /// the user in, as the server verified it (`client_tls.verified_chains`).
+    pub cert_subject: Option<String>,
     /// The account name the user is placed in (the user JWT `aud`).
     pub account: String,
     /// Permissions.
@@ -77,6 +80,8 @@ pub struct UserDirectory {
     by_nkey: HashMap<String, String>,
     /// `(token, user name)` of the users with the `token` extension.
     tokens: Vec<(Secret, String)>,
+    /// User names by certificate subject (the `cert_subject` extension).
+    by_cert: HashMap<String, String>,
     /// Users loaded without any credential (start-up warnings).
     pub passwordless: Vec<String>,
 }
@@ -139,8 +144,8 @@ impl UserDirectory {
                     "give the user an object such as {\"pass\": \"...\", \"account\": \"APP\"}",
                 ));
             };
-            let fields = fold_keys(&obj, &["pass", "account", "permissions", "nkey", "token"]).map_err(|(k, hint)| {
-                err(at(&k), hint, "remove the key or correct its spelling; known keys are pass, account, permissions, and the extensions nkey and token")
+            let fields = fold_keys(&obj, &["pass", "account", "permissions", "nkey", "token", "cert_subject"]).map_err(|(k, hint)| {
+                err(at(&k), hint, "remove the key or correct its spelling; known keys are pass, account, permissions, and the extensions nkey, token and cert_subject")
             })?;
             let pass = match fields.get("pass") {
                 None | Some(Value::Null) => None,
@@ -213,11 +218,40 @@ impl UserDirectory {
                     ))
                 }
             };
+            let cert_subject = match fields.get("cert_subject") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(c)) if !c.trim().is_empty() => {
+                    if let Some(other) = dir.by_cert.get(c) {
+                        return Err(err(
+                            at("cert_subject"),
+                            format!("is also the certificate subject of user {other:?}"),
+                            "give each user its own certificate subject",
+                        ));
+                    }
+                    dir.by_cert.insert(c.clone(), name.clone());
+                    Some(c.clone())
+                }
+                Some(Value::String(_)) => {
+                    return Err(err(
+                        at("cert_subject"),
+                        "is empty".into(),
+                        "write the certificate's subject as RFC 4514 text, e.g. \"CN=alice\", or remove the key",
+                    ))
+                }
+                Some(v) => {
+                    return Err(err(
+                        at("cert_subject"),
+                        format!("is {}, not a string", kind(v)),
+                        "write the certificate's subject as a JSON string, e.g. \"CN=alice\"",
+                    ))
+                }
+            };
             let credentials = usize::from(pass.is_some())
                 + usize::from(nkey.is_some())
-                + usize::from(token.is_some());
+                + usize::from(token.is_some())
+                + usize::from(cert_subject.is_some());
             if credentials > 1 {
-                return Err(err(at(""), "has more than one credential (pass, nkey, token)".into(), "keep one of pass, nkey and token per user; give a second credential its own user entry"));
+                return Err(err(at(""), "has more than one credential (pass, nkey, token, cert_subject)".into(), "keep one of pass, nkey, token and cert_subject per user; give a second credential its own user entry"));
             }
             if credentials == 0 {
                 dir.passwordless.push(name.clone());
@@ -259,6 +293,7 @@ impl UserDirectory {
                     pass,
                     nkey,
                     token,
+                    cert_subject,
                     account,
                     permissions,
                 },
@@ -291,6 +326,24 @@ impl UserDirectory {
         Some((name.as_str(), self.users.get(name)?))
     }
 
+    /// The user whose `cert_subject` extension is `subject`, with its name.
+    pub fn by_cert_subject(&self, subject: &str) -> Option<(&str, &UserEntry)> {
+        let name = self.by_cert.get(subject)?;
+        Some((name.as_str(), self.users.get(name)?))
+    }
+
+    /// The users with the `cert_subject` extension, by name (for the admit-unknown-cert
+    /// fault).
+    pub fn cert_users(&self) -> Vec<(&str, &UserEntry)> {
+        let mut v: Vec<(&str, &UserEntry)> = self
+            .by_cert
+            .values()
+            .filter_map(|n| Some((n.as_str(), self.users.get(n)?)))
+            .collect();
+        v.sort_by_key(|(n, _)| *n);
+        v
+    }
+
     /// Number of users.
     pub fn len(&self) -> usize {
         self.users.len()
@@ -301,6 +354,7 @@ impl UserDirectory {
     pub fn drop_extensions(&mut self) {
         self.by_nkey.clear();
         self.tokens.clear();
+        self.by_cert.clear();
     }
 
     /// True when there are no users.
@@ -319,10 +373,15 @@ impl UserDirectory {
             .iter()
             .filter_map(|(n, e)| Some((e.token.clone()?, n.clone())))
             .collect();
+        let by_cert = users
+            .iter()
+            .filter_map(|(n, e)| Some((e.cert_subject.clone()?, n.clone())))
+            .collect();
         UserDirectory {
             users,
             by_nkey,
             tokens,
+            by_cert,
             passwordless: Vec::new(),
         }
     }

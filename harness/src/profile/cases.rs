@@ -71,6 +71,9 @@ fn connect(name: &str, cred: &Credential, expect: ConnectExpect) -> Step {
         expect,
         min_secs: None,
         cred_cmd: cred.cmd.clone(),
+        cert: Default::default(),
+        tls: false,
+        websocket: false,
     }
 }
 
@@ -83,7 +86,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> Vec<Case> {
         let n = out.len() + 1;
         let c = &i.credential;
         out.push(match (i.expect, i.expires_in) {
-            (ConnectExpect::Rejected, _) => case(
+            (ConnectExpect::Rejected | ConnectExpect::Refused, _) => case(
                 n,
                 format!("{} is rejected", i.name),
                 format!("the profile declares identity {:?} rejected: its CONNECT is refused with Authorization Violation", i.name),

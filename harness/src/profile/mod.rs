@@ -491,6 +491,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         probe: Some(main.credential.clone()),
         keys: keys.clone(),
         attach: attach.clone(),
+        tls: false,
+        websocket: false,
         cases: cases(&identities, timeout),
     };
     let mut ids = wire_identities(&main);
@@ -528,7 +530,7 @@ pub fn describe(p: &Profile) -> String {
                 "admitted into {}",
                 i.placement.account.as_deref().unwrap_or("")
             ),
-            ConnectExpect::Rejected => "rejected".into(),
+            ConnectExpect::Rejected | ConnectExpect::Refused => "rejected".into(),
         };
         out.push_str(&format!("  identity {}: {how}, {outcome}\n", i.name));
     }

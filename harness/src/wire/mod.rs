@@ -452,6 +452,8 @@ impl Phase {
             probe: None,
             keys: ids.keys.clone(),
             attach: ids.attach.clone(),
+            tls: false,
+            websocket: false,
             cases: vec![],
         };
         let setup = |e: String| PhaseError::Setup(e, String::new());
