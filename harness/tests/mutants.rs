@@ -52,6 +52,10 @@ const MUTANTS: &[(&str, &str)] = &[
         "admits an nkey user without verifying sig over the nonce",
     ),
     ("short-expiry", "gives user JWTs an exp 2 s ahead"),
+    (
+        "admit-unknown-cert",
+        "admits a verified client certificate whose subject no user has",
+    ),
     ("silent-after=25", "stops answering after 25 requests"),
 ];
 
