@@ -56,6 +56,10 @@ const MUTANTS: &[(&str, &str)] = &[
         "admit-unknown-cert",
         "admits a verified client certificate whose subject no user has",
     ),
+    (
+        "trust-unverified-cert",
+        "places a client by a certificate the server did not verify",
+    ),
     ("silent-after=25", "stops answering after 25 requests"),
 ];
 

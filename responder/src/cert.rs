@@ -16,6 +16,15 @@ pub fn verified_subject(tls: Option<&ClientTls>) -> Option<String> {
     Some(cert.tbs_certificate.subject.to_string())
 }
 
+/// The subject of the first certificate the client presented unverified (`client_tls.certs`):
+/// only the `trust-unverified-cert` fault reads it.
+pub fn unverified_subject(tls: Option<&ClientTls>) -> Option<String> {
+    let leaf = tls?.certs.first()?;
+    let der = pem_to_der(leaf)?;
+    let cert = x509_cert::Certificate::from_der(&der).ok()?;
+    Some(cert.tbs_certificate.subject.to_string())
+}
+
 /// The DER inside one PEM `CERTIFICATE` block.
 fn pem_to_der(pem: &str) -> Option<Vec<u8>> {
     let body = pem

@@ -126,6 +126,8 @@ pub enum Fault {
     /// Admit a verified client certificate whose subject no user has, as the first
     /// certificate user.
     AdmitUnknownCert,
+    /// Place a client by a certificate the server did not verify (`client_tls.certs`).
+    TrustUnverifiedCert,
 }
 
 impl Fault {
@@ -153,6 +155,7 @@ impl Fault {
         ("skip-nonce-check", Fault::SkipNonceCheck),
         ("short-expiry", Fault::ShortExpiry),
         ("admit-unknown-cert", Fault::AdmitUnknownCert),
+        ("trust-unverified-cert", Fault::TrustUnverifiedCert),
     ];
 
     /// Looks a fault up by flag name.
@@ -488,7 +491,15 @@ impl Responder {
         // A client certificate the server verified, and no other credential: its subject
         // names the user (the `cert_subject` extension).
         if opts.user.is_empty() && opts.auth_token.is_empty() {
-            if let Some(subject) = crate::cert::verified_subject(req.nats.client_tls.as_ref()) {
+            let tls = req.nats.client_tls.as_ref();
+            let subject = crate::cert::verified_subject(tls).or_else(|| {
+                if self.has(Fault::TrustUnverifiedCert) {
+                    crate::cert::unverified_subject(tls)
+                } else {
+                    None
+                }
+            });
+            if let Some(subject) = subject {
                 let found = self.users.by_cert_subject(&subject).or_else(|| {
                     if self.has(Fault::AdmitUnknownCert) {
                         self.users.cert_users().into_iter().next()

@@ -11,6 +11,7 @@
 //! that crashes or goes silent is blamed on the case that caused it, restarted, and judged
 //! afresh on the rest.
 
+pub mod cert;
 pub mod forge;
 pub mod hostile;
 pub mod identity;
@@ -71,6 +72,8 @@ pub enum Config {
     /// Plain, with an nkey user (the users.json extension) added: a phase of its own, so that
     /// a responder that refuses unknown users.json keys loses only these cases.
     Nkey,
+    /// Plain, with a certificate user (the `cert_subject` extension) added, likewise.
+    Cert,
 }
 
 impl Config {
@@ -80,6 +83,7 @@ impl Config {
             Config::Sealed => "sealed",
             Config::Plain => "plain",
             Config::Nkey => "plain, nkey user",
+            Config::Cert => "plain, certificate user",
         }
     }
 }
@@ -195,6 +199,7 @@ pub fn catalog() -> impl Iterator<Item = &'static WireCase> {
         .chain(seal::CASES)
         .chain(hostile::CASES)
         .chain(nkey::CASES)
+        .chain(cert::CASES)
         .chain(robust::CASES)
 }
 
@@ -227,7 +232,7 @@ pub async fn run_wire(
         stderr: vec![],
     };
     let ids = responder.identities.clone().unwrap_or_default();
-    for config in [Config::Plain, Config::Sealed, Config::Nkey] {
+    for config in [Config::Plain, Config::Sealed, Config::Nkey, Config::Cert] {
         let mut cases: Vec<&WireCase> = Vec::new();
         for c in selected.iter().copied().filter(|c| c.config == config) {
             match not_applicable(c, &ids) {
@@ -330,7 +335,7 @@ pub fn not_applicable(case: &WireCase, ids: &Identities) -> Option<String> {
     if ids.users_json {
         return None;
     }
-    let users_json_only = case.config == Config::Nkey
+    let users_json_only = matches!(case.config, Config::Nkey | Config::Cert)
         || matches!(case.kind, Kind::Response { who: Who::NoPass, .. })
         // bob's resp.ttl in users.json
         || case.id == "wire.resp.9";
@@ -443,10 +448,17 @@ impl Phase {
             timeout: 2.0,
             allowed_accounts: vec![],
             auth_users: vec![],
-            users_json: if config == Config::Nkey && ids.users_json {
-                wire_users_with_nkey()
-            } else {
-                ids.users.clone()
+            users_json: match config {
+                Config::Nkey if ids.users_json => wire_users_with_nkey(),
+                Config::Cert if ids.users_json => {
+                    let mut u = wire_users();
+                    u[cert::CERT_USER] = serde_json::json!({
+                        "cert_subject": crate::tls::subject_of(cert::CERT_USER),
+                        "account": "APP",
+                    });
+                    u
+                }
+                _ => ids.users.clone(),
             },
             generate_users: None,
             probe: None,
