@@ -221,8 +221,13 @@ impl Fixture {
             Some("token") => serde_json::json!({"token": probe_pass, "account": CALLOUT_ACCOUNT}),
             _ => serde_json::json!({"pass": probe_pass, "account": CALLOUT_ACCOUNT}),
         };
-        // `nkey = true` users get a key pair of this run; users.json holds the public key.
-        let mut nkeys = HashMap::new();
+        // `nkey = true` users get a key pair of this run; users.json holds the public key. A
+        // profile's nkey identities bring their own.
+        let mut nkeys: HashMap<String, Arc<Signer>> = scn
+            .nkey_logins
+            .iter()
+            .map(|(n, k)| (n.clone(), k.signer()))
+            .collect();
         if let Some(map) = users.as_object_mut() {
             for (name, entry) in map.iter_mut() {
                 if entry.get("nkey") == Some(&Value::Bool(true)) {
@@ -294,7 +299,7 @@ impl Fixture {
             return Err(e);
         }
         let probe_login = match (&scn.probe, nkeys.get(PROBE_USER), scn.feature.as_deref()) {
-            (Some(cred), _, _) => match cred.login() {
+            (Some(cred), _, _) => match cred.login(ca.as_deref()) {
                 Ok(opts) => opts,
                 Err(e) => {
                     crate::cleanup::remove_dir(&dir);

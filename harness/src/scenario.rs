@@ -679,6 +679,9 @@ pub struct Scenario {
     /// Client certificates: a TLS listener whose clients' certificates the server verifies
     /// against the run's CA.
     pub tls: bool,
+    /// nkey logins of a profile's identities: the name a connect step's `nkey` names, and the
+    /// seed that signs the nonce.
+    pub nkey_logins: Vec<(String, crate::profile::NkeySeed)>,
     /// A WebSocket listener.
     pub websocket: bool,
     /// Cases.
@@ -900,6 +903,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         attach: None,
         tls: raw.server.tls,
         websocket: raw.server.websocket,
+        nkey_logins: vec![],
         cases,
     })
 }

@@ -112,8 +112,10 @@ fn the_reference_with_users_of_its_own_passes_its_profile_strictly() {
     let dir = profile_dir(&responder.display().to_string(), |t| t);
     let (code, results, stdout) = run(&dir, &["--strict"]);
     assert_eq!(code, 0, "{stdout}");
-    // Identities, then unknown token, altered token, wrong password, unknown user, none.
-    for n in 1..=8 {
+    // Five identities (password, token, rejected, nkey, certificate), then another key's
+    // signature, an unknown nkey, an unknown certificate subject, an unknown token, an altered
+    // token, a wrong password, an unknown user, none.
+    for n in 1..=13 {
         assert_eq!(
             verdict(&results, &format!("e2e.profile.{n}")),
             "pass",
@@ -121,7 +123,7 @@ fn the_reference_with_users_of_its_own_passes_its_profile_strictly() {
         );
     }
     assert!(
-        !results.iter().any(|r| r.0 == "e2e.profile.9"),
+        !results.iter().any(|r| r.0 == "e2e.profile.14"),
         "{results:?}"
     );
     // The cases about the harness's own users.json entries do not apply; everything else ran.
@@ -189,7 +191,9 @@ fn wire_cases_carry_a_token_when_the_main_identity_has_one() {
 fn mutants_fail_the_profile_cases_that_name_their_defect() {
     let mutant = workspace_bin("callout-mutant").display().to_string();
     for (fault, caught) in [
-        ("admit-unknown", &["e2e.profile.7"][..]),
+        ("admit-unknown", &["e2e.profile.12"][..]),
+        ("skip-nonce-check", &["e2e.profile.6"][..]),
+        ("admit-unknown-cert", &["e2e.profile.8"][..]),
         ("short-expiry", &["e2e.profile.1", "e2e.profile.2"][..]),
         ("no-account", &["e2e.profile.1", "e2e.profile.2"][..]),
         ("ignore-deny", &[][..]),

@@ -4,7 +4,9 @@
 use serde_json::json;
 
 use super::{Credential, Identity};
-use crate::scenario::{Case, ConnectExpect, Step};
+use crate::client::SigMode;
+use crate::profile::NkeySeed;
+use crate::scenario::{Case, CertChoice, ConnectExpect, Step};
 use crate::verdict::Level;
 use crate::wire::{Identities, Login};
 
@@ -35,6 +37,9 @@ pub(super) fn wire_identities(main: &Identity) -> Identities {
         refresh: Some(main.credential.clone()),
         keys: None,
         attach: None,
+        unusable: (!main.credential.wire_ready()).then(|| {
+            "the profile's admitted identities log in with an nkey or a certificate only; the wire cases carry a password or a token: declare one such identity".to_string()
+        }),
     }
 }
 
@@ -60,27 +65,36 @@ fn case(
     }
 }
 
-fn connect(name: &str, cred: &Credential, expect: ConnectExpect) -> Step {
+/// A connect of identity `who` (the name its nkey is known by) with `cred`.
+fn connect(who: &str, cred: &Credential, expect: ConnectExpect) -> Step {
     Step::Connect {
-        name: name.into(),
+        name: "c".into(),
         user: cred.user.clone(),
         pass: cred.pass.clone(),
         token: cred.token.clone(),
-        nkey: None,
+        nkey: cred.nkey_seed.as_ref().map(|_| who.to_string()),
         sig: Default::default(),
         expect,
         min_secs: None,
         cred_cmd: cred.cmd.clone(),
-        cert: Default::default(),
-        tls: false,
+        tls: cred.cert_cn.is_some(),
+        cert: cred
+            .cert_cn
+            .clone()
+            .map(CertChoice::Stranger)
+            .unwrap_or_default(),
         websocket: false,
     }
 }
 
 /// The policy cases of a profile, in order: one per identity, then the credentials nobody
 /// declared.
-pub(super) fn cases(identities: &[Identity], timeout: f64) -> Vec<Case> {
+pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(String, NkeySeed)>) {
     let mut out = Vec::new();
+    let mut nkeys: Vec<(String, NkeySeed)> = identities
+        .iter()
+        .filter_map(|i| Some((i.name.clone(), i.credential.nkey_seed.clone()?)))
+        .collect();
     let hold = (timeout * 3.0).max(3.0);
     for i in identities {
         let n = out.len() + 1;
@@ -92,7 +106,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> Vec<Case> {
                 format!("the profile declares identity {:?} rejected: its CONNECT is refused with Authorization Violation", i.name),
                 "protocol.md §2 (What the client sees)",
                 "a credential the responder means to refuse lets its holder in",
-                vec![connect("c", c, ConnectExpect::Rejected)],
+                vec![connect(&i.name, c, ConnectExpect::Rejected)],
             ),
             (ConnectExpect::Admitted, None) => case(
                 n,
@@ -105,7 +119,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> Vec<Case> {
                 "protocol.md §1.7 (aud); §1.8 (Session lifetime)",
                 "a misplaced user reaches another account's data; a user JWT that expires early disconnects every client of this credential",
                 vec![
-                    connect("c", c, ConnectExpect::Admitted),
+                    connect(&i.name, c, ConnectExpect::Admitted),
                     Step::UserInfo { conn: "c".into(), expect: i.placement.clone() },
                     Step::Sleep(hold),
                     Step::Alive("c".into()),
@@ -118,7 +132,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> Vec<Case> {
                 "protocol.md §1.7 (exp); §1.8 (Session lifetime)",
                 "a user JWT without the credential's expiry keeps a client connected after its credential ran out, for as long as the connection lasts",
                 vec![
-                    connect("c", c, ConnectExpect::Admitted),
+                    connect(&i.name, c, ConnectExpect::Admitted),
                     Step::UserInfo { conn: "c".into(), expect: i.placement.clone() },
                     Step::Expire { conn: "c".into(), within: x + 3.0 },
                 ],
@@ -132,7 +146,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> Vec<Case> {
             req.into(),
             "protocol.md §2 (What the client sees); §1.8 (token logins)",
             "deny by default: a credential the responder never issued lets anyone in",
-            vec![connect("c", &cred, ConnectExpect::Rejected)],
+            vec![connect("unknown", &cred, ConnectExpect::Rejected)],
         )
     };
     let random = crate::runner::random_secret();
@@ -141,7 +155,55 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> Vec<Case> {
         pass: None,
         token: None,
         cmd: None,
+        nkey_seed: None,
+        cert_cn: None,
     };
+    if let Some(i) = identities
+        .iter()
+        .find(|i| i.expect == ConnectExpect::Admitted && i.credential.nkey_seed.is_some())
+    {
+        let mut step = connect(&i.name, &i.credential, ConnectExpect::Rejected);
+        if let Step::Connect { sig, .. } = &mut step {
+            *sig = SigMode::WrongKey;
+        }
+        out.push(case(
+            out.len() + 1,
+            format!("{}'s nkey with another key's signature is rejected", i.name),
+            "a login with a declared public nkey whose nonce signature another key made is refused: the responder verifies sig (the server forwards it unverified)".into(),
+            "protocol.md §1.8 (Who verifies the signature)",
+            "public keys are public: admitting by nkey alone lets anyone log in as its owner",
+            vec![step],
+        ));
+        let unknown = callout_codec::Signer::generate(callout_codec::KeyKind::User).seed();
+        nkeys.push(("unknown-nkey".into(), NkeySeed::new(unknown)));
+        out.push(case(
+            out.len() + 1,
+            "an unknown nkey is rejected".into(),
+            "a login with an nkey no identity has, validly signed by its own key, is refused"
+                .into(),
+            "protocol.md §1.8 (nkey logins)",
+            "deny by default: a key the responder never knew lets anyone in",
+            vec![connect(
+                "unknown-nkey",
+                &Credential {
+                    nkey_seed: Some(NkeySeed::new(String::new())),
+                    ..blank.clone()
+                },
+                ConnectExpect::Rejected,
+            )],
+        ));
+    }
+    if identities.iter().any(|i| i.credential.cert_cn.is_some()) {
+        out.push(rejected(
+            out.len() + 1,
+            "a certificate of an unknown subject is rejected",
+            "a client certificate the server verified (the run's CA signed it), whose subject no identity has, is refused",
+            Credential {
+                cert_cn: Some(format!("unknown-{}", &random[..8])),
+                ..blank.clone()
+            },
+        ));
+    }
     if identities.iter().any(|i| i.credential.is_token()) {
         out.push(rejected(
             out.len() + 1,
@@ -211,5 +273,5 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> Vec<Case> {
             ..blank
         },
     ));
-    out
+    (out, nkeys)
 }

@@ -119,6 +119,10 @@ pub struct Credential {
     pub token: Option<String>,
     /// `cred_cmd`.
     pub cmd: Option<CredCmd>,
+    /// `nkey_seed`: the user key that signs the server's nonce (a secret: never printed).
+    pub nkey_seed: Option<crate::profile::NkeySeed>,
+    /// `cert_cn`: the client presents a certificate the run's CA issues for `CN=…`.
+    pub cert_cn: Option<String>,
 }
 
 impl Credential {
@@ -139,15 +143,34 @@ impl Credential {
         Ok(l)
     }
 
-    /// The CONNECT options of [`Credential::resolve`].
-    pub fn login(&self) -> Result<ConnectOptions, String> {
+    /// The CONNECT options of [`Credential::resolve`], with the nkey and the certificate
+    /// (issued by `ca`, the run's CA) when the credential has them.
+    pub fn login(&self, ca: Option<&crate::tls::TestCa>) -> Result<ConnectOptions, String> {
         let l = self.resolve()?;
+        let tls = match (&self.cert_cn, ca) {
+            (None, _) => None,
+            (Some(cn), Some(ca)) => Some(crate::tls::ClientTls::new(
+                &ca.cert_der,
+                Some(&ca.client(cn)?),
+            )?),
+            (Some(_), None) => return Err("a certificate login, but the run has no CA".into()),
+        };
         Ok(ConnectOptions {
             user: l.user,
             pass: l.pass,
             token: l.token,
+            nkey: self
+                .nkey_seed
+                .as_ref()
+                .map(|k| (k.signer(), crate::client::SigMode::Valid)),
+            tls,
             ..Default::default()
         })
+    }
+
+    /// True when the wire cases can carry this credential: a password or a token.
+    pub fn wire_ready(&self) -> bool {
+        self.nkey_seed.is_none() && self.cert_cn.is_none()
     }
 
     /// True when the secret is a token (fixed or minted).

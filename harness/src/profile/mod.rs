@@ -41,7 +41,8 @@
 //! (public keys): the server trusts that issuer and seals to that xkey, and the command gets
 //! no seed placeholders.
 //!
-//! A credential is `user` + `pass`, `token`, or `cred_cmd` (run without a shell before every
+//! A credential is `user` + `pass`, `token`, `nkey_seed` (a user seed that signs the nonce),
+//! `cert_cn` (a certificate the run's CA issues for that common name), or `cred_cmd` (run without a shell before every
 //! use; its trimmed stdout is the secret). Every mistake is an error naming the file, the line
 //! and the fix.
 
@@ -74,6 +75,36 @@ pub struct OwnKeys {
     pub issuer: String,
     /// The responder's public curve key, `X…`.
     pub xkey: Option<String>,
+}
+
+/// A user seed (`SU…`) a profile declares: checked when the profile loads, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NkeySeed(String);
+
+impl NkeySeed {
+    /// A seed already checked (or just generated).
+    pub fn new(seed: String) -> NkeySeed {
+        NkeySeed(seed)
+    }
+
+    /// The signer of the seed (checked at load).
+    pub fn signer(&self) -> Arc<callout_codec::Signer> {
+        Arc::new(
+            callout_codec::Signer::from_seed(&self.0, callout_codec::KeyKind::User)
+                .unwrap_or_else(|_| callout_codec::Signer::generate(callout_codec::KeyKind::User)),
+        )
+    }
+
+    /// The seed, for the fixture's key map.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NkeySeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NkeySeed([REDACTED])")
+    }
 }
 
 /// A responder that is already running (`[responder] url`, `user`, `pass`): the harness
@@ -198,6 +229,10 @@ struct RawIdentity {
     cred_cmd: Option<String>,
     #[serde(default)]
     cred: Option<String>,
+    #[serde(default)]
+    nkey_seed: Option<String>,
+    #[serde(default)]
+    cert_cn: Option<String>,
     expect: String,
     #[serde(default)]
     account: Option<String>,
@@ -397,8 +432,28 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
             ri.pass.is_some() || cmd.as_ref().is_some_and(|c| c.kind == CredKind::Password),
             ri.token.is_some() || cmd.as_ref().is_some_and(|c| c.kind == CredKind::Token),
         ];
-        if secrets[0] && secrets[1] {
-            return Err(e("give one secret: pass, token, or cred_cmd".into()));
+        let kinds = usize::from(secrets[0])
+            + usize::from(secrets[1])
+            + usize::from(ri.nkey_seed.is_some())
+            + usize::from(ri.cert_cn.is_some());
+        if kinds > 1 {
+            return Err(e(
+                "give one secret: pass, token, cred_cmd, nkey_seed or cert_cn".into(),
+            ));
+        }
+        let nkey_seed = match &ri.nkey_seed {
+            None => None,
+            Some(seed) => {
+                if callout_codec::Signer::from_seed(seed, callout_codec::KeyKind::User).is_err() {
+                    return Err(e("nkey_seed is not a user seed: write the seed (SU…) of the user key the client signs the server's nonce with".into()));
+                }
+                Some(NkeySeed(seed.clone()))
+            }
+        };
+        if let Some(cn) = &ri.cert_cn {
+            if cn.is_empty() || cn.contains([',', '=', '+', '"', '\\']) {
+                return Err(e(format!("cert_cn = {cn:?}: give a plain common name; the harness's CA issues the client a certificate with subject CN=<it>")));
+            }
         }
         if secrets[0] && ri.user.is_none() {
             return Err(e("a password needs user = \"NAME\"".into()));
@@ -454,6 +509,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
                 pass: ri.pass,
                 token: ri.token,
                 cmd,
+                nkey_seed,
+                cert_cn: ri.cert_cn,
             },
             expect,
             placement: UserInfoExpect {
@@ -474,6 +531,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
     else {
         return Err(err(0, "declare at least one [[identity]] with expect = \"admitted\" and no expires_in: the wire cases send its credential, and readiness and liveness are judged by it".into()));
     };
+    let (cases, nkey_logins) = cases(&identities, timeout);
     let scenario = Scenario {
         path: path.to_path_buf(),
         title: format!("Profile {name}"),
@@ -491,11 +549,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         probe: Some(main.credential.clone()),
         keys: keys.clone(),
         attach: attach.clone(),
-        tls: false,
+        tls: identities.iter().any(|i| i.credential.cert_cn.is_some()),
         websocket: false,
-        cases: cases(&identities, timeout),
+        nkey_logins,
+        cases,
     };
-    let mut ids = wire_identities(&main);
+    let mut ids = wire_identities(
+        identities
+            .iter()
+            .find(|i| {
+                i.expect == ConnectExpect::Admitted
+                    && i.expires_in.is_none()
+                    && i.credential.wire_ready()
+            })
+            .unwrap_or(&main),
+    );
     ids.keys = keys;
     ids.attach = attach;
     Ok(Profile {
@@ -629,6 +697,64 @@ expect = "rejected"
             Some("tok-a")
         );
         assert_eq!(secrets(&p), ["tok-a", "bob-pw"]);
+    }
+
+    #[test]
+    fn nkey_and_certificate_identities_make_their_own_refusals_and_keep_wire_cases_on_a_password() {
+        const SEED: &str = "SUAP277QP7U4JMFFPVZHLJYEQJ2UHOTYVEIZJYAWRJXQLP4FRSEHYZJJOU";
+        let text = format!(
+            "{BASE}\n[[identity]]\nname = \"nk\"\nnkey_seed = \"{SEED}\"\nexpect = \"admitted\"\naccount = \"APP\"\n\n[[identity]]\nname = \"cc\"\ncert_cn = \"cc\"\nexpect = \"admitted\"\naccount = \"APP\"\n"
+        );
+        let p = parse_str(&text).unwrap();
+        assert!(
+            p.scenario.tls,
+            "a certificate identity needs the TLS listener"
+        );
+        let titles: Vec<&str> = p.scenario.cases.iter().map(|c| c.title.as_str()).collect();
+        assert!(
+            titles.contains(&"nk's nkey with another key's signature is rejected"),
+            "{titles:?}"
+        );
+        assert!(titles.contains(&"an unknown nkey is rejected"));
+        assert!(titles.contains(&"a certificate of an unknown subject is rejected"));
+        let names: Vec<&str> = p
+            .scenario
+            .nkey_logins
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(names, ["nk", "unknown-nkey"]);
+        // The wire identity is still a's token.
+        let ids = p.responder.identities.as_ref().unwrap();
+        assert_eq!(ids.bob, Login::token("tok-a"));
+        assert_eq!(ids.unusable, None);
+        assert!(
+            !format!("{p:?}").contains(SEED),
+            "the seed is never printed"
+        );
+        // Only nkey and certificate identities admitted: no wire case can run, and it says why.
+        let only = format!(
+            "[responder]\ncmd = \"svc\"\n\n[[identity]]\nname = \"nk\"\nnkey_seed = \"{SEED}\"\nexpect = \"admitted\"\naccount = \"APP\"\n"
+        );
+        let p = parse_str(&only).unwrap();
+        let why = p
+            .responder
+            .identities
+            .as_ref()
+            .unwrap()
+            .unusable
+            .clone()
+            .unwrap();
+        assert!(why.contains("password or a token"), "{why}");
+        // Mistakes.
+        let e = parse_str(&only.replace(SEED, "SUAPnotaseed")).unwrap_err();
+        assert!(
+            e.message.contains("not a user seed") && !e.message.contains("SUAP"),
+            "{e}"
+        );
+        let e = parse_str(&only.replace(&format!("nkey_seed = \"{SEED}\""), "cert_cn = \"a,b\""))
+            .unwrap_err();
+        assert!(e.message.contains("plain common name"), "{e}");
     }
 
     #[test]

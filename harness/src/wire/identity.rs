@@ -134,6 +134,9 @@ pub struct Identities {
     pub keys: Option<crate::profile::OwnKeys>,
     /// Where an already-running responder connects (a profile's `[responder] url`).
     pub attach: Option<crate::profile::Attach>,
+    /// Why no wire case can run (a profile whose admitted identities all log in with an nkey
+    /// or a certificate, which forged requests do not carry yet).
+    pub unusable: Option<String>,
 }
 
 impl Default for Identities {
@@ -148,6 +151,7 @@ impl Default for Identities {
             refresh: None,
             keys: None,
             attach: None,
+            unusable: None,
         }
     }
 }

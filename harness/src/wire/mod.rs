@@ -335,6 +335,9 @@ pub fn not_applicable(case: &WireCase, ids: &Identities) -> Option<String> {
     if ids.users_json {
         return None;
     }
+    if let Some(why) = &ids.unusable {
+        return Some(why.clone());
+    }
     let users_json_only = matches!(case.config, Config::Nkey | Config::Cert)
         || matches!(case.kind, Kind::Response { who: Who::NoPass, .. })
         // bob's resp.ttl in users.json
@@ -466,6 +469,7 @@ impl Phase {
             attach: ids.attach.clone(),
             tls: false,
             websocket: false,
+            nkey_logins: vec![],
             cases: vec![],
         };
         let setup = |e: String| PhaseError::Setup(e, String::new());
