@@ -64,6 +64,46 @@ pub const LABEL_PORT: &str = "callout-conformance.port";
 const LABEL_INSTANCE: &str = "callout-conformance.instance";
 const CONF_IN_CONTAINER: &str = "/etc/nats/server.conf";
 const CONTAINER_PORT: u16 = 4222;
+/// The WebSocket listener's port inside the container (published on the fixture's host port).
+const WS_CONTAINER_PORT: u16 = 8080;
+/// Where the TLS files are copied in the container.
+const TLS_IN_CONTAINER: &str = "/etc/nats/tls";
+
+/// What a container needs besides its config: files to copy in, and the WebSocket port to
+/// publish (host port).
+struct Extras {
+    files: Vec<(String, Vec<u8>)>,
+    websocket: Option<u16>,
+}
+
+/// The config as the container sees it: TLS files at their paths in the container, the
+/// WebSocket listener on its container port; and what to copy in and publish.
+fn for_container(conf: &ServerConf) -> Result<(ServerConf, Extras), ServerError> {
+    let mut c = conf.clone();
+    let mut files = Vec::new();
+    if let Some(t) = &mut c.tls {
+        for (path, name) in [
+            (&mut t.cert, "server-cert.pem"),
+            (&mut t.key, "server-key.pem"),
+            (&mut t.ca, "ca.pem"),
+        ] {
+            let bytes = std::fs::read(&*path).map_err(|e| {
+                container_err(format!(
+                    "cannot read {} to copy it into the container: {e}",
+                    path.display()
+                ))
+            })?;
+            let inside = format!("{TLS_IN_CONTAINER}/{name}");
+            files.push((inside.clone(), bytes));
+            *path = inside.into();
+        }
+    }
+    let websocket = c.websocket_port.take();
+    if websocket.is_some() {
+        c.websocket_port = Some(WS_CONTAINER_PORT);
+    }
+    Ok((c, Extras { files, websocket }))
+}
 const DEFAULT_DOCKER_SOCKET: &str = "unix:///var/run/docker.sock";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -707,13 +747,14 @@ pub async fn start_container(
     conf: &ServerConf,
 ) -> Result<RunningServer, ServerError> {
     let bin = bin.clone();
-    let conf_text = conf.render(&format!("0.0.0.0:{CONTAINER_PORT}"));
+    let (inside, extras) = for_container(conf)?;
+    let conf_text = inside.render(&format!("0.0.0.0:{CONTAINER_PORT}"));
     let fixed_port = conf.port;
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("callout-container-start".into())
         .spawn(move || {
-            let result = start_container_blocking(&bin, conf_text, fixed_port);
+            let result = start_container_blocking(&bin, conf_text, fixed_port, &extras);
             // A receiver that is gone means the caller gave up: the server is dropped (removed).
             drop(tx.send(result));
         })
@@ -726,15 +767,16 @@ fn start_container_blocking(
     bin: &ServerBinary,
     conf_text: String,
     fixed_port: Option<u16>,
+    extras: &Extras,
 ) -> Result<RunningServer, ServerError> {
     ensure_engine()?;
     let image = ensure_image(bin)?;
     if let Some(port) = fixed_port {
-        return start_once(bin, &image, &conf_text, port);
+        return start_once(bin, &image, &conf_text, port, extras);
     }
     let mut last = None;
     for _ in 0..5 {
-        match start_once(bin, &image, &conf_text, free_port()) {
+        match start_once(bin, &image, &conf_text, free_port(), extras) {
             Ok(s) => return Ok(s),
             Err(e) if e.to_string().contains("address already in use") => last = Some(e),
             Err(e) => return Err(e),
@@ -748,6 +790,7 @@ fn start_once(
     image: &str,
     conf_text: &str,
     port: u16,
+    extras: &Extras,
 ) -> Result<RunningServer, ServerError> {
     if port == 0 {
         return Err(container_err("cannot find a free port"));
@@ -760,7 +803,7 @@ fn start_once(
     let (repo, tag) = image.rsplit_once(':').unwrap_or((image, "latest"));
     let log = Arc::new(Mutex::new(String::new()));
     let log_sink = log.clone();
-    let request = GenericImage::new(repo, tag)
+    let mut request = GenericImage::new(repo, tag)
         .with_wait_for(WaitFor::message_on_stderr("Server is ready"))
         .with_cmd(["-c", CONF_IN_CONTAINER])
         .with_copy_to(CONF_IN_CONTAINER, conf_text.as_bytes().to_vec())
@@ -779,6 +822,12 @@ fn start_once(
                 }
             }
         });
+    for (path, bytes) in &extras.files {
+        request = request.with_copy_to(path.clone(), bytes.clone());
+    }
+    if let Some(ws) = extras.websocket {
+        request = request.with_mapped_port(ws, WS_CONTAINER_PORT.tcp());
+    }
     let container = match request.start() {
         Ok(c) => c,
         Err(e) => {

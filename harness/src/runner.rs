@@ -565,16 +565,6 @@ pub async fn run_scenario(
             return out;
         }
     }
-    if backend.name() == "container" && (scn.tls || scn.websocket) {
-        // The container backend copies only the config into the container: neither the TLS
-        // files nor a second (WebSocket) port reach it yet.
-        for c in selected {
-            let r = skipped(c, "the container backend does not mount TLS files or publish a WebSocket port yet; run this file with --backend process");
-            progress(&r);
-            out.results.push(r);
-        }
-        return out;
-    }
     let fixture = match Fixture::new(scn) {
         Ok(f) => f,
         Err(e) => {

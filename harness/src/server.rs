@@ -102,9 +102,12 @@ impl ServerConf {
             ));
         }
         if let Some(p) = self.websocket_port {
+            // On the client listener's host: loopback for a process, every interface inside a
+            // container.
+            let host = listen.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
             out.push_str(&format!(
                 "websocket {{\n  listen: {}\n  no_tls: true\n}}\n",
-                quote(&format!("127.0.0.1:{p}"))
+                quote(&format!("{host}:{p}"))
             ));
         }
         out.push_str("accounts {\n");
