@@ -68,6 +68,8 @@ fn rig(version: &str, sealed: bool, auth_timeout_secs: f64) -> Rig {
         auth_timeout_secs,
         max_payload: None,
         port: None,
+        tls: None,
+        websocket_port: None,
     };
     let srv = server::start_process(&bin, &conf).expect("server");
     let dir = server::scratch_dir("quirks").unwrap();

@@ -59,6 +59,8 @@ fn seed_conf() -> ServerConf {
         auth_timeout_secs: 2.0,
         max_payload: None,
         port: None,
+        tls: None,
+        websocket_port: None,
     }
 }
 

@@ -52,6 +52,8 @@ pub fn setup(tag: &str) -> Setup {
         auth_timeout_secs: 2.0,
         max_payload: None,
         port: None,
+        tls: None,
+        websocket_port: None,
     };
     let dir = server::scratch_dir(tag).unwrap();
     std::fs::write(
