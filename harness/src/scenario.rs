@@ -697,6 +697,19 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// Deserializes TOML `text` of `file` (a scenario or a profile); a syntax error or an unknown
+/// key names the file and the line.
+pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+) -> Result<T, ScenarioError> {
+    toml::from_str(text).map_err(|e| ScenarioError {
+        file: file.to_string(),
+        line: e.span().map(|s| line_of(text, s.start)).unwrap_or(0),
+        message: e.message().trim().to_string(),
+    })
+}
+
 /// Parses a scenario from text; `file` names it in errors.
 pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
     let fname = file.display().to_string();
@@ -705,10 +718,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         line,
         message,
     };
-    let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
-        err(line, e.message().trim().to_string())
-    })?;
+    let raw: RawFile = from_toml(text, &fname)?;
     if let Some(r) = &raw.responder {
         if r != "absent" && r != "present" {
             return Err(err(

@@ -274,10 +274,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         line,
         message,
     };
-    let raw: RawProfile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
-        err(line, e.message().trim().to_string())
-    })?;
+    let raw: RawProfile = crate::scenario::from_toml(text, &fname)?;
     let dir = std::path::absolute(
         path.parent()
             .filter(|p| !p.as_os_str().is_empty())
