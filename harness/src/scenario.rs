@@ -1402,7 +1402,27 @@ mod tests {
         let e = p(&case("{ publish = \"x\" }")).unwrap_err();
         assert!(e.message.contains("needs conn"), "{e}");
         let e = p(&case("{ connect = \"a\", expect = \"admited\" }")).unwrap_err();
-        assert!(e.message.contains("\"admitted\" or \"rejected\""), "{e}");
+        assert!(
+            e.message
+                .contains("\"admitted\", \"rejected\" or \"refused\""),
+            "{e}"
+        );
+        let e = p(&case("{ connect = \"a\", via = \"ws\" }")).unwrap_err();
+        assert!(
+            e.message.contains("\"tcp\" (default) or \"websocket\""),
+            "{e}"
+        );
+        let e = p(&case("{ connect = \"a\", cert = \"a\", cert_cn = \"b\" }")).unwrap_err();
+        assert!(e.message.contains("not both"), "{e}");
+        let e = p(&case("{ connect = \"a\", via = \"websocket\" }")).unwrap_err();
+        assert!(e.message.contains("[server] websocket = true"), "{e}");
+        let e = p(&case("{ connect = \"a\", cert = \"nobody\" }")).unwrap_err();
+        assert!(
+            e.message.contains("[server] tls = true") || e.message.contains("cert = true"),
+            "{e}"
+        );
+        let e = p(&case("{ expire = \"a\" }")).unwrap_err();
+        assert!(e.message.contains("within"), "{e}");
         let e = p(&case(
             "{ subscribe = \"x\", conn = \"a\", payload = \"p\" }",
         ))
