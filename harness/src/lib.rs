@@ -25,6 +25,7 @@ pub mod scenario;
 pub mod server;
 pub mod sut;
 pub mod tls;
+pub mod topology;
 pub mod verdict;
 
 /// The container backend (see [`container`]): checks the engine once, then starts servers

@@ -392,6 +392,7 @@ mod tests {
             actual: actual.into(),
             transcript: transcript.iter().map(|s| s.to_string()).collect(),
             duration_ms: 17,
+            figures: vec![],
             baseline: None,
         }
     }

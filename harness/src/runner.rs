@@ -18,7 +18,7 @@ use crate::scenario::{
     self, Case, ConnectExpect, PubExpect, RequestExpect, Scenario, Step, SubExpect, UserInfoExpect,
 };
 use crate::server::{self, AccountConf, CalloutConf, RunningServer, ServerConf, ServerError};
-use crate::sut::{self, Placeholders, ResponderSpec, RunningResponder};
+use crate::sut::{Placeholders, ResponderSpec, RunningResponder};
 use crate::verdict::{CaseResult, Verdict};
 
 /// The name of the callout account in every scenario.
@@ -385,6 +385,7 @@ impl Fixture {
                 .as_ref()
                 .and_then(|a| a.rsplit(':').next())
                 .and_then(|p| p.parse().ok()),
+            ..Default::default()
         };
         Ok(Fixture {
             issuer,
@@ -534,6 +535,7 @@ fn skipped(case: &Case, why: &str) -> CaseResult {
         actual: why.to_string(),
         transcript: vec![],
         duration_ms: 0,
+        figures: vec![],
     }
 }
 
@@ -575,44 +577,27 @@ pub async fn run_scenario(
             return out;
         }
     };
-    let server = match backend.start(bin, &fixture.conf).await {
-        Ok(s) => s,
-        Err(e) => {
-            out.setup_error = Some(format!("{}: {e}", scn.path.display()));
-            return out;
-        }
-    };
-    let mut responder_proc = None;
-    let mut unimplemented = None;
-    if scn.responder_present {
-        let ph = match fixture.placeholders(&server.url()) {
-            Ok(p) => p,
-            Err(e) => {
-                out.setup_error = Some(format!("cannot write seed files: {e}"));
-                return out;
-            }
-        };
-        let started = if scn.attach.is_some() {
-            Ok(RunningResponder::attached())
-        } else {
-            sut::render(&responder.template, &ph)
-                .and_then(|argv| RunningResponder::start(&argv, ph.secrets()))
-        };
-        let mut proc = match started {
-            Ok(p) => p,
+    let mut world =
+        match crate::topology::World::start(scn, &fixture, backend, bin, responder).await {
+            Ok(w) => w,
             Err(e) => {
                 out.setup_error = Some(e);
                 return out;
             }
         };
-        let ready = wait_ready(
-            &server,
-            &fixture,
-            &mut proc,
-            scn.timeout,
-            opts.ready_timeout,
-        )
-        .await;
+    let mut unimplemented = None;
+    if scn.responder_present {
+        if let Err(e) = world.start_responders(scn).await {
+            out.setup_error = Some(e);
+            return out;
+        }
+        let first = world.nodes[0].server.as_ref();
+        let ready = match (first, world.instances[0].proc.as_mut()) {
+            (Some(server), Some(proc)) => {
+                wait_ready(server, &fixture, proc, scn.timeout, opts.ready_timeout).await
+            }
+            _ => Err("no server or responder".to_string()),
+        };
         if let (Ok(Probe::Rejected), Some(f @ ("nkey" | "token" | "cert"))) =
             (&ready, scn.feature.as_deref())
         {
@@ -621,14 +606,13 @@ pub async fn run_scenario(
             ));
         }
         if let Err(why) = ready {
-            if scn.feature.is_some() && proc.exited().is_none() {
+            if scn.feature.is_some() && world.exited().is_none() {
                 unimplemented = Some(format!(
                     "the responder never admitted the probe user with {} on: {why}",
                     scn.feature.as_deref().unwrap_or("")
                 ));
             } else {
-                out.stderr = proc.stderr_tail(40);
-                proc.stop(Duration::from_secs(3));
+                out.stderr = world.stop_responders(40);
                 out.setup_error = Some(format!(
                     "{}: the responder did not become ready: {why}",
                     scn.path.display()
@@ -636,8 +620,18 @@ pub async fn run_scenario(
                 return out;
             }
         }
-        responder_proc = Some(proc);
+        if !scn.topology.is_plain() && unimplemented.is_none() {
+            if let Err(why) = world.wait_all_nodes(opts.ready_timeout).await {
+                out.stderr = world.stop_responders(40);
+                out.setup_error = Some(format!(
+                    "{}: the responder did not serve every node: {why}",
+                    scn.path.display()
+                ));
+                return out;
+            }
+        }
     }
+    world.wait_leafs().await;
     for case in selected {
         if let Some(why) = case.outside_servers(&bin.version) {
             let r = skipped(case, &why);
@@ -650,27 +644,48 @@ pub async fn run_scenario(
             r.verdict = Verdict::Unimplemented;
             r
         } else {
-            run_case(case, scn, &fixture, &server).await
+            run_case(case, scn, &fixture, &mut world, opts.ready_timeout).await
         };
-        if let Some(p) = responder_proc.as_mut() {
-            if let Some(status) = p.exited() {
-                r.transcript.push(format!("responder exited ({status})"));
-                if r.verdict == Verdict::Pass {
-                    r.verdict = Verdict::Fail;
-                    r.expected = "the responder keeps running".into();
-                    r.actual = format!("the responder exited ({status})");
-                }
+        if let Some((j, status)) = world.exited() {
+            let who = if world.instances.len() > 1 {
+                format!("responder instance {}", j + 1)
+            } else {
+                "responder".to_string()
+            };
+            r.transcript.push(format!("{who} exited ({status})"));
+            if r.verdict == Verdict::Pass {
+                r.verdict = Verdict::Fail;
+                r.expected = "the responder keeps running".into();
+                r.actual = format!("the {who} exited ({status})");
             }
         }
         opts.apply(&mut r);
         progress(&r);
         out.results.push(r);
+        if scn.responder_present && !scn.topology.is_plain() {
+            match world.heal(scn).await {
+                Ok(true) => {
+                    if let Err(why) = world.wait_all_nodes(opts.ready_timeout).await {
+                        out.setup_error = Some(format!(
+                            "{}: after {} the responder did not serve every node again: {why}",
+                            scn.path.display(),
+                            case.id
+                        ));
+                        break;
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    out.setup_error = Some(e);
+                    break;
+                }
+            }
+        }
     }
-    if let Some(mut p) = responder_proc {
-        p.stop(Duration::from_secs(5));
-        out.stderr = p.stderr_tail(40);
+    if scn.responder_present {
+        out.stderr = world.stop_responders(40);
     }
-    drop(server);
+    drop(world);
     out
 }
 
@@ -787,12 +802,24 @@ impl Conn {
 struct StepLine {
     line: String,
     mismatch: Option<(String, String)>,
+    figures: Vec<crate::verdict::Figure>,
+}
+
+impl From<crate::topology::storm::StepReport> for StepLine {
+    fn from(r: crate::topology::storm::StepReport) -> StepLine {
+        StepLine {
+            line: r.line,
+            mismatch: r.mismatch,
+            figures: r.figures,
+        }
+    }
 }
 
 fn ok(line: String) -> StepLine {
     StepLine {
         line,
         mismatch: None,
+        figures: vec![],
     }
 }
 
@@ -800,6 +827,7 @@ fn bad(line: String, expected: impl Into<String>, actual: impl Into<String>) -> 
     StepLine {
         line,
         mismatch: Some((expected.into(), actual.into())),
+        figures: vec![],
     }
 }
 
@@ -808,7 +836,8 @@ pub async fn run_case(
     case: &Case,
     scn: &Scenario,
     fixture: &Fixture,
-    server: &RunningServer,
+    world: &mut crate::topology::World<'_>,
+    ready_limit: Duration,
 ) -> CaseResult {
     let started = Instant::now();
     let mut conns: HashMap<String, Conn> = HashMap::new();
@@ -816,8 +845,10 @@ pub async fn run_case(
     let mut verdict = Verdict::Pass;
     let mut expected = String::new();
     let mut actual = String::new();
+    let mut figures = Vec::new();
     for step in &case.steps {
-        let sl = run_step(step, scn, fixture, server, &mut conns).await;
+        let sl = run_step(step, scn, fixture, world, &mut conns, ready_limit).await;
+        figures.extend(sl.figures);
         match sl.mismatch {
             None => transcript.push(sl.line),
             Some((e, a)) => {
@@ -845,6 +876,7 @@ pub async fn run_case(
         actual,
         transcript,
         duration_ms: started.elapsed().as_millis() as u64,
+        figures,
     }
 }
 
@@ -869,8 +901,9 @@ async fn run_step(
     step: &Step,
     scn: &Scenario,
     fixture: &Fixture,
-    server: &RunningServer,
+    world: &mut crate::topology::World<'_>,
     conns: &mut HashMap<String, Conn>,
+    ready_limit: Duration,
 ) -> StepLine {
     let connect_timeout = Duration::from_secs_f64(scn.timeout + 5.0);
     match step {
@@ -887,6 +920,7 @@ async fn run_step(
             cert,
             tls,
             websocket,
+            node,
         } => {
             let anonymous = *tls && *cert != scenario::CertChoice::None && user.is_none();
             let user = if token.is_some() || nkey.is_some() || cred_cmd.is_some() || anonymous {
@@ -959,8 +993,12 @@ async fn run_step(
             if *websocket {
                 line_head.push_str(" over WebSocket");
             }
+            if let Some(n) = node {
+                line_head.push_str(&format!(" on {n}"));
+            }
             let t0 = Instant::now();
-            let outcome = client::connect(&server.addr(), &opts, connect_timeout).await;
+            let outcome =
+                client::connect(&world.addr(node.as_deref()), &opts, connect_timeout).await;
             let took = t0.elapsed().as_secs_f64();
             match (outcome, expect) {
                 (Ok(ConnectOutcome::Admitted(c)), ConnectExpect::Admitted) => {
@@ -1269,7 +1307,23 @@ async fn run_step(
                 Err(e) => bad(format!("{conn} user info -> {e}"), "a user info reply", e),
             }
         }
-        Step::Burst { count } => burst(scn, server, *count, connect_timeout).await,
+        Step::Burst { count } => {
+            burst(scn, &world.addr(None), *count, connect_timeout).await
+        }
+        Step::Storm {
+            count,
+            within,
+            nodes,
+            kill,
+        } => crate::topology::storm::storm(world, scn, *count, *within, nodes, *kill)
+            .await
+            .into(),
+        Step::Restart { target, within } => {
+            crate::topology::fault::restart(world, scn, target, *within, ready_limit)
+                .await
+                .into()
+        }
+        Step::DelayAnswers(secs) => crate::topology::fault::delay_answers(world, *secs).into(),
         Step::Sleep(s) => {
             tokio::time::sleep(Duration::from_secs_f64(*s)).await;
             ok(format!("sleep {s} s"))
@@ -1441,7 +1495,7 @@ fn check_user_info(conn: &str, info: &UserInfo, e: &UserInfoExpect) -> StepLine 
 
 async fn burst(
     scn: &Scenario,
-    server: &RunningServer,
+    addr: &str,
     count: usize,
     timeout: Duration,
 ) -> StepLine {
@@ -1455,7 +1509,7 @@ async fn burst(
     let count = count.min(g.count);
     let mut tasks = Vec::new();
     for i in 0..count {
-        let addr = server.addr();
+        let addr = addr.to_string();
         let name = format!("{}{i}", g.prefix);
         let account = g
             .accounts

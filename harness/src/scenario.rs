@@ -76,6 +76,132 @@ struct RawFile {
     generate_users: Option<GenerateUsers>,
     #[serde(default, rename = "case")]
     cases: Vec<Spanned<RawCase>>,
+    #[serde(default)]
+    topology: Option<RawTopology>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopology {
+    #[serde(default)]
+    nodes: Option<usize>,
+    #[serde(default)]
+    responders: Option<usize>,
+    #[serde(default)]
+    responder_on: Option<String>,
+    #[serde(default)]
+    slow_link: bool,
+    #[serde(default)]
+    leaf: Vec<Leaf>,
+}
+
+/// A leaf server that connects to the first node's leaf-node listener with credentials in its
+/// remote URL, so the hub calls the leaf connection itself out (`client_info.kind` Leafnode).
+/// Its own clients need no credentials (the leaf has no authorization).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Leaf {
+    /// The node name connect steps use (`node = "NAME"`).
+    pub name: String,
+    /// The user in the remote URL.
+    pub user: String,
+    /// Its password.
+    pub pass: String,
+}
+
+/// Where the responder instances connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponderOn {
+    /// All on this node (index into the nodes, 0-based).
+    Node(usize),
+    /// Instance i on node i (round-robin).
+    Each,
+}
+
+/// The servers and responder instances of a file: one node and one responder unless the file
+/// has a `[topology]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topology {
+    /// Nodes of the cluster, `n1` … `nN` (1: no cluster).
+    pub nodes: usize,
+    /// Responder instances in one queue group.
+    pub responders: usize,
+    /// Where they connect.
+    pub responder_on: ResponderOn,
+    /// A delaying proxy between every responder instance and its node, so `delay_answers`
+    /// steps can make the answers late.
+    pub slow_link: bool,
+    /// Leaf servers of the first node.
+    pub leafs: Vec<Leaf>,
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Topology {
+            nodes: 1,
+            responders: 1,
+            responder_on: ResponderOn::Node(0),
+            slow_link: false,
+            leafs: vec![],
+        }
+    }
+}
+
+impl Topology {
+    /// Every name a connect step's `node` may take: `n1` … `nN`, then the leafs.
+    pub fn node_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = (1..=self.nodes).map(|i| format!("n{i}")).collect();
+        v.extend(self.leafs.iter().map(|l| l.name.clone()));
+        v
+    }
+
+    /// True for a file with more than one server or responder, or a slow link.
+    pub fn is_plain(&self) -> bool {
+        *self == Topology::default()
+    }
+}
+
+/// The most nodes of a cluster.
+pub const MAX_NODES: usize = 5;
+/// The most responder instances.
+pub const MAX_RESPONDERS: usize = 8;
+
+fn check_topology(t: Option<RawTopology>, users: &serde_json::Value, auth_users: &[AuthUser]) -> Result<Topology, String> {
+    let Some(t) = t else {
+        return Ok(Topology::default());
+    };
+    let nodes = t.nodes.unwrap_or(1);
+    if nodes == 0 || nodes > MAX_NODES {
+        return Err(format!("[topology] nodes = {nodes}: give 1 to {MAX_NODES} (1 is a single server)"));
+    }
+    let responders = t.responders.unwrap_or(1);
+    if responders == 0 || responders > MAX_RESPONDERS {
+        return Err(format!("[topology] responders = {responders}: give 1 to {MAX_RESPONDERS} instances"));
+    }
+    let responder_on = match t.responder_on.as_deref() {
+        None => ResponderOn::Node(0),
+        Some("each") => ResponderOn::Each,
+        Some(n) => match n.strip_prefix('n').and_then(|i| i.parse::<usize>().ok()) {
+            Some(i) if (1..=nodes).contains(&i) => ResponderOn::Node(i - 1),
+            _ => return Err(format!("[topology] responder_on = {n:?}: use \"each\" (instance i on node i) or a node from n1 to n{nodes}")),
+        },
+    };
+    let mut names: Vec<String> = (1..=nodes).map(|i| format!("n{i}")).collect();
+    for l in &t.leaf {
+        let ok_name = !l.name.is_empty() && l.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok_name || names.contains(&l.name) || (l.name.starts_with('n') && l.name[1..].parse::<usize>().is_ok()) {
+            return Err(format!("[[topology.leaf]] name = {:?}: give a unique name of letters, digits, '-' and '_', not of the form nN (the cluster's nodes)", l.name));
+        }
+        names.push(l.name.clone());
+        let url_safe = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        if !url_safe(&l.user) || !url_safe(&l.pass) {
+            return Err(format!("[[topology.leaf]] {}: user and pass go into the remote URL: use letters, digits, '-', '_' and '.'", l.name));
+        }
+        if users.get(&l.user).is_none() && !auth_users.iter().any(|a| a.user == l.user) {
+            return Err(format!("[[topology.leaf]] {}: user {:?} is neither a [users.{}] entry nor one of [server] auth_users; declare it", l.name, l.user, l.user));
+        }
+    }
+    Ok(Topology { nodes, responders, responder_on, slow_link: t.slow_link, leafs: t.leaf })
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,7 +289,14 @@ struct RawStep {
     close: Option<String>,
     alive: Option<String>,
     expire: Option<String>,
+    storm: Option<usize>,
+    restart: Option<String>,
+    delay_answers: Option<f64>,
     // parameters
+    node: Option<String>,
+    nodes: Option<Vec<String>>,
+    kill: Option<usize>,
+    at: Option<f64>,
     user: Option<String>,
     pass: Option<String>,
     token: Option<String>,
@@ -514,7 +647,34 @@ pub enum Step {
         /// A command that mints the credential just before the connect (profiles only: a
         /// scenario file cannot run commands).
         cred_cmd: Option<crate::profile::CredCmd>,
+        /// The node it connects to (`n1` … or a leaf's name); `None`: the first node.
+        node: Option<String>,
     },
+    /// `count` connects of the generated users spread over `nodes` within `within` seconds;
+    /// every admitted client's account and permissions read back. Counts and connect-latency
+    /// percentiles go into the case's figures.
+    Storm {
+        /// How many connects.
+        count: usize,
+        /// Seconds over which they start (evenly paced).
+        within: f64,
+        /// Nodes, round-robin (empty: every cluster node).
+        nodes: Vec<String>,
+        /// SIGKILL this responder instance (1-based) when this fraction of the connects has
+        /// started.
+        kill: Option<(usize, f64)>,
+    },
+    /// Restart the responder instances, or a node, and measure how long until a callout is
+    /// answered again; more than `within` seconds is a breach.
+    Restart {
+        /// What restarts.
+        target: RestartTarget,
+        /// Seconds allowed.
+        within: f64,
+    },
+    /// Hold every byte a responder instance sends for this many seconds (the slow link), or
+    /// stop holding (0).
+    DelayAnswers(f64),
     /// Subscribe.
     Subscribe {
         /// Subject.
@@ -589,6 +749,16 @@ pub enum Step {
         /// Seconds to wait at most.
         within: f64,
     },
+}
+
+/// What a restart step restarts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestartTarget {
+    /// Every responder instance: stopped (SIGTERM), started again.
+    Responder,
+    /// A node (`n1` …): the server stopped and started on the same ports, the responder left
+    /// running.
+    Node(String),
 }
 
 /// One case.
@@ -684,6 +854,8 @@ pub struct Scenario {
     pub nkey_logins: Vec<(String, crate::profile::NkeySeed)>,
     /// A WebSocket listener.
     pub websocket: bool,
+    /// The servers and responder instances (`[topology]`).
+    pub topology: Topology,
     /// Cases.
     pub cases: Vec<Case>,
 }
@@ -770,6 +942,10 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             u.to_json()
         }
     };
+    let topology = check_topology(raw.topology, &users_json, &raw.server.auth_users).map_err(|m| {
+        err(line_of(text, text.find("[topology]").unwrap_or(0)), m)
+    })?;
+    let node_names = topology.node_names();
     let mut cases = Vec::new();
     let mut ids = std::collections::HashSet::new();
     let mut area: Option<(String, String)> = None;
@@ -832,6 +1008,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             let step = convert_step(s.into_inner())
                 .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?;
             check_references(&step, &mut open)
+                .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?;
+            check_topology_step(&step, &topology, &node_names, raw.generate_users.is_some())
                 .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?;
             if let Step::Connect { nkey: Some(n), .. } = &step {
                 if users_json.get(n).and_then(|u| u.get("nkey"))
@@ -914,6 +1092,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         tls: raw.server.tls,
         websocket: raw.server.websocket,
         nkey_logins: vec![],
+        topology,
         cases,
     })
 }
@@ -940,6 +1119,8 @@ pub const MAX_SERVER_TIMEOUT: f64 = 60.0;
 pub const MAX_STEP_SECS: f64 = 120.0;
 /// The most `[generate_users]` a file may ask for.
 pub const MAX_GENERATED_USERS: usize = 10_000;
+/// The most connects of a `storm` step.
+pub const MAX_STORM: usize = 20_000;
 /// The most replies a `reply` step may send.
 pub const MAX_REPLIES: usize = 10_000;
 
@@ -1003,7 +1184,58 @@ fn check_references(step: &Step, open: &mut Vec<String>) -> Result<(), String> {
             need(name, "close", open)?;
             open.retain(|o| o != name);
         }
-        Step::Burst { .. } | Step::Sleep(_) => {}
+        Step::Burst { .. }
+        | Step::Sleep(_)
+        | Step::Storm { .. }
+        | Step::Restart { .. }
+        | Step::DelayAnswers(_) => {}
+    }
+    Ok(())
+}
+
+/// The nodes, instances and links a step names exist in the file's `[topology]`.
+fn check_topology_step(
+    step: &Step,
+    t: &Topology,
+    names: &[String],
+    generated: bool,
+) -> Result<(), String> {
+    let cluster: Vec<&String> = names.iter().take(t.nodes).collect();
+    let known = |n: &String, field: &str, among: &[&String]| {
+        if among.contains(&n) {
+            Ok(())
+        } else {
+            let list: Vec<&str> = among.iter().map(|s| s.as_str()).collect();
+            Err(format!("{field} = {n:?} is not a node of this file ({}); declare it in [topology] or fix the name", list.join(", ")))
+        }
+    };
+    match step {
+        Step::Connect { node: Some(n), .. } => {
+            let all: Vec<&String> = names.iter().collect();
+            known(n, "node", &all)?
+        }
+        Step::Storm { nodes, kill, .. } => {
+            if !generated {
+                return Err("a storm connects the generated users: add [generate_users]".into());
+            }
+            for n in nodes {
+                known(n, "nodes", &cluster)?;
+            }
+            if let Some((k, _)) = kill {
+                if *k == 0 || *k > t.responders {
+                    return Err(format!("kill = {k}: the instances are numbered 1 to {} ([topology] responders)", t.responders));
+                }
+                if t.responders < 2 {
+                    return Err("kill needs [topology] responders = 2 or more (killing the only instance leaves nobody to answer)".into());
+                }
+            }
+        }
+        Step::Restart { target: RestartTarget::Node(n), .. } => known(n, "restart", &cluster)
+            .map_err(|e| format!("{e}; restart = \"responder\" restarts the responder instances"))?,
+        Step::DelayAnswers(_) if !t.slow_link => {
+            return Err("delay_answers needs [topology] slow_link = true (the harness puts a proxy between the responder and the server)".into())
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -1045,6 +1277,9 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("close", r.close.is_some()),
         ("alive", r.alive.is_some()),
         ("expire", r.expire.is_some()),
+        ("storm", r.storm.is_some()),
+        ("restart", r.restart.is_some()),
+        ("delay_answers", r.delay_answers.is_some()),
     ];
     let named: Vec<&str> = actions
         .iter()
@@ -1053,7 +1288,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         .collect();
     if named.len() != 1 {
         return Err(format!(
-            "a step needs exactly one action key (connect, subscribe, publish, reply, request, user_info, burst, sleep, close, alive, expire); this one has {}",
+            "a step needs exactly one action key (connect, subscribe, publish, reply, request, user_info, burst, sleep, close, alive, expire, storm, restart, delay_answers); this one has {}",
             if named.is_empty() { "none".to_string() } else { named.join(", ") }
         ));
     }
@@ -1063,6 +1298,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("wait", r.wait, true),
         ("min_secs", r.min_secs, true),
         ("within", r.within, false),
+        ("delay_answers", r.delay_answers, true),
     ] {
         if let Some(v) = v {
             check_secs(field, v, 0.0, MAX_STEP_SECS, zero_ok)?;
@@ -1085,8 +1321,10 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
     let allowed: &[&str] = match action {
         "connect" => &[
             "user", "pass", "token", "nkey", "sig", "cert", "cert_cn", "tls", "via", "expect",
-            "min_secs",
+            "min_secs", "node",
         ],
+        "storm" => &["within", "nodes", "kill", "at"],
+        "restart" => &["within"],
         "subscribe" => &["conn", "queue", "expect"],
         "publish" => &["conn", "payload", "reply_to", "to", "expect"],
         "reply" => &["count", "delivered", "wait", "to"],
@@ -1129,6 +1367,10 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("sub_deny", r.sub_deny.is_some()),
         ("pub_deny_includes", r.pub_deny_includes.is_some()),
         ("expect", r.expect.is_some()),
+        ("node", r.node.is_some()),
+        ("nodes", r.nodes.is_some()),
+        ("kill", r.kill.is_some()),
+        ("at", r.at.is_some()),
     ];
     if let Some((k, _)) = present.iter().find(|(k, p)| *p && !allowed.contains(k)) {
         return Err(format!(
@@ -1189,7 +1431,40 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
             },
             min_secs: r.min_secs,
             cred_cmd: None,
+            node: r.node,
         },
+        "storm" => {
+            let count = r.storm.unwrap_or(0);
+            if count == 0 || count > MAX_STORM {
+                return Err(format!("storm = {count}: give 1 to {MAX_STORM} connects"));
+            }
+            let kill = match (r.kill, r.at) {
+                (None, None) => None,
+                (Some(k), at) => {
+                    let at = at.unwrap_or(0.3);
+                    if !(at > 0.0 && at < 1.0) {
+                        return Err(format!("at = {at}: the fraction of the storm's connects started before the kill, between 0 and 1 (exclusive)"));
+                    }
+                    Some((k, at))
+                }
+                (None, Some(_)) => return Err("at applies only with kill = N (the responder instance to kill)".into()),
+            };
+            Step::Storm {
+                count,
+                within: r.within.ok_or("a storm step needs within = SECONDS (the connects start evenly over it)")?,
+                nodes: r.nodes.unwrap_or_default(),
+                kill,
+            }
+        }
+        "restart" => Step::Restart {
+            target: match r.restart.as_deref() {
+                Some("responder") => RestartTarget::Responder,
+                Some(n) => RestartTarget::Node(n.to_string()),
+                None => unreachable!("action list above"),
+            },
+            within: r.within.ok_or("a restart step needs within = SECONDS (how long until a callout is answered again)")?,
+        },
+        "delay_answers" => Step::DelayAnswers(r.delay_answers.unwrap_or(0.0)),
         "subscribe" => Step::Subscribe {
             subject: r.subscribe.unwrap_or_default(),
             conn: need_conn(&r.conn)?,

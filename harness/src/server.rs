@@ -65,6 +65,35 @@ pub struct ServerConf {
     pub tls: Option<TlsFiles>,
     /// A WebSocket listener (plain, `no_tls`) on this loopback port.
     pub websocket_port: Option<u16>,
+    /// `server_name` (default `callout_test`): the node's name in a cluster.
+    pub server_name: Option<String>,
+    /// Routes to the other nodes of a cluster.
+    pub cluster: Option<ClusterConf>,
+    /// A leaf-node listener on this loopback port (a hub).
+    pub leafnode_port: Option<u16>,
+    /// Leaf-node remotes (a leaf server): `nats-leaf://` URLs, credentials in the URL, each
+    /// bound to the local account named (or `$G`).
+    pub leaf_remotes: Vec<LeafRemote>,
+}
+
+/// The `cluster` block of one node.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClusterConf {
+    /// The cluster's name (the same on every node).
+    pub name: String,
+    /// This node's route listener on 127.0.0.1.
+    pub port: u16,
+    /// The other nodes' route ports on 127.0.0.1.
+    pub routes: Vec<u16>,
+}
+
+/// One leaf-node remote of a leaf server.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeafRemote {
+    /// `nats-leaf://user:pass@127.0.0.1:PORT`.
+    pub url: String,
+    /// The local account the remote binds (`None`: the global account).
+    pub account: Option<String>,
 }
 
 /// The PEM files of a TLS listener, in the fixture's private scratch directory.
@@ -87,9 +116,45 @@ impl ServerConf {
     pub fn render(&self, listen: &str) -> String {
         let mut out = String::new();
         out.push_str(&format!(
-            "listen: {}\nserver_name: callout_test\n",
-            quote(listen)
+            "listen: {}\nserver_name: {}\n",
+            quote(listen),
+            quote(self.server_name.as_deref().unwrap_or("callout_test"))
         ));
+        // Routes and leaf nodes stay on loopback (a container with them runs on the host's
+        // network, see `container`).
+        if let Some(c) = &self.cluster {
+            let routes: Vec<String> = c
+                .routes
+                .iter()
+                .map(|p| quote(&format!("nats-route://127.0.0.1:{p}")))
+                .collect();
+            out.push_str(&format!(
+                "cluster {{\n  name: {}\n  listen: {}\n  no_advertise: true\n  routes: [ {} ]\n}}\n",
+                quote(&c.name),
+                quote(&format!("127.0.0.1:{}", c.port)),
+                routes.join(", ")
+            ));
+        }
+        if let Some(p) = self.leafnode_port {
+            out.push_str(&format!(
+                "leafnodes {{\n  listen: {}\n}}\n",
+                quote(&format!("127.0.0.1:{p}"))
+            ));
+        }
+        if !self.leaf_remotes.is_empty() {
+            out.push_str("leafnodes {\n  reconnect: 1\n  remotes: [\n");
+            for r in &self.leaf_remotes {
+                match &r.account {
+                    Some(a) => out.push_str(&format!(
+                        "    {{ url: {}, account: {} }}\n",
+                        quote(&r.url),
+                        quote(a)
+                    )),
+                    None => out.push_str(&format!("    {{ url: {} }}\n", quote(&r.url))),
+                }
+            }
+            out.push_str("  ]\n}\n");
+        }
         if let Some(m) = self.max_payload {
             out.push_str(&format!("max_payload: {m}\n"));
         }

@@ -511,6 +511,18 @@ impl RunningResponder {
         self.exited().is_some() && !cleanup::group_alive(self.pgid)
     }
 
+    /// SIGKILL to the whole process group at once (a crash, as a fault case wants it), and
+    /// waits for the started process.
+    pub fn kill(&mut self) {
+        if self.group_gone {
+            return;
+        }
+        cleanup::signal_group(self.pgid, libc::SIGKILL);
+        if let Some(Ok(st)) = self.child.as_mut().map(Child::wait) {
+            self.status.get_or_insert(st.to_string());
+        }
+    }
+
     /// SIGTERM to the whole process group, up to `grace` for every process in it to exit,
     /// then SIGKILL to the group. Returns the exit status text of the started process.
     pub fn stop(&mut self, grace: Duration) -> String {

@@ -123,6 +123,51 @@ pub struct CaseResult {
     pub transcript: Vec<String>,
     /// Wall time of the case.
     pub duration_ms: u64,
+    /// What the case measured (storm counts and latencies, restart times): reported, never
+    /// part of a transcript or snapshot, since they depend on the machine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<Figure>,
+}
+
+/// One measured figure of a case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    /// What, e.g. `admitted`, `connect p99`, `serves again after`.
+    pub name: String,
+    /// The value.
+    pub value: f64,
+    /// Its unit: `ms`, or empty for a count.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unit: String,
+}
+
+impl Figure {
+    /// A count.
+    pub fn count(name: &str, n: usize) -> Figure {
+        Figure {
+            name: name.into(),
+            value: n as f64,
+            unit: String::new(),
+        }
+    }
+
+    /// Milliseconds.
+    pub fn ms(name: &str, d: std::time::Duration) -> Figure {
+        Figure {
+            name: name.into(),
+            value: (d.as_secs_f64() * 1e4).round() / 10.0,
+            unit: "ms".into(),
+        }
+    }
+
+    /// `name value unit`, as the terminal and Markdown reports print it.
+    pub fn text(&self) -> String {
+        if self.unit.is_empty() {
+            format!("{} {}", self.name, self.value)
+        } else {
+            format!("{} {} {}", self.name, self.value, self.unit)
+        }
+    }
 }
 
 /// One responder judged on one server version and backend.

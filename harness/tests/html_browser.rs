@@ -58,6 +58,7 @@ fn case(id: &str, title: &str, level: Level, verdict: Verdict) -> CaseResult {
             Vec::new()
         },
         duration_ms: 120,
+        figures: vec![],
     }
 }
 

@@ -23,7 +23,7 @@
 
 mod args;
 mod connect;
-mod stats;
+pub mod stats;
 mod svg;
 mod table;
 mod throughput;

@@ -84,6 +84,7 @@ fn connect(who: &str, cred: &Credential, expect: ConnectExpect) -> Step {
             .map(CertChoice::Stranger)
             .unwrap_or_default(),
         websocket: false,
+        node: None,
     }
 }
 

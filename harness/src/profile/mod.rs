@@ -549,6 +549,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         tls: identities.iter().any(|i| i.credential.cert_cn.is_some()),
         websocket: false,
         nkey_logins,
+        topology: Default::default(),
         cases,
     };
     let mut ids = wire_identities(

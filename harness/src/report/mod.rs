@@ -188,6 +188,7 @@ pub(crate) mod sample {
             actual: "actual thing".into(),
             transcript: Vec::new(),
             duration_ms: 10,
+            figures: vec![],
         }
     }
 

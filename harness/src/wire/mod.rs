@@ -379,6 +379,7 @@ fn result(
         actual,
         transcript,
         duration_ms,
+        figures: vec![],
     }
 }
 
@@ -470,6 +471,7 @@ impl Phase {
             tls: false,
             websocket: false,
             nkey_logins: vec![],
+            topology: Default::default(),
             cases: vec![],
         };
         let setup = |e: String| PhaseError::Setup(e, String::new());
