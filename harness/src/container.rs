@@ -74,6 +74,10 @@ const TLS_IN_CONTAINER: &str = "/etc/nats/tls";
 struct Extras {
     files: Vec<(String, Vec<u8>)>,
     websocket: Option<u16>,
+    /// Routes or leaf-node connections to other servers: the container runs on the host's
+    /// network, listening on loopback exactly as a process would, so that every server of the
+    /// topology reaches the others' loopback ports.
+    host_network: bool,
 }
 
 /// The config as the container sees it: TLS files at their paths in the container, the
@@ -102,7 +106,20 @@ fn for_container(conf: &ServerConf) -> Result<(ServerConf, Extras), ServerError>
     if websocket.is_some() {
         c.websocket_port = Some(WS_CONTAINER_PORT);
     }
-    Ok((c, Extras { files, websocket }))
+    let host_network =
+        c.cluster.is_some() || c.leafnode_port.is_some() || !c.leaf_remotes.is_empty();
+    if host_network {
+        // On the host's network the WebSocket listener binds its own host port.
+        c.websocket_port = websocket;
+    }
+    Ok((
+        c,
+        Extras {
+            files,
+            websocket: if host_network { None } else { websocket },
+            host_network,
+        },
+    ))
 }
 const DEFAULT_DOCKER_SOCKET: &str = "unix:///var/run/docker.sock";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -748,8 +765,16 @@ pub async fn start_container(
 ) -> Result<RunningServer, ServerError> {
     let bin = bin.clone();
     let (inside, extras) = for_container(conf)?;
-    let conf_text = inside.render(&format!("0.0.0.0:{CONTAINER_PORT}"));
     let fixed_port = conf.port;
+    let conf_text = match (extras.host_network, fixed_port) {
+        (true, Some(p)) => inside.render(&format!("127.0.0.1:{p}")),
+        (true, None) => {
+            return Err(container_err(
+                "a server with routes or leaf nodes needs a fixed port (the topology picks one)",
+            ))
+        }
+        (false, _) => inside.render(&format!("0.0.0.0:{CONTAINER_PORT}")),
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("callout-container-start".into())
@@ -807,10 +832,6 @@ fn start_once(
         .with_wait_for(WaitFor::message_on_stderr("Server is ready"))
         .with_cmd(["-c", CONF_IN_CONTAINER])
         .with_copy_to(CONF_IN_CONTAINER, conf_text.as_bytes().to_vec())
-        // Podman 4.3 reports published ports with an empty HostIp, so testcontainers cannot look
-        // a mapping up: publish a port chosen here instead.
-        .with_mapped_port(port, CONTAINER_PORT.tcp())
-        .with_host_config_modifier(publish_on_loopback)
         .with_label(LABEL, "1")
         .with_label(LABEL_PORT, port.to_string())
         .with_label(LABEL_INSTANCE, instance.clone())
@@ -822,6 +843,19 @@ fn start_once(
                 }
             }
         });
+    if extras.host_network {
+        // Set in the host config itself: testcontainers' `with_network` would try to create a
+        // network named "host".
+        request = request.with_host_config_modifier(|h: &mut HostConfig| {
+            h.network_mode = Some("host".into());
+        });
+    } else {
+        // Podman 4.3 reports published ports with an empty HostIp, so testcontainers cannot
+        // look a mapping up: publish a port chosen here instead.
+        request = request
+            .with_mapped_port(port, CONTAINER_PORT.tcp())
+            .with_host_config_modifier(publish_on_loopback);
+    }
     for (path, bytes) in &extras.files {
         request = request.with_copy_to(path.clone(), bytes.clone());
     }

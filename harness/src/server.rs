@@ -142,7 +142,7 @@ impl ServerConf {
             ));
         }
         if !self.leaf_remotes.is_empty() {
-            out.push_str("leafnodes {\n  reconnect: 1\n  remotes: [\n");
+            out.push_str("leafnodes {\n  reconnect: \"1s\"\n  remotes: [\n");
             for r in &self.leaf_remotes {
                 match &r.account {
                     Some(a) => out.push_str(&format!(

@@ -11,9 +11,10 @@
 //!   and `token` extensions: the directory forgets them, so those users have no credential and are
 //!   never admitted. The suite must grade the extension files UNIMPLEMENTED, never FAIL.
 //!
-//! One defect lives here too because it carries a number and a counter, which the plain
+//! Three defects live here too because they carry a number (and a counter), which the plain
 //! switches of [`crate::handler::Fault`] do not: `-fault silent-after=N` answers the first N
-//! requests and then never again.
+//! requests and then never again; `-fault crash-after=N` answers N requests and aborts on the
+//! next (a crash under load); `-fault slow=SECS` holds every answer SECS before sending it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -39,6 +40,10 @@ pub struct Quirks {
     pub seed_users: bool,
     /// `-fault silent-after=N`: answer this many requests, then none.
     pub silent_after: Option<u64>,
+    /// `-fault crash-after=N`: answer this many requests, then abort the process.
+    pub crash_after: Option<u64>,
+    /// `-fault slow=SECS`: hold every answer this long.
+    pub slow: Option<Duration>,
     answered: AtomicU64,
 }
 
@@ -60,6 +65,8 @@ pub const ALL: &[(&str, &str)] = &[
 ];
 
 const SILENT_AFTER: &str = "silent-after=";
+const CRASH_AFTER: &str = "crash-after=";
+const SLOW: &str = "slow=";
 
 impl Quirks {
     /// Parses the `-quirk` value and picks `silent-after=N` out of the `-fault` value.
@@ -103,13 +110,26 @@ impl Quirks {
                     format!("-fault {name}: expected a number of requests, e.g. silent-after=3")
                 })?);
             }
+            if let Some(n) = name.strip_prefix(CRASH_AFTER) {
+                q.crash_after = Some(n.parse().map_err(|_| {
+                    format!("-fault {name}: expected a number of requests, e.g. crash-after=50")
+                })?);
+            }
+            if let Some(secs) = name.strip_prefix(SLOW) {
+                q.slow = Some(
+                    secs.parse::<f64>()
+                        .ok()
+                        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                        .ok_or_else(|| format!("-fault {name}: expected seconds, e.g. slow=2.5"))?,
+                );
+            }
         }
         Ok(q)
     }
 
     /// True for the `-fault` names handled here rather than by [`crate::handler::Fault`].
     pub fn is_own_fault(name: &str) -> bool {
-        name.starts_with(SILENT_AFTER)
+        name.starts_with(SILENT_AFTER) || name.starts_with(CRASH_AFTER) || name.starts_with(SLOW)
     }
 
     /// True when nothing is set.
@@ -118,6 +138,8 @@ impl Quirks {
             && !self.header_order
             && self.start_delay.is_none()
             && self.silent_after.is_none()
+            && self.crash_after.is_none()
+            && self.slow.is_none()
     }
 
     /// Signs and encodes `claims` as [`jwt::encode`] does, then rewrites the JSON and the
@@ -140,11 +162,19 @@ impl Quirks {
         jwt::sign_raw(header.as_bytes(), &payload, signer)
     }
 
-    /// Counts an answer about to be sent; true when `silent-after` says to send none.
+    /// Counts an answer about to be sent; true when `silent-after` says to send none. With
+    /// `crash-after=N`, the answer after the Nth aborts the process instead.
     pub fn silenced(&self) -> bool {
+        let before = self.answered.fetch_add(1, Ordering::Relaxed);
+        if let Some(n) = self.crash_after {
+            if before >= n {
+                eprintln!("fault crash-after={n}: aborting");
+                std::process::abort();
+            }
+        }
         match self.silent_after {
             None => false,
-            Some(n) => self.answered.fetch_add(1, Ordering::Relaxed) >= n,
+            Some(n) => before >= n,
         }
     }
 
@@ -322,5 +352,12 @@ mod tests {
             .contains("-fault"));
         assert!(Quirks::parse(None, Some("silent-after=x")).is_err());
         assert!(Quirks::parse(Some("start-delay=-1"), None).is_err());
+        let q = Quirks::parse(None, Some("crash-after=7,slow=0.25")).unwrap();
+        assert_eq!(q.crash_after, Some(7));
+        assert_eq!(q.slow, Some(Duration::from_millis(250)));
+        assert!(!q.is_none());
+        assert!(Quirks::parse(None, Some("crash-after=x")).is_err());
+        assert!(Quirks::parse(None, Some("slow=-2")).is_err());
+        assert!(Quirks::is_own_fault("slow=1") && Quirks::is_own_fault("crash-after=1"));
     }
 }

@@ -238,6 +238,9 @@ async fn serve(
                 .map(|v| v.as_str());
             let handled = responder.handle(&msg.payload, header, callout_codec::unix_now());
             if let Outcome::Reply(bytes) = handled.outcome {
+                if let Some(d) = responder.quirks().slow {
+                    tokio::time::sleep(d).await;
+                }
                 let bytes = bytes::Bytes::from(bytes);
                 if responder.double_reply() {
                     let _ = client.publish(reply.clone(), bytes.clone()).await;

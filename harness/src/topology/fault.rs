@@ -83,9 +83,8 @@ pub async fn restart(
             )
         }
     };
-    match world.wait_all_nodes(limit).await {
-        Ok(_) => {
-            let took = t0.elapsed();
+    match world.time_to_serve(t0, limit).await {
+        Ok(took) => {
             let figures = vec![Figure::ms(name, took)];
             let mismatch = (took.as_secs_f64() > within).then(|| {
                 (

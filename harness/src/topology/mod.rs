@@ -168,7 +168,9 @@ impl<'a> World<'a> {
                 server: None,
             });
         }
-        for i in 0..world.nodes.len() {
+        // Leaf servers start once the responder answers (`start_leafs`): a leaf connection
+        // called out before that times out and waits for its reconnect interval.
+        for i in 0..world.cluster {
             world
                 .start_node(i)
                 .await
@@ -316,6 +318,54 @@ impl<'a> World<'a> {
         }
     }
 
+    /// How long until a callout is answered again on every cluster node, measured from `t0`:
+    /// a probe starts every 100 ms without waiting for the previous one (a probe sent before
+    /// the responder subscribed waits out the server's whole timeout, which would round every
+    /// figure up to it), and the first admission on a node counts. Gives up after `limit`.
+    pub async fn time_to_serve(&self, t0: Instant, limit: Duration) -> Result<Duration, String> {
+        for n in &self.nodes[..self.cluster] {
+            let mut probes = tokio::task::JoinSet::new();
+            let mut last = String::from("no attempt");
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            let served = loop {
+                if t0.elapsed() > limit {
+                    break false;
+                }
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let addr = n.addr();
+                        let opts = self.fixture.probe_login.clone();
+                        let wait = Duration::from_secs_f64(self.timeout + 3.0);
+                        probes.spawn(async move {
+                            match client::connect(&addr, &opts, wait).await {
+                                Ok(ConnectOutcome::Admitted(c)) => {
+                                    c.close().await;
+                                    Ok(())
+                                }
+                                Ok(o) => Err(format!("probe connect: {o:?}")),
+                                Err(e) => Err(e.to_string()),
+                            }
+                        });
+                    }
+                    Some(done) = probes.join_next() => match done {
+                        Ok(Ok(())) => break true,
+                        Ok(Err(e)) => last = e,
+                        Err(e) => last = e.to_string(),
+                    },
+                }
+            };
+            probes.abort_all();
+            if !served {
+                return Err(format!(
+                    "node {} did not admit the probe within {} s; last attempt: {last}",
+                    n.name,
+                    limit.as_secs_f64()
+                ));
+            }
+        }
+        Ok(t0.elapsed())
+    }
+
     /// Waits until the probe is admitted on every cluster node (callouts cross the routes),
     /// up to `limit`. Returns how long it took.
     pub async fn wait_all_nodes(&self, limit: Duration) -> Result<Duration, String> {
@@ -339,9 +389,16 @@ impl<'a> World<'a> {
         Ok(t0.elapsed())
     }
 
-    /// Waits until every leaf server has its leaf connection (its log says so), up to 5 s;
-    /// a leaf whose credentials the callout refuses never does, which its cases check.
-    pub async fn wait_leafs(&self) {
+    /// Starts the leaf servers and waits until each has connected to the hub (its log says
+    /// so), up to 5 s in all, and then for the callout of those connections to be answered;
+    /// a leaf whose credentials the callout refuses is dropped, which its cases check.
+    pub async fn start_leafs(&mut self) -> Result<(), String> {
+        for i in self.cluster..self.nodes.len() {
+            self.start_node(i).await?;
+        }
+        if self.nodes.len() == self.cluster {
+            return Ok(());
+        }
         let deadline = Instant::now() + Duration::from_secs(5);
         for n in &self.nodes[self.cluster..] {
             while Instant::now() < deadline {
@@ -355,6 +412,8 @@ impl<'a> World<'a> {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(())
     }
 
     /// After a case: restarts what it left stopped (nodes, killed instances) and resets the
