@@ -943,7 +943,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         }
     };
     let topology = check_topology(raw.topology, &users_json, &raw.server.auth_users).map_err(|m| {
-        err(line_of(text, text.find("[topology]").unwrap_or(0)), m)
+        err(line_of(text, text.find("[topology").unwrap_or(0)), m)
     })?;
     let node_names = topology.node_names();
     let mut cases = Vec::new();
@@ -1850,5 +1850,51 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert!(e.file.ends_with("b.toml") && e.line == 7, "{e}");
         assert!(e.message.contains("a.toml:6"), "{e}");
+    }
+
+    #[test]
+    fn topology_mistakes_name_the_line_and_the_fix() {
+        let file = |topo: &str, step: &str| {
+            format!("{MIN}{topo}\n[users.a]\npass = \"a\"\naccount = \"APP\"\n[generate_users]\nprefix = \"g\"\ncount = 2\naccounts = [\"APP\"]\n[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n {step},\n]\n")
+        };
+        let ok = p(&file(
+            "[topology]\nnodes = 3\nresponders = 3\nresponder_on = \"each\"\nslow_link = true\n[[topology.leaf]]\nname = \"edge\"\nuser = \"a\"\npass = \"a\"",
+            "{ storm = 10, within = 1.0, nodes = [\"n2\", \"n3\"], kill = 2, at = 0.5 }",
+        ))
+        .unwrap();
+        assert_eq!(ok.topology.nodes, 3);
+        assert_eq!(ok.topology.responder_on, ResponderOn::Each);
+        assert_eq!(ok.topology.node_names(), ["n1", "n2", "n3", "edge"]);
+        assert!(!ok.topology.is_plain());
+        assert!(p(&file("", "{ connect = \"a\", pass = \"a\" }"))
+            .unwrap()
+            .topology
+            .is_plain());
+        // The line: 0 for the step's own line, else the given one.
+        let cases: &[(&str, &str, usize, &str)] = &[
+            ("[topology]\nnodes = 9", "{ sleep = 1.0 }", 3, "nodes = 9"),
+            ("[topology]\nnodes = 2\nresponder_on = \"n3\"", "{ sleep = 1.0 }", 3, "n1 to n2"),
+            ("[topology]\nnodez = 2", "{ sleep = 1.0 }", 4, "nodez"),
+            ("[topology]\nnodes = 2", "{ connect = \"a\", pass = \"a\", node = \"n3\" }", 0, "node = \"n3\" is not a node"),
+            ("[topology]\nnodes = 2", "{ storm = 10, within = 1.0, kill = 1 }", 0, "responders = 2 or more"),
+            ("[topology]\nresponders = 2", "{ storm = 10, within = 1.0, kill = 3 }", 0, "numbered 1 to 2"),
+            ("", "{ storm = 10 }", 0, "within = SECONDS"),
+            ("", "{ storm = 10, within = 1.0, at = 0.5 }", 0, "only with kill"),
+            ("", "{ delay_answers = 3.0 }", 0, "slow_link = true"),
+            ("", "{ restart = \"n2\", within = 2.0 }", 0, "restart = \"n2\" is not a node"),
+            ("[[topology.leaf]]\nname = \"n2\"\nuser = \"a\"\npass = \"a\"", "{ sleep = 1.0 }", 3, "not of the form nN"),
+            ("[[topology.leaf]]\nname = \"e\"\nuser = \"nobody\"\npass = \"a\"", "{ sleep = 1.0 }", 3, "neither a [users.nobody] entry"),
+            ("[[topology.leaf]]\nname = \"e\"\nuser = \"a\"\npass = \"a b\"", "{ sleep = 1.0 }", 3, "remote URL"),
+        ];
+        for (topo, step, line, needle) in cases {
+            let text = file(topo, step);
+            let line = match line {
+                0 => text.lines().position(|l| l.contains(step)).unwrap() + 1,
+                n => *n,
+            };
+            let e = p(&text).unwrap_err();
+            assert!(e.message.contains(needle), "{topo} / {step}: {e}");
+            assert_eq!(e.line, line, "{topo} / {step}: {e}");
+        }
     }
 }

@@ -135,6 +135,34 @@ fn responders_that_differ_without_being_wrong_get_the_references_verdicts() {
     );
 }
 
+/// The cases of the topology files (cluster, storm, fault, leaf).
+fn topology_cases() -> Vec<String> {
+    scenarios()
+        .iter()
+        .filter(|s| !s.topology.is_plain())
+        .flat_map(|s| s.cases.iter().map(|c| c.id.clone()))
+        .collect()
+}
+
+#[test]
+fn answers_out_of_order_or_twice_change_no_topology_verdict() {
+    // Under a storm, `shuffle` holds each answer 0-50 ms so they go out in another order than
+    // the requests came, and `double-reply` answers every request twice: the server matches
+    // answers by reply subject and takes the first, so every client still gets its own
+    // decision (read back through $SYS.REQ.USER.INFO), and no topology case may fail.
+    let ids = topology_cases();
+    let filters: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert!(filters.len() >= 15, "{filters:?}");
+    let shuffled = format!("{} -quirk shuffle {SEED_FLAGS}", mutant());
+    let twice = format!("{} -fault double-reply {SEED_FLAGS}", mutant());
+    let runs = run_all(vec![seed(&responder()), shuffled, twice], &filters);
+    let (baseline, shuffled, twice) = (&runs[0], &runs[1], &runs[2]);
+    assert_eq!(baseline.results.len(), ids.len());
+    assert_eq!(baseline.count(Verdict::Fail), 0, "the reference passes");
+    assert_eq!(differences(baseline, shuffled), vec![], "answers out of order");
+    assert_eq!(differences(baseline, twice), vec![], "answers sent twice");
+}
+
 #[test]
 fn a_crash_is_blamed_on_the_request_that_caused_it_only() {
     let crashing = format!("{} -fault crash-on-garbage {SEED_FLAGS}", mutant());

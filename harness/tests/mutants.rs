@@ -63,6 +63,24 @@ const MUTANTS: &[(&str, &str)] = &[
     ("silent-after=25", "stops answering after 25 requests"),
 ];
 
+/// Mutants that only a cluster, a storm or a fault shows: run against the topology files
+/// (`[topology]`) alone, and caught by their cases. The mutants above run against every other
+/// file (the topology files add minutes and catch nothing more of them).
+const TOPOLOGY_MUTANTS: &[(&str, &str)] = &[
+    (
+        "crash-after=50",
+        "aborts (crashes) after answering 50 requests",
+    ),
+    (
+        "slow=1.5",
+        "holds every answer 1.5 s, so a storm outruns it",
+    ),
+    (
+        "swap-decisions",
+        "gives every fifth admitted client the previous client's account and permissions",
+    ),
+];
+
 #[test]
 fn every_mutant_is_caught_by_at_least_one_case() {
     let mutant = find_sibling_binary("callout-mutant", "CALLOUT_MUTANT_BIN");
@@ -72,7 +90,12 @@ fn every_mutant_is_caught_by_at_least_one_case() {
         mutant.display()
     );
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    let scenarios = Arc::new(scenario::load_dir(&dir).expect("scenarios"));
+    let (topology, plain): (Vec<_>, Vec<_>) = scenario::load_dir(&dir)
+        .expect("scenarios")
+        .into_iter()
+        .partition(|s| !s.topology.is_plain());
+    assert!(topology.len() >= 4, "cluster, storm, fault and leaf files");
+    let (plain, topology) = (Arc::new(plain), Arc::new(topology));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -80,16 +103,29 @@ fn every_mutant_is_caught_by_at_least_one_case() {
         .unwrap();
     let sem = Arc::new(tokio::sync::Semaphore::new(3));
     let mut tasks = Vec::new();
-    for (name, rule) in MUTANTS {
+    // The topology mutants skip the wire catalog (its cases do not depend on the topology).
+    let topology_filters: Vec<String> = topology
+        .iter()
+        .flat_map(|s| s.cases.iter().map(|c| c.id.clone()))
+        .collect();
+    let all = MUTANTS
+        .iter()
+        .map(|m| (m, plain.clone(), vec![]))
+        .chain(
+            TOPOLOGY_MUTANTS
+                .iter()
+                .map(|m| (m, topology.clone(), topology_filters.clone())),
+        );
+    for ((name, rule), scenarios, filters) in all {
         let template = format!("{} -fault {name} {SEED_FLAGS}", mutant.display());
-        let args = cli::parse_args(&[
-            "run".into(),
+        let mut argv = vec![
+            "run".to_string(),
             "--strict".into(),
             "--responder-cmd".into(),
             template,
-        ])
-        .unwrap();
-        let scenarios = scenarios.clone();
+        ];
+        argv.extend(filters);
+        let args = cli::parse_args(&argv).unwrap();
         let sem = sem.clone();
         tasks.push((
             *name,
@@ -98,7 +134,7 @@ fn every_mutant_is_caught_by_at_least_one_case() {
                 let _permit = sem.acquire().await.unwrap();
                 let opts = RunOptions {
                     strict: true,
-                    filters: vec![],
+                    filters: args.filters.clone(),
                     ..RunOptions::default()
                 };
                 cli::run(&args, &scenarios, &opts).await
@@ -142,4 +178,13 @@ fn every_mutant_is_caught_by_at_least_one_case() {
     );
     // A crash on garbage shows as a set-up error at worst; make sure it is a case failure too.
     assert!(!caught_by["crash-on-garbage"].is_empty(), "{table}");
+    // The topology mutants are caught by cluster, storm or fault cases, not by a set-up error.
+    for (name, _) in TOPOLOGY_MUTANTS {
+        assert!(
+            caught_by[name].iter().any(|id| id.starts_with("e2e.storm.")
+                || id.starts_with("e2e.cluster.")
+                || id.starts_with("e2e.fault.")),
+            "{name}: {table}"
+        );
+    }
 }

@@ -128,6 +128,10 @@ pub enum Fault {
     AdmitUnknownCert,
     /// Place a client by a certificate the server did not verify (`client_tls.certs`).
     TrustUnverifiedCert,
+    /// Give every fifth admitted client the account and permissions of the client admitted
+    /// before it (decisions mixed up under load), with its own `user_nkey`, so the server
+    /// accepts the answer.
+    SwapDecisions,
 }
 
 impl Fault {
@@ -156,6 +160,7 @@ impl Fault {
         ("short-expiry", Fault::ShortExpiry),
         ("admit-unknown-cert", Fault::AdmitUnknownCert),
         ("trust-unverified-cert", Fault::TrustUnverifiedCert),
+        ("swap-decisions", Fault::SwapDecisions),
     ];
 
     /// Looks a fault up by flag name.
@@ -273,6 +278,8 @@ pub struct Responder {
     replays: Mutex<ReplayGuard>,
     faults: Vec<Fault>,
     quirks: crate::quirks::Quirks,
+    /// `swap-decisions`: the previous admission's account and permissions, and a counter.
+    swapped: Mutex<(u64, Option<(String, crate::users::Permissions)>)>,
 }
 
 fn safe_for_log(s: &str) -> String {
@@ -299,6 +306,7 @@ impl Responder {
             replays: Mutex::new(ReplayGuard::new(REPLAY_GUARD_CAPACITY)),
             faults: Vec::new(),
             quirks: crate::quirks::Quirks::default(),
+            swapped: Mutex::new((0, None)),
         }
     }
 
@@ -577,6 +585,13 @@ impl Responder {
         perms: &crate::users::Permissions,
         user: String,
     ) -> Handled {
+        let swapped;
+        let (account, perms) = if self.has(Fault::SwapDecisions) {
+            swapped = self.swap_decision(account, perms);
+            (swapped.0.as_str(), &swapped.1)
+        } else {
+            (account, perms)
+        };
         let mut claims: Claims<User> = Claims {
             aud: if self.has(Fault::NoAccount) {
                 String::new()
@@ -621,6 +636,25 @@ impl Responder {
                 account: account.to_string(),
             },
             user,
+        }
+    }
+
+    /// `swap-decisions`: every fifth admission gets the previous admission's account and
+    /// permissions; every admission is remembered for the next.
+    fn swap_decision(
+        &self,
+        account: &str,
+        perms: &crate::users::Permissions,
+    ) -> (String, crate::users::Permissions) {
+        let mut g = self
+            .swapped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        g.0 += 1;
+        let previous = g.1.replace((account.to_string(), perms.clone()));
+        match previous {
+            Some(p) if g.0 % 5 == 0 => p,
+            _ => (account.to_string(), perms.clone()),
         }
     }
 

@@ -7,6 +7,8 @@
 //!   Python or JavaScript encoder without `omitempty` writes them (keys sorted, no Go escapes).
 //! - `header-order`: both JWTs use the header `{"alg": "ed25519-nkey", "typ": "JWT"}`.
 //! - `start-delay=SECS`: sleep before connecting to NATS, like a slow-starting runtime.
+//! - `shuffle`: hold each answer a pseudo-random 0–50 ms, so that under load answers go out
+//!   in another order than the requests came in (the server matches them by reply subject).
 //! - `seed-users`: read users.json as the NATS by Example service does, without the `nkey`
 //!   and `token` extensions: the directory forgets them, so those users have no credential and are
 //!   never admitted. The suite must grade the extension files UNIMPLEMENTED, never FAIL.
@@ -38,6 +40,8 @@ pub struct Quirks {
     pub start_delay: Option<Duration>,
     /// `seed-users`.
     pub seed_users: bool,
+    /// `shuffle`.
+    pub shuffle: bool,
     /// `-fault silent-after=N`: answer this many requests, then none.
     pub silent_after: Option<u64>,
     /// `-fault crash-after=N`: answer this many requests, then abort the process.
@@ -59,6 +63,10 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     ("start-delay=SECS", "sleep SECS before connecting to NATS"),
     (
+        "shuffle",
+        "hold each answer 0-50 ms, so answers go out of order under load",
+    ),
+    (
         "seed-users",
         "read users.json as the NATS by Example service does: no nkey or token extension",
     ),
@@ -77,6 +85,7 @@ impl Quirks {
                 "json-nulls" => q.json_nulls = true,
                 "header-order" => q.header_order = true,
                 "seed-users" => q.seed_users = true,
+                "shuffle" => q.shuffle = true,
                 _ if name.starts_with("start-delay=") => {
                     let secs = &name["start-delay=".len()..];
                     let d = secs
@@ -136,6 +145,7 @@ impl Quirks {
     pub fn is_none(&self) -> bool {
         !self.json_nulls
             && !self.header_order
+            && !self.shuffle
             && self.start_delay.is_none()
             && self.silent_after.is_none()
             && self.crash_after.is_none()
@@ -176,6 +186,24 @@ impl Quirks {
             None => false,
             Some(n) => before >= n,
         }
+    }
+
+    /// How long to hold an answer before sending it: `slow`, or `shuffle`'s 0–50 ms (a cheap
+    /// pseudo-random spread from the counter and the clock), or nothing.
+    pub fn hold(&self) -> Option<Duration> {
+        if let Some(d) = self.slow {
+            return Some(d);
+        }
+        if !self.shuffle {
+            return None;
+        }
+        let n = self.answered.load(Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64)
+            .unwrap_or(0);
+        let mixed = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ nanos) % 50;
+        Some(Duration::from_millis(mixed))
     }
 
     /// Sleeps for `start-delay`, if set.
@@ -359,5 +387,9 @@ mod tests {
         assert!(Quirks::parse(None, Some("crash-after=x")).is_err());
         assert!(Quirks::parse(None, Some("slow=-2")).is_err());
         assert!(Quirks::is_own_fault("slow=1") && Quirks::is_own_fault("crash-after=1"));
+        assert_eq!(q.hold(), Some(Duration::from_millis(250)));
+        let s = Quirks::parse(Some("shuffle"), None).unwrap();
+        assert!(s.hold().is_some_and(|d| d < Duration::from_millis(50)));
+        assert_eq!(Quirks::default().hold(), None);
     }
 }

@@ -238,7 +238,7 @@ async fn serve(
                 .map(|v| v.as_str());
             let handled = responder.handle(&msg.payload, header, callout_codec::unix_now());
             if let Outcome::Reply(bytes) = handled.outcome {
-                if let Some(d) = responder.quirks().slow {
+                if let Some(d) = responder.quirks().hold() {
                     tokio::time::sleep(d).await;
                 }
                 let bytes = bytes::Bytes::from(bytes);
