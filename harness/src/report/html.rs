@@ -470,6 +470,9 @@ fn details(out: &mut String, id: &str, case: &CaseResult) {
     field("Expected", &case.expected);
     field("Actual", &case.actual);
     field("Time", &format!("{} ms", case.duration_ms));
+    if let Some(line) = super::figures_line(case) {
+        field("Figures", &line);
+    }
     out.push_str("</dl>\n");
     if !case.transcript.is_empty() {
         let lines: Vec<&str> = case.transcript.iter().map(String::as_str).collect();

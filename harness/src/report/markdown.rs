@@ -136,6 +136,25 @@ pub fn markdown(report: &Report) -> String {
         .zip(&report.runs)
         .filter(|(_, run)| run.restarts > 0)
         .collect();
+    let measured: Vec<_> = columns
+        .iter()
+        .zip(&report.runs)
+        .filter(|(_, run)| run.results.iter().any(|c| !c.figures.is_empty()))
+        .collect();
+    if !measured.is_empty() {
+        out.push_str("## Figures\n\n");
+        for (column, run) in measured {
+            out.push_str(&format!("### {}\n\n", md(column)));
+            out.push_str(&md_row(&["Case".into(), "Figures".into()]));
+            out.push_str(&md_row(&["---".into(), "---".into()]));
+            for case in &run.results {
+                if let Some(line) = figures_line(case) {
+                    out.push_str(&md_row(&[format!("`{}`", case.id), md(&line)]));
+                }
+            }
+            out.push('\n');
+        }
+    }
     if !restarted.is_empty() {
         out.push_str("## Restarts\n\n");
         for (column, run) in restarted {

@@ -115,6 +115,18 @@ fn totals_cell(run: &ResponderRun, brief: bool) -> String {
     }
 }
 
+/// A case's figures on one line, `connects 2000, admitted 2000, connect p99 10.5 ms`, or
+/// `None` when it measured nothing.
+pub fn figures_line(case: &CaseResult) -> Option<String> {
+    (!case.figures.is_empty()).then(|| {
+        case.figures
+            .iter()
+            .map(|f| f.text())
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 /// `id title`, or just the id when the title is empty.
 fn heading(case: &CaseResult) -> String {
     if case.title.is_empty() {
@@ -265,5 +277,35 @@ pub(crate) mod sample {
                 ],
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod figure_tests {
+    use super::sample::*;
+    use super::*;
+    use crate::verdict::Figure;
+
+    #[test]
+    fn figures_reach_every_writer_and_stay_out_when_there_are_none() {
+        let plain = json(&report());
+        assert!(!plain.contains("\"figures\""), "no empty figures lists");
+        let mut r = report();
+        r.runs[0].results[1].figures = vec![
+            Figure::count("admitted", 2000),
+            Figure::ms("connect p99", std::time::Duration::from_micros(10_480)),
+        ];
+        let line = "admitted 2000, connect p99 10.5 ms";
+        assert_eq!(figures_line(&r.runs[0].results[1]).as_deref(), Some(line));
+        let t = terminal(&r, false);
+        assert!(t.contains(&format!("FIGURES e2e.perm.3   [{REF}]\n  {line}")), "{t}");
+        let m = markdown(&r);
+        assert!(m.contains(&format!("## Figures\n\n### {REF}\n\n| Case | Figures |\n| --- | --- |\n| `e2e.perm.3` | {line} |")), "{m}");
+        assert!(html(&r).contains(&format!("<dt>Figures</dt><dd>{line}</dd>")));
+        let j: serde_json::Value = serde_json::from_str(&json(&r)).unwrap();
+        assert_eq!(
+            j["runs"][0]["results"][1]["figures"][1],
+            serde_json::json!({"name": "connect p99", "value": 10.5, "unit": "ms"})
+        );
     }
 }

@@ -430,6 +430,19 @@ pub fn terminal(report: &Report, color: bool) -> String {
         }
     }
 
+    for (column, run) in columns.iter().zip(&report.runs) {
+        for case in &run.results {
+            if let Some(line) = figures_line(case) {
+                out.push_str(&format!(
+                    "\nFIGURES {}   [{}]\n",
+                    term(&case.id),
+                    term(column)
+                ));
+                term_field(&mut out, "  ", &line);
+            }
+        }
+    }
+
     if let Some(b) = report
         .baseline
         .as_ref()
