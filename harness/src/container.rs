@@ -766,15 +766,14 @@ pub async fn start_container(
     let bin = bin.clone();
     let (inside, extras) = for_container(conf)?;
     let fixed_port = conf.port;
-    let conf_text = match (extras.host_network, fixed_port) {
-        (true, Some(p)) => inside.render(&format!("127.0.0.1:{p}")),
-        (true, None) => {
-            return Err(container_err(
+    let conf_text =
+        match (extras.host_network, fixed_port) {
+            (true, Some(p)) => inside.render(&format!("127.0.0.1:{p}")),
+            (true, None) => return Err(container_err(
                 "a server with routes or leaf nodes needs a fixed port (the topology picks one)",
-            ))
-        }
-        (false, _) => inside.render(&format!("0.0.0.0:{CONTAINER_PORT}")),
-    };
+            )),
+            (false, _) => inside.render(&format!("0.0.0.0:{CONTAINER_PORT}")),
+        };
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("callout-container-start".into())

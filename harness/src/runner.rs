@@ -1311,9 +1311,7 @@ async fn run_step(
                 Err(e) => bad(format!("{conn} user info -> {e}"), "a user info reply", e),
             }
         }
-        Step::Burst { count } => {
-            burst(scn, &world.addr(None), *count, connect_timeout).await
-        }
+        Step::Burst { count } => burst(scn, &world.addr(None), *count, connect_timeout).await,
         Step::Storm {
             count,
             within,
@@ -1435,7 +1433,10 @@ fn strings(v: &Value) -> Vec<String> {
 /// client's own server counts (the reply's `server.name` equals the `server_name` of the
 /// connection's INFO): the harness asks again, up to 20 times, until its own server answers.
 pub async fn user_info(c: &mut Client) -> Result<UserInfo, String> {
-    let own = c.info["server_name"].as_str().unwrap_or_default().to_string();
+    let own = c.info["server_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let mut others = 0;
     let mut reply = None;
     for _ in 0..20 {
@@ -1445,7 +1446,10 @@ pub async fn user_info(c: &mut Client) -> Result<UserInfo, String> {
         if let Some(e) = errs.first() {
             return Err(e.clone());
         }
-        let m = msgs.into_iter().next().ok_or("no reply to $SYS.REQ.USER.INFO")?;
+        let m = msgs
+            .into_iter()
+            .next()
+            .ok_or("no reply to $SYS.REQ.USER.INFO")?;
         let v: Value = serde_json::from_slice(&m.payload)
             .map_err(|e| format!("user info is not JSON: {e}"))?;
         // A single server without a name in the reply (it always has one) counts as its own.
@@ -1517,12 +1521,7 @@ fn check_user_info(conn: &str, info: &UserInfo, e: &UserInfoExpect) -> StepLine 
     }
 }
 
-async fn burst(
-    scn: &Scenario,
-    addr: &str,
-    count: usize,
-    timeout: Duration,
-) -> StepLine {
+async fn burst(scn: &Scenario, addr: &str, count: usize, timeout: Duration) -> StepLine {
     let Some(g) = scn.generate_users.clone() else {
         return bad(
             "burst".into(),

@@ -166,17 +166,25 @@ pub const MAX_NODES: usize = 5;
 /// The most responder instances.
 pub const MAX_RESPONDERS: usize = 8;
 
-fn check_topology(t: Option<RawTopology>, users: &serde_json::Value, auth_users: &[AuthUser]) -> Result<Topology, String> {
+fn check_topology(
+    t: Option<RawTopology>,
+    users: &serde_json::Value,
+    auth_users: &[AuthUser],
+) -> Result<Topology, String> {
     let Some(t) = t else {
         return Ok(Topology::default());
     };
     let nodes = t.nodes.unwrap_or(1);
     if nodes == 0 || nodes > MAX_NODES {
-        return Err(format!("[topology] nodes = {nodes}: give 1 to {MAX_NODES} (1 is a single server)"));
+        return Err(format!(
+            "[topology] nodes = {nodes}: give 1 to {MAX_NODES} (1 is a single server)"
+        ));
     }
     let responders = t.responders.unwrap_or(1);
     if responders == 0 || responders > MAX_RESPONDERS {
-        return Err(format!("[topology] responders = {responders}: give 1 to {MAX_RESPONDERS} instances"));
+        return Err(format!(
+            "[topology] responders = {responders}: give 1 to {MAX_RESPONDERS} instances"
+        ));
     }
     let responder_on = match t.responder_on.as_deref() {
         None => ResponderOn::Node(0),
@@ -188,12 +196,22 @@ fn check_topology(t: Option<RawTopology>, users: &serde_json::Value, auth_users:
     };
     let mut names: Vec<String> = (1..=nodes).map(|i| format!("n{i}")).collect();
     for l in &t.leaf {
-        let ok_name = !l.name.is_empty() && l.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !ok_name || names.contains(&l.name) || (l.name.starts_with('n') && l.name[1..].parse::<usize>().is_ok()) {
+        let ok_name = !l.name.is_empty()
+            && l.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok_name
+            || names.contains(&l.name)
+            || (l.name.starts_with('n') && l.name[1..].parse::<usize>().is_ok())
+        {
             return Err(format!("[[topology.leaf]] name = {:?}: give a unique name of letters, digits, '-' and '_', not of the form nN (the cluster's nodes)", l.name));
         }
         names.push(l.name.clone());
-        let url_safe = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        let url_safe = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        };
         if !url_safe(&l.user) || !url_safe(&l.pass) {
             return Err(format!("[[topology.leaf]] {}: user and pass go into the remote URL: use letters, digits, '-', '_' and '.'", l.name));
         }
@@ -201,7 +219,13 @@ fn check_topology(t: Option<RawTopology>, users: &serde_json::Value, auth_users:
             return Err(format!("[[topology.leaf]] {}: user {:?} is neither a [users.{}] entry nor one of [server] auth_users; declare it", l.name, l.user, l.user));
         }
     }
-    Ok(Topology { nodes, responders, responder_on, slow_link: t.slow_link, leafs: t.leaf })
+    Ok(Topology {
+        nodes,
+        responders,
+        responder_on,
+        slow_link: t.slow_link,
+        leafs: t.leaf,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -942,9 +966,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             u.to_json()
         }
     };
-    let topology = check_topology(raw.topology, &users_json, &raw.server.auth_users).map_err(|m| {
-        err(line_of(text, text.find("[topology").unwrap_or(0)), m)
-    })?;
+    let topology = check_topology(raw.topology, &users_json, &raw.server.auth_users)
+        .map_err(|m| err(line_of(text, text.find("[topology").unwrap_or(0)), m))?;
     let node_names = topology.node_names();
     let mut cases = Vec::new();
     let mut ids = std::collections::HashSet::new();
@@ -1873,18 +1896,63 @@ mod tests {
         // The line: 0 for the step's own line, else the given one.
         let cases: &[(&str, &str, usize, &str)] = &[
             ("[topology]\nnodes = 9", "{ sleep = 1.0 }", 3, "nodes = 9"),
-            ("[topology]\nnodes = 2\nresponder_on = \"n3\"", "{ sleep = 1.0 }", 3, "n1 to n2"),
+            (
+                "[topology]\nnodes = 2\nresponder_on = \"n3\"",
+                "{ sleep = 1.0 }",
+                3,
+                "n1 to n2",
+            ),
             ("[topology]\nnodez = 2", "{ sleep = 1.0 }", 4, "nodez"),
-            ("[topology]\nnodes = 2", "{ connect = \"a\", pass = \"a\", node = \"n3\" }", 0, "node = \"n3\" is not a node"),
-            ("[topology]\nnodes = 2", "{ storm = 10, within = 1.0, kill = 1 }", 0, "responders = 2 or more"),
-            ("[topology]\nresponders = 2", "{ storm = 10, within = 1.0, kill = 3 }", 0, "numbered 1 to 2"),
+            (
+                "[topology]\nnodes = 2",
+                "{ connect = \"a\", pass = \"a\", node = \"n3\" }",
+                0,
+                "node = \"n3\" is not a node",
+            ),
+            (
+                "[topology]\nnodes = 2",
+                "{ storm = 10, within = 1.0, kill = 1 }",
+                0,
+                "responders = 2 or more",
+            ),
+            (
+                "[topology]\nresponders = 2",
+                "{ storm = 10, within = 1.0, kill = 3 }",
+                0,
+                "numbered 1 to 2",
+            ),
             ("", "{ storm = 10 }", 0, "within = SECONDS"),
-            ("", "{ storm = 10, within = 1.0, at = 0.5 }", 0, "only with kill"),
+            (
+                "",
+                "{ storm = 10, within = 1.0, at = 0.5 }",
+                0,
+                "only with kill",
+            ),
             ("", "{ delay_answers = 3.0 }", 0, "slow_link = true"),
-            ("", "{ restart = \"n2\", within = 2.0 }", 0, "restart = \"n2\" is not a node"),
-            ("[[topology.leaf]]\nname = \"n2\"\nuser = \"a\"\npass = \"a\"", "{ sleep = 1.0 }", 3, "not of the form nN"),
-            ("[[topology.leaf]]\nname = \"e\"\nuser = \"nobody\"\npass = \"a\"", "{ sleep = 1.0 }", 3, "neither a [users.nobody] entry"),
-            ("[[topology.leaf]]\nname = \"e\"\nuser = \"a\"\npass = \"a b\"", "{ sleep = 1.0 }", 3, "remote URL"),
+            (
+                "",
+                "{ restart = \"n2\", within = 2.0 }",
+                0,
+                "restart = \"n2\" is not a node",
+            ),
+            (
+                "[[topology.leaf]]\nname = \"n2\"\nuser = \"a\"\npass = \"a\"",
+                "{ sleep = 1.0 }",
+                3,
+                "not of the form nN",
+            ),
+            (
+                "[[topology.leaf]]\nname = \"e\"\nuser = \"nobody\"\npass = \"a\"",
+                "{ sleep = 1.0 }",
+                3,
+                "neither a [users.nobody] entry",
+            ),
+            (
+                "[[topology.leaf]]\nname = \"e\"\nuser = \"a\"\npass = \"a b\"",
+                "{ sleep = 1.0 }",
+                3,
+                "remote URL",
+            ),
         ];
         for (topo, step, line, needle) in cases {
             let text = file(topo, step);

@@ -39,13 +39,19 @@ fn scenarios() -> Arc<Vec<Scenario>> {
 
 /// Runs the catalog (or the cases matching `filters`) against each template, two at a time.
 fn run_all(templates: Vec<String>, filters: &[&str]) -> Vec<ResponderRun> {
+    run_some(templates, filters, 2)
+}
+
+/// Runs the catalog (or the cases matching `filters`) against each template, `parallel` at a
+/// time.
+fn run_some(templates: Vec<String>, filters: &[&str], parallel: usize) -> Vec<ResponderRun> {
     let scenarios = scenarios();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let sem = Arc::new(tokio::sync::Semaphore::new(2));
+    let sem = Arc::new(tokio::sync::Semaphore::new(parallel));
     let tasks: Vec<_> = templates
         .into_iter()
         .map(|t| {
@@ -155,11 +161,22 @@ fn answers_out_of_order_or_twice_change_no_topology_verdict() {
     assert!(filters.len() >= 15, "{filters:?}");
     let shuffled = format!("{} -quirk shuffle {SEED_FLAGS}", mutant());
     let twice = format!("{} -fault double-reply {SEED_FLAGS}", mutant());
-    let runs = run_all(vec![seed(&responder()), shuffled, twice], &filters);
+    // One at a time: the storms are sized for one topology on this 2-core machine.
+    let runs = run_some(vec![seed(&responder()), shuffled, twice], &filters, 1);
     let (baseline, shuffled, twice) = (&runs[0], &runs[1], &runs[2]);
     assert_eq!(baseline.results.len(), ids.len());
-    assert_eq!(baseline.count(Verdict::Fail), 0, "the reference passes");
-    assert_eq!(differences(baseline, shuffled), vec![], "answers out of order");
+    let failed: Vec<String> = baseline
+        .results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(|r| format!("{}: {}", r.id, r.actual))
+        .collect();
+    assert_eq!(failed, Vec::<String>::new(), "the reference passes");
+    assert_eq!(
+        differences(baseline, shuffled),
+        vec![],
+        "answers out of order"
+    );
     assert_eq!(differences(baseline, twice), vec![], "answers sent twice");
 }
 

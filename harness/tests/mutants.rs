@@ -108,14 +108,11 @@ fn every_mutant_is_caught_by_at_least_one_case() {
         .iter()
         .flat_map(|s| s.cases.iter().map(|c| c.id.clone()))
         .collect();
-    let all = MUTANTS
-        .iter()
-        .map(|m| (m, plain.clone(), vec![]))
-        .chain(
-            TOPOLOGY_MUTANTS
-                .iter()
-                .map(|m| (m, topology.clone(), topology_filters.clone())),
-        );
+    let all = MUTANTS.iter().map(|m| (m, plain.clone(), vec![])).chain(
+        TOPOLOGY_MUTANTS
+            .iter()
+            .map(|m| (m, topology.clone(), topology_filters.clone())),
+    );
     for ((name, rule), scenarios, filters) in all {
         let template = format!("{} -fault {name} {SEED_FLAGS}", mutant.display());
         let mut argv = vec![

@@ -298,7 +298,10 @@ mod figure_tests {
         let line = "admitted 2000, connect p99 10.5 ms";
         assert_eq!(figures_line(&r.runs[0].results[1]).as_deref(), Some(line));
         let t = terminal(&r, false);
-        assert!(t.contains(&format!("FIGURES e2e.perm.3   [{REF}]\n  {line}")), "{t}");
+        assert!(
+            t.contains(&format!("FIGURES e2e.perm.3   [{REF}]\n  {line}")),
+            "{t}"
+        );
         let m = markdown(&r);
         assert!(m.contains(&format!("## Figures\n\n### {REF}\n\n| Case | Figures |\n| --- | --- |\n| `e2e.perm.3` | {line} |")), "{m}");
         assert!(html(&r).contains(&format!("<dt>Figures</dt><dd>{line}</dd>")));

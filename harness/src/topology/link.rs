@@ -81,8 +81,8 @@ async fn pipe(down: TcpStream, up: TcpStream, delay_ms: Arc<AtomicU64>) {
             match down_r.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    let due = Instant::now()
-                        + Duration::from_millis(delay_ms.load(Ordering::SeqCst));
+                    let due =
+                        Instant::now() + Duration::from_millis(delay_ms.load(Ordering::SeqCst));
                     if tx.send((due, buf[..n].to_vec())).is_err() {
                         break;
                     }

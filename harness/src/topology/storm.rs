@@ -198,7 +198,9 @@ pub async fn storm(
     sample("failed", &mut errors);
     if timed_out > allowed_timeouts {
         problems.push(match kill {
-            None => format!("{timed_out} timed out (nobody answered within the server's {timeout} s)"),
+            None => {
+                format!("{timed_out} timed out (nobody answered within the server's {timeout} s)")
+            }
             Some(_) => format!(
                 "{timed_out} timed out, more than the {allowed_timeouts} in flight at the kill"
             ),
