@@ -10,7 +10,8 @@
 //!   the HTML report's browser test), build, `cargo test`, the catalog (all `--strict`, every
 //!   report format in `target/reports/`) on the process backend for each version of [`MATRIX`]
 //!   and on the container backend for the oldest and the newest, each its own timed stage, the
-//!   example token responder judged through its profile (`examples/token-responder`), the
+//!   example token responder judged through its profile (`examples/token-responder`), a
+//!   bounded `fuzz` of the reference (2000 inputs, fixed seed), the
 //!   version comparison of the process runs (`target/reports/compatibility.md`), `cargo
 //!   install` of both binaries with the installed tool run from `/tmp`, fmt and clippy. Prints
 //!   `ci: N passed, N failed` last.
@@ -291,6 +292,27 @@ fn test(sh: &Shell) -> Result<()> {
         &mut failed,
     )? {
         problems.push("profile: example token responder".into());
+    }
+    // The fuzz subcommand itself, bounded (README: fuzzing): the reference must show no crash,
+    // hang, wrong admission or memory growth; the 1,000,000-input run is in docs/reliability.md.
+    stages.start("fuzz: reference, 2000 inputs");
+    println!("\n==> callout-conformance fuzz --requests 2000 --seed 20261205");
+    let fuzzed = Command::new("target/debug/callout-conformance")
+        .args([
+            "fuzz",
+            "--requests",
+            "2000",
+            "--seed",
+            "20261205",
+            "--findings",
+            "target/reports/fuzz-findings",
+            "--json",
+            "target/reports/fuzz.json",
+        ])
+        .current_dir(sh.current_dir())
+        .status()?;
+    if !fuzzed.success() {
+        problems.push("fuzz: reference, 2000 inputs".into());
     }
     stages.start("container image");
     if !image::ci_stage(sh, &target_dir(sh).join("debug"), MATRIX) {

@@ -68,7 +68,8 @@ pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<R
             .filter(|n| !n.is_empty() && !Quirks::is_own_fault(n))
         {
             faults.push(Fault::by_name(name).ok_or_else(|| {
-                let all: Vec<&str> = Fault::ALL.iter().map(|(n, _)| *n).collect();
+                let mut all: Vec<&str> = Fault::ALL.iter().map(|(n, _)| *n).collect();
+                all.extend(["silent-after=N", "crash-after=N", "slow=SECS"]);
                 format!("-fault: unknown fault {name:?}; known: {}", all.join(", "))
             })?);
         }
