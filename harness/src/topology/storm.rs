@@ -166,11 +166,16 @@ pub async fn storm(
         Figure::count("wrong account or permissions", wrong.len()),
         Figure::ms("started within", paced),
         Figure::ms("all done after", total),
-        Figure::ms("connect p50", us(p.p50_us)),
-        Figure::ms("connect p90", us(p.p90_us)),
-        Figure::ms("connect p99", us(p.p99_us)),
-        Figure::ms("connect max", us(p.max_us)),
     ];
+    // Latencies of the admitted connects only; none when nobody was admitted.
+    if p.n > 0 {
+        figures.extend([
+            Figure::ms("connect p50", us(p.p50_us)),
+            Figure::ms("connect p90", us(p.p90_us)),
+            Figure::ms("connect p99", us(p.p99_us)),
+            Figure::ms("connect max", us(p.max_us)),
+        ]);
+    }
     if let Some(n) = in_flight_at_kill {
         figures.push(Figure::count("in flight at the kill", n));
     }
