@@ -653,7 +653,7 @@ impl Responder {
         g.0 += 1;
         let previous = g.1.replace((account.to_string(), perms.clone()));
         match previous {
-            Some(p) if g.0 % 5 == 0 => p,
+            Some(p) if g.0.is_multiple_of(5) => p,
             _ => (account.to_string(), perms.clone()),
         }
     }

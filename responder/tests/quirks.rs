@@ -70,6 +70,7 @@ fn rig(version: &str, sealed: bool, auth_timeout_secs: f64) -> Rig {
         port: None,
         tls: None,
         websocket_port: None,
+        ..Default::default()
     };
     let srv = server::start_process(&bin, &conf).expect("server");
     let dir = server::scratch_dir("quirks").unwrap();

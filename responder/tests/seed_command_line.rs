@@ -61,6 +61,7 @@ fn seed_conf() -> ServerConf {
         port: None,
         tls: None,
         websocket_port: None,
+        ..Default::default()
     }
 }
 

@@ -54,6 +54,7 @@ pub fn setup(tag: &str) -> Setup {
         port: None,
         tls: None,
         websocket_port: None,
+        ..Default::default()
     };
     let dir = server::scratch_dir(tag).unwrap();
     std::fs::write(
