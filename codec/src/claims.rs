@@ -31,6 +31,10 @@ pub enum ClaimType {
     AuthorizationResponse,
     /// The user JWT inside a response.
     User,
+    /// An operator JWT (operator mode, `crate::operator`).
+    Operator,
+    /// An account JWT (operator mode, `crate::operator`).
+    Account,
 }
 
 impl ClaimType {
@@ -40,6 +44,8 @@ impl ClaimType {
             ClaimType::AuthorizationRequest => "authorization_request",
             ClaimType::AuthorizationResponse => "authorization_response",
             ClaimType::User => "user",
+            ClaimType::Operator => "operator",
+            ClaimType::Account => "account",
         }
     }
 
@@ -48,6 +54,7 @@ impl ClaimType {
         match self {
             ClaimType::AuthorizationRequest => crate::KeyKind::Server,
             ClaimType::AuthorizationResponse | ClaimType::User => crate::KeyKind::Account,
+            ClaimType::Operator | ClaimType::Account => crate::KeyKind::Operator,
         }
     }
 }

@@ -7,12 +7,15 @@
 //! codec bug shows up on both sides of a test and is caught by the vectors in `tests/`.
 //!
 //! The layout mirrors `protocol.md §1`: [`nkey`] is §1.3, [`xkv1`] is §1.4, [`jwt`] is §1.2 and
-//! [`claims`] is §1.5–1.7.
+//! [`claims`] is §1.5–1.7. Operator mode (§3.2) adds [`operator`] (operator and account JWTs)
+//! and [`creds`] (the decorated creds file a user connects with).
 
 pub mod claims;
+pub mod creds;
 pub mod gojson;
 pub mod jwt;
 pub mod nkey;
+pub mod operator;
 pub mod secret;
 pub mod xkv1;
 

@@ -318,7 +318,11 @@ async fn connect_inner(addr: &str, opts: &ConnectOptions) -> Result<ConnectOutco
         let Some(nonce) = info.get("nonce").and_then(Value::as_str) else {
             return Err(ClientError::NoNonce);
         };
-        connect["nkey"] = Value::String(key.public_key().to_string());
+        // With a user JWT the nonce is signed by the JWT's key, and CONNECT carries no nkey
+        // (as NATS clients send it).
+        if opts.jwt.is_none() {
+            connect["nkey"] = Value::String(key.public_key().to_string());
+        }
         if let Some(sig) = mode.signature(key, nonce) {
             connect["sig"] = Value::String(sig);
         }

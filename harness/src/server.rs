@@ -74,6 +74,23 @@ pub struct ServerConf {
     /// Leaf-node remotes (a leaf server): `nats-leaf://` URLs, credentials in the URL, each
     /// bound to the local account named (or `$G`).
     pub leaf_remotes: Vec<LeafRemote>,
+    /// Operator mode: the trusted operator and the account JWTs, preloaded into a memory
+    /// resolver. When set, `accounts`, `system_account` and `callout` are not rendered (the
+    /// account JWTs carry all of it, `protocol.md §3.2`).
+    pub operator: Option<OperatorConf>,
+}
+
+/// The operator-mode part of a config.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OperatorConf {
+    /// The operator JWT, written to a file next to the config.
+    pub operator_jwt: String,
+    /// The system account's public key.
+    pub system_account: String,
+    /// `(account public key, account JWT)` for `resolver_preload`.
+    pub accounts: Vec<(String, String)>,
+    /// `default_sentinel` (2.11.2+): a bearer user JWT that clients without one get.
+    pub default_sentinel: Option<String>,
 }
 
 /// The `cluster` block of one node.
@@ -174,6 +191,24 @@ impl ServerConf {
                 "websocket {{\n  listen: {}\n  no_tls: true\n}}\n",
                 quote(&format!("{host}:{p}"))
             ));
+        }
+        if let Some(op) = &self.operator {
+            // nats-server reads `operator` as a JWT or as a file holding one.
+            out.push_str(&format!("operator: {}\n", quote(&op.operator_jwt)));
+            out.push_str(&format!("system_account: {}\n", quote(&op.system_account)));
+            out.push_str("resolver: MEM\nresolver_preload: {\n");
+            for (k, jwt) in &op.accounts {
+                out.push_str(&format!("  {}: {}\n", quote(k), quote(jwt)));
+            }
+            out.push_str("}\n");
+            if let Some(s) = &op.default_sentinel {
+                out.push_str(&format!("default_sentinel: {}\n", quote(s)));
+            }
+            out.push_str(&format!(
+                "authorization {{\n  timeout: {}\n}}\n",
+                self.auth_timeout_secs
+            ));
+            return out;
         }
         out.push_str("accounts {\n");
         for a in &self.accounts {

@@ -22,6 +22,11 @@ pub struct Flags {
     pub xkey_seed: Option<String>,
     /// `-users`: the users.json path.
     pub users: Option<PathBuf>,
+    /// `-nats.creds`: a creds file (operator mode: the callout service user's JWT and seed).
+    pub nats_creds: Option<PathBuf>,
+    /// `-signing.keys`: `ACCOUNT_PUB:FILE,…`, the signing key of each target account
+    /// (operator mode); the account's name is the file's name before its first `.`.
+    pub signing_keys: Option<String>,
     /// `-queue`: the queue group (default `q`, as the NATS micro services of the peers).
     pub queue: String,
     /// `-workers`: requests handled at once (default: 4 × the number of cores).
@@ -49,6 +54,8 @@ impl std::fmt::Debug for Flags {
             )
             .field("xkey_seed", &self.xkey_seed.as_ref().map(|_| "[REDACTED]"))
             .field("users", &self.users)
+            .field("nats_creds", &self.nats_creds)
+            .field("signing_keys", &self.signing_keys)
             .finish()
     }
 }
@@ -101,6 +108,8 @@ callout-responder: the reference NATS auth-callout responder
 
 Usage: callout-responder -nats.url URL -nats.user USER -nats.pass PASS \\
          -issuer.seed SEED|FILE [-xkey.seed SEED|FILE] -users users.json
+       callout-responder -nats.url URL -nats.creds FILE -issuer.seed SEED|FILE \\
+         [-xkey.seed SEED|FILE] -signing.keys ACCOUNT:FILE,... -users users.json
 
 Flags (each also as --flag VALUE or -flag=VALUE):
   -nats.url URL       NATS server URL (default $NATS_URL, else nats://127.0.0.1:4222)
@@ -109,6 +118,12 @@ Flags (each also as --flag VALUE or -flag=VALUE):
   -issuer.seed SEED   issuer account seed (SA...) or a file holding it; signs every answer
   -xkey.seed SEED     curve seed (SX...) or a file holding it, when auth_callout has an xkey
   -users FILE         users.json: {\"alice\": {\"pass\": \"...\", \"account\": \"APP\", \"permissions\": {...}}}
+  -nats.creds FILE    operator mode: the creds file of the callout account's service user
+                      (instead of -nats.user/-nats.pass)
+  -signing.keys LIST  operator mode: ACCOUNT_PUB:FILE,... the signing key seed of each target
+                      account; FILE's name before its first '.' is the account name users.json
+                      uses (APP1.nk for \"account\": \"APP1\"); user JWTs are signed with it and
+                      carry issuer_account
   -queue NAME         queue group shared by responder instances (default q)
   -workers N          requests handled at once, 1 to 65536 (default: 4 x the number of cores)
   -drain.timeout D    on SIGINT/SIGTERM, stop taking requests and finish those in flight
@@ -158,6 +173,8 @@ impl Flags {
                 "issuer.seed",
                 "xkey.seed",
                 "users",
+                "nats.creds",
+                "signing.keys",
                 "queue",
                 "workers",
                 "drain.timeout",
@@ -180,6 +197,8 @@ impl Flags {
                 "issuer.seed" => f.issuer_seed = Some(value),
                 "xkey.seed" => f.xkey_seed = Some(value).filter(|v| !v.is_empty()),
                 "users" => f.users = Some(PathBuf::from(value)),
+                "nats.creds" => f.nats_creds = Some(PathBuf::from(value)),
+                "signing.keys" => f.signing_keys = Some(value).filter(|v| !v.is_empty()),
                 "queue" => f.queue = value,
                 "workers" => {
                     let n: usize = value
@@ -301,6 +320,35 @@ mod tests {
         assert_eq!(f.nats_url, "nats://x:2");
         assert_eq!(f.users, Some(PathBuf::from("u.json")));
         assert_eq!(f.issuer_seed.as_deref(), Some("S"));
+    }
+
+    #[test]
+    fn the_decentralized_flags_in_every_form() {
+        for args in [
+            &[
+                "-nats.creds=auth.creds",
+                "-signing.keys=A1:APP1.nk,A2:APP2.nk",
+            ][..],
+            &[
+                "--nats.creds",
+                "auth.creds",
+                "--signing.keys",
+                "A1:APP1.nk,A2:APP2.nk",
+            ],
+            &[
+                "-nats.creds",
+                "auth.creds",
+                "-signing.keys=A1:APP1.nk,A2:APP2.nk",
+            ],
+        ] {
+            let f = p(args).unwrap();
+            assert_eq!(f.nats_creds, Some(PathBuf::from("auth.creds")), "{args:?}");
+            assert_eq!(f.signing_keys.as_deref(), Some("A1:APP1.nk,A2:APP2.nk"));
+        }
+        assert_eq!(
+            p(&["-signing.keys"]).unwrap_err(),
+            FlagError::MissingValue("-signing.keys".into())
+        );
     }
 
     #[test]

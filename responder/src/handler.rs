@@ -278,6 +278,8 @@ pub struct Responder {
     replays: Mutex<ReplayGuard>,
     faults: Vec<Fault>,
     quirks: crate::quirks::Quirks,
+    /// Operator mode: the target accounts' signing keys (`-signing.keys`).
+    signing: Option<crate::operator::SigningKeys>,
     /// `swap-decisions`: the previous admission's account and permissions, and a counter.
     swapped: Mutex<(u64, Option<(String, crate::users::Permissions)>)>,
 }
@@ -307,6 +309,7 @@ impl Responder {
             faults: Vec::new(),
             quirks: crate::quirks::Quirks::default(),
             swapped: Mutex::new((0, None)),
+            signing: None,
         }
     }
 
@@ -322,6 +325,13 @@ impl Responder {
     /// How many requests the replay guard remembers now.
     pub fn replay_guard_len(&self) -> usize {
         self.replays.lock().map(|g| g.seen.len()).unwrap_or(0)
+    }
+
+    /// Operator mode: user JWTs signed by the target account's signing key, with
+    /// `issuer_account` (`crate::operator`).
+    pub fn with_signing_keys(mut self, keys: Option<crate::operator::SigningKeys>) -> Responder {
+        self.signing = keys;
+        self
     }
 
     /// Sets deliberate defects (mutant builds only).
@@ -623,9 +633,18 @@ impl Responder {
         if self.has(Fault::ShortExpiry) {
             claims.exp = callout_codec::unix_now() + 2;
         }
+        // Operator mode: the target account's signing key signs, `issuer_account` names the
+        // account, and `aud` is left out (the server places by the issuer account).
+        let account_key = self.signing.as_ref().and_then(|k| k.get(account));
+        if let Some(k) = account_key {
+            claims.nats.issuer_account = k.account.clone();
+            claims.aud = String::new();
+        }
         let user_jwt = if self.has(Fault::WrongSigner) {
             self.quirks
                 .encode(&mut claims, &Signer::generate(KeyKind::Account))
+        } else if let Some(k) = account_key {
+            self.quirks.encode(&mut claims, &k.signer)
         } else {
             self.quirks.encode(&mut claims, &self.issuer)
         };

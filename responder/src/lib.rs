@@ -10,6 +10,7 @@ pub mod flags;
 pub mod handler;
 pub mod log;
 pub mod nats_url;
+pub mod operator;
 pub mod quirks;
 pub mod service;
 pub mod users;
@@ -74,7 +75,16 @@ pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<R
             })?);
         }
     }
+    let signing = match &flags.signing_keys {
+        None => None,
+        Some(list) => {
+            let keys = operator::SigningKeys::parse(list)?;
+            keys.check_users(&users, users_path)?;
+            Some(keys)
+        }
+    };
     Ok(Responder::new(issuer, xkey, users)
+        .with_signing_keys(signing)
         .with_faults(faults)
         .with_quirks(quirks))
 }
@@ -88,6 +98,20 @@ pub fn service_config(flags: &Flags) -> Result<service::ServiceConfig, String> {
         (None, Some(_)) => return Err("-nats.pass is given without -nats.user: pass both (the callout account's user and its password), or neither".into()),
         _ => {}
     }
+    let creds = match &flags.nats_creds {
+        None => None,
+        Some(path) => {
+            if flags.nats_user.is_some() || url.credentials.is_some() {
+                return Err("-nats.creds is given with -nats.user or credentials in -nats.url: the creds file is the responder's login in operator mode; pass one or the other".into());
+            }
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                format!("-nats.creds: cannot read {}: {e}; pass the creds file of the callout account's service user", path.display())
+            })?;
+            callout_codec::creds::parse_creds(&text)
+                .map_err(|e| format!("-nats.creds: {}: {e}", path.display()))?;
+            Some(text)
+        }
+    };
     let workers = flags.workers.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -98,6 +122,7 @@ pub fn service_config(flags: &Flags) -> Result<service::ServiceConfig, String> {
         url,
         user: flags.nats_user.clone(),
         pass: flags.nats_pass.clone(),
+        creds,
         queue: flags.queue.clone(),
         workers: workers.min(flags::MAX_WORKERS),
         drain_timeout: flags.drain_timeout.unwrap_or(flags::DEFAULT_DRAIN_TIMEOUT),

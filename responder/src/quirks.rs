@@ -281,7 +281,7 @@ fn with_nulls<N: NatsPayload>(claims: &Claims<N>) -> Vec<u8> {
                 }
             }
             ClaimType::AuthorizationResponse => fill(nats, RESPONSE),
-            ClaimType::AuthorizationRequest => {}
+            ClaimType::AuthorizationRequest | ClaimType::Operator | ClaimType::Account => {}
         }
     }
     serde_json::to_vec(&v).unwrap_or_default()

@@ -31,6 +31,8 @@ pub struct ServiceConfig {
     pub user: Option<String>,
     /// Its password.
     pub pass: Option<String>,
+    /// The text of a creds file (`-nats.creds`, operator mode), checked at start-up.
+    pub creds: Option<String>,
     /// Queue group.
     pub queue: String,
     /// Requests handled at once.
@@ -197,6 +199,11 @@ async fn connect(
                 opts = opts.user_and_password(u.clone(), p.clone());
             }
         }
+    }
+    if let Some(text) = &cfg.creds {
+        opts = opts
+            .credentials(text)
+            .context("loading the -nats.creds file")?;
     }
     let client = opts
         .connect(cfg.url.servers.clone())

@@ -302,6 +302,11 @@ impl UserDirectory {
         Ok(dir)
     }
 
+    /// Every user with its entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &UserEntry)> {
+        self.users.iter().map(|(n, e)| (n.as_str(), e))
+    }
+
     /// Looks a user up by exact name.
     pub fn get(&self, name: &str) -> Option<&UserEntry> {
         self.users.get(name)
