@@ -158,8 +158,8 @@ pub struct UserTemplate {
 pub enum SigningKey {
     /// A plain signing key `A…`.
     Plain(String),
-    /// A scoped signing key.
-    Scoped(ScopedKey),
+    /// A scoped signing key (boxed: it is much larger than a plain key).
+    Scoped(Box<ScopedKey>),
 }
 
 /// A scoped signing key (jwt v2 `UserScope`).
@@ -189,13 +189,13 @@ impl SigningKey {
 
     /// A scoped key with `template`.
     pub fn scoped(key: &str, role: &str, template: UserTemplate) -> SigningKey {
-        SigningKey::Scoped(ScopedKey {
+        SigningKey::Scoped(Box::new(ScopedKey {
             kind: "user_scope".into(),
             key: key.into(),
             role: role.into(),
             template,
             description: String::new(),
-        })
+        }))
     }
 }
 
