@@ -9,16 +9,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::secret::Secret;
 
-fn is_zero_i64(v: &i64) -> bool {
+pub(crate) fn is_zero_i64(v: &i64) -> bool {
     *v == 0
 }
 fn is_zero_u64(v: &u64) -> bool {
     *v == 0
 }
-fn is_zero_i32(v: &i32) -> bool {
+pub(crate) fn is_zero_i32(v: &i32) -> bool {
     *v == 0
 }
-fn is_false(v: &bool) -> bool {
+pub(crate) fn is_false(v: &bool) -> bool {
     !*v
 }
 
@@ -444,6 +444,7 @@ macro_rules! payload {
         }
     };
 }
+pub(crate) use payload;
 payload!(AuthRequest, ClaimType::AuthorizationRequest);
 payload!(AuthResponse, ClaimType::AuthorizationResponse);
 payload!(User, ClaimType::User);

@@ -13,17 +13,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims::{ClaimType, Claims, NatsPayload, Permission, ResponsePermission};
-
-fn is_false(v: &bool) -> bool {
-    !*v
-}
-fn is_zero_i64(v: &i64) -> bool {
-    *v == 0
-}
-fn is_zero_i32(v: &i32) -> bool {
-    *v == 0
-}
+use crate::claims::{
+    is_false, is_zero_i32, is_zero_i64, payload, ClaimType, Claims, NatsPayload, Permission,
+    ResponsePermission,
+};
 
 /// `nats` of an operator JWT (jwt v2 `Operator`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -252,23 +245,6 @@ impl Account {
     }
 }
 
-macro_rules! payload {
-    ($t:ty, $ct:expr) => {
-        impl NatsPayload for $t {
-            const TYPE: ClaimType = $ct;
-            fn stamp(&mut self, version: i32) {
-                self.claim_type = $ct.as_str().to_string();
-                self.version = version;
-            }
-            fn claim_type(&self) -> &str {
-                &self.claim_type
-            }
-            fn version(&self) -> i32 {
-                self.version
-            }
-        }
-    };
-}
 payload!(Operator, ClaimType::Operator);
 payload!(Account, ClaimType::Account);
 

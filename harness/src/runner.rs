@@ -167,6 +167,24 @@ pub fn generated_pass(name: &str) -> String {
     format!("{name}-pw")
 }
 
+/// True when `info` is generated user `name`'s own decision: its account, and a publish
+/// allow list of exactly its own subjects and `$SYS.REQ.USER.INFO`.
+pub fn is_generated_decision(info: &UserInfo, name: &str, account: &str) -> bool {
+    info.account == account
+        && info.pub_allow.contains(&format!("{name}.>"))
+        && info.pub_allow.len() == 2
+}
+
+/// Generated user `i` of `g`: its name and the account it is placed in (round-robin).
+pub fn generated_user(g: &scenario::GenerateUsers, i: usize) -> (String, String) {
+    let account = g
+        .accounts
+        .get(i % g.accounts.len().max(1))
+        .cloned()
+        .unwrap_or_default();
+    (format!("{}{i}", g.prefix), account)
+}
+
 impl Fixture {
     /// Generates keys, the server config and the users file for `scn`.
     pub fn new(scn: &Scenario) -> std::io::Result<Fixture> {
@@ -201,12 +219,7 @@ impl Fixture {
         }
         if let Some(g) = &scn.generate_users {
             for i in 0..g.count {
-                let name = format!("{}{i}", g.prefix);
-                let account = g
-                    .accounts
-                    .get(i % g.accounts.len().max(1))
-                    .cloned()
-                    .unwrap_or_else(|| "APP".into());
+                let (name, account) = generated_user(g, i);
                 users[&name] = serde_json::json!({
                     "pass": generated_pass(&name), "account": account,
                     "permissions": {"pub": {"allow": [format!("{name}.>"), "$SYS.REQ.USER.INFO"]}, "sub": {"allow": ["_INBOX.>"]}}
@@ -1533,12 +1546,7 @@ async fn burst(scn: &Scenario, addr: &str, count: usize, timeout: Duration) -> S
     let mut tasks = Vec::new();
     for i in 0..count {
         let addr = addr.to_string();
-        let name = format!("{}{i}", g.prefix);
-        let account = g
-            .accounts
-            .get(i % g.accounts.len().max(1))
-            .cloned()
-            .unwrap_or_default();
+        let (name, account) = generated_user(&g, i);
         tasks.push(tokio::spawn(async move {
             let opts = ConnectOptions {
                 user: Some(name.clone()),
@@ -1549,13 +1557,7 @@ async fn burst(scn: &Scenario, addr: &str, count: usize, timeout: Duration) -> S
             match client::connect(&addr, &opts, timeout).await {
                 Ok(ConnectOutcome::Admitted(mut c)) => {
                     let r = match user_info(&mut c).await {
-                        Ok(info)
-                            if info.account == account
-                                && info.pub_allow.contains(&format!("{name}.>"))
-                                && info.pub_allow.len() == 2 =>
-                        {
-                            Ok(())
-                        }
+                        Ok(info) if is_generated_decision(&info, &name, &account) => Ok(()),
                         Ok(info) => Err(format!(
                             "{name}: account {} pub allow {:?}",
                             info.account, info.pub_allow

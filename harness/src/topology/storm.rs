@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::bench::stats::Percentiles;
 use crate::client::{self, ConnectOptions, ConnectOutcome};
-use crate::runner::{generated_pass, user_info};
+use crate::runner::{generated_pass, generated_user, is_generated_decision, user_info};
 use crate::scenario::Scenario;
 use crate::verdict::Figure;
 
@@ -89,13 +89,7 @@ pub async fn storm(
         }
         let due = t0 + gap * i as u32;
         tokio::time::sleep_until(due.into()).await;
-        let n = i % g.count;
-        let name = format!("{}{n}", g.prefix);
-        let account = g
-            .accounts
-            .get(n % g.accounts.len().max(1))
-            .cloned()
-            .unwrap_or_default();
+        let (name, account) = generated_user(&g, i % g.count);
         let addr = addrs[i % addrs.len()].clone();
         let flight = in_flight.clone();
         flight.fetch_add(1, Ordering::SeqCst);
@@ -111,11 +105,7 @@ pub async fn storm(
                 Ok(ConnectOutcome::Admitted(mut c)) => {
                     let took = started.elapsed();
                     let end = match user_info(&mut c).await {
-                        Ok(info)
-                            if info.account == account
-                                && info.pub_allow.contains(&format!("{name}.>"))
-                                && info.pub_allow.len() == 2 =>
-                        {
+                        Ok(info) if is_generated_decision(&info, &name, &account) => {
                             End::Correct(took)
                         }
                         Ok(info) => End::Wrong(format!(
