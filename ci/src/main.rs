@@ -11,7 +11,8 @@
 //!   report format in `target/reports/`) on the process backend for each version of [`MATRIX`]
 //!   and on the container backend for the oldest and the newest, each its own timed stage, the
 //!   example token responder judged through its profile (`examples/token-responder`), a
-//!   bounded `fuzz` of the reference (2000 inputs, fixed seed), the
+//!   bounded `fuzz` of the reference (2000 inputs, fixed seed), the operator-mode catalog
+//!   (`--mode operator`, oldest and newest server, and the container backend), the
 //!   version comparison of the process runs (`target/reports/compatibility.md`), `cargo
 //!   install` of both binaries with the installed tool run from `/tmp`, fmt and clippy. Prints
 //!   `ci: N passed, N failed` last.
@@ -271,6 +272,27 @@ fn test(sh: &Shell) -> Result<()> {
         let label = format!("{backend}-{version}");
         stages.start(&format!("conformance {label}"));
         let args = ["--backend", backend, "--server-version", version];
+        if !conformance(sh, &label, &args, &mut passed, &mut failed)? {
+            problems.push(format!("conformance {label}"));
+        }
+    }
+    // Operator (decentralized) mode: its own files, the reference with its decentralized flags
+    // (README: operator mode), on the oldest and newest server, both backends.
+    let operator_runs = oldest_newest
+        .iter()
+        .map(|v| ("process", *v))
+        .chain([("container", MATRIX[MATRIX.len() - 1])]);
+    for (backend, version) in operator_runs {
+        let label = format!("operator-{backend}-{version}");
+        stages.start(&format!("conformance {label}"));
+        let args = [
+            "--mode",
+            "operator",
+            "--backend",
+            backend,
+            "--server-version",
+            version,
+        ];
         if !conformance(sh, &label, &args, &mut passed, &mut failed)? {
             problems.push(format!("conformance {label}"));
         }

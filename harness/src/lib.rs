@@ -16,6 +16,7 @@ pub mod embedded;
 pub mod flags;
 pub mod fuzz;
 pub mod matrix;
+pub mod operator;
 pub mod profile;
 pub mod progress;
 pub mod provision;

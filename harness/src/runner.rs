@@ -108,6 +108,8 @@ pub struct Fixture {
     pub certs: HashMap<String, Arc<crate::tls::Issued>>,
     /// The WebSocket listener's `host:port`, when the scenario has one.
     pub websocket: Option<String>,
+    /// Operator mode: the sentinel, the account keys, the creds and signing key files.
+    pub operator: Option<crate::operator::OperatorFixture>,
 }
 
 /// A [`Fixture`] error: I/O, or a certificate that could not be made.
@@ -228,11 +230,22 @@ impl Fixture {
         }
         // The probe logs in with the credential the file is about, so that a responder without
         // that users.json extension is found out once, as UNIMPLEMENTED, not in every case.
+        // In operator mode the callout account places nobody: the probe goes to the first
+        // target account.
+        let probe_account = if scn.operator {
+            scn.accounts
+                .iter()
+                .find(|a| *a != CALLOUT_ACCOUNT && *a != crate::operator::SYSTEM_ACCOUNT)
+                .cloned()
+                .unwrap_or_else(|| CALLOUT_ACCOUNT.to_string())
+        } else {
+            CALLOUT_ACCOUNT.to_string()
+        };
         users[PROBE_USER] = match scn.feature.as_deref() {
             Some("nkey") => serde_json::json!({"nkey": true, "account": CALLOUT_ACCOUNT}),
             Some("cert") => serde_json::json!({"cert": true, "account": CALLOUT_ACCOUNT}),
             Some("token") => serde_json::json!({"token": probe_pass, "account": CALLOUT_ACCOUNT}),
-            _ => serde_json::json!({"pass": probe_pass, "account": CALLOUT_ACCOUNT}),
+            _ => serde_json::json!({"pass": probe_pass, "account": probe_account}),
         };
         // `nkey = true` users get a key pair of this run; users.json holds the public key. A
         // profile's nkey identities bring their own.
@@ -380,6 +393,64 @@ impl Fixture {
         }
         let mut auth_users = vec![responder_user.clone()];
         auth_users.extend(scn.auth_users.iter().map(|u| u.user.clone()));
+        let operator = if scn.operator {
+            let targets: Vec<String> = scn
+                .accounts
+                .iter()
+                .filter(|a| *a != CALLOUT_ACCOUNT && *a != crate::operator::SYSTEM_ACCOUNT)
+                .cloned()
+                .collect();
+            let xkey = xkey_pub.as_ref().map(|x| x.as_str().to_string());
+            match crate::operator::build(
+                &dir,
+                &issuer,
+                &targets,
+                &scn.allowed_accounts,
+                xkey.as_deref(),
+            ) {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    crate::cleanup::remove_dir(&dir);
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        let probe_login = match &operator {
+            Some((o, _)) => ConnectOptions {
+                jwt: Some(o.sentinel_jwt.clone()),
+                nkey: Some((o.sentinel.clone(), SigMode::Valid)),
+                ..probe_login
+            },
+            None => probe_login,
+        };
+        if let Some((o, opconf)) = operator {
+            let conf = ServerConf {
+                auth_timeout_secs: scn.timeout,
+                port: scn.attach.as_ref().map(|a| a.port),
+                operator: Some(opconf),
+                ..Default::default()
+            };
+            return Ok(Fixture {
+                issuer,
+                issuer_pub,
+                xkey,
+                xkey_pub,
+                responder_user,
+                responder_pass,
+                probe_pass,
+                dir,
+                conf,
+                users_path,
+                probe_login,
+                nkeys,
+                ca,
+                certs,
+                websocket,
+                operator: Some(o),
+            });
+        }
         let conf = ServerConf {
             accounts,
             system_account: scn.system_account.clone(),
@@ -416,6 +487,7 @@ impl Fixture {
             ca,
             certs,
             websocket,
+            operator: None,
         })
     }
 
@@ -455,6 +527,16 @@ impl Fixture {
             xkey_seed_file: xkey_file,
             xkey_pub,
             users: self.users_path.display().to_string(),
+            creds: self
+                .operator
+                .as_ref()
+                .map(|o| o.creds_file.clone())
+                .unwrap_or_default(),
+            signing_keys: self
+                .operator
+                .as_ref()
+                .map(|o| o.signing_keys.clone())
+                .unwrap_or_default(),
         })
     }
 }
@@ -938,6 +1020,7 @@ async fn run_step(
             tls,
             websocket,
             node,
+            sentinel,
         } => {
             let anonymous = *tls && *cert != scenario::CertChoice::None && user.is_none();
             let user = if token.is_some() || nkey.is_some() || cred_cmd.is_some() || anonymous {
@@ -976,6 +1059,15 @@ async fn run_step(
                 tls: None,
                 websocket: None,
             };
+            // Operator mode: the sentinel's JWT, and the nonce signed with its key.
+            let opts = match (&fixture.operator, sentinel) {
+                (Some(o), true) => ConnectOptions {
+                    jwt: Some(o.sentinel_jwt.clone()),
+                    nkey: Some((o.sentinel.clone(), SigMode::Valid)),
+                    ..opts
+                },
+                _ => opts,
+            };
             let opts = match fixture.transport(*tls, cert, *websocket) {
                 Ok((tls, websocket)) => ConnectOptions {
                     tls,
@@ -1012,6 +1104,9 @@ async fn run_step(
             }
             if let Some(n) = node {
                 line_head.push_str(&format!(" on {n}"));
+            }
+            if fixture.operator.is_some() && !*sentinel {
+                line_head.push_str(" without the sentinel's JWT");
             }
             let t0 = Instant::now();
             let outcome =
@@ -1320,7 +1415,13 @@ async fn run_step(
                 return missing(conn);
             };
             match user_info(&mut c.client).await {
-                Ok(info) => check_user_info(conn, &info, expect),
+                Ok(mut info) => {
+                    // Operator mode reports the account's public key: show and compare names.
+                    if let Some(o) = &fixture.operator {
+                        info.account = o.name_of(&info.account);
+                    }
+                    check_user_info(conn, &info, expect)
+                }
                 Err(e) => bad(format!("{conn} user info -> {e}"), "a user info reply", e),
             }
         }

@@ -247,6 +247,8 @@ struct RawServer {
     tls: bool,
     #[serde(default)]
     websocket: bool,
+    #[serde(default)]
+    mode: Option<String>,
 }
 
 fn default_timeout() -> Spanned<f64> {
@@ -317,6 +319,7 @@ struct RawStep {
     restart: Option<String>,
     delay_answers: Option<f64>,
     // parameters
+    sentinel: Option<bool>,
     node: Option<String>,
     nodes: Option<Vec<String>>,
     kill: Option<usize>,
@@ -673,6 +676,8 @@ pub enum Step {
         cred_cmd: Option<crate::profile::CredCmd>,
         /// The node it connects to (`n1` … or a leaf's name); `None`: the first node.
         node: Option<String>,
+        /// Operator mode: present the sentinel's JWT (default), or no JWT at all.
+        sentinel: bool,
     },
     /// `count` connects of the generated users spread over `nodes` within `within` seconds;
     /// every admitted client's account and permissions read back. Counts and connect-latency
@@ -880,6 +885,11 @@ pub struct Scenario {
     pub websocket: bool,
     /// The servers and responder instances (`[topology]`).
     pub topology: Topology,
+    /// Operator (decentralized) mode (`[server] mode = "operator"`): the harness makes an
+    /// operator, SYS, the callout account AUTH and a signing key per target account, and
+    /// clients connect with the sentinel's JWT (`crate::operator`). Such files run only with
+    /// `run --mode operator`.
+    pub operator: bool,
     /// Cases.
     pub cases: Vec<Case>,
 }
@@ -969,6 +979,38 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
     let topology = check_topology(raw.topology, &users_json, &raw.server.auth_users)
         .map_err(|m| err(line_of(text, text.find("[topology").unwrap_or(0)), m))?;
     let node_names = topology.node_names();
+    let operator = match raw.server.mode.as_deref() {
+        None | Some("config") => false,
+        Some("operator") => true,
+        Some(m) => {
+            return Err(err(
+                line_of(text, text.find("mode").unwrap_or(0)),
+                format!("[server] mode = {m:?}: use \"config\" (default) or \"operator\""),
+            ))
+        }
+    };
+    if operator {
+        let at = line_of(text, text.find("mode").unwrap_or(0));
+        let unsupported = [
+            ("system_account", raw.server.system_account.is_some()),
+            ("auth_users", !raw.server.auth_users.is_empty()),
+            ("tls", raw.server.tls),
+            ("websocket", raw.server.websocket),
+            ("[topology]", !topology.is_plain()),
+            ("[generate_users]", raw.generate_users.is_some()),
+        ];
+        if !raw
+            .server
+            .accounts
+            .iter()
+            .any(|a| a != "AUTH" && a != "SYS")
+        {
+            return Err(err(at, "[server] mode = \"operator\" needs a target account in accounts, e.g. accounts = [\"APP1\", \"APP2\"] (each gets a signing key)".into()));
+        }
+        if let Some((k, _)) = unsupported.iter().find(|(_, set)| *set) {
+            return Err(err(at, format!("[server] mode = \"operator\" does not take {k} (the harness makes SYS and the callout account itself; the rest is config mode only for now)")));
+        }
+    }
     let mut cases = Vec::new();
     let mut ids = std::collections::HashSet::new();
     let mut area: Option<(String, String)> = None;
@@ -1034,6 +1076,14 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
                 .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?;
             check_topology_step(&step, &topology, &node_names, raw.generate_users.is_some())
                 .map_err(|m| err(sline, format!("case {}: {m}", rc.id)))?;
+            if let Step::Connect {
+                sentinel: false, ..
+            } = &step
+            {
+                if !operator {
+                    return Err(err(sline, format!("case {}: sentinel = false applies only to [server] mode = \"operator\" (config-mode clients have no sentinel)", rc.id)));
+                }
+            }
             if let Step::Connect { nkey: Some(n), .. } = &step {
                 if users_json.get(n).and_then(|u| u.get("nkey"))
                     != Some(&serde_json::Value::Bool(true))
@@ -1116,6 +1166,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         websocket: raw.server.websocket,
         nkey_logins: vec![],
         topology,
+        operator,
         cases,
     })
 }
@@ -1344,7 +1395,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
     let allowed: &[&str] = match action {
         "connect" => &[
             "user", "pass", "token", "nkey", "sig", "cert", "cert_cn", "tls", "via", "expect",
-            "min_secs", "node",
+            "min_secs", "node", "sentinel",
         ],
         "storm" => &["within", "nodes", "kill", "at"],
         "restart" => &["within"],
@@ -1391,6 +1442,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("pub_deny_includes", r.pub_deny_includes.is_some()),
         ("expect", r.expect.is_some()),
         ("node", r.node.is_some()),
+        ("sentinel", r.sentinel.is_some()),
         ("nodes", r.nodes.is_some()),
         ("kill", r.kill.is_some()),
         ("at", r.at.is_some()),
@@ -1455,6 +1507,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
             min_secs: r.min_secs,
             cred_cmd: None,
             node: r.node,
+            sentinel: r.sentinel.unwrap_or(true),
         },
         "storm" => {
             let count = r.storm.unwrap_or(0);

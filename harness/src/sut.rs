@@ -14,6 +14,8 @@
 //! | `{xkey_seed}` / `{xkey_seed_file}` | curve seed or file; empty when the scenario has no xkey |
 //! | `{xkey_pub}` | curve public key; empty without xkey |
 //! | `{users}` | path of the generated users.json |
+//! | `{creds}` | operator mode: the creds file of the callout account's service user |
+//! | `{signing_keys}` | operator mode: `ACCOUNT_PUB:FILE,…`, each target account's signing key seed in a file named after the account (`APP1.nk`) |
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -27,6 +29,10 @@ use crate::cleanup::{self, Registration};
 
 /// The default template: the NATS by Example service's own flags.
 pub const SEED_FLAGS: &str = "-nats.url {url} -nats.user {user} -nats.pass {pass} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed} -users {users}";
+
+/// The default template in operator mode (`run --mode operator`): the NATS by Example
+/// decentralized service's flags.
+pub const OPERATOR_FLAGS: &str = "-nats.url {url} -nats.creds {creds} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed} -signing.keys {signing_keys} -users {users}";
 
 /// Which responder to judge.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +53,19 @@ impl ResponderSpec {
         ResponderSpec {
             name: "reference".into(),
             template: format!("{} {SEED_FLAGS}", shell_quote(&bin.display().to_string())),
+            identities: None,
+        }
+    }
+
+    /// The reference responder with its operator-mode flags ([`OPERATOR_FLAGS`]).
+    pub fn reference_operator() -> ResponderSpec {
+        let bin = find_sibling_binary("callout-responder", "CALLOUT_RESPONDER_BIN");
+        ResponderSpec {
+            name: "reference".into(),
+            template: format!(
+                "{} {OPERATOR_FLAGS}",
+                shell_quote(&bin.display().to_string())
+            ),
             identities: None,
         }
     }
@@ -183,10 +202,14 @@ pub struct Placeholders {
     pub xkey_pub: String,
     /// `{users}`.
     pub users: String,
+    /// `{creds}` (operator mode; empty otherwise).
+    pub creds: String,
+    /// `{signing_keys}` (operator mode; empty otherwise).
+    pub signing_keys: String,
 }
 
 impl Placeholders {
-    fn pairs(&self) -> [(&'static str, &str); 10] {
+    fn pairs(&self) -> [(&'static str, &str); 12] {
         [
             ("{url}", &self.url),
             ("{user}", &self.user),
@@ -198,6 +221,8 @@ impl Placeholders {
             ("{xkey_seed}", &self.xkey_seed),
             ("{xkey_pub}", &self.xkey_pub),
             ("{users}", &self.users),
+            ("{creds}", &self.creds),
+            ("{signing_keys}", &self.signing_keys),
         ]
     }
 
@@ -225,7 +250,7 @@ pub fn render(template: &str, p: &Placeholders) -> Result<Vec<String>, String> {
                 if let Some(len) = out[start..].find('}') {
                     let name = &out[start..start + len + 1];
                     if name.len() > 2 && name[1..name.len() - 1].chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-                        return Err(format!("unknown placeholder {name} in the responder command; known: {{url}} {{user}} {{pass}} {{issuer_seed}} {{issuer_seed_file}} {{issuer_pub}} {{xkey_seed}} {{xkey_seed_file}} {{xkey_pub}} {{users}}"));
+                        return Err(format!("unknown placeholder {name} in the responder command; known: {{url}} {{user}} {{pass}} {{issuer_seed}} {{issuer_seed_file}} {{issuer_pub}} {{xkey_seed}} {{xkey_seed_file}} {{xkey_pub}} {{users}} {{creds}} {{signing_keys}}"));
                     }
                 }
             }

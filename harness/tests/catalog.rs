@@ -26,13 +26,14 @@ async fn every_scenario_passes_against_the_reference_and_matches_its_snapshot() 
     let scenarios = scenario::load_dir(&dir).expect("scenarios load");
     assert!(!scenarios.is_empty());
     let spec = ResponderSpec::reference();
+    let operator_spec = ResponderSpec::reference_operator();
     let mut failures = Vec::new();
     for scn in &scenarios {
         let out = runner::run_scenario(
             scn,
             &ProcessBackend,
             &bin,
-            &spec,
+            if scn.operator { &operator_spec } else { &spec },
             &RunOptions::default(),
             &mut |_| {},
         )

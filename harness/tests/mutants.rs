@@ -11,7 +11,7 @@ use std::sync::Arc;
 use callout_conformance::cli;
 use callout_conformance::runner::RunOptions;
 use callout_conformance::scenario;
-use callout_conformance::sut::{find_sibling_binary, SEED_FLAGS};
+use callout_conformance::sut::{find_sibling_binary, OPERATOR_FLAGS, SEED_FLAGS};
 use callout_conformance::verdict::Verdict;
 
 /// Every mutant and the rule it breaks.
@@ -63,6 +63,19 @@ const MUTANTS: &[(&str, &str)] = &[
     ("silent-after=25", "stops answering after 25 requests"),
 ];
 
+/// Operator-mode mutants: run with `--mode operator` (the operator-mode files, the
+/// decentralized flags) and caught there.
+const OPERATOR_MUTANTS: &[(&str, &str)] = &[
+    (
+        "no-issuer-account",
+        "operator mode: signs with the target account's signing key but omits issuer_account",
+    ),
+    (
+        "ignore-signing-keys",
+        "operator mode: signs every user JWT with the issuer (the callout account), as in config mode",
+    ),
+];
+
 /// Mutants that only a cluster, a storm or a fault shows: run against the topology files
 /// (`[topology]`) alone, and caught by their cases. The mutants above run against every other
 /// file (the topology files add minutes and catch nothing more of them).
@@ -108,19 +121,31 @@ fn every_mutant_is_caught_by_at_least_one_case() {
         .iter()
         .flat_map(|s| s.cases.iter().map(|c| c.id.clone()))
         .collect();
-    let all = MUTANTS.iter().map(|m| (m, plain.clone(), vec![])).chain(
-        TOPOLOGY_MUTANTS
-            .iter()
-            .map(|m| (m, topology.clone(), topology_filters.clone())),
-    );
-    for ((name, rule), scenarios, filters) in all {
-        let template = format!("{} -fault {name} {SEED_FLAGS}", mutant.display());
+    let all = MUTANTS
+        .iter()
+        .map(|m| (m, plain.clone(), vec![], false))
+        .chain(
+            TOPOLOGY_MUTANTS
+                .iter()
+                .map(|m| (m, topology.clone(), topology_filters.clone(), false)),
+        )
+        .chain(
+            OPERATOR_MUTANTS
+                .iter()
+                .map(|m| (m, plain.clone(), vec![], true)),
+        );
+    for ((name, rule), scenarios, filters, operator) in all {
+        let flags = if operator { OPERATOR_FLAGS } else { SEED_FLAGS };
+        let template = format!("{} -fault {name} {flags}", mutant.display());
         let mut argv = vec![
             "run".to_string(),
             "--strict".into(),
             "--responder-cmd".into(),
             template,
         ];
+        if operator {
+            argv.extend(["--mode".to_string(), "operator".into()]);
+        }
         argv.extend(filters);
         let args = cli::parse_args(&argv).unwrap();
         let sem = sem.clone();
@@ -175,6 +200,12 @@ fn every_mutant_is_caught_by_at_least_one_case() {
     );
     // A crash on garbage shows as a set-up error at worst; make sure it is a case failure too.
     assert!(!caught_by["crash-on-garbage"].is_empty(), "{table}");
+    for (name, _) in OPERATOR_MUTANTS {
+        assert!(
+            caught_by[name].iter().any(|id| id.starts_with("e2e.op.")),
+            "{name}: {table}"
+        );
+    }
     // The topology mutants are caught by cluster, storm or fault cases, not by a set-up error.
     for (name, _) in TOPOLOGY_MUTANTS {
         assert!(

@@ -132,6 +132,12 @@ pub enum Fault {
     /// before it (decisions mixed up under load), with its own `user_nkey`, so the server
     /// accepts the answer.
     SwapDecisions,
+    /// Operator mode: sign with the target account's signing key but leave out
+    /// `issuer_account`.
+    NoIssuerAccount,
+    /// Operator mode: ignore `-signing.keys` and sign every user JWT with the issuer, as in
+    /// config mode.
+    IgnoreSigningKeys,
 }
 
 impl Fault {
@@ -161,6 +167,8 @@ impl Fault {
         ("admit-unknown-cert", Fault::AdmitUnknownCert),
         ("trust-unverified-cert", Fault::TrustUnverifiedCert),
         ("swap-decisions", Fault::SwapDecisions),
+        ("no-issuer-account", Fault::NoIssuerAccount),
+        ("ignore-signing-keys", Fault::IgnoreSigningKeys),
     ];
 
     /// Looks a fault up by flag name.
@@ -635,9 +643,15 @@ impl Responder {
         }
         // Operator mode: the target account's signing key signs, `issuer_account` names the
         // account, and `aud` is left out (the server places by the issuer account).
-        let account_key = self.signing.as_ref().and_then(|k| k.get(account));
+        let account_key = self
+            .signing
+            .as_ref()
+            .filter(|_| !self.has(Fault::IgnoreSigningKeys))
+            .and_then(|k| k.get(account));
         if let Some(k) = account_key {
-            claims.nats.issuer_account = k.account.clone();
+            if !self.has(Fault::NoIssuerAccount) {
+                claims.nats.issuer_account = k.account.clone();
+            }
             claims.aud = String::new();
         }
         let user_jwt = if self.has(Fault::WrongSigner) {

@@ -85,6 +85,11 @@ pub struct RunArgs {
     /// a responder that does not read the harness's users.json
     #[arg(long, value_name = "FILE", value_parser = path, conflicts_with_all = ["scenarios", "responder", "responder_cmd", "name"])]
     pub profile: Option<PathBuf>,
+    /// Which catalog runs: the config-mode files and the wire catalog (config), or the
+    /// operator-mode files (operator: decentralized auth, the reference started with
+    /// -nats.creds {creds} -signing.keys {signing_keys})
+    #[arg(long, value_name = "config|operator", default_value = "config", value_parser = ["config", "operator"], hide_possible_values = true, conflicts_with = "profile")]
+    pub mode: String,
     /// NON-STRICT verdicts count as failures
     #[arg(long)]
     pub strict: bool,
@@ -287,6 +292,7 @@ fn catalog(
         nats_server: targets.nats_server,
         scenarios: r.scenarios,
         profile: r.profile,
+        mode: r.mode,
         strict: r.strict,
         report_json: r.report_json,
         junit: r.junit,

@@ -40,6 +40,8 @@ pub struct Args {
     /// `--profile`: the responder and its identities, instead of the e2e catalog and
     /// `--responder-cmd`.
     pub profile: Option<PathBuf>,
+    /// `--mode`: `config` (default; also when empty) or `operator`.
+    pub mode: String,
     /// Strict.
     pub strict: bool,
     /// JSON path.
@@ -71,6 +73,11 @@ pub struct Args {
 }
 
 impl Args {
+    /// True with `--mode operator`.
+    pub fn operator_mode(&self) -> bool {
+        self.mode == "operator"
+    }
+
     /// The options the runner needs.
     pub fn run_options(&self) -> RunOptions {
         RunOptions {
@@ -170,6 +177,15 @@ fn main_inner(args: Vec<String>) -> i32 {
             }
         },
     };
+    // The reference's command line in operator mode is the decentralized example's.
+    if a.operator_mode() {
+        let config = ResponderSpec::reference();
+        for r in a.responders.iter_mut() {
+            if r.template == config.template {
+                *r = ResponderSpec::reference_operator();
+            }
+        }
+    }
     let opts = a.run_options();
     if matches!(a.command.as_str(), "list" | "run" | "matrix") {
         let unmatched = unmatched_filters(&scenarios, &opts);
@@ -184,6 +200,45 @@ fn main_inner(args: Vec<String>) -> i32 {
                 if unmatched.len() == 1 { "es" } else { "" }
             );
             return 2;
+        }
+        // A filter that selects only cases of the other mode would run nothing.
+        if matches!(a.command.as_str(), "run" | "matrix") && a.profile.is_none() {
+            let operator = a.operator_mode();
+            let elsewhere: Vec<String> = opts
+                .filters
+                .iter()
+                .filter(|f| {
+                    let one = RunOptions {
+                        filters: vec![(*f).clone()],
+                        ..RunOptions::default()
+                    };
+                    let in_files = scenarios
+                        .iter()
+                        .filter(|s| s.operator == operator)
+                        .flat_map(|s| &s.cases)
+                        .any(|c| one.selects(c));
+                    let in_wire = !operator && !wire_selected(&one).is_empty();
+                    !in_files && !in_wire
+                })
+                .cloned()
+                .collect();
+            if !elsewhere.is_empty() {
+                let (this, other, fix) = if operator {
+                    ("operator", "config", "drop --mode operator")
+                } else {
+                    ("config", "operator", "add --mode operator")
+                };
+                eprintln!(
+                    "callout-conformance: {} select{} only {other}-mode cases, and this run is in {this} mode; {fix}",
+                    elsewhere
+                        .iter()
+                        .map(|f| format!("filter {f:?}"))
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    if elsewhere.len() == 1 { "s" } else { "" },
+                );
+                return 2;
+            }
         }
     }
     let baseline = match (&a.baseline, a.command.as_str()) {
@@ -461,11 +516,23 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
         runs: vec![],
         baseline: None,
     };
+    // A mode's files only: operator-mode files need the operator-mode responder command, and
+    // the wire catalog is config mode's (a profile is always config mode).
+    let operator = a.operator_mode();
+    let scenarios: Vec<&Scenario> = scenarios
+        .iter()
+        .filter(|s| s.operator == operator)
+        .collect();
+    let wire = if operator {
+        vec![]
+    } else {
+        wire_selected(opts)
+    };
     let total_cases: usize = scenarios
         .iter()
         .map(|s| s.cases.iter().filter(|c| opts.selects(c)).count())
         .sum::<usize>()
-        + wire_selected(opts).len();
+        + wire.len();
     let progress_mode = crate::progress::ProgressMode::detect(a.no_color);
     let backend = match backend(&a.backend) {
         Ok(b) => b,
@@ -496,7 +563,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
                 crate::progress::ColumnProgress::start(progress_mode, &run.column(), total_cases);
             let mut progress =
                 |c: &crate::verdict::CaseResult| column.case(&c.id, opts.grade(c.verdict));
-            for s in scenarios {
+            for s in &scenarios {
                 let out =
                     runner::run_scenario(s, backend.as_ref(), &bin, r, opts, &mut progress).await;
                 let source = s
@@ -506,7 +573,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
                     .unwrap_or_default();
                 merge(&mut run, out, Some(source), opts);
             }
-            if !wire_selected(opts).is_empty() {
+            if !wire.is_empty() {
                 let out =
                     crate::wire::run_wire(backend.as_ref(), &bin, r, opts, &mut progress).await;
                 run.restarts += out.restarts;

@@ -85,6 +85,7 @@ fn connect(who: &str, cred: &Credential, expect: ConnectExpect) -> Step {
             .unwrap_or_default(),
         websocket: false,
         node: None,
+        sentinel: true,
     }
 }
 

@@ -550,6 +550,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         websocket: false,
         nkey_logins,
         topology: Default::default(),
+        operator: false,
         cases,
     };
     let mut ids = wire_identities(

@@ -472,6 +472,7 @@ impl Phase {
             websocket: false,
             nkey_logins: vec![],
             topology: Default::default(),
+            operator: false,
             cases: vec![],
         };
         let setup = |e: String| PhaseError::Setup(e, String::new());
