@@ -68,6 +68,7 @@ const FLAGS: &[(&str, &str, Option<&str>)] = &[
     ("--strict", "run", None),
     ("--fail-on-unimplemented", "run", None),
     ("--ready-timeout", "run", Some("2.5")),
+    ("--mode", "run", Some("operator")),
     ("--report-json", "run", Some("r.json")),
     ("--junit", "run", Some("r.xml")),
     ("--markdown", "run", Some("r.md")),
@@ -168,6 +169,8 @@ fn every_documented_flag_is_in_its_help_and_parses() {
             "summary" => vec!["summary".into(), "r.json".into()],
             // A profile replaces the e2e catalog with its own cases.
             "run" | "matrix" if *flag == "--profile" => vec![sub.to_string(), "e2e.profile".into()],
+            // Operator mode runs the operator-mode files only.
+            "run" | "matrix" if *flag == "--mode" => vec![sub.to_string(), "e2e.op".into()],
             "run" | "matrix" => vec![sub.to_string(), "e2e.seed".into()],
             _ => vec![sub.to_string()],
         };
