@@ -15,6 +15,7 @@ use std::sync::Arc;
 use callout_codec::creds::format_user_creds;
 use callout_codec::operator::{
     Account, AccountClaims, ExternalAuthorization, Operator, OperatorClaims, SigningKey,
+    UserTemplate,
 };
 use callout_codec::{jwt, Claims, KeyKind, Permission, Signer, User, UserClaims};
 
@@ -34,8 +35,22 @@ pub struct OperatorFixture {
     pub accounts: Vec<(String, String)>,
     /// `{creds}`: the service user's creds file.
     pub creds_file: String,
-    /// `{signing_keys}`: `ACCOUNT_PUB:FILE,…`.
+    /// `{signing_keys}`: `ACCOUNT_PUB:FILE,…` of the accounts with a plain signing key.
     pub signing_keys: String,
+    /// `{scoped_keys}`: the same for the accounts whose signing key is scoped.
+    pub scoped_keys: String,
+    /// Users that bypass the callout, by account name: each target account's own user, and
+    /// `AUTH`'s service user.
+    pub local_users: std::collections::HashMap<String, LocalUser>,
+    /// With `issuer = "signing_key"`: the callout account's signing key, the responder's
+    /// issuer.
+    pub issuer_signing_key: Option<Arc<Signer>>,
+    /// The callout account's signing keys (public).
+    pub callout_signing_keys: Vec<String>,
+    /// The callout account's public key.
+    pub callout_account: String,
+    /// The server's `default_sentinel` is the sentinel's JWT.
+    pub default_sentinel: bool,
 }
 
 impl OperatorFixture {
@@ -69,15 +84,45 @@ fn user_jwt(name: &str, user: &Signer, issuer: &Signer, nats: User) -> String {
     jwt::encode(&mut c, issuer)
 }
 
+/// How the scenario file shapes the operator-mode world.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Target accounts (may include `SYS`, which then gets a signing key too).
+    pub targets: Vec<String>,
+    /// Target accounts whose signing key is scoped, with the permissions its template stamps
+    /// on every user (`[server.scoped.NAME]`); they are handed over in `{scoped_keys}`.
+    pub scoped: Vec<(String, Permission, Permission)>,
+    /// `allowed_accounts` (names, or `*`); empty means `*`.
+    pub allowed: Vec<String>,
+    /// The public curve key when the file seals.
+    pub xkey: Option<String>,
+    /// `[server] issuer = "signing_key"`: the callout account gets a signing key, and that key
+    /// (not the account's own) is `{issuer_seed}`, which signs the responses.
+    pub issuer_signing_key: bool,
+    /// `[server] target_keys = "account"`: the key files of `{signing_keys}` hold each target
+    /// account's own seed instead of a signing key's.
+    pub target_identity_keys: bool,
+    /// `[server] default_sentinel = true` (2.11.2+).
+    pub default_sentinel: bool,
+}
+
+/// A user of an account without the callout, or the responder's service user: connects with
+/// its own JWT and bypasses the callout (`creds = "APP1"` / `creds = "AUTH"` in a connect).
+#[derive(Clone)]
+pub struct LocalUser {
+    /// The user JWT.
+    pub jwt: String,
+    /// Its key, which signs the nonce.
+    pub key: Arc<Signer>,
+}
+
 /// Makes the operator, the accounts and the files in `dir`. `auth` is the callout account's
-/// key (the responder's issuer), `targets` the target account names, `allowed` the file's
-/// `allowed_accounts` (names, or `*`), `xkey` the public curve key when the file seals.
+/// key; with [`Options::issuer_signing_key`] the returned signer (a signing key of the
+/// callout account) replaces it as the responder's issuer.
 pub fn build(
     dir: &Path,
     auth: &Signer,
-    targets: &[String],
-    allowed: &[String],
-    xkey: Option<&str>,
+    o: &Options,
 ) -> std::io::Result<(OperatorFixture, OperatorConf)> {
     let operator = Signer::generate(KeyKind::Operator);
     let sys = Signer::generate(KeyKind::Account);
@@ -90,18 +135,52 @@ pub fn build(
             auth.public_key().to_string(),
         ),
     ];
-    let mut jwts = vec![(
-        sys.public_key().to_string(),
-        account_jwt(SYSTEM_ACCOUNT, &sys, &operator, Account::default()),
-    )];
+    let mut jwts = Vec::new();
     let mut signing_keys = Vec::new();
-    let mut target_keys = Vec::new();
-    for t in targets {
-        let key = Signer::generate(KeyKind::Account);
+    let mut scoped_keys = Vec::new();
+    let mut local_users = std::collections::HashMap::new();
+    let mut key_of = std::collections::HashMap::new();
+    let sys_is_target = o.targets.iter().any(|t| t == SYSTEM_ACCOUNT);
+    if !sys_is_target {
+        jwts.push((
+            sys.public_key().to_string(),
+            account_jwt(SYSTEM_ACCOUNT, &sys, &operator, Account::default()),
+        ));
+    }
+    for t in &o.targets {
+        let key = if t == SYSTEM_ACCOUNT {
+            Signer::from_seed(&sys.seed(), KeyKind::Account).expect("a fresh seed parses")
+        } else {
+            Signer::generate(KeyKind::Account)
+        };
         let sk = Signer::generate(KeyKind::Account);
+        let scope = o.scoped.iter().find(|(n, _, _)| n == t);
         let file = dir.join(format!("{t}.nk"));
-        write_private(&file, format!("{}\n", sk.seed()))?;
-        signing_keys.push(format!("{}:{}", key.public_key(), file.display()));
+        let handed = if o.target_identity_keys && scope.is_none() {
+            &key
+        } else {
+            &sk
+        };
+        write_private(&file, format!("{}\n", handed.seed()))?;
+        let entry = format!("{}:{}", key.public_key(), file.display());
+        let signing_key = match scope {
+            Some((_, publish, subscribe)) => {
+                scoped_keys.push(entry);
+                SigningKey::scoped(
+                    sk.public_key(),
+                    "callout",
+                    UserTemplate {
+                        publish: publish.clone(),
+                        subscribe: subscribe.clone(),
+                        ..UserTemplate::default()
+                    },
+                )
+            }
+            None => {
+                signing_keys.push(entry);
+                SigningKey::Plain(sk.public_key().into())
+            }
+        };
         jwts.push((
             key.public_key().to_string(),
             account_jwt(
@@ -109,15 +188,26 @@ pub fn build(
                 &key,
                 &operator,
                 Account {
-                    signing_keys: vec![SigningKey::Plain(sk.public_key().into())],
+                    signing_keys: vec![signing_key],
                     ..Account::default()
                 },
             ),
         ));
-        names.push((t.clone(), key.public_key().to_string()));
-        target_keys.push(key);
+        if t != SYSTEM_ACCOUNT {
+            names.push((t.clone(), key.public_key().to_string()));
+        }
+        let local = Signer::generate(KeyKind::User);
+        local_users.insert(
+            t.clone(),
+            LocalUser {
+                jwt: user_jwt(&format!("{t}-local"), &local, &key, User::default()),
+                key: Arc::new(local),
+            },
+        );
+        key_of.insert(t.clone(), key);
     }
-    let allowed_keys: Vec<String> = allowed
+    let allowed_keys: Vec<String> = o
+        .allowed
         .iter()
         .map(|a| {
             if a == "*" {
@@ -131,6 +221,9 @@ pub fn build(
             }
         })
         .collect();
+    let issuer_sk = o
+        .issuer_signing_key
+        .then(|| Signer::generate(KeyKind::Account));
     jwts.push((
         auth.public_key().to_string(),
         account_jwt(
@@ -138,6 +231,10 @@ pub fn build(
             auth,
             &operator,
             Account {
+                signing_keys: issuer_sk
+                    .iter()
+                    .map(|k| SigningKey::Plain(k.public_key().into()))
+                    .collect(),
                 authorization: ExternalAuthorization {
                     auth_users: vec![service.public_key().into()],
                     allowed_accounts: if allowed_keys.is_empty() {
@@ -145,7 +242,7 @@ pub fn build(
                     } else {
                         allowed_keys
                     },
-                    xkey: xkey.unwrap_or_default().into(),
+                    xkey: o.xkey.clone().unwrap_or_default(),
                 },
                 ..Account::default()
             },
@@ -179,19 +276,36 @@ pub fn build(
     let service_jwt = user_jwt("auth", &service, auth, User::default());
     let creds = dir.join("auth.creds");
     write_private(&creds, format_user_creds(&service_jwt, &service.seed()))?;
+    local_users.insert(
+        crate::runner::CALLOUT_ACCOUNT.to_string(),
+        LocalUser {
+            jwt: service_jwt,
+            key: Arc::new(service),
+        },
+    );
+    let callout_signing_keys = issuer_sk
+        .iter()
+        .map(|k| k.public_key().to_string())
+        .collect();
     Ok((
         OperatorFixture {
-            sentinel_jwt,
+            default_sentinel: o.default_sentinel,
+            sentinel_jwt: sentinel_jwt.clone(),
             sentinel: Arc::new(sentinel),
             accounts: names,
             creds_file: creds.display().to_string(),
             signing_keys: signing_keys.join(","),
+            scoped_keys: scoped_keys.join(","),
+            local_users,
+            issuer_signing_key: issuer_sk.map(Arc::new),
+            callout_signing_keys,
+            callout_account: auth.public_key().to_string(),
         },
         OperatorConf {
             operator_jwt,
             system_account: sys.public_key().into(),
             accounts: jwts,
-            default_sentinel: None,
+            default_sentinel: o.default_sentinel.then_some(sentinel_jwt),
         },
     ))
 }

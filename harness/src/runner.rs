@@ -397,17 +397,19 @@ impl Fixture {
             let targets: Vec<String> = scn
                 .accounts
                 .iter()
-                .filter(|a| *a != CALLOUT_ACCOUNT && *a != crate::operator::SYSTEM_ACCOUNT)
+                .filter(|a| *a != CALLOUT_ACCOUNT)
                 .cloned()
                 .collect();
-            let xkey = xkey_pub.as_ref().map(|x| x.as_str().to_string());
-            match crate::operator::build(
-                &dir,
-                &issuer,
-                &targets,
-                &scn.allowed_accounts,
-                xkey.as_deref(),
-            ) {
+            let options = crate::operator::Options {
+                targets,
+                scoped: scn.operator_shape.scoped.clone(),
+                allowed: scn.allowed_accounts.clone(),
+                xkey: xkey_pub.as_ref().map(|x| x.as_str().to_string()),
+                issuer_signing_key: scn.operator_shape.issuer_signing_key,
+                target_identity_keys: scn.operator_shape.target_identity_keys,
+                default_sentinel: scn.operator_shape.default_sentinel,
+            };
+            match crate::operator::build(&dir, &issuer, &options) {
                 Ok(o) => Some(o),
                 Err(e) => {
                     crate::cleanup::remove_dir(&dir);
@@ -426,6 +428,14 @@ impl Fixture {
             None => probe_login,
         };
         if let Some((o, opconf)) = operator {
+            // With `issuer = "signing_key"` the callout account's signing key is the
+            // responder's issuer; the account keeps its own key.
+            let issuer = match &o.issuer_signing_key {
+                Some(k) => Signer::from_seed(&k.seed(), KeyKind::Account)
+                    .expect("a generated seed parses"),
+                None => issuer,
+            };
+            let issuer_pub = issuer.public_key().to_string();
             let conf = ServerConf {
                 auth_timeout_secs: scn.timeout,
                 port: scn.attach.as_ref().map(|a| a.port),
@@ -536,6 +546,11 @@ impl Fixture {
                 .operator
                 .as_ref()
                 .map(|o| o.signing_keys.clone())
+                .unwrap_or_default(),
+            scoped_keys: self
+                .operator
+                .as_ref()
+                .map(|o| o.scoped_keys.clone())
                 .unwrap_or_default(),
         })
     }
@@ -987,6 +1002,7 @@ fn connect_want(e: ConnectExpect) -> &'static str {
         ConnectExpect::Admitted => "admitted",
         ConnectExpect::Rejected => "rejected: Authorization Violation",
         ConnectExpect::Refused => "refused before authentication (TLS)",
+        ConnectExpect::Closed => "closed without -ERR",
     }
 }
 
@@ -1021,9 +1037,15 @@ async fn run_step(
             websocket,
             node,
             sentinel,
+            creds,
         } => {
             let anonymous = *tls && *cert != scenario::CertChoice::None && user.is_none();
-            let user = if token.is_some() || nkey.is_some() || cred_cmd.is_some() || anonymous {
+            let user = if token.is_some()
+                || nkey.is_some()
+                || cred_cmd.is_some()
+                || anonymous
+                || creds.is_some()
+            {
                 user.clone()
             } else {
                 Some(user.clone().unwrap_or_else(|| name.clone()))
@@ -1060,8 +1082,22 @@ async fn run_step(
                 websocket: None,
             };
             // Operator mode: the sentinel's JWT, and the nonce signed with its key.
-            let opts = match (&fixture.operator, sentinel) {
-                (Some(o), true) => ConnectOptions {
+            let opts = match (&fixture.operator, sentinel, creds) {
+                (Some(o), true, Some(c)) => match o.local_users.get(c) {
+                    Some(u) => ConnectOptions {
+                        jwt: Some(u.jwt.clone()),
+                        nkey: Some((u.key.clone(), SigMode::Valid)),
+                        ..opts
+                    },
+                    None => {
+                        return bad(
+                            format!("connect {name}"),
+                            "a user of the account creds names",
+                            format!("no user of account {c:?}"),
+                        )
+                    }
+                },
+                (Some(o), true, None) => ConnectOptions {
                     jwt: Some(o.sentinel_jwt.clone()),
                     nkey: Some((o.sentinel.clone(), SigMode::Valid)),
                     ..opts
@@ -1077,6 +1113,7 @@ async fn run_step(
                 Err(e) => return bad(format!("connect {name}"), "a transport", e),
             };
             let mut line_head = match (nkey, &user, cert) {
+                _ if creds.is_some() && user.is_none() => format!("connect {name}"),
                 (Some(n), _, _) if *sig == SigMode::Valid => {
                     format!("connect {name} with the nkey of {n:?}")
                 }
@@ -1105,8 +1142,10 @@ async fn run_step(
             if let Some(n) = node {
                 line_head.push_str(&format!(" on {n}"));
             }
-            if fixture.operator.is_some() && !*sentinel {
-                line_head.push_str(" without the sentinel's JWT");
+            match (&fixture.operator, sentinel, creds) {
+                (Some(_), _, Some(c)) => line_head.push_str(&format!(" with {c}'s own creds")),
+                (Some(_), false, _) => line_head.push_str(" without the sentinel's JWT"),
+                _ => {}
             }
             let t0 = Instant::now();
             let outcome =
@@ -1170,6 +1209,29 @@ async fn run_step(
                     connect_want(*expect),
                     format!("the TLS session failed: {e}"),
                 ),
+                (Ok(ConnectOutcome::Closed), ConnectExpect::Closed) => {
+                    if let Some(min) = min_secs {
+                        if took + 0.05 < *min {
+                            return bad(
+                                format!("{line_head} -> closed without -ERR (early)"),
+                                format!("closed after at least {min} s"),
+                                format!("closed after {took:.2} s"),
+                            );
+                        }
+                        return ok(format!(
+                            "{line_head} -> closed without -ERR (after the timeout)"
+                        ));
+                    }
+                    ok(format!("{line_head} -> closed without -ERR"))
+                }
+                (Ok(ConnectOutcome::Admitted(c)), ConnectExpect::Closed) => {
+                    c.close().await;
+                    bad(
+                        format!("{line_head} -> admitted"),
+                        "closed without -ERR",
+                        "admitted",
+                    )
+                }
                 (Ok(ConnectOutcome::Closed), _) => bad(
                     format!("{line_head} -> closed without -ERR"),
                     connect_want(*expect),

@@ -249,6 +249,47 @@ struct RawServer {
     websocket: bool,
     #[serde(default)]
     mode: Option<String>,
+    #[serde(default)]
+    scoped: std::collections::BTreeMap<String, RawScope>,
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    target_keys: Option<String>,
+    #[serde(default)]
+    default_sentinel: bool,
+}
+
+/// `[server.scoped.NAME]`: the template of a scoped signing key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScope {
+    #[serde(default, rename = "pub")]
+    publish: RawAllowDeny,
+    #[serde(default, rename = "sub")]
+    subscribe: RawAllowDeny,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAllowDeny {
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    deny: Vec<String>,
+}
+
+/// How an operator-mode file shapes the world besides its accounts (`crate::operator`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OperatorShape {
+    /// Accounts whose signing key is scoped, with the template's publish and subscribe
+    /// permissions.
+    pub scoped: Vec<(String, callout_codec::Permission, callout_codec::Permission)>,
+    /// `issuer = "signing_key"`: responses are signed by a signing key of the callout account.
+    pub issuer_signing_key: bool,
+    /// `target_keys = "account"`: the responder gets the target accounts' own keys.
+    pub target_identity_keys: bool,
+    /// `default_sentinel = true` (2.11.2+).
+    pub default_sentinel: bool,
 }
 
 fn default_timeout() -> Spanned<f64> {
@@ -320,6 +361,7 @@ struct RawStep {
     delay_answers: Option<f64>,
     // parameters
     sentinel: Option<bool>,
+    creds: Option<String>,
     node: Option<String>,
     nodes: Option<Vec<String>>,
     kill: Option<usize>,
@@ -582,6 +624,9 @@ pub enum ConnectExpect {
     /// Refused before authentication: the TLS handshake fails or the server ends TLS (a
     /// certificate it does not accept), so no callout happens.
     Refused,
+    /// The server closes the connection without an `-ERR` (operator-mode timeouts before
+    /// 2.15: a server behaviour, for version-bounded controls).
+    Closed,
 }
 
 /// The client certificate a TLS connect presents.
@@ -678,6 +723,9 @@ pub enum Step {
         node: Option<String>,
         /// Operator mode: present the sentinel's JWT (default), or no JWT at all.
         sentinel: bool,
+        /// Operator mode: connect with the JWT of a user that bypasses the callout: `AUTH`
+        /// (the responder's service user) or a target account's own user.
+        creds: Option<String>,
     },
     /// `count` connects of the generated users spread over `nodes` within `within` seconds;
     /// every admitted client's account and permissions read back. Counts and connect-latency
@@ -890,6 +938,9 @@ pub struct Scenario {
     /// clients connect with the sentinel's JWT (`crate::operator`). Such files run only with
     /// `run --mode operator`.
     pub operator: bool,
+    /// Operator mode: scoped keys, the response signer, the keys handed over, the default
+    /// sentinel.
+    pub operator_shape: OperatorShape,
     /// Cases.
     pub cases: Vec<Case>,
 }
@@ -1009,8 +1060,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         }
         if let Some((k, _)) = unsupported.iter().find(|(_, set)| *set) {
             return Err(err(at, format!("[server] mode = \"operator\" does not take {k} (the harness makes SYS and the callout account itself; the rest is config mode only for now)")));
-        }
-    }
+        }    }
+    let operator_shape = check_operator_shape(&raw.server, operator, &raw.min_server)
+        .map_err(|m| err(line_of(text, text.find("[server]").unwrap_or(0)), m))?;
     let mut cases = Vec::new();
     let mut ids = std::collections::HashSet::new();
     let mut area: Option<(String, String)> = None;
@@ -1082,6 +1134,22 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             {
                 if !operator {
                     return Err(err(sline, format!("case {}: sentinel = false applies only to [server] mode = \"operator\" (config-mode clients have no sentinel)", rc.id)));
+                }
+            }
+            if let Step::Connect {
+                creds: Some(c),
+                sentinel,
+                ..
+            } = &step
+            {
+                if !operator {
+                    return Err(err(sline, format!("case {}: creds = {c:?} applies only to [server] mode = \"operator\"", rc.id)));
+                }
+                if !*sentinel {
+                    return Err(err(sline, format!("case {}: creds = {c:?} replaces the sentinel; drop sentinel = false", rc.id)));
+                }
+                if c != "AUTH" && !raw.server.accounts.contains(c) {
+                    return Err(err(sline, format!("case {}: creds = {c:?} names no account; use \"AUTH\" (the responder's service user) or one of accounts = {:?}", rc.id, raw.server.accounts)));
                 }
             }
             if let Step::Connect { nkey: Some(n), .. } = &step {
@@ -1167,7 +1235,69 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         nkey_logins: vec![],
         topology,
         operator,
+        operator_shape,
         cases,
+    })
+}
+
+/// The operator-mode `[server]` keys: only in operator mode, each with its allowed values.
+fn check_operator_shape(
+    server: &RawServer,
+    operator: bool,
+    min_server: &Option<String>,
+) -> Result<OperatorShape, String> {
+    let set = [
+        ("scoped", !server.scoped.is_empty()),
+        ("issuer", server.issuer.is_some()),
+        ("target_keys", server.target_keys.is_some()),
+        ("default_sentinel", server.default_sentinel),
+    ];
+    if !operator {
+        if let Some((k, _)) = set.iter().find(|(_, s)| *s) {
+            return Err(format!("[server] {k} applies only to mode = \"operator\"; add mode = \"operator\" or drop {k}"));
+        }
+        return Ok(OperatorShape::default());
+    }
+    for name in server.scoped.keys() {
+        if !server.accounts.contains(name) || name == "SYS" {
+            return Err(format!("[server.scoped.{name}] names no target account; scope one of accounts = {:?} (not SYS)", server.accounts));
+        }
+    }
+    if server.scoped.len() == server.accounts.iter().filter(|a| *a != "AUTH").count() {
+        return Err("[server.scoped]: every account is scoped; leave at least one account with a plain signing key (the responder's -signing.keys must not be empty)".into());
+    }
+    let issuer_signing_key = match server.issuer.as_deref() {
+        None | Some("account") => false,
+        Some("signing_key") => true,
+        Some(o) => return Err(format!("[server] issuer = {o:?}: use \"account\" (default: the callout account's own key signs responses) or \"signing_key\" (a signing key of it does)")),
+    };
+    let target_identity_keys = match server.target_keys.as_deref() {
+        None | Some("signing_key") => false,
+        Some("account") => true,
+        Some(o) => return Err(format!("[server] target_keys = {o:?}: use \"signing_key\" (default) or \"account\" (the responder gets each target account's own key)")),
+    };
+    if server.default_sentinel {
+        let ok = min_server
+            .as_deref()
+            .and_then(parse_version)
+            .is_some_and(|v| v >= (2, 11, 2));
+        if !ok {
+            return Err("[server] default_sentinel = true needs min_server = \"2.11.2\" (or later) at the top of the file: older servers do not know default_sentinel".into());
+        }
+    }
+    let perm = |r: &RawAllowDeny| callout_codec::Permission {
+        allow: r.allow.clone(),
+        deny: r.deny.clone(),
+    };
+    Ok(OperatorShape {
+        scoped: server
+            .scoped
+            .iter()
+            .map(|(n, s)| (n.clone(), perm(&s.publish), perm(&s.subscribe)))
+            .collect(),
+        issuer_signing_key,
+        target_identity_keys,
+        default_sentinel: server.default_sentinel,
     })
 }
 
@@ -1395,7 +1525,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
     let allowed: &[&str] = match action {
         "connect" => &[
             "user", "pass", "token", "nkey", "sig", "cert", "cert_cn", "tls", "via", "expect",
-            "min_secs", "node", "sentinel",
+            "min_secs", "node", "sentinel", "creds",
         ],
         "storm" => &["within", "nodes", "kill", "at"],
         "restart" => &["within"],
@@ -1443,6 +1573,7 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
         ("expect", r.expect.is_some()),
         ("node", r.node.is_some()),
         ("sentinel", r.sentinel.is_some()),
+        ("creds", r.creds.is_some()),
         ("nodes", r.nodes.is_some()),
         ("kill", r.kill.is_some()),
         ("at", r.at.is_some()),
@@ -1502,12 +1633,14 @@ fn convert_step(r: RawStep) -> Result<Step, String> {
                 None | Some("admitted") => ConnectExpect::Admitted,
                 Some("rejected") => ConnectExpect::Rejected,
                 Some("refused") => ConnectExpect::Refused,
-                _ => return Err(bad_expect("\"admitted\", \"rejected\" or \"refused\" (before authentication: TLS)")),
+                Some("closed") => ConnectExpect::Closed,
+                _ => return Err(bad_expect("\"admitted\", \"rejected\", \"refused\" (before authentication: TLS) or \"closed\" (without -ERR)")),
             },
             min_secs: r.min_secs,
             cred_cmd: None,
             node: r.node,
             sentinel: r.sentinel.unwrap_or(true),
+            creds: r.creds,
         },
         "storm" => {
             let count = r.storm.unwrap_or(0);

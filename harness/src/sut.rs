@@ -16,6 +16,7 @@
 //! | `{users}` | path of the generated users.json |
 //! | `{creds}` | operator mode: the creds file of the callout account's service user |
 //! | `{signing_keys}` | operator mode: `ACCOUNT_PUB:FILE,…`, each target account's signing key seed in a file named after the account (`APP1.nk`) |
+//! | `{scoped_keys}` | operator mode: the same list for the accounts whose signing key is scoped (its template sets the permissions; the user JWT must carry none); empty when no account has one |
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -32,7 +33,7 @@ pub const SEED_FLAGS: &str = "-nats.url {url} -nats.user {user} -nats.pass {pass
 
 /// The default template in operator mode (`run --mode operator`): the NATS by Example
 /// decentralized service's flags.
-pub const OPERATOR_FLAGS: &str = "-nats.url {url} -nats.creds {creds} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed} -signing.keys {signing_keys} -users {users}";
+pub const OPERATOR_FLAGS: &str = "-nats.url {url} -nats.creds {creds} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed} -signing.keys {signing_keys} -scoped.keys {scoped_keys} -users {users}";
 
 /// Which responder to judge.
 #[derive(Clone, Debug, PartialEq)]
@@ -206,10 +207,12 @@ pub struct Placeholders {
     pub creds: String,
     /// `{signing_keys}` (operator mode; empty otherwise).
     pub signing_keys: String,
+    /// `{scoped_keys}` (operator mode with scoped keys; empty otherwise).
+    pub scoped_keys: String,
 }
 
 impl Placeholders {
-    fn pairs(&self) -> [(&'static str, &str); 12] {
+    fn pairs(&self) -> [(&'static str, &str); 13] {
         [
             ("{url}", &self.url),
             ("{user}", &self.user),
@@ -223,6 +226,7 @@ impl Placeholders {
             ("{users}", &self.users),
             ("{creds}", &self.creds),
             ("{signing_keys}", &self.signing_keys),
+            ("{scoped_keys}", &self.scoped_keys),
         ]
     }
 
@@ -250,7 +254,7 @@ pub fn render(template: &str, p: &Placeholders) -> Result<Vec<String>, String> {
                 if let Some(len) = out[start..].find('}') {
                     let name = &out[start..start + len + 1];
                     if name.len() > 2 && name[1..name.len() - 1].chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-                        return Err(format!("unknown placeholder {name} in the responder command; known: {{url}} {{user}} {{pass}} {{issuer_seed}} {{issuer_seed_file}} {{issuer_pub}} {{xkey_seed}} {{xkey_seed_file}} {{xkey_pub}} {{users}} {{creds}} {{signing_keys}}"));
+                        return Err(format!("unknown placeholder {name} in the responder command; known: {{url}} {{user}} {{pass}} {{issuer_seed}} {{issuer_seed_file}} {{issuer_pub}} {{xkey_seed}} {{xkey_seed_file}} {{xkey_pub}} {{users}} {{creds}} {{signing_keys}} {{scoped_keys}}"));
                     }
                 }
             }

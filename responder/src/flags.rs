@@ -27,6 +27,10 @@ pub struct Flags {
     /// `-signing.keys`: `ACCOUNT_PUB:FILE,…`, the signing key of each target account
     /// (operator mode); the account's name is the file's name before its first `.`.
     pub signing_keys: Option<String>,
+    /// `-scoped.keys`: `ACCOUNT_PUB:FILE,…` as `-signing.keys`, for the accounts whose signing
+    /// key is scoped: their users get a JWT with no permissions or limits (the key's template
+    /// applies).
+    pub scoped_keys: Option<String>,
     /// `-queue`: the queue group (default `q`, as the NATS micro services of the peers).
     pub queue: String,
     /// `-workers`: requests handled at once (default: 4 × the number of cores).
@@ -56,6 +60,7 @@ impl std::fmt::Debug for Flags {
             .field("users", &self.users)
             .field("nats_creds", &self.nats_creds)
             .field("signing_keys", &self.signing_keys)
+            .field("scoped_keys", &self.scoped_keys)
             .finish()
     }
 }
@@ -124,6 +129,8 @@ Flags (each also as --flag VALUE or -flag=VALUE):
                       account; FILE's name before its first '.' is the account name users.json
                       uses (APP1.nk for \"account\": \"APP1\"); user JWTs are signed with it and
                       carry issuer_account
+  -scoped.keys LIST   operator mode: the same for accounts whose signing key is scoped; their
+                      users get no permissions or limits (the key's template applies)
   -queue NAME         queue group shared by responder instances (default q)
   -workers N          requests handled at once, 1 to 65536 (default: 4 x the number of cores)
   -drain.timeout D    on SIGINT/SIGTERM, stop taking requests and finish those in flight
@@ -175,6 +182,7 @@ impl Flags {
                 "users",
                 "nats.creds",
                 "signing.keys",
+                "scoped.keys",
                 "queue",
                 "workers",
                 "drain.timeout",
@@ -199,6 +207,7 @@ impl Flags {
                 "users" => f.users = Some(PathBuf::from(value)),
                 "nats.creds" => f.nats_creds = Some(PathBuf::from(value)),
                 "signing.keys" => f.signing_keys = Some(value).filter(|v| !v.is_empty()),
+                "scoped.keys" => f.scoped_keys = Some(value).filter(|v| !v.is_empty()),
                 "queue" => f.queue = value,
                 "workers" => {
                     let n: usize = value

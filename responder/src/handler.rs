@@ -138,6 +138,21 @@ pub enum Fault {
     /// Operator mode: ignore `-signing.keys` and sign every user JWT with the issuer, as in
     /// config mode.
     IgnoreSigningKeys,
+    /// Operator mode: give a user signed by a scoped key its users.json permissions.
+    ScopedPermissions,
+    /// Operator mode: give a user signed by a scoped key Go's `NewUserClaims` limits (-1).
+    ScopedLimits,
+    /// Operator mode: sign the response with a fresh account key (the user JWT stays right).
+    ForeignResponseSigner,
+    /// Operator mode: sign the response with a fresh account key and claim
+    /// `issuer_account` = the callout account.
+    SpoofIssuerAccount,
+    /// Operator mode: sign the user JWT with another target account's key, keeping
+    /// `issuer_account` = the right account.
+    WrongAccountKey,
+    /// Operator mode: set the user JWT's `issuer_account` to the callout account instead of the
+    /// target account.
+    WrongIssuerAccount,
 }
 
 impl Fault {
@@ -169,6 +184,12 @@ impl Fault {
         ("swap-decisions", Fault::SwapDecisions),
         ("no-issuer-account", Fault::NoIssuerAccount),
         ("ignore-signing-keys", Fault::IgnoreSigningKeys),
+        ("scoped-permissions", Fault::ScopedPermissions),
+        ("scoped-limits", Fault::ScopedLimits),
+        ("foreign-response-signer", Fault::ForeignResponseSigner),
+        ("spoof-issuer-account", Fault::SpoofIssuerAccount),
+        ("wrong-account-key", Fault::WrongAccountKey),
+        ("wrong-issuer-account", Fault::WrongIssuerAccount),
     ];
 
     /// Looks a fault up by flag name.
@@ -288,6 +309,10 @@ pub struct Responder {
     quirks: crate::quirks::Quirks,
     /// Operator mode: the target accounts' signing keys (`-signing.keys`).
     signing: Option<crate::operator::SigningKeys>,
+    /// Operator mode: the callout account (from the `-nats.creds` JWT): requests for another
+    /// account are dropped, and a response signed by a signing key names it in
+    /// `issuer_account`.
+    callout_account: Option<String>,
     /// `swap-decisions`: the previous admission's account and permissions, and a counter.
     swapped: Mutex<(u64, Option<(String, crate::users::Permissions)>)>,
 }
@@ -318,6 +343,7 @@ impl Responder {
             quirks: crate::quirks::Quirks::default(),
             swapped: Mutex::new((0, None)),
             signing: None,
+            callout_account: None,
         }
     }
 
@@ -339,6 +365,12 @@ impl Responder {
     /// `issuer_account` (`crate::operator`).
     pub fn with_signing_keys(mut self, keys: Option<crate::operator::SigningKeys>) -> Responder {
         self.signing = keys;
+        self
+    }
+
+    /// Operator mode: the callout account the responder serves (`A…`).
+    pub fn with_callout_account(mut self, account: Option<String>) -> Responder {
+        self.callout_account = account;
         self
     }
 
@@ -433,6 +465,13 @@ impl Responder {
         };
         if !nkey::is_public(&req.nats.user_nkey, KeyKind::User) {
             return drop("request user_nkey is not a user key");
+        }
+        // Operator mode: the server names its callout account in `sub`; a request for
+        // another account is not ours to answer.
+        if let Some(acc) = &self.callout_account {
+            if req.sub != *acc {
+                return drop("request is for another callout account");
+            }
         }
         let user = safe_for_log(&req.nats.connect_opts.user);
         let reject = |reason: &'static str, text: String| {
@@ -643,20 +682,42 @@ impl Responder {
         }
         // Operator mode: the target account's signing key signs, `issuer_account` names the
         // account, and `aud` is left out (the server places by the issuer account).
+        // A scoped key's template sets the permissions: the user JWT carries none, and no
+        // limits (absent, not -1), or the server refuses it (`protocol.md §1.7`).
         let account_key = self
             .signing
             .as_ref()
             .filter(|_| !self.has(Fault::IgnoreSigningKeys))
             .and_then(|k| k.get(account));
         if let Some(k) = account_key {
-            if !self.has(Fault::NoIssuerAccount) {
+            if !k.is_identity() && !self.has(Fault::NoIssuerAccount) {
                 claims.nats.issuer_account = k.account.clone();
             }
+            if self.has(Fault::WrongIssuerAccount) {
+                claims.nats.issuer_account = req.sub.clone();
+            }
             claims.aud = String::new();
+            if k.scoped {
+                if !self.has(Fault::ScopedPermissions) {
+                    claims.nats.publish = Default::default();
+                    claims.nats.subscribe = Default::default();
+                    claims.nats.resp = None;
+                }
+                if !self.has(Fault::ScopedLimits) {
+                    claims.nats.subs = 0;
+                    claims.nats.data = 0;
+                    claims.nats.payload = 0;
+                }
+            }
         }
+        let other_key = account_key
+            .filter(|_| self.has(Fault::WrongAccountKey))
+            .and_then(|k| self.signing.as_ref()?.other_than(&k.account));
         let user_jwt = if self.has(Fault::WrongSigner) {
             self.quirks
                 .encode(&mut claims, &Signer::generate(KeyKind::Account))
+        } else if let Some(k) = other_key {
+            self.quirks.encode(&mut claims, &k.signer)
         } else if let Some(k) = account_key {
             self.quirks.encode(&mut claims, &k.signer)
         } else {
@@ -717,8 +778,20 @@ impl Responder {
         };
         resp.nats.jwt = user_jwt.unwrap_or_default();
         resp.nats.error = error.unwrap_or_default();
+        // Operator mode, signed by a signing key of the callout account: name the account.
+        if let Some(acc) = &self.callout_account {
+            if self.issuer.public_key() != acc.as_str() {
+                resp.nats.issuer_account = acc.clone();
+            }
+        }
         let signer_storage;
-        let signer = if self.has(Fault::WrongSigner) {
+        let signer = if self.has(Fault::WrongSigner)
+            || self.has(Fault::ForeignResponseSigner)
+            || self.has(Fault::SpoofIssuerAccount)
+        {
+            if self.has(Fault::SpoofIssuerAccount) {
+                resp.nats.issuer_account = req.sub.clone();
+            }
             signer_storage = Signer::generate(KeyKind::Account);
             &signer_storage
         } else {

@@ -75,16 +75,40 @@ pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<R
             })?);
         }
     }
-    let signing = match &flags.signing_keys {
-        None => None,
-        Some(list) => {
-            let keys = operator::SigningKeys::parse(list)?;
+    let signing = match (&flags.signing_keys, &flags.scoped_keys) {
+        (None, None) => None,
+        (None, Some(_)) => return Err("-scoped.keys is given without -signing.keys: operator mode needs -signing.keys (and -nats.creds); -scoped.keys only adds the accounts whose key is scoped".into()),
+        (Some(list), scoped) => {
+            let mut keys = operator::SigningKeys::parse(list)?;
+            if let Some(scoped) = scoped {
+                keys.add_scoped(scoped)?;
+            }
             keys.check_users(&users, users_path)?;
             Some(keys)
         }
     };
+    // Operator mode: the callout account is the issuer account of the service user's JWT.
+    let callout_account = match &flags.nats_creds {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                format!("-nats.creds: cannot read {}: {e}; pass the creds file of the callout account's service user", path.display())
+            })?;
+            let creds = callout_codec::creds::parse_creds(&text)
+                .map_err(|e| format!("-nats.creds: {}: {e}", path.display()))?;
+            let user = callout_codec::jwt::decode::<callout_codec::User>(&creds.jwt).map_err(|e| {
+                format!("-nats.creds: {}: the JWT is not a valid user JWT ({e}); pass the creds file of the callout account's service user", path.display())
+            })?;
+            Some(if user.nats.issuer_account.is_empty() {
+                user.iss
+            } else {
+                user.nats.issuer_account
+            })
+        }
+    };
     Ok(Responder::new(issuer, xkey, users)
         .with_signing_keys(signing)
+        .with_callout_account(callout_account)
         .with_faults(faults)
         .with_quirks(quirks))
 }

@@ -18,8 +18,18 @@ use crate::users::UserDirectory;
 pub struct AccountKey {
     /// The account's public key `A…` (the user JWT's `issuer_account`).
     pub account: String,
-    /// Its signing key (signs the user JWTs).
+    /// Its signing key (signs the user JWTs), or the account's own key.
     pub signer: Signer,
+    /// The key is scoped (`-scoped.keys`): its template sets the permissions, and the user
+    /// JWT must carry no permissions or limits of its own (`protocol.md §1.7`).
+    pub scoped: bool,
+}
+
+impl AccountKey {
+    /// True when the account's own key signs (no `issuer_account` is needed).
+    pub fn is_identity(&self) -> bool {
+        self.signer.public_key() == self.account
+    }
 }
 
 /// The signing keys by account name.
@@ -31,13 +41,26 @@ pub struct SigningKeys {
 impl SigningKeys {
     /// Parses `-signing.keys`: `ACCOUNT_PUB:FILE` pairs, comma-separated.
     pub fn parse(list: &str) -> Result<SigningKeys, String> {
-        let mut by_name = HashMap::new();
+        let mut keys = SigningKeys::default();
+        keys.add("-signing.keys", list, false)?;
+        if keys.by_name.is_empty() {
+            return Err("-signing.keys is empty; give ACCOUNT_PUB:FILE,…".into());
+        }
+        Ok(keys)
+    }
+
+    /// Adds `-scoped.keys` (same form): accounts whose signing key is scoped.
+    pub fn add_scoped(&mut self, list: &str) -> Result<(), String> {
+        self.add("-scoped.keys", list, true)
+    }
+
+    fn add(&mut self, flag: &str, list: &str, scoped: bool) -> Result<(), String> {
         for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (account, file) = pair.split_once(':').ok_or_else(|| {
-                format!("-signing.keys: {pair:?} is not ACCOUNT_PUB:FILE; write e.g. -signing.keys=ABC…:APP1.nk,DEF…:APP2.nk")
+                format!("{flag}: {pair:?} is not ACCOUNT_PUB:FILE; write e.g. {flag}=ABC…:APP1.nk,DEF…:APP2.nk")
             })?;
             nkey::expect_public(account, KeyKind::Account).map_err(|e| {
-                format!("-signing.keys: {account:?} is not an account public key (A…): {e}")
+                format!("{flag}: {account:?} is not an account public key (A…): {e}")
             })?;
             let name = Path::new(file)
                 .file_name()
@@ -45,30 +68,28 @@ impl SigningKeys {
                 .and_then(|f| f.split('.').next())
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| {
-                    format!("-signing.keys: {file:?} has no file name to take the account name from; name the file after the account, e.g. APP1.nk")
+                    format!("{flag}: {file:?} has no file name to take the account name from; name the file after the account, e.g. APP1.nk")
                 })?
                 .to_string();
-            let seed = seed_from_flag("-signing.keys", file)?;
+            let seed = seed_from_flag(flag, file)?;
             let signer = Signer::from_seed(&seed, KeyKind::Account).map_err(|e| {
-                format!("-signing.keys: {file}: {e}; the file holds the account signing key's seed (SA…)")
+                format!("{flag}: {file}: {e}; the file holds the account signing key's seed (SA…)")
             })?;
-            if by_name.contains_key(&name) {
+            if self.by_name.contains_key(&name) {
                 return Err(format!(
-                    "-signing.keys: two files for account {name:?}; give one signing key per account"
+                    "{flag}: a second file for account {name:?}; give one signing key per account, in -signing.keys or -scoped.keys"
                 ));
             }
-            by_name.insert(
+            self.by_name.insert(
                 name,
                 AccountKey {
                     account: account.to_string(),
                     signer,
+                    scoped,
                 },
             );
         }
-        if by_name.is_empty() {
-            return Err("-signing.keys is empty; give ACCOUNT_PUB:FILE,…".into());
-        }
-        Ok(SigningKeys { by_name })
+        Ok(())
     }
 
     /// Every account users.json places users in must have a signing key.
@@ -94,6 +115,16 @@ impl SigningKeys {
                 ))
             }
         }
+    }
+
+    /// A key of an account other than `account` (the `wrong-account-key` fault).
+    pub fn other_than(&self, account: &str) -> Option<&AccountKey> {
+        let mut names: Vec<&String> = self.by_name.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|n| &self.by_name[n])
+            .find(|k| k.account != account)
     }
 
     /// The signing key of the account named `name`.
@@ -149,7 +180,7 @@ mod tests {
             ),
             (
                 format!("{0}:{1},{0}:{1}", app1.public_key(), f("APP1.nk")),
-                "two files for account \"APP1\"",
+                "a second file for account \"APP1\"",
             ),
             (",".to_string(), "is empty"),
         ] {

@@ -86,6 +86,7 @@ fn connect(who: &str, cred: &Credential, expect: ConnectExpect) -> Step {
         websocket: false,
         node: None,
         sentinel: true,
+        creds: None,
     }
 }
 
@@ -102,7 +103,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(S
         let n = out.len() + 1;
         let c = &i.credential;
         out.push(match (i.expect, i.expires_in) {
-            (ConnectExpect::Rejected | ConnectExpect::Refused, _) => case(
+            (ConnectExpect::Rejected | ConnectExpect::Refused | ConnectExpect::Closed, _) => case(
                 n,
                 format!("{} is rejected", i.name),
                 format!("the profile declares identity {:?} rejected: its CONNECT is refused with Authorization Violation", i.name),

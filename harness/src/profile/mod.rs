@@ -551,6 +551,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         nkey_logins,
         topology: Default::default(),
         operator: false,
+        operator_shape: Default::default(),
         cases,
     };
     let mut ids = wire_identities(
@@ -597,7 +598,9 @@ pub fn describe(p: &Profile) -> String {
                 "admitted into {}",
                 i.placement.account.as_deref().unwrap_or("")
             ),
-            ConnectExpect::Rejected | ConnectExpect::Refused => "rejected".into(),
+            ConnectExpect::Rejected | ConnectExpect::Refused | ConnectExpect::Closed => {
+                "rejected".into()
+            }
         };
         out.push_str(&format!("  identity {}: {how}, {outcome}\n", i.name));
     }

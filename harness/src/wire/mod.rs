@@ -473,6 +473,7 @@ impl Phase {
             nkey_logins: vec![],
             topology: Default::default(),
             operator: false,
+            operator_shape: Default::default(),
             cases: vec![],
         };
         let setup = |e: String| PhaseError::Setup(e, String::new());
