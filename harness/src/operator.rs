@@ -45,10 +45,8 @@ pub struct OperatorFixture {
     /// With `issuer = "signing_key"`: the callout account's signing key, the responder's
     /// issuer.
     pub issuer_signing_key: Option<Arc<Signer>>,
-    /// The callout account's signing keys (public).
-    pub callout_signing_keys: Vec<String>,
-    /// The callout account's public key.
-    pub callout_account: String,
+    /// The public keys, for judging answers on the wire.
+    pub keys: Arc<OperatorKeys>,
     /// The server's `default_sentinel` is the sentinel's JWT.
     pub default_sentinel: bool,
 }
@@ -104,6 +102,59 @@ pub struct Options {
     pub target_identity_keys: bool,
     /// `[server] default_sentinel = true` (2.11.2+).
     pub default_sentinel: bool,
+    /// Wire mode: the callout account's JWT has no `authorization`, so the harness, playing
+    /// the server, may publish requests on `$SYS.REQ.USER.AUTH` in it.
+    pub callout_off: bool,
+}
+
+/// The public keys of the operator-mode world, for judging answers on the wire.
+#[derive(Clone, Debug, Default)]
+pub struct OperatorKeys {
+    /// The callout account (`A…`).
+    pub callout_account: String,
+    /// Its signing keys.
+    pub callout_signing_keys: Vec<String>,
+    /// Every target account.
+    pub targets: Vec<TargetKeys>,
+}
+
+/// One target account's keys.
+#[derive(Clone, Debug)]
+pub struct TargetKeys {
+    /// Its name.
+    pub name: String,
+    /// Its public key.
+    pub account: String,
+    /// Its signing keys.
+    pub signing_keys: Vec<String>,
+    /// Its signing key is scoped.
+    pub scoped: bool,
+}
+
+impl OperatorKeys {
+    /// The target account named `name`.
+    pub fn target(&self, name: &str) -> Option<&TargetKeys> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// Whose key `key` is, in words.
+    pub fn whose(&self, key: &str) -> String {
+        if key == self.callout_account {
+            return "the callout account's own key".into();
+        }
+        if self.callout_signing_keys.iter().any(|k| k == key) {
+            return "a signing key of the callout account".into();
+        }
+        for t in &self.targets {
+            if t.account == key {
+                return format!("{}'s own key", t.name);
+            }
+            if t.signing_keys.iter().any(|k| k == key) {
+                return format!("{}'s signing key", t.name);
+            }
+        }
+        format!("a key of no account here ({})", crate::wire::forge::short(key))
+    }
 }
 
 /// A user of an account without the callout, or the responder's service user: connects with
@@ -139,7 +190,7 @@ pub fn build(
     let mut signing_keys = Vec::new();
     let mut scoped_keys = Vec::new();
     let mut local_users = std::collections::HashMap::new();
-    let mut key_of = std::collections::HashMap::new();
+    let mut targets = Vec::new();
     let sys_is_target = o.targets.iter().any(|t| t == SYSTEM_ACCOUNT);
     if !sys_is_target {
         jwts.push((
@@ -204,7 +255,12 @@ pub fn build(
                 key: Arc::new(local),
             },
         );
-        key_of.insert(t.clone(), key);
+        targets.push(TargetKeys {
+            name: t.clone(),
+            account: key.public_key().to_string(),
+            signing_keys: vec![sk.public_key().to_string()],
+            scoped: scope.is_some(),
+        });
     }
     let allowed_keys: Vec<String> = o
         .allowed
@@ -235,7 +291,10 @@ pub fn build(
                     .iter()
                     .map(|k| SigningKey::Plain(k.public_key().into()))
                     .collect(),
-                authorization: ExternalAuthorization {
+                authorization: if o.callout_off {
+                    ExternalAuthorization::default()
+                } else {
+                    ExternalAuthorization {
                     auth_users: vec![service.public_key().into()],
                     allowed_accounts: if allowed_keys.is_empty() {
                         vec!["*".into()]
@@ -243,7 +302,7 @@ pub fn build(
                         allowed_keys
                     },
                     xkey: o.xkey.clone().unwrap_or_default(),
-                },
+                }},
                 ..Account::default()
             },
         ),
@@ -283,10 +342,15 @@ pub fn build(
             key: Arc::new(service),
         },
     );
-    let callout_signing_keys = issuer_sk
+    let callout_signing_keys: Vec<String> = issuer_sk
         .iter()
         .map(|k| k.public_key().to_string())
         .collect();
+    let keys = Arc::new(OperatorKeys {
+        callout_account: auth.public_key().to_string(),
+        callout_signing_keys: callout_signing_keys.clone(),
+        targets,
+    });
     Ok((
         OperatorFixture {
             default_sentinel: o.default_sentinel,
@@ -298,8 +362,7 @@ pub fn build(
             scoped_keys: scoped_keys.join(","),
             local_users,
             issuer_signing_key: issuer_sk.map(Arc::new),
-            callout_signing_keys,
-            callout_account: auth.public_key().to_string(),
+            keys,
         },
         OperatorConf {
             operator_jwt,

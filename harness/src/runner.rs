@@ -408,6 +408,7 @@ impl Fixture {
                 issuer_signing_key: scn.operator_shape.issuer_signing_key,
                 target_identity_keys: scn.operator_shape.target_identity_keys,
                 default_sentinel: scn.operator_shape.default_sentinel,
+                callout_off: scn.operator_shape.callout_off,
             };
             match crate::operator::build(&dir, &issuer, &options) {
                 Ok(o) => Some(o),

@@ -290,6 +290,8 @@ pub struct OperatorShape {
     pub target_identity_keys: bool,
     /// `default_sentinel = true` (2.11.2+).
     pub default_sentinel: bool,
+    /// Wire mode only (not in files): the callout account has no `authorization`.
+    pub callout_off: bool,
 }
 
 fn default_timeout() -> Spanned<f64> {
@@ -1298,6 +1300,7 @@ fn check_operator_shape(
         issuer_signing_key,
         target_identity_keys,
         default_sentinel: server.default_sentinel,
+        callout_off: false,
     })
 }
 

@@ -117,6 +117,7 @@ impl WireRig {
             responder_xkey: fixture.xkey_pub.clone(),
             issuer: fixture.issuer_pub.clone(),
             ids: Default::default(),
+            operator: None,
         };
         let channel = forger.channel();
         Ok(WireRig {

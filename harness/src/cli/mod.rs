@@ -217,7 +217,9 @@ fn main_inner(args: Vec<String>) -> i32 {
                         .filter(|s| s.operator == operator)
                         .flat_map(|s| &s.cases)
                         .any(|c| one.selects(c));
-                    let in_wire = !operator && !wire_selected(&one).is_empty();
+                    let in_wire = wire_selected(&one)
+                        .iter()
+                        .any(|c| c.config.is_operator() == operator);
                     !in_files && !in_wire
                 })
                 .cloned()
@@ -516,18 +518,17 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
         runs: vec![],
         baseline: None,
     };
-    // A mode's files only: operator-mode files need the operator-mode responder command, and
-    // the wire catalog is config mode's (a profile is always config mode).
+    // A mode's files and wire cases only: operator-mode cases need the operator-mode responder
+    // command (a profile is always config mode).
     let operator = a.operator_mode();
     let scenarios: Vec<&Scenario> = scenarios
         .iter()
         .filter(|s| s.operator == operator)
         .collect();
-    let wire = if operator {
-        vec![]
-    } else {
-        wire_selected(opts)
-    };
+    let wire: Vec<_> = wire_selected(opts)
+        .into_iter()
+        .filter(|c| c.config.is_operator() == operator)
+        .collect();
     let total_cases: usize = scenarios
         .iter()
         .map(|s| s.cases.iter().filter(|c| opts.selects(c)).count())
@@ -575,7 +576,15 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
             }
             if !wire.is_empty() {
                 let out =
-                    crate::wire::run_wire(backend.as_ref(), &bin, r, opts, &mut progress).await;
+                    crate::wire::run_wire(
+                    backend.as_ref(),
+                    &bin,
+                    r,
+                    opts,
+                    operator,
+                    &mut progress,
+                )
+                .await;
                 run.restarts += out.restarts;
                 let last = out.stderr.last().map(|c| c.text.clone());
                 merge(&mut run, out.outcome, None, opts);

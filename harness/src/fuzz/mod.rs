@@ -776,6 +776,7 @@ pub(crate) mod tests {
             responder_xkey: sealed.then(|| CurveSecret::generate().public().clone()),
             issuer: Signer::generate(KeyKind::Account).public_key().into(),
             ids: Default::default(),
+            operator: None,
         }
     }
 

@@ -59,6 +59,8 @@ pub struct FakeServer {
     pub issuer: String,
     /// Whose credentials the requests carry (the harness's users.json, or a profile's).
     pub ids: std::sync::Arc<super::Identities>,
+    /// Operator mode: the accounts' public keys, to judge who signed what.
+    pub operator: Option<std::sync::Arc<crate::operator::OperatorKeys>>,
 }
 
 /// A request ready to send: the bytes, the xkey header, and the claims the answer must be
@@ -541,6 +543,7 @@ mod tests {
             responder_xkey: None,
             issuer: Signer::generate(KeyKind::Account).public_key().into(),
             ids: Default::default(),
+            operator: None,
         };
         let a = Answer {
             statuses: vec!["503".into()],

@@ -16,6 +16,7 @@ pub mod forge;
 pub mod hostile;
 pub mod identity;
 pub mod nkey;
+pub mod operator;
 pub mod response;
 pub mod robust;
 pub mod seal;
@@ -74,6 +75,10 @@ pub enum Config {
     Nkey,
     /// Plain, with a certificate user (the `cert_subject` extension) added, likewise.
     Cert,
+    /// Operator mode, plain ([`operator`]; `run --mode operator`).
+    Operator,
+    /// Operator mode, sealed.
+    OperatorSealed,
 }
 
 impl Config {
@@ -84,7 +89,14 @@ impl Config {
             Config::Plain => "plain",
             Config::Nkey => "plain, nkey user",
             Config::Cert => "plain, certificate user",
+            Config::Operator => "operator, plain",
+            Config::OperatorSealed => "operator, sealed",
         }
+    }
+
+    /// True for the operator-mode phases.
+    pub fn is_operator(self) -> bool {
+        matches!(self, Config::Operator | Config::OperatorSealed)
     }
 }
 
@@ -97,6 +109,10 @@ pub enum Who {
     BobWrongPassword,
     /// the users.json entry without a password, with an empty one.
     NoPass,
+    /// alice with her password.
+    Alice,
+    /// carol with her password (operator mode: placed by a scoped key).
+    Carol,
 }
 
 impl Who {
@@ -105,6 +121,8 @@ impl Who {
             Who::Bob => ids.bob.clone(),
             Who::BobWrongPassword => ids.bob.with_wrong_secret(),
             Who::NoPass => Login::password("nopass", ""),
+            Who::Alice => ids.alice.clone(),
+            Who::Carol => Login::password("carol", operator::CAROL_PASS),
         }
     }
 }
@@ -201,6 +219,7 @@ pub fn catalog() -> impl Iterator<Item = &'static WireCase> {
         .chain(nkey::CASES)
         .chain(cert::CASES)
         .chain(robust::CASES)
+        .chain(operator::CASES)
 }
 
 /// What running the wire catalog produced.
@@ -213,15 +232,19 @@ pub struct WireOutcome {
     pub stderr: Vec<StderrTail>,
 }
 
-/// Runs the wire catalog against one responder.
+/// Runs the wire catalog of one mode (config, or operator: `run --mode operator`) against one
+/// responder.
 pub async fn run_wire(
     backend: &dyn ServerBackend,
     bin: &ServerBinary,
     responder: &ResponderSpec,
     opts: &RunOptions,
+    operator_mode: bool,
     progress: &mut (dyn FnMut(&CaseResult) + Send),
 ) -> WireOutcome {
-    let selected: Vec<&WireCase> = catalog().filter(|c| opts.selects_id(c.id)).collect();
+    let selected: Vec<&WireCase> = catalog()
+        .filter(|c| c.config.is_operator() == operator_mode && opts.selects_id(c.id))
+        .collect();
     let mut out = WireOutcome {
         outcome: runner::ScenarioOutcome {
             results: vec![],
@@ -232,7 +255,12 @@ pub async fn run_wire(
         stderr: vec![],
     };
     let ids = responder.identities.clone().unwrap_or_default();
-    for config in [Config::Plain, Config::Sealed, Config::Nkey, Config::Cert] {
+    let configs: &[Config] = if operator_mode {
+        &[Config::Operator, Config::OperatorSealed]
+    } else {
+        &[Config::Plain, Config::Sealed, Config::Nkey, Config::Cert]
+    };
+    for &config in configs {
         let mut cases: Vec<&WireCase> = Vec::new();
         for c in selected.iter().copied().filter(|c| c.config == config) {
             match not_applicable(c, &ids) {
@@ -428,27 +456,35 @@ impl Phase {
         config: Config,
         ready_timeout: Duration,
     ) -> Result<Phase, PhaseError> {
-        let ids = std::sync::Arc::new(
+        let ids = std::sync::Arc::new(if config.is_operator() {
+            Identities {
+                bob_account: "APP2".into(),
+                users: operator::operator_users(),
+                ..Identities::default()
+            }
+        } else {
             responder
                 .identities
                 .clone()
                 .unwrap_or_default()
                 .refreshed()
-                .map_err(|e| PhaseError::Setup(e, String::new()))?,
-        );
+                .map_err(|e| PhaseError::Setup(e, String::new()))?
+        });
         let scn = Scenario {
             path: "wire".into(),
             title: "wire".into(),
             min_server: None,
             responder_present: true,
             feature: None,
-            accounts: if ids.bob_account == "APP" {
+            accounts: if config.is_operator() {
+                vec!["APP1".into(), "APP2".into(), operator::SCOPED_ACCOUNT.into()]
+            } else if ids.bob_account == "APP" {
                 vec!["APP".into()]
             } else {
                 vec!["APP".into(), ids.bob_account.clone()]
             },
             system_account: None,
-            xkey: config == Config::Sealed || ids.always_sealed(),
+            xkey: matches!(config, Config::Sealed | Config::OperatorSealed) || ids.always_sealed(),
             timeout: 2.0,
             allowed_accounts: vec![],
             auth_users: vec![],
@@ -472,8 +508,16 @@ impl Phase {
             websocket: false,
             nkey_logins: vec![],
             topology: Default::default(),
-            operator: false,
-            operator_shape: Default::default(),
+            operator: config.is_operator(),
+            operator_shape: if config.is_operator() {
+                crate::scenario::OperatorShape {
+                    scoped: vec![operator::scope()],
+                    callout_off: true,
+                    ..Default::default()
+                }
+            } else {
+                Default::default()
+            },
             cases: vec![],
         };
         let setup = |e: String| PhaseError::Setup(e, String::new());
@@ -504,10 +548,23 @@ impl Phase {
             let proc = RunningResponder::start(&argv, secrets.clone()).map_err(setup)?;
             (argv, proc)
         };
-        let opts = ConnectOptions {
-            user: Some(HARNESS_USER.into()),
-            pass: Some(harness_pass.clone()),
-            ..Default::default()
+        // Operator mode: the harness logs in as the callout account's service user (the
+        // account has no callout in this phase, so nothing stops it publishing requests).
+        let opts = match fixture
+            .operator
+            .as_ref()
+            .and_then(|o| o.local_users.get(runner::CALLOUT_ACCOUNT))
+        {
+            Some(u) => ConnectOptions {
+                jwt: Some(u.jwt.clone()),
+                nkey: Some((u.key.clone(), crate::client::SigMode::Valid)),
+                ..Default::default()
+            },
+            None => ConnectOptions {
+                user: Some(HARNESS_USER.into()),
+                pass: Some(harness_pass.clone()),
+                ..Default::default()
+            },
         };
         let client = match client::connect(&nats.addr(), &opts, Duration::from_secs(5)).await {
             Ok(ConnectOutcome::Admitted(c)) => c,
@@ -523,6 +580,7 @@ impl Phase {
             responder_xkey: fixture.xkey_pub.clone(),
             issuer: fixture.issuer_pub.clone(),
             ids: ids.clone(),
+            operator: fixture.operator.as_ref().map(|o| o.keys.clone()),
         };
         let redact = Redactor::new(
             secrets

@@ -131,6 +131,7 @@ mod tests {
             responder_xkey: Some(responder.public().clone()),
             issuer: String::new(),
             ids: Default::default(),
+            operator: None,
         };
         let buggy = SealingChannel::zero_shared_secret().seal(b"eyJ.user.jwt");
         assert!(opens_with_a_zero_key(&buggy, &server));
