@@ -153,7 +153,10 @@ impl OperatorKeys {
                 return format!("{}'s signing key", t.name);
             }
         }
-        format!("a key of no account here ({})", crate::wire::forge::short(key))
+        format!(
+            "a key of no account here ({})",
+            crate::wire::forge::short(key)
+        )
     }
 }
 
@@ -295,14 +298,15 @@ pub fn build(
                     ExternalAuthorization::default()
                 } else {
                     ExternalAuthorization {
-                    auth_users: vec![service.public_key().into()],
-                    allowed_accounts: if allowed_keys.is_empty() {
-                        vec!["*".into()]
-                    } else {
-                        allowed_keys
-                    },
-                    xkey: o.xkey.clone().unwrap_or_default(),
-                }},
+                        auth_users: vec![service.public_key().into()],
+                        allowed_accounts: if allowed_keys.is_empty() {
+                            vec!["*".into()]
+                        } else {
+                            allowed_keys
+                        },
+                        xkey: o.xkey.clone().unwrap_or_default(),
+                    }
+                },
                 ..Account::default()
             },
         ),

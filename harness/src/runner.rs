@@ -432,8 +432,9 @@ impl Fixture {
             // With `issuer = "signing_key"` the callout account's signing key is the
             // responder's issuer; the account keeps its own key.
             let issuer = match &o.issuer_signing_key {
-                Some(k) => Signer::from_seed(&k.seed(), KeyKind::Account)
-                    .expect("a generated seed parses"),
+                Some(k) => {
+                    Signer::from_seed(&k.seed(), KeyKind::Account).expect("a generated seed parses")
+                }
                 None => issuer,
             };
             let issuer_pub = issuer.public_key().to_string();

@@ -1062,7 +1062,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         }
         if let Some((k, _)) = unsupported.iter().find(|(_, set)| *set) {
             return Err(err(at, format!("[server] mode = \"operator\" does not take {k} (the harness makes SYS and the callout account itself; the rest is config mode only for now)")));
-        }    }
+        }
+    }
     let operator_shape = check_operator_shape(&raw.server, operator, &raw.min_server)
         .map_err(|m| err(line_of(text, text.find("[server]").unwrap_or(0)), m))?;
     let mut cases = Vec::new();
@@ -1145,10 +1146,22 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             } = &step
             {
                 if !operator {
-                    return Err(err(sline, format!("case {}: creds = {c:?} applies only to [server] mode = \"operator\"", rc.id)));
+                    return Err(err(
+                        sline,
+                        format!(
+                            "case {}: creds = {c:?} applies only to [server] mode = \"operator\"",
+                            rc.id
+                        ),
+                    ));
                 }
                 if !*sentinel {
-                    return Err(err(sline, format!("case {}: creds = {c:?} replaces the sentinel; drop sentinel = false", rc.id)));
+                    return Err(err(
+                        sline,
+                        format!(
+                            "case {}: creds = {c:?} replaces the sentinel; drop sentinel = false",
+                            rc.id
+                        ),
+                    ));
                 }
                 if c != "AUTH" && !raw.server.accounts.contains(c) {
                     return Err(err(sline, format!("case {}: creds = {c:?} names no account; use \"AUTH\" (the responder's service user) or one of accounts = {:?}", rc.id, raw.server.accounts)));
@@ -2062,6 +2075,103 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert!(e.file.ends_with("b.toml") && e.line == 7, "{e}");
         assert!(e.message.contains("a.toml:6"), "{e}");
+    }
+
+    #[test]
+    fn operator_mode_mistakes_name_the_fix() {
+        let file = |head: &str, server: &str, step: &str| {
+            format!("{head}[server]\nmode = \"operator\"\naccounts = [\"APP1\", \"APP3\"]\n{server}\n[users.a]\npass = \"a\"\naccount = \"APP1\"\n[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n {step},\n]\n")
+        };
+        let ok = p(&file(
+            "min_server = \"2.11.2\"\n",
+            "issuer = \"signing_key\"\ntarget_keys = \"account\"\ndefault_sentinel = true\n[server.scoped.APP3]\npub = { allow = [\"x.>\"] }",
+            "{ connect = \"s\", creds = \"AUTH\" }",
+        ))
+        .unwrap();
+        let shape = &ok.operator_shape;
+        assert!(shape.issuer_signing_key && shape.target_identity_keys && shape.default_sentinel);
+        assert_eq!(shape.scoped.len(), 1);
+        assert_eq!(shape.scoped[0].0, "APP3");
+        assert_eq!(shape.scoped[0].1.allow, ["x.>"]);
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "",
+                "[server.scoped.NOPE]",
+                "{ sleep = 1.0 }",
+                "[server.scoped.NOPE] names no target account",
+            ),
+            (
+                "",
+                "[server.scoped.APP1]\n[server.scoped.APP3]",
+                "{ sleep = 1.0 }",
+                "leave at least one account with a plain signing key",
+            ),
+            (
+                "",
+                "issuer = \"sk\"",
+                "{ sleep = 1.0 }",
+                "use \"account\" (default",
+            ),
+            (
+                "",
+                "target_keys = \"own\"",
+                "{ sleep = 1.0 }",
+                "use \"signing_key\" (default) or \"account\"",
+            ),
+            (
+                "",
+                "default_sentinel = true",
+                "{ sleep = 1.0 }",
+                "needs min_server = \"2.11.2\"",
+            ),
+            (
+                "min_server = \"2.10.0\"\n",
+                "default_sentinel = true",
+                "{ sleep = 1.0 }",
+                "needs min_server",
+            ),
+            (
+                "",
+                "",
+                "{ connect = \"s\", creds = \"APP9\" }",
+                "creds = \"APP9\" names no account",
+            ),
+            (
+                "",
+                "",
+                "{ connect = \"s\", creds = \"AUTH\", sentinel = false }",
+                "drop sentinel = false",
+            ),
+            (
+                "",
+                "",
+                "{ connect = \"s\", expect = \"gone\" }",
+                "\"closed\" (without -ERR)",
+            ),
+        ];
+        for (head, server, step, needle) in cases {
+            let e = p(&file(head, server, step)).unwrap_err().to_string();
+            assert!(e.contains(needle), "{server} / {step}: {e}");
+            assert!(e.starts_with("x.toml:"), "{e}");
+        }
+        // Operator-only keys in a config-mode file, and creds without operator mode.
+        let config = |server: &str, step: &str| {
+            format!("[server]\naccounts = [\"APP\"]\n{server}\n[users.a]\npass = \"a\"\naccount = \"APP\"\n[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n {step},\n]\n")
+        };
+        let e = p(&config("issuer = \"signing_key\"", "{ sleep = 1.0 }"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("issuer applies only to mode = \"operator\""),
+            "{e}"
+        );
+        let e = p(&config("", "{ connect = \"a\", creds = \"APP\" }"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("applies only to [server] mode = \"operator\""),
+            "{e}"
+        );
     }
 
     #[test]

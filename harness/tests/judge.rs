@@ -11,7 +11,7 @@ use std::sync::Arc;
 use callout_conformance::cli;
 use callout_conformance::runner::RunOptions;
 use callout_conformance::scenario::{self, Scenario};
-use callout_conformance::sut::{find_sibling_binary, SEED_FLAGS};
+use callout_conformance::sut::{find_sibling_binary, OPERATOR_FLAGS, SEED_FLAGS};
 use callout_conformance::verdict::{ResponderRun, Verdict};
 
 fn bin(name: &str, env: &str) -> String {
@@ -45,6 +45,16 @@ fn run_all(templates: Vec<String>, filters: &[&str]) -> Vec<ResponderRun> {
 /// Runs the catalog (or the cases matching `filters`) against each template, `parallel` at a
 /// time.
 fn run_some(templates: Vec<String>, filters: &[&str], parallel: usize) -> Vec<ResponderRun> {
+    run_mode(templates, filters, parallel, false)
+}
+
+/// [`run_some`], in operator mode (`--mode operator`) when `operator`.
+fn run_mode(
+    templates: Vec<String>,
+    filters: &[&str],
+    parallel: usize,
+    operator: bool,
+) -> Vec<ResponderRun> {
     let scenarios = scenarios();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -61,6 +71,9 @@ fn run_some(templates: Vec<String>, filters: &[&str], parallel: usize) -> Vec<Re
                 "--responder-cmd".into(),
                 t,
             ];
+            if operator {
+                argv.extend(["--mode".to_string(), "operator".into()]);
+            }
             argv.extend(filters.iter().map(|f| f.to_string()));
             let args = cli::parse_args(&argv).unwrap();
             let scenarios = scenarios.clone();
@@ -138,6 +151,51 @@ fn responders_that_differ_without_being_wrong_get_the_references_verdicts() {
         differences(baseline, quirky),
         vec![],
         "JSON nulls and a reordered header change no verdict (the server accepts both, protocol.md §8.2)"
+    );
+}
+
+/// Operator mode, e2e and wire: a responder that writes nulls, another header order, keeps
+/// `aud` in the user JWT and names the callout account in every response, and one that starts
+/// 3 s late, get the reference's verdicts (the server accepts all of it, protocol.md §1.6,
+/// §1.7 `aud`, §8.2).
+#[test]
+fn operator_mode_responders_that_differ_without_being_wrong_get_the_references_verdicts() {
+    let reference = format!("{} {OPERATOR_FLAGS}", responder());
+    let delayed = format!("sh -c 'sleep 3; exec \"$0\" \"$@\"' {reference}");
+    let quirky = format!(
+        "{} -quirk json-nulls,header-order,operator-extras {OPERATOR_FLAGS}",
+        mutant()
+    );
+    let runs = run_mode(vec![reference, delayed, quirky], &[], 2, true);
+    let (baseline, delayed, quirky) = (&runs[0], &runs[1], &runs[2]);
+    assert!(
+        baseline
+            .results
+            .iter()
+            .any(|r| r.id.starts_with("wire.op."))
+            && baseline
+                .results
+                .iter()
+                .any(|r| r.id.starts_with("e2e.op-scoped.")),
+        "the operator catalog ran, wire and e2e"
+    );
+    assert!(
+        baseline
+            .results
+            .iter()
+            .all(|r| r.id.starts_with("wire.op.") || r.id.starts_with("e2e.op")),
+        "only operator-mode cases"
+    );
+    assert_eq!(baseline.count(Verdict::Fail), 0, "the reference passes");
+    assert_eq!(
+        differences(baseline, delayed),
+        vec![],
+        "a 3 s start delay changes no verdict"
+    );
+    assert_eq!(
+        differences(baseline, quirky),
+        vec![],
+        "nulls, a reordered header, aud and a response issuer_account change no verdict"
     );
 }
 

@@ -358,6 +358,15 @@ mod tests {
             p(&["-signing.keys"]).unwrap_err(),
             FlagError::MissingValue("-signing.keys".into())
         );
+        for args in [
+            &["-scoped.keys=A3:APP3.nk"][..],
+            &["--scoped.keys", "A3:APP3.nk"],
+            &["-scoped.keys", "A3:APP3.nk"],
+        ] {
+            assert_eq!(p(args).unwrap().scoped_keys.as_deref(), Some("A3:APP3.nk"));
+        }
+        // An empty value (the harness's {scoped_keys} when no account is scoped) is none.
+        assert_eq!(p(&["-scoped.keys="]).unwrap().scoped_keys, None);
     }
 
     #[test]

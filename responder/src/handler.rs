@@ -696,7 +696,9 @@ impl Responder {
             if self.has(Fault::WrongIssuerAccount) {
                 claims.nats.issuer_account = req.sub.clone();
             }
-            claims.aud = String::new();
+            if !self.quirks.operator_extras {
+                claims.aud = String::new();
+            }
             if k.scoped {
                 if !self.has(Fault::ScopedPermissions) {
                     claims.nats.publish = Default::default();
@@ -780,7 +782,7 @@ impl Responder {
         resp.nats.error = error.unwrap_or_default();
         // Operator mode, signed by a signing key of the callout account: name the account.
         if let Some(acc) = &self.callout_account {
-            if self.issuer.public_key() != acc.as_str() {
+            if self.issuer.public_key() != acc.as_str() || self.quirks.operator_extras {
                 resp.nats.issuer_account = acc.clone();
             }
         }

@@ -12,6 +12,10 @@
 //! - `seed-users`: read users.json as the NATS by Example service does, without the `nkey`
 //!   and `token` extensions: the directory forgets them, so those users have no credential and are
 //!   never admitted. The suite must grade the extension files UNIMPLEMENTED, never FAIL.
+//! - `operator-extras`: operator mode, what other responders write and the server ignores or
+//!   accepts: the user JWT keeps `aud` = the account name (config mode's placement, ignored in
+//!   operator mode), and every response names the callout account in `issuer_account`, even
+//!   when the account's own key signs it.
 //!
 //! Three defects live here too because they carry a number (and a counter), which the plain
 //! switches of [`crate::handler::Fault`] do not: `-fault silent-after=N` answers the first N
@@ -42,6 +46,8 @@ pub struct Quirks {
     pub seed_users: bool,
     /// `shuffle`.
     pub shuffle: bool,
+    /// `operator-extras`.
+    pub operator_extras: bool,
     /// `-fault silent-after=N`: answer this many requests, then none.
     pub silent_after: Option<u64>,
     /// `-fault crash-after=N`: answer this many requests, then abort the process.
@@ -67,6 +73,10 @@ pub const ALL: &[(&str, &str)] = &[
         "hold each answer 0-50 ms, so answers go out of order under load",
     ),
     (
+        "operator-extras",
+        "operator mode: aud = the account name in the user JWT, issuer_account = the callout account in every response",
+    ),
+    (
         "seed-users",
         "read users.json as the NATS by Example service does: no nkey or token extension",
     ),
@@ -86,6 +96,7 @@ impl Quirks {
                 "header-order" => q.header_order = true,
                 "seed-users" => q.seed_users = true,
                 "shuffle" => q.shuffle = true,
+                "operator-extras" => q.operator_extras = true,
                 _ if name.starts_with("start-delay=") => {
                     let secs = &name["start-delay=".len()..];
                     let d = secs
@@ -146,6 +157,7 @@ impl Quirks {
         !self.json_nulls
             && !self.header_order
             && !self.shuffle
+            && !self.operator_extras
             && self.start_delay.is_none()
             && self.silent_after.is_none()
             && self.crash_after.is_none()

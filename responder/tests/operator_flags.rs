@@ -71,5 +71,60 @@ fn bad_creds_and_signing_keys_are_refused_with_the_fix() {
         e.contains("user \"bob\" is placed in account \"APP3\", which has no -signing.keys entry"),
         "{e}"
     );
+    // The same account in -scoped.keys: bob's account now has a (scoped) key.
+    let app3 = Signer::generate(KeyKind::Account);
+    let scoped_sk = Signer::generate(KeyKind::Account);
+    std::fs::write(dir.join("APP3.nk"), scoped_sk.seed()).unwrap();
+    let signing = format!(
+        "-signing.keys={}:{}",
+        app1.public_key(),
+        s(&dir.join("APP1.nk"))
+    );
+    let scoped = format!(
+        "-scoped.keys={}:{}",
+        app3.public_key(),
+        s(&dir.join("APP3.nk"))
+    );
+    let users = format!("-users={}", s(&dir.join("users.json")));
+    let seed = format!("-issuer.seed={}", issuer.seed());
+    assert!(build(
+        &flags(&[seed.clone(), users.clone(), signing.clone(), scoped.clone()]),
+        None,
+        false
+    )
+    .is_ok());
+    for (args, needle) in [
+        (
+            vec![seed.clone(), users.clone(), scoped.clone()],
+            "-scoped.keys is given without -signing.keys",
+        ),
+        (
+            vec![
+                seed.clone(),
+                users.clone(),
+                signing.clone(),
+                format!(
+                    "-scoped.keys={}:{}",
+                    app1.public_key(),
+                    s(&dir.join("APP1.nk"))
+                ),
+            ],
+            "a second file for account \"APP1\"",
+        ),
+        (
+            vec![
+                seed.clone(),
+                users.clone(),
+                signing.clone(),
+                scoped.clone(),
+                format!("-nats.creds={}", s(&good)),
+            ],
+            "the JWT is not a valid user JWT",
+        ),
+    ] {
+        let e = build(&flags(&args), None, false).err().unwrap_or_default();
+        assert!(e.contains(needle), "{args:?}: {e}");
+        assert!(!e.contains(&scoped_sk.seed()) && !e.contains(&sk.seed()));
+    }
     let _ = std::fs::remove_dir_all(dir);
 }

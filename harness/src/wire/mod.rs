@@ -477,7 +477,11 @@ impl Phase {
             responder_present: true,
             feature: None,
             accounts: if config.is_operator() {
-                vec!["APP1".into(), "APP2".into(), operator::SCOPED_ACCOUNT.into()]
+                vec![
+                    "APP1".into(),
+                    "APP2".into(),
+                    operator::SCOPED_ACCOUNT.into(),
+                ]
             } else if ids.bob_account == "APP" {
                 vec!["APP".into()]
             } else {

@@ -11,7 +11,7 @@
 use callout_codec::Permission;
 use serde_json::{json, Value};
 
-use super::{mismatch, Config, Exchange, FakeServer, Finding, Forged, Kind, WireCase, Who};
+use super::{mismatch, Config, Exchange, FakeServer, Finding, Forged, Kind, Who, WireCase};
 use crate::verdict::Level;
 
 /// carol's password: she is placed in APP3, whose signing key is scoped.
@@ -54,7 +54,7 @@ pub static CASES: &[WireCase] = &[
         id: "wire.op.1",
         title: "the user JWT is issued by the target account",
         requirement: "alice's user JWT (users.json account APP1) is signed by APP1's key or one of APP1's signing keys, and names APP1 in issuer_account when a signing key signs",
-        cite: "protocol.md §2 rows 16', 18 (Signing keys, summary)",
+        cite: "protocol.md §2 rows 16', 18 (Signing keys)",
         level: Level::Must,
         rationale: "operator mode places a user by the issuer account of the user JWT: signed by another key, or by a signing key without issuer_account, the server refuses the user or places her elsewhere",
         config: Config::Operator,
@@ -122,16 +122,26 @@ pub static CASES: &[WireCase] = &[
     },
     WireCase {
         id: "wire.op.8",
+        title: "a request for another callout account is not admitted",
+        requirement: "a request whose sub names an account other than the callout account the responder serves is not answered with an admission",
+        cite: "protocol.md §3.2 (Request)",
+        level: Level::Should,
+        rationale: "the server always names its callout account in sub; a request naming another one was not sent by this server's callout, and admitting it signs credentials for whoever sent it",
+        config: Config::Operator,
+        kind: Kind::Hostile(foreign_callout_account),
+    },
+    WireCase {
+        id: "wire.op.9",
         title: "a sealed operator-mode request gets a sealed answer",
         requirement: "with the callout account's xkey, a sealed request for alice is answered sealed to the server's xkey and opens to a response",
-        cite: "protocol.md §1.4; §3.2 (Enabling: xkey)",
+        cite: "protocol.md §1.4; §3.2 (Enabling)",
         level: Level::Must,
         rationale: "the account JWT's xkey makes the server seal every request and open every answer; an unsealed answer to a sealed request exposes the user JWT",
         config: Config::OperatorSealed,
         kind: Kind::Response { who: Who::Alice, verify: sealed_answer },
     },
     WireCase {
-        id: "wire.op.9",
+        id: "wire.op.10",
         title: "a sealed answer's user JWT is still issued by the target account",
         requirement: "in the sealed answer, alice's user JWT is signed by APP1's key or signing key with issuer_account APP1",
         cite: "protocol.md §2 rows 16', 18",
@@ -141,24 +151,14 @@ pub static CASES: &[WireCase] = &[
         kind: Kind::Response { who: Who::Alice, verify: alice_issued_by_app1 },
     },
     WireCase {
-        id: "wire.op.10",
+        id: "wire.op.11",
         title: "a sealed response is signed by the callout account too",
         requirement: "a sealed response's iss is the callout account or one of its signing keys",
-        cite: "protocol.md §1.6 (Who must sign: encrypted responses)",
+        cite: "protocol.md §1.6 (Who must sign)",
         level: Level::Should,
         rationale: "the server skips the signer check for sealed answers on every version seen, so a wrong signer works until the xkey is dropped or the server starts checking; NON-STRICT, not FAIL, because the server accepts it",
         config: Config::OperatorSealed,
         kind: Kind::Response { who: Who::Alice, verify: response_signer },
-    },
-    WireCase {
-        id: "wire.op.11",
-        title: "a request for another callout account is not admitted",
-        requirement: "a request whose sub names an account other than the callout account the responder serves is not answered with an admission",
-        cite: "protocol.md §3.2 (Request: sub)",
-        level: Level::Should,
-        rationale: "the server always names its callout account in sub; a request naming another one was not sent by this server's callout, and admitting it signs credentials for whoever sent it",
-        config: Config::Operator,
-        kind: Kind::Hostile(foreign_callout_account),
     },
 ];
 
@@ -179,25 +179,34 @@ fn issued_by(x: &Exchange, name: &str) -> Finding {
         .ok_or_else(|| mismatch(format!("account {name} in the fixture"), "none"))?;
     let u = x.user()?;
     let ia = &u.nats.issuer_account;
-    let want = format!(
-        "signed by {name}'s key, or by its signing key with issuer_account {name}"
-    );
+    let want = format!("signed by {name}'s key, or by its signing key with issuer_account {name}");
     if u.iss == t.account {
         if ia.is_empty() || *ia == t.account {
             return Ok(format!("signed by {name}'s own key"));
         }
-        return Err(mismatch(want, format!("signed by {name}'s own key with issuer_account = {}", k.whose(ia))));
+        return Err(mismatch(
+            want,
+            format!(
+                "signed by {name}'s own key with issuer_account = {}",
+                k.whose(ia)
+            ),
+        ));
     }
     if t.signing_keys.contains(&u.iss) {
         if *ia == t.account {
-            return Ok(format!("signed by {name}'s signing key, issuer_account {name}"));
+            return Ok(format!(
+                "signed by {name}'s signing key, issuer_account {name}"
+            ));
         }
         let got = if ia.is_empty() {
             "no issuer_account (the server refuses it: the signer is no account)".to_string()
         } else {
             format!("issuer_account = {}", k.whose(ia))
         };
-        return Err(mismatch(want, format!("signed by {name}'s signing key, {got}")));
+        return Err(mismatch(
+            want,
+            format!("signed by {name}'s signing key, {got}"),
+        ));
     }
     Err(mismatch(
         want,
@@ -269,7 +278,10 @@ fn scoped_user_is_empty(x: &Exchange) -> Finding {
         ("times_location", !n.times_location.is_empty()),
         ("bearer_token", n.bearer_token),
         ("proxy_required", n.proxy_required),
-        ("allowed_connection_types", !n.allowed_connection_types.is_empty()),
+        (
+            "allowed_connection_types",
+            !n.allowed_connection_types.is_empty(),
+        ),
     ]
     .into_iter()
     .filter(|(_, on)| *on)
