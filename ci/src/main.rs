@@ -12,7 +12,7 @@
 //!   and on the container backend for the oldest and the newest, each its own timed stage, the
 //!   example token responder judged through its profile (`examples/token-responder`), a
 //!   bounded `fuzz` of the reference (2000 inputs, fixed seed), the operator-mode catalog
-//!   (`--mode operator`, oldest and newest server, and the container backend), the
+//!   (`--mode operator`, every server as processes, oldest and newest in a container), the
 //!   version comparison of the process runs (`target/reports/compatibility.md`), `cargo
 //!   install` of both binaries with the installed tool run from `/tmp`, fmt and clippy. Prints
 //!   `ci: N passed, N failed` last.
@@ -277,11 +277,12 @@ fn test(sh: &Shell) -> Result<()> {
         }
     }
     // Operator (decentralized) mode: its own files, the reference with its decentralized flags
-    // (README: operator mode), on the oldest and newest server, both backends.
-    let operator_runs = oldest_newest
+    // (README: operator mode), e2e and wire, on every server as processes and on the oldest
+    // and newest in a container.
+    let operator_runs = MATRIX
         .iter()
         .map(|v| ("process", *v))
-        .chain([("container", MATRIX[MATRIX.len() - 1])]);
+        .chain(oldest_newest.iter().map(|v| ("container", *v)));
     for (backend, version) in operator_runs {
         let label = format!("operator-{backend}-{version}");
         stages.start(&format!("conformance {label}"));

@@ -338,11 +338,11 @@ pub struct ResponsePermission {
 /// A connect-time window.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeRange {
-    /// `HH:MM:SS`.
-    #[serde(default)]
+    /// `HH:MM:SS`; omitted when empty, as jwt v2's `omitempty` does (`types.go TimeRange`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub start: String,
-    /// `HH:MM:SS`.
-    #[serde(default)]
+    /// `HH:MM:SS`; omitted when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub end: String,
 }
 

@@ -871,3 +871,20 @@ fn to_json_escapes_like_go_json_marshal() {
     // And it is still JSON that decodes to the same string.
     assert_eq!(serde_json::from_str::<String>(&got).unwrap(), s);
 }
+
+/// jwt v2 `types.go TimeRange`: `start` and `end` are `omitempty`, so an empty one is left out
+/// (the server's `Validate` then reports the missing bound, as for a Go-written JWT).
+#[test]
+fn an_empty_time_range_bound_is_omitted_as_go_omits_it() {
+    let half = TimeRange {
+        start: "08:00:00".into(),
+        end: String::new(),
+    };
+    assert_eq!(
+        serde_json::to_string(&half).unwrap(),
+        r#"{"start":"08:00:00"}"#
+    );
+    assert_eq!(serde_json::to_string(&TimeRange::default()).unwrap(), "{}");
+    let back: TimeRange = serde_json::from_str(r#"{"start":"08:00:00"}"#).unwrap();
+    assert_eq!(back, half);
+}
