@@ -22,13 +22,10 @@ impl Forger {
     pub fn new(sealed: bool) -> Forger {
         let issuer = Signer::generate(KeyKind::Account);
         let responder_xkey = sealed.then(CurveSecret::generate);
-        let server = FakeServer {
-            key: Signer::generate(KeyKind::Server),
-            xkey: CurveSecret::generate(),
-            responder_xkey: responder_xkey.as_ref().map(|x| x.public().clone()),
-            issuer: issuer.public_key().to_string(),
-            ids: Default::default(),
-        };
+        let server = FakeServer::new(
+            responder_xkey.as_ref().map(|x| x.public().clone()),
+            issuer.public_key().to_string(),
+        );
         let channel = server.channel();
         Forger {
             server,

@@ -999,6 +999,20 @@ pub async fn run_case(
 const WAIT: Duration = Duration::from_secs(2);
 
 /// What a connect expecting `e` wanted, in words.
+/// A connect turned away as expected (`what`: "rejected: …" or "closed without -ERR"), no
+/// earlier than `min_secs` when given (timeouts).
+fn turned_away(line_head: &str, what: &str, min_secs: Option<f64>, took: f64) -> StepLine {
+    match min_secs {
+        Some(min) if took + 0.05 < min => bad(
+            format!("{line_head} -> {what} (early)"),
+            format!("turned away after at least {min} s"),
+            format!("{what} after {took:.2} s"),
+        ),
+        Some(_) => ok(format!("{line_head} -> {what} (after the timeout)")),
+        None => ok(format!("{line_head} -> {what}")),
+    }
+}
+
 fn connect_want(e: ConnectExpect) -> &'static str {
     match e {
         ConnectExpect::Admitted => "admitted",
@@ -1166,28 +1180,18 @@ async fn run_step(
                     );
                     ok(format!("{line_head} -> admitted"))
                 }
-                (Ok(ConnectOutcome::Admitted(c)), ConnectExpect::Rejected) => {
+                (Ok(ConnectOutcome::Admitted(c)), _) => {
                     c.close().await;
                     bad(
                         format!("{line_head} -> admitted"),
-                        "rejected: Authorization Violation",
+                        connect_want(*expect),
                         "admitted",
                     )
                 }
                 (Ok(ConnectOutcome::Rejected(e)), ConnectExpect::Rejected)
                     if e == "Authorization Violation" =>
                 {
-                    if let Some(min) = min_secs {
-                        if took + 0.05 < *min {
-                            return bad(
-                                format!("{line_head} -> rejected: {e} (early)"),
-                                format!("rejection after at least {min} s"),
-                                format!("rejected after {took:.2} s"),
-                            );
-                        }
-                        return ok(format!("{line_head} -> rejected: {e} (after the timeout)"));
-                    }
-                    ok(format!("{line_head} -> rejected: {e}"))
+                    turned_away(&line_head, &format!("rejected: {e}"), *min_secs, took)
                 }
                 (Ok(ConnectOutcome::Rejected(e)), _) => bad(
                     format!("{line_head} -> rejected: {e}"),
@@ -1198,41 +1202,13 @@ async fn run_step(
                     Ok(ConnectOutcome::TlsRefused(_) | ConnectOutcome::Closed),
                     ConnectExpect::Refused,
                 ) => ok(format!("{line_head} -> refused before authentication")),
-                (Ok(ConnectOutcome::Admitted(c)), ConnectExpect::Refused) => {
-                    c.close().await;
-                    bad(
-                        format!("{line_head} -> admitted"),
-                        "refused before authentication",
-                        "admitted",
-                    )
-                }
                 (Ok(ConnectOutcome::TlsRefused(e)), _) => bad(
                     format!("{line_head} -> refused by TLS"),
                     connect_want(*expect),
                     format!("the TLS session failed: {e}"),
                 ),
                 (Ok(ConnectOutcome::Closed), ConnectExpect::Closed) => {
-                    if let Some(min) = min_secs {
-                        if took + 0.05 < *min {
-                            return bad(
-                                format!("{line_head} -> closed without -ERR (early)"),
-                                format!("closed after at least {min} s"),
-                                format!("closed after {took:.2} s"),
-                            );
-                        }
-                        return ok(format!(
-                            "{line_head} -> closed without -ERR (after the timeout)"
-                        ));
-                    }
-                    ok(format!("{line_head} -> closed without -ERR"))
-                }
-                (Ok(ConnectOutcome::Admitted(c)), ConnectExpect::Closed) => {
-                    c.close().await;
-                    bad(
-                        format!("{line_head} -> admitted"),
-                        "closed without -ERR",
-                        "admitted",
-                    )
+                    turned_away(&line_head, "closed without -ERR", *min_secs, took)
                 }
                 (Ok(ConnectOutcome::Closed), _) => bad(
                     format!("{line_head} -> closed without -ERR"),

@@ -1904,7 +1904,7 @@ mod tests {
         let e = p(&case("{ connect = \"a\", expect = \"admited\" }")).unwrap_err();
         assert!(
             e.message
-                .contains("\"admitted\", \"rejected\" or \"refused\""),
+                .contains("\"admitted\", \"rejected\", \"refused\""),
             "{e}"
         );
         let e = p(&case("{ connect = \"a\", via = \"ws\" }")).unwrap_err();

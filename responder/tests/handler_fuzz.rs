@@ -5,10 +5,8 @@
 //! for every input: `handle` never panics, and it admits only a body that still opens, still
 //! verifies as the server's signed request, and still carries the user's own password.
 
-use std::sync::Arc;
-
 use callout_codec::{jwt, AuthRequest, CurveSecret, KeyKind, Signer};
-use callout_conformance::wire::{FakeServer, Identities};
+use callout_conformance::wire::FakeServer;
 use callout_responder::handler::{Outcome, Responder, Verdict};
 use callout_responder::users::UserDirectory;
 use proptest::prelude::*;
@@ -46,13 +44,7 @@ proptest! {
     fn handle(sealed in any::<bool>(), ops in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..5)) {
         let issuer = Signer::generate(KeyKind::Account);
         let xkey = CurveSecret::generate();
-        let server = FakeServer {
-            key: Signer::generate(KeyKind::Server),
-            xkey: CurveSecret::generate(),
-            responder_xkey: sealed.then(|| xkey.public().clone()),
-            issuer: issuer.public_key().to_string(),
-            ids: Arc::new(Identities::default()),
-        };
+        let server = FakeServer::new(sealed.then(|| xkey.public().clone()), issuer.public_key());
         let users = UserDirectory::parse(r#"{"alice": {"pass": "alice-pw", "account": "APP"}}"#, "users.json").unwrap();
         let responder = Responder::new(issuer, sealed.then_some(xkey), users);
         let good = server.good("alice", "alice-pw");

@@ -82,13 +82,10 @@ async fn a_lost_subscription_is_served_again_even_when_it_keeps_happening() {
     .unwrap() else {
         panic!("the harness cannot connect")
     };
-    let fake = FakeServer {
-        key: callout_codec::Signer::generate(callout_codec::KeyKind::Server),
-        xkey: callout_codec::CurveSecret::generate(),
-        responder_xkey: Some(s.xkey.public().clone()),
-        issuer: s.issuer.public_key().to_string(),
-        ids: Default::default(),
-    };
+    let fake = FakeServer::new(
+        Some(s.xkey.public().clone()),
+        s.issuer.public_key().to_string(),
+    );
     let mut injector = Injector { client: c };
     let mut admitted = false;
     for _ in 0..50 {

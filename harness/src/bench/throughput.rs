@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use callout_codec::{CurveSecret, KeyKind, SealingChannel, Signer};
+use callout_codec::SealingChannel;
 use serde::Serialize;
 
 use super::{
@@ -111,14 +111,7 @@ impl WireRig {
             )
             .await,
         )?;
-        let forger = FakeServer {
-            key: Signer::generate(KeyKind::Server),
-            xkey: CurveSecret::generate(),
-            responder_xkey: fixture.xkey_pub.clone(),
-            issuer: fixture.issuer_pub.clone(),
-            ids: Default::default(),
-            operator: None,
-        };
+        let forger = FakeServer::new(fixture.xkey_pub.clone(), fixture.issuer_pub.clone());
         let channel = forger.channel();
         Ok(WireRig {
             procs: Vec::new(),

@@ -770,14 +770,10 @@ pub(crate) mod tests {
 
     /// A harness server identity, sealed (with a responder xkey) or plain.
     pub(crate) fn server(sealed: bool) -> FakeServer {
-        FakeServer {
-            key: Signer::generate(KeyKind::Server),
-            xkey: CurveSecret::generate(),
-            responder_xkey: sealed.then(|| CurveSecret::generate().public().clone()),
-            issuer: Signer::generate(KeyKind::Account).public_key().into(),
-            ids: Default::default(),
-            operator: None,
-        }
+        FakeServer::new(
+            sealed.then(|| CurveSecret::generate().public().clone()),
+            Signer::generate(KeyKind::Account).public_key().to_string(),
+        )
     }
 
     #[test]

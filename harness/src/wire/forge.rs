@@ -78,6 +78,19 @@ pub struct Forged {
 }
 
 impl FakeServer {
+    /// A server with fresh keys that expects answers signed by `issuer`, sealing requests to
+    /// `responder_xkey` when given; the harness's users.json identities, config mode.
+    pub fn new(responder_xkey: Option<CurvePublic>, issuer: impl Into<String>) -> FakeServer {
+        FakeServer {
+            key: Signer::generate(KeyKind::Server),
+            xkey: CurveSecret::generate(),
+            responder_xkey,
+            issuer: issuer.into(),
+            ids: Default::default(),
+            operator: None,
+        }
+    }
+
     /// A well-formed request for `user`/`pass`, as a real server builds it (`protocol.md §1.5`).
     pub fn request(&self, user: Option<&str>, pass: Option<&str>) -> AuthRequestClaims {
         self.request_for(&super::Login {
@@ -537,14 +550,10 @@ mod tests {
 
     #[test]
     fn a_status_message_is_not_admission_or_reply() {
-        let server = FakeServer {
-            key: Signer::generate(KeyKind::Server),
-            xkey: CurveSecret::generate(),
-            responder_xkey: None,
-            issuer: Signer::generate(KeyKind::Account).public_key().into(),
-            ids: Default::default(),
-            operator: None,
-        };
+        let server = FakeServer::new(
+            None,
+            Signer::generate(KeyKind::Account).public_key().to_string(),
+        );
         let a = Answer {
             statuses: vec!["503".into()],
             ..Answer::default()

@@ -120,19 +120,12 @@ fn not_zero_key(x: &Exchange) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use callout_codec::{CurveSecret, KeyKind, Signer};
+    use callout_codec::CurveSecret;
 
     #[test]
     fn a_reply_sealed_as_cve_2023_46129_did_is_caught() {
         let responder = CurveSecret::generate();
-        let server = super::super::FakeServer {
-            key: Signer::generate(KeyKind::Server),
-            xkey: CurveSecret::generate(),
-            responder_xkey: Some(responder.public().clone()),
-            issuer: String::new(),
-            ids: Default::default(),
-            operator: None,
-        };
+        let server = super::super::FakeServer::new(Some(responder.public().clone()), String::new());
         let buggy = SealingChannel::zero_shared_secret().seal(b"eyJ.user.jwt");
         assert!(opens_with_a_zero_key(&buggy, &server));
         let proper = responder
