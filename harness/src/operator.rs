@@ -19,6 +19,7 @@ use callout_codec::operator::{
 };
 use callout_codec::{jwt, Claims, KeyKind, Permission, Signer, User, UserClaims};
 
+use crate::scenario::OperatorShape;
 use crate::server::{write_private, OperatorConf};
 
 /// The name of the system account in operator mode.
@@ -42,13 +43,11 @@ pub struct OperatorFixture {
     /// Users that bypass the callout, by account name: each target account's own user, and
     /// `AUTH`'s service user.
     pub local_users: std::collections::HashMap<String, LocalUser>,
-    /// With `issuer = "signing_key"`: the callout account's signing key, the responder's
-    /// issuer.
-    pub issuer_signing_key: Option<Arc<Signer>>,
+    /// With `issuer = "signing_key"`: the callout account's signing key, which the fixture
+    /// takes as the responder's issuer.
+    pub issuer_signing_key: Option<Signer>,
     /// The public keys, for judging answers on the wire.
     pub keys: Arc<OperatorKeys>,
-    /// The server's `default_sentinel` is the sentinel's JWT.
-    pub default_sentinel: bool,
 }
 
 impl OperatorFixture {
@@ -87,24 +86,13 @@ fn user_jwt(name: &str, user: &Signer, issuer: &Signer, nats: User) -> String {
 pub struct Options {
     /// Target accounts (may include `SYS`, which then gets a signing key too).
     pub targets: Vec<String>,
-    /// Target accounts whose signing key is scoped, with the permissions its template stamps
-    /// on every user (`[server.scoped.NAME]`); they are handed over in `{scoped_keys}`.
-    pub scoped: Vec<(String, Permission, Permission)>,
     /// `allowed_accounts` (names, or `*`); empty means `*`.
     pub allowed: Vec<String>,
     /// The public curve key when the file seals.
     pub xkey: Option<String>,
-    /// `[server] issuer = "signing_key"`: the callout account gets a signing key, and that key
-    /// (not the account's own) is `{issuer_seed}`, which signs the responses.
-    pub issuer_signing_key: bool,
-    /// `[server] target_keys = "account"`: the key files of `{signing_keys}` hold each target
-    /// account's own seed instead of a signing key's.
-    pub target_identity_keys: bool,
-    /// `[server] default_sentinel = true` (2.11.2+).
-    pub default_sentinel: bool,
-    /// Wire mode: the callout account's JWT has no `authorization`, so the harness, playing
-    /// the server, may publish requests on `$SYS.REQ.USER.AUTH` in it.
-    pub callout_off: bool,
+    /// Scoped keys (handed over in `{scoped_keys}`), the response issuer, the keys handed
+    /// over, `default_sentinel`, and (wire mode) the callout switched off.
+    pub shape: OperatorShape,
 }
 
 /// The public keys of the operator-mode world, for judging answers on the wire.
@@ -127,8 +115,6 @@ pub struct TargetKeys {
     pub account: String,
     /// Its signing keys.
     pub signing_keys: Vec<String>,
-    /// Its signing key is scoped.
-    pub scoped: bool,
 }
 
 impl OperatorKeys {
@@ -202,16 +188,18 @@ pub fn build(
         ));
     }
     for t in &o.targets {
+        let generated;
         let key = if t == SYSTEM_ACCOUNT {
-            Signer::from_seed(&sys.seed(), KeyKind::Account).expect("a fresh seed parses")
+            &sys
         } else {
-            Signer::generate(KeyKind::Account)
+            generated = Signer::generate(KeyKind::Account);
+            &generated
         };
         let sk = Signer::generate(KeyKind::Account);
-        let scope = o.scoped.iter().find(|(n, _, _)| n == t);
+        let scope = o.shape.scoped.iter().find(|(n, _, _)| n == t);
         let file = dir.join(format!("{t}.nk"));
-        let handed = if o.target_identity_keys && scope.is_none() {
-            &key
+        let handed = if o.shape.target_identity_keys && scope.is_none() {
+            key
         } else {
             &sk
         };
@@ -239,7 +227,7 @@ pub fn build(
             key.public_key().to_string(),
             account_jwt(
                 t,
-                &key,
+                key,
                 &operator,
                 Account {
                     signing_keys: vec![signing_key],
@@ -254,7 +242,7 @@ pub fn build(
         local_users.insert(
             t.clone(),
             LocalUser {
-                jwt: user_jwt(&format!("{t}-local"), &local, &key, User::default()),
+                jwt: user_jwt(&format!("{t}-local"), &local, key, User::default()),
                 key: Arc::new(local),
             },
         );
@@ -262,7 +250,6 @@ pub fn build(
             name: t.clone(),
             account: key.public_key().to_string(),
             signing_keys: vec![sk.public_key().to_string()],
-            scoped: scope.is_some(),
         });
     }
     let allowed_keys: Vec<String> = o
@@ -281,6 +268,7 @@ pub fn build(
         })
         .collect();
     let issuer_sk = o
+        .shape
         .issuer_signing_key
         .then(|| Signer::generate(KeyKind::Account));
     jwts.push((
@@ -294,7 +282,7 @@ pub fn build(
                     .iter()
                     .map(|k| SigningKey::Plain(k.public_key().into()))
                     .collect(),
-                authorization: if o.callout_off {
+                authorization: if o.shape.callout_off {
                     ExternalAuthorization::default()
                 } else {
                     ExternalAuthorization {
@@ -346,18 +334,16 @@ pub fn build(
             key: Arc::new(service),
         },
     );
-    let callout_signing_keys: Vec<String> = issuer_sk
-        .iter()
-        .map(|k| k.public_key().to_string())
-        .collect();
     let keys = Arc::new(OperatorKeys {
         callout_account: auth.public_key().to_string(),
-        callout_signing_keys: callout_signing_keys.clone(),
+        callout_signing_keys: issuer_sk
+            .iter()
+            .map(|k| k.public_key().to_string())
+            .collect(),
         targets,
     });
     Ok((
         OperatorFixture {
-            default_sentinel: o.default_sentinel,
             sentinel_jwt: sentinel_jwt.clone(),
             sentinel: Arc::new(sentinel),
             accounts: names,
@@ -365,14 +351,14 @@ pub fn build(
             signing_keys: signing_keys.join(","),
             scoped_keys: scoped_keys.join(","),
             local_users,
-            issuer_signing_key: issuer_sk.map(Arc::new),
+            issuer_signing_key: issuer_sk,
             keys,
         },
         OperatorConf {
             operator_jwt,
             system_account: sys.public_key().into(),
             accounts: jwts,
-            default_sentinel: o.default_sentinel.then_some(sentinel_jwt),
+            default_sentinel: o.shape.default_sentinel.then_some(sentinel_jwt),
         },
     ))
 }

@@ -402,13 +402,9 @@ impl Fixture {
                 .collect();
             let options = crate::operator::Options {
                 targets,
-                scoped: scn.operator_shape.scoped.clone(),
                 allowed: scn.allowed_accounts.clone(),
                 xkey: xkey_pub.as_ref().map(|x| x.as_str().to_string()),
-                issuer_signing_key: scn.operator_shape.issuer_signing_key,
-                target_identity_keys: scn.operator_shape.target_identity_keys,
-                default_sentinel: scn.operator_shape.default_sentinel,
-                callout_off: scn.operator_shape.callout_off,
+                shape: scn.operator_shape.clone(),
             };
             match crate::operator::build(&dir, &issuer, &options) {
                 Ok(o) => Some(o),
@@ -428,15 +424,10 @@ impl Fixture {
             },
             None => probe_login,
         };
-        if let Some((o, opconf)) = operator {
+        if let Some((mut o, opconf)) = operator {
             // With `issuer = "signing_key"` the callout account's signing key is the
             // responder's issuer; the account keeps its own key.
-            let issuer = match &o.issuer_signing_key {
-                Some(k) => {
-                    Signer::from_seed(&k.seed(), KeyKind::Account).expect("a generated seed parses")
-                }
-                None => issuer,
-            };
+            let issuer = o.issuer_signing_key.take().unwrap_or(issuer);
             let issuer_pub = issuer.public_key().to_string();
             let conf = ServerConf {
                 auth_timeout_secs: scn.timeout,
@@ -998,7 +989,6 @@ pub async fn run_case(
 
 const WAIT: Duration = Duration::from_secs(2);
 
-/// What a connect expecting `e` wanted, in words.
 /// A connect turned away as expected (`what`: "rejected: …" or "closed without -ERR"), no
 /// earlier than `min_secs` when given (timeouts).
 fn turned_away(line_head: &str, what: &str, min_secs: Option<f64>, took: f64) -> StepLine {
@@ -1013,6 +1003,7 @@ fn turned_away(line_head: &str, what: &str, min_secs: Option<f64>, took: f64) ->
     }
 }
 
+/// What a connect expecting `e` wanted, in words.
 fn connect_want(e: ConnectExpect) -> &'static str {
     match e {
         ConnectExpect::Admitted => "admitted",

@@ -91,11 +91,7 @@ pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<R
     let callout_account = match &flags.nats_creds {
         None => None,
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                format!("-nats.creds: cannot read {}: {e}; pass the creds file of the callout account's service user", path.display())
-            })?;
-            let creds = callout_codec::creds::parse_creds(&text)
-                .map_err(|e| format!("-nats.creds: {}: {e}", path.display()))?;
+            let (_, creds) = read_creds(path)?;
             let user = callout_codec::jwt::decode::<callout_codec::User>(&creds.jwt).map_err(|e| {
                 format!("-nats.creds: {}: the JWT is not a valid user JWT ({e}); pass the creds file of the callout account's service user", path.display())
             })?;
@@ -113,6 +109,17 @@ pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<R
         .with_quirks(quirks))
 }
 
+/// Reads and parses the `-nats.creds` file: its text and what it holds, or an error naming the
+/// file and the fix (the seed is never in it).
+fn read_creds(path: &std::path::Path) -> Result<(String, callout_codec::creds::Creds), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!("-nats.creds: cannot read {}: {e}; pass the creds file of the callout account's service user", path.display())
+    })?;
+    let creds = callout_codec::creds::parse_creds(&text)
+        .map_err(|e| format!("-nats.creds: {}: {e}", path.display()))?;
+    Ok((text, creds))
+}
+
 /// The connection settings from flags, checked before anything connects: the URL parses
 /// (printed only redacted), `-nats.user` and `-nats.pass` come together.
 pub fn service_config(flags: &Flags) -> Result<service::ServiceConfig, String> {
@@ -128,12 +135,7 @@ pub fn service_config(flags: &Flags) -> Result<service::ServiceConfig, String> {
             if flags.nats_user.is_some() || url.credentials.is_some() {
                 return Err("-nats.creds is given with -nats.user or credentials in -nats.url: the creds file is the responder's login in operator mode; pass one or the other".into());
             }
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                format!("-nats.creds: cannot read {}: {e}; pass the creds file of the callout account's service user", path.display())
-            })?;
-            callout_codec::creds::parse_creds(&text)
-                .map_err(|e| format!("-nats.creds: {}: {e}", path.display()))?;
-            Some(text)
+            Some(read_creds(path)?.0)
         }
     };
     let workers = flags.workers.unwrap_or_else(|| {
