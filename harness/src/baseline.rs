@@ -24,7 +24,7 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
-use crate::scenario::line_of;
+use callout_leaves::text::line_of;
 use crate::verdict::{BaselineSummary, PassesNow, Report, ResponderRun, Verdict};
 
 /// A baseline file that cannot be used: which file, which line, what to do.

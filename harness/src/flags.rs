@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-use crate::scenario;
 use crate::sut::ResponderSpec;
 
 /// A value that starts with `--` is taken for a forgotten value followed by the next option
@@ -41,7 +40,7 @@ fn versions(v: &str) -> Result<VersionList, String> {
     let v = not_an_option(v)?;
     let mut out = Vec::new();
     for v in v.split(',').map(str::trim).filter(|v| !v.is_empty()) {
-        if scenario::parse_version(v).is_none() {
+        if callout_leaves::version::parse_version(v).is_none() {
             return Err(format!("{v:?} is not a version like 2.15.1"));
         }
         out.push(v.to_string());

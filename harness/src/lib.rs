@@ -27,7 +27,7 @@ pub mod server;
 pub mod sut;
 pub mod tls;
 pub mod topology;
-pub mod verdict;
+pub use callout_leaves::verdict;
 
 /// The container backend (see [`container`]): checks the engine once, then starts servers
 /// in containers.

@@ -141,7 +141,7 @@ impl OperatorKeys {
         }
         format!(
             "a key of no account here ({})",
-            crate::wire::forge::short(key)
+            callout_leaves::text::short(key)
         )
     }
 }

@@ -94,7 +94,7 @@ fn check_explicit(
         .lines()
         .find_map(|l| l.trim().strip_prefix("nats-server: v"))
         .and_then(|v| v.split_whitespace().next())
-        .filter(|v| crate::scenario::parse_version(v).is_some_and(|(major, _, _)| major == 2))
+        .filter(|v| callout_leaves::version::parse_version(v).is_some_and(|(major, _, _)| major == 2))
         .ok_or_else(|| {
             bad(format!(
                 "`--version` printed {:?}, not a line like `nats-server: v2.10.26`; point it at a nats-server 2.x binary",

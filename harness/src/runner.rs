@@ -605,7 +605,7 @@ impl RunOptions {
 
     /// True when the case id `id` is selected by the filters (none = all).
     pub fn selects_id(&self, id: &str) -> bool {
-        self.filters.is_empty() || self.filters.iter().any(|f| scenario::matches_filter(id, f))
+        self.filters.is_empty() || self.filters.iter().any(|f| callout_leaves::text::matches_filter(id, f))
     }
 
     /// True when `case` is selected.
@@ -661,7 +661,7 @@ pub async fn run_scenario(
         return out;
     }
     if let Some(min) = &scn.min_server {
-        if !scenario::version_at_least(&bin.version, min) {
+        if !callout_leaves::version::version_at_least(&bin.version, min) {
             for c in selected {
                 let r = skipped(c, &format!("needs nats-server {min} or later"));
                 progress(&r);

@@ -44,6 +44,9 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
+use callout_leaves::text::line_of;
+use callout_leaves::version::{check_version, parse_version, version_at_least};
+
 use crate::verdict::Level;
 
 /// A scenario file problem: file, line, field, fix.
@@ -947,15 +950,6 @@ pub struct Scenario {
     pub cases: Vec<Case>,
 }
 
-/// The 1-based line of byte `offset` in `text`, for file:line errors.
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
-}
-
 /// Deserializes TOML `text` of `file` (a scenario or a profile); a syntax error or an unknown
 /// key names the file and the line.
 pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(
@@ -1460,30 +1454,6 @@ fn check_topology_step(
     Ok(())
 }
 
-fn check_version(v: &str) -> Result<(), String> {
-    parse_version(v)
-        .map(|_| ())
-        .ok_or_else(|| format!("{v:?} is not a version like 2.11.0"))
-}
-
-/// Parses `2.15.1` into a comparable triple.
-pub fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
-    let mut it = v
-        .trim()
-        .trim_start_matches('v')
-        .split('.')
-        .map(|p| p.parse::<u32>().ok());
-    Some((it.next()??, it.next()??, it.next().unwrap_or(Some(0))?))
-}
-
-/// True when `server` is at least `min`.
-pub fn version_at_least(server: &str, min: &str) -> bool {
-    match (parse_version(server), parse_version(min)) {
-        (Some(s), Some(m)) => s >= m,
-        _ => true,
-    }
-}
-
 fn convert_step(r: RawStep) -> Result<Step, String> {
     let actions = [
         ("connect", r.connect.is_some()),
@@ -1810,24 +1780,6 @@ pub fn unique_ids(all: Vec<Scenario>) -> Result<Vec<Scenario>, ScenarioError> {
     Ok(all)
 }
 
-/// True when `id` matches a filter: a prefix on dot boundaries (`e2e.perm` matches
-/// `e2e.perm.3`), or a glob with `*` (`e2e.*.1`).
-pub fn matches_filter(id: &str, filter: &str) -> bool {
-    if filter.contains('*') {
-        glob(filter.as_bytes(), id.as_bytes())
-    } else {
-        id == filter || id.starts_with(&format!("{filter}."))
-    }
-}
-
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len()).any(|i| glob(rest, &s[i..])),
-        Some((c, rest)) => s.first() == Some(c) && glob(rest, &s[1..]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1928,21 +1880,6 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.message.contains("does not apply"), "{e}");
-    }
-
-    #[test]
-    fn filters() {
-        assert!(matches_filter("e2e.perm.3", "e2e.perm"));
-        assert!(matches_filter("e2e.perm.3", "e2e"));
-        assert!(!matches_filter("e2e.permx.3", "e2e.perm"));
-        assert!(matches_filter("e2e.perm.3", "e2e.*.3"));
-        assert!(!matches_filter("e2e.perm.4", "e2e.*.3"));
-        assert!(version_at_least("2.15.1", "2.11.0"));
-        assert!(!version_at_least("2.10.26", "2.11.0"));
-    }
-
-    fn one_case(steps: &str) -> String {
-        format!("{MIN}[users.a]\npass = \"a\"\naccount = \"APP\"\n[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n  {{ connect = \"l\", user = \"a\", pass = \"a\" }},\n  {steps},\n]\n")
     }
 
     #[test]

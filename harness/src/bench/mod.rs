@@ -23,7 +23,7 @@
 
 mod args;
 mod connect;
-pub mod stats;
+
 mod svg;
 mod table;
 mod throughput;
@@ -37,7 +37,7 @@ use crate::sut::ResponderSpec;
 
 pub use args::{BenchArgs, Sizes};
 pub use connect::{ConnectResult, ConnectRig, Route};
-pub use stats::Percentiles;
+pub use callout_leaves::stats::{self, Percentiles};
 pub use svg::svg;
 pub use table::{fmt_us, terminal};
 pub use throughput::{WirePoint, WireRig};

@@ -601,7 +601,7 @@ pub fn transcripts(report: &Report, filter: &str) -> String {
         for r in run
             .results
             .iter()
-            .filter(|r| filter.is_empty() || scenario::matches_filter(&r.id, filter))
+            .filter(|r| filter.is_empty() || callout_leaves::text::matches_filter(&r.id, filter))
         {
             out.push_str(&format!("{} {} — {}\n", r.verdict.label(), r.id, r.title));
             for l in &r.transcript {

@@ -58,8 +58,9 @@ use serde::Deserialize;
 use serde_json::json;
 use toml::Spanned;
 
+use callout_leaves::text::line_of;
 use crate::scenario::{
-    line_of, ConnectExpect, Scenario, ScenarioError, UserInfoExpect, MAX_SERVER_TIMEOUT,
+    ConnectExpect, Scenario, ScenarioError, UserInfoExpect, MAX_SERVER_TIMEOUT,
 };
 use crate::sut::{self, ResponderSpec};
 use cases::{cases, wire_identities};

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::bench::stats::Percentiles;
+use callout_leaves::stats::Percentiles;
 use crate::client::{self, ConnectOptions, ConnectOutcome};
 use crate::runner::{generated_pass, generated_user, is_generated_decision, user_info};
 use crate::scenario::Scenario;

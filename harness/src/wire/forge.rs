@@ -11,6 +11,8 @@ use callout_codec::{
 };
 use serde_json::{json, Value};
 
+use callout_leaves::text::Redactor;
+
 use crate::client::{self, Client};
 
 /// The users file of wire mode.
@@ -357,15 +359,6 @@ pub fn judge(answer: &Answer, server: &FakeServer) -> Judged {
     Judged::Garbage("a response with neither jwt nor error".into())
 }
 
-/// The first 8 characters of a key, for transcripts.
-pub fn short(k: &str) -> String {
-    if k.chars().count() > 8 {
-        format!("{}…", k.chars().take(8).collect::<String>())
-    } else {
-        k.to_string()
-    }
-}
-
 /// One line saying what an answer was, for transcripts.
 pub fn describe(j: &Judged) -> String {
     match j {
@@ -377,32 +370,6 @@ pub fn describe(j: &Judged) -> String {
         Judged::Garbage(g) => format!("an answer the server cannot use ({g})"),
         Judged::Error(e) => format!("signed error {:?}", e.chars().take(80).collect::<String>()),
         Judged::Admitted(u) => format!("admitted into {:?}", u.aud),
-    }
-}
-
-/// Replaces every secret the harness handed out (the users' passwords, the seeds) in text
-/// that came from the responder.
-#[derive(Clone, Debug, Default)]
-pub struct Redactor {
-    secrets: Vec<String>,
-}
-
-impl Redactor {
-    /// Redacts these values (empty ones are ignored).
-    pub fn new(secrets: impl IntoIterator<Item = String>) -> Redactor {
-        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
-        // Longest first, so that a secret containing another is replaced whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Redactor { secrets }
-    }
-
-    /// `text` with every secret replaced by `[REDACTED]`.
-    pub fn apply(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            out = out.replace(s.as_str(), "[REDACTED]");
-        }
-        out
     }
 }
 
@@ -541,12 +508,6 @@ impl Injector {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redaction_replaces_the_longest_secret_first() {
-        let r = Redactor::new(["abc".to_string(), "abcdef".to_string(), String::new()]);
-        assert_eq!(r.apply("x abcdef y abc"), "x [REDACTED] y [REDACTED]");
-    }
 
     #[test]
     fn a_status_message_is_not_admission_or_reply() {

@@ -29,9 +29,10 @@ use callout_codec::{
 
 pub use forge::{
     decode_reply, describe, judge, wire_nkey, wire_users, wire_users_with_nkey, Answer, Decoded,
-    FakeServer, Forged, Injector, Judged, Redactor, ALICE_PASS, BOB_PASS, LISTEN,
+    FakeServer, Forged, Injector, Judged, ALICE_PASS, BOB_PASS, LISTEN,
 };
 
+use callout_leaves::text::Redactor;
 use crate::client::{self, ConnectOptions, ConnectOutcome};
 use crate::provision::ServerBinary;
 use crate::runner::{self, Fixture, RunOptions, ServerBackend};

@@ -6,7 +6,7 @@ use callout_codec::claims::NatsPayload;
 use callout_codec::jwt;
 use serde_json::json;
 
-use super::forge::short;
+use callout_leaves::text::short;
 use super::{mismatch, Config, Exchange, Finding, Kind, Who, WireCase};
 use crate::verdict::Level;
 
