@@ -24,8 +24,8 @@ use serde::Deserialize;
 use thiserror::Error;
 use toml::Spanned;
 
-use callout_leaves::text::line_of;
 use crate::verdict::{BaselineSummary, PassesNow, Report, ResponderRun, Verdict};
+use callout_leaves::text::line_of;
 
 /// A baseline file that cannot be used: which file, which line, what to do.
 #[derive(Debug, Error)]

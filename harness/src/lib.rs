@@ -8,31 +8,21 @@
 
 pub mod baseline;
 pub mod bench;
-pub mod cleanup;
 pub mod cli;
-pub mod client;
-pub mod container;
 pub mod embedded;
 pub mod flags;
 pub mod fuzz;
 pub mod matrix;
-pub mod operator;
 pub mod profile;
 pub mod progress;
-pub mod provision;
 pub mod report;
 pub mod runner;
 pub mod scenario;
-pub mod server;
-pub mod sut;
-pub mod tls;
-pub mod topology;
 pub use callout_leaves::verdict;
+pub use callout_world::{
+    backend_container, cleanup, client, container, credential, fixture, operator, provision,
+    server, spec, sut, tls, topology, userinfo,
+};
+pub mod steps;
 
-/// The container backend (see [`container`]): checks the engine once, then starts servers
-/// in containers.
-pub fn backend_container() -> Result<Box<dyn runner::ServerBackend>, String> {
-    container::ensure_engine().map_err(|e| e.to_string())?;
-    Ok(Box::new(runner::ContainerBackend))
-}
 pub mod wire;

@@ -3,557 +3,20 @@
 //! case's steps over raw client connections, and grades each case from what crossed the wire.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use callout_codec::{CurvePublic, CurveSecret, KeyKind, Signer};
-use serde_json::Value;
 
 use crate::client::{self, Client, ConnectOptions, ConnectOutcome, Event, Msg, SigMode};
 use crate::provision::ServerBinary;
 use crate::scenario::{
-    self, Case, ConnectExpect, PubExpect, RequestExpect, Scenario, Step, SubExpect, UserInfoExpect,
+    Case, ConnectExpect, PubExpect, RequestExpect, Scenario, Step, SubExpect, UserInfoExpect,
 };
-use crate::server::{self, AccountConf, CalloutConf, RunningServer, ServerConf, ServerError};
-use crate::sut::{Placeholders, ResponderSpec, RunningResponder};
+use crate::sut::ResponderSpec;
 use crate::verdict::{CaseResult, Verdict};
-
-/// The name of the callout account in every scenario.
-pub const CALLOUT_ACCOUNT: &str = "AUTH";
-/// The user the responder connects as.
-pub const RESPONDER_USER: &str = "auth";
-/// The user the harness adds to the users file to learn when the responder answers.
-pub const PROBE_USER: &str = "callout-harness-probe";
-
-/// A future returned by a backend.
-pub type StartFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<RunningServer, ServerError>> + Send + 'a>>;
-
-/// Where servers run.
-pub trait ServerBackend: Send + Sync {
-    /// `process` or `container`.
-    fn name(&self) -> &'static str;
-    /// Starts a server with `conf`.
-    fn start<'a>(&'a self, bin: &'a ServerBinary, conf: &'a ServerConf) -> StartFuture<'a>;
-}
-
-/// Local processes.
-pub struct ProcessBackend;
-
-impl ServerBackend for ProcessBackend {
-    fn name(&self) -> &'static str {
-        "process"
-    }
-    fn start<'a>(&'a self, bin: &'a ServerBinary, conf: &'a ServerConf) -> StartFuture<'a> {
-        let bin = bin.clone();
-        let conf = conf.clone();
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || server::start_process(&bin, &conf))
-                .await
-                .map_err(|e| ServerError::NotReady {
-                    detail: e.to_string(),
-                    log: String::new(),
-                })?
-        })
-    }
-}
-
-/// Containers (testcontainers on a Docker API: Docker, or Podman's socket).
-pub struct ContainerBackend;
-
-impl ServerBackend for ContainerBackend {
-    fn name(&self) -> &'static str {
-        "container"
-    }
-    fn start<'a>(&'a self, bin: &'a ServerBinary, conf: &'a ServerConf) -> StartFuture<'a> {
-        Box::pin(crate::container::start_container(bin, conf))
-    }
-}
-
-/// Everything generated for one scenario file.
-pub struct Fixture {
-    /// Issuer account key (its seed goes to the responder); unused when the responder brings
-    /// its own keys ([`Scenario::keys`]).
-    pub issuer: Signer,
-    /// The issuer the server trusts: `issuer`'s public key, or the responder's own.
-    pub issuer_pub: String,
-    /// Curve key when the scenario seals and the harness makes the key.
-    pub xkey: Option<CurveSecret>,
-    /// The curve key the server seals to, when the scenario seals: `xkey`'s public key, or
-    /// the responder's own.
-    pub xkey_pub: Option<CurvePublic>,
-    /// The user the responder connects as (in the callout account and `auth_users`).
-    pub responder_user: String,
-    /// The responder's password.
-    pub responder_pass: String,
-    /// The probe user's password.
-    pub probe_pass: String,
-    /// Scratch directory holding users.json and seed files.
-    pub dir: PathBuf,
-    /// The server config.
-    pub conf: ServerConf,
-    /// The users file path.
-    pub users_path: PathBuf,
-    /// The key pairs of the `nkey = true` users, by user name, generated for this run.
-    pub nkeys: HashMap<String, Arc<Signer>>,
-    /// The probe user's login: with the credential of the file's `feature` (nkey, token), else
-    /// its password.
-    pub probe_login: ConnectOptions,
-    /// The run's CA, when the scenario has a TLS listener.
-    pub ca: Option<Arc<crate::tls::TestCa>>,
-    /// The client certificates of the `cert = true` users, by user name.
-    pub certs: HashMap<String, Arc<crate::tls::Issued>>,
-    /// The WebSocket listener's `host:port`, when the scenario has one.
-    pub websocket: Option<String>,
-    /// Operator mode: the sentinel, the account keys, the creds and signing key files.
-    pub operator: Option<crate::operator::OperatorFixture>,
-}
-
-/// A [`Fixture`] error: I/O, or a certificate that could not be made.
-fn cert_error(e: String) -> std::io::Error {
-    std::io::Error::other(e)
-}
-
-impl Fixture {
-    /// How a connect reaches the server: TLS with `cert`'s certificate (or none) when `tls`,
-    /// through the WebSocket listener when `websocket`.
-    pub fn transport(
-        &self,
-        tls: bool,
-        cert: &scenario::CertChoice,
-        websocket: bool,
-    ) -> Result<(Option<crate::tls::ClientTls>, Option<String>), String> {
-        let tls = match (tls, &self.ca) {
-            (false, _) => None,
-            (true, None) => {
-                return Err("a TLS connect, but the scenario has no TLS listener".into())
-            }
-            (true, Some(ca)) => {
-                let issued = match cert {
-                    scenario::CertChoice::None => None,
-                    scenario::CertChoice::User(n) => Some(
-                        self.certs
-                            .get(n)
-                            .cloned()
-                            .ok_or_else(|| format!("no certificate for user {n:?}"))?,
-                    ),
-                    scenario::CertChoice::Stranger(n) => Some(Arc::new(ca.client(n)?)),
-                };
-                Some(crate::tls::ClientTls::new(&ca.cert_der, issued.as_deref())?)
-            }
-        };
-        let ws = match (websocket, &self.websocket) {
-            (false, _) => None,
-            (true, None) => {
-                return Err(
-                    "a WebSocket connect, but the scenario has no WebSocket listener".into(),
-                )
-            }
-            (true, Some(a)) => Some(a.clone()),
-        };
-        Ok((tls, ws))
-    }
-}
-
-/// 24 random lower-case letters and digits, for passwords and tokens nobody else knows.
-pub fn random_secret() -> String {
-    let k = Signer::generate(KeyKind::User);
-    k.public_key()[1..25].to_lowercase()
-}
-
-/// Password of a generated user.
-pub fn generated_pass(name: &str) -> String {
-    format!("{name}-pw")
-}
-
-/// True when `info` is generated user `name`'s own decision: its account, and a publish
-/// allow list of exactly its own subjects and `$SYS.REQ.USER.INFO`.
-pub fn is_generated_decision(info: &UserInfo, name: &str, account: &str) -> bool {
-    info.account == account
-        && info.pub_allow.contains(&format!("{name}.>"))
-        && info.pub_allow.len() == 2
-}
-
-/// Generated user `i` of `g`: its name and the account it is placed in (round-robin).
-pub fn generated_user(g: &scenario::GenerateUsers, i: usize) -> (String, String) {
-    let account = g
-        .accounts
-        .get(i % g.accounts.len().max(1))
-        .cloned()
-        .unwrap_or_default();
-    (format!("{}{i}", g.prefix), account)
-}
-
-impl Fixture {
-    /// Generates keys, the server config and the users file for `scn`.
-    pub fn new(scn: &Scenario) -> std::io::Result<Fixture> {
-        let issuer = Signer::generate(KeyKind::Account);
-        let (issuer_pub, xkey, xkey_pub) = match &scn.keys {
-            None => {
-                let xkey = scn.xkey.then(CurveSecret::generate);
-                let public = xkey.as_ref().map(|x| x.public().clone());
-                (issuer.public_key().to_string(), xkey, public)
-            }
-            Some(own) => {
-                let public =
-                    match (&own.xkey, scn.xkey) {
-                        (Some(x), true) => Some(CurvePublic::parse(x).map_err(|e| {
-                            std::io::Error::other(format!("[keys] xkey {x:?}: {e}"))
-                        })?),
-                        _ => None,
-                    };
-                (own.issuer.clone(), None, public)
-            }
-        };
-        // A responder that is already running connects with its own user and password.
-        let (responder_user, responder_pass) = match &scn.attach {
-            Some(a) => (a.user.clone(), a.pass.clone()),
-            None => (RESPONDER_USER.to_string(), random_secret()),
-        };
-        let probe_pass = random_secret();
-        let dir = server::scratch_dir("fixture")?;
-        let mut users = scn.users_json.clone();
-        if !users.is_object() {
-            users = Value::Object(Default::default());
-        }
-        if let Some(g) = &scn.generate_users {
-            for i in 0..g.count {
-                let (name, account) = generated_user(g, i);
-                users[&name] = serde_json::json!({
-                    "pass": generated_pass(&name), "account": account,
-                    "permissions": {"pub": {"allow": [format!("{name}.>"), "$SYS.REQ.USER.INFO"]}, "sub": {"allow": ["_INBOX.>"]}}
-                });
-            }
-        }
-        // The probe logs in with the credential the file is about, so that a responder without
-        // that users.json extension is found out once, as UNIMPLEMENTED, not in every case.
-        // In operator mode the callout account places nobody: the probe goes to the first
-        // target account.
-        let probe_account = if scn.operator {
-            scn.accounts
-                .iter()
-                .find(|a| *a != CALLOUT_ACCOUNT && *a != crate::operator::SYSTEM_ACCOUNT)
-                .cloned()
-                .unwrap_or_else(|| CALLOUT_ACCOUNT.to_string())
-        } else {
-            CALLOUT_ACCOUNT.to_string()
-        };
-        users[PROBE_USER] = match scn.feature.as_deref() {
-            Some("nkey") => serde_json::json!({"nkey": true, "account": CALLOUT_ACCOUNT}),
-            Some("cert") => serde_json::json!({"cert": true, "account": CALLOUT_ACCOUNT}),
-            Some("token") => serde_json::json!({"token": probe_pass, "account": CALLOUT_ACCOUNT}),
-            _ => serde_json::json!({"pass": probe_pass, "account": probe_account}),
-        };
-        // `nkey = true` users get a key pair of this run; users.json holds the public key. A
-        // profile's nkey identities bring their own.
-        let mut nkeys: HashMap<String, Arc<Signer>> = scn
-            .nkey_logins
-            .iter()
-            .map(|(n, k)| (n.clone(), k.signer()))
-            .collect();
-        if let Some(map) = users.as_object_mut() {
-            for (name, entry) in map.iter_mut() {
-                if entry.get("nkey") == Some(&Value::Bool(true)) {
-                    let key = Signer::generate(KeyKind::User);
-                    entry["nkey"] = Value::String(key.public_key().to_string());
-                    nkeys.insert(name.clone(), Arc::new(key));
-                }
-            }
-        }
-        // TLS: a CA of this run, the server's certificate, and a client certificate for each
-        // `cert = true` user, whose subject users.json holds as cert_subject.
-        let mut certs = HashMap::new();
-        let mut tls_files = None;
-        let ca = if scn.tls {
-            let made = (|| -> std::io::Result<Arc<crate::tls::TestCa>> {
-                let ca = crate::tls::TestCa::generate().map_err(cert_error)?;
-                let server_cert = ca.server().map_err(cert_error)?;
-                let files = server::TlsFiles {
-                    cert: dir.join("server-cert.pem"),
-                    key: dir.join("server-key.pem"),
-                    ca: dir.join("ca.pem"),
-                };
-                server::write_private(&files.cert, &server_cert.cert_pem)?;
-                server::write_private(&files.key, &server_cert.key_pem)?;
-                server::write_private(&files.ca, &ca.cert_pem)?;
-                tls_files = Some(files);
-                Ok(Arc::new(ca))
-            })();
-            match made {
-                Ok(ca) => Some(ca),
-                Err(e) => {
-                    crate::cleanup::remove_dir(&dir);
-                    return Err(e);
-                }
-            }
-        } else {
-            None
-        };
-        if let (Some(ca), Some(map)) = (&ca, users.as_object_mut()) {
-            for (name, entry) in map.iter_mut() {
-                if entry.get("cert") == Some(&Value::Bool(true)) {
-                    let issued = match ca.client(name) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            crate::cleanup::remove_dir(&dir);
-                            return Err(cert_error(e));
-                        }
-                    };
-                    if let Some(obj) = entry.as_object_mut() {
-                        obj.remove("cert");
-                        obj.insert(
-                            "cert_subject".into(),
-                            Value::String(crate::tls::subject_of(name)),
-                        );
-                    }
-                    certs.insert(name.clone(), Arc::new(issued));
-                }
-            }
-        }
-        let websocket = scn
-            .websocket
-            .then(|| format!("127.0.0.1:{}", server::free_port()));
-        let users_path = dir.join("users.json");
-        if let Err(e) = server::write_private(
-            &users_path,
-            serde_json::to_vec_pretty(&users).unwrap_or_default(),
-        ) {
-            crate::cleanup::remove_dir(&dir);
-            return Err(e);
-        }
-        let probe_login = match (&scn.probe, nkeys.get(PROBE_USER), scn.feature.as_deref()) {
-            (Some(cred), _, _) => match cred.login(ca.as_deref()) {
-                Ok(opts) => opts,
-                Err(e) => {
-                    crate::cleanup::remove_dir(&dir);
-                    return Err(std::io::Error::other(e));
-                }
-            },
-            (None, Some(key), _) => ConnectOptions {
-                nkey: Some((key.clone(), SigMode::Valid)),
-                ..Default::default()
-            },
-            (None, None, Some("token")) => ConnectOptions {
-                token: Some(probe_pass.clone()),
-                ..Default::default()
-            },
-            (None, None, Some("cert")) => {
-                let tls = match (&ca, certs.get(PROBE_USER)) {
-                    (Some(ca), Some(c)) => crate::tls::ClientTls::new(&ca.cert_der, Some(c)),
-                    _ => Err("no certificate for the probe".to_string()),
-                };
-                match tls {
-                    Ok(t) => ConnectOptions {
-                        tls: Some(t),
-                        ..Default::default()
-                    },
-                    Err(e) => {
-                        crate::cleanup::remove_dir(&dir);
-                        return Err(cert_error(e));
-                    }
-                }
-            }
-            _ => ConnectOptions {
-                user: Some(PROBE_USER.into()),
-                pass: Some(probe_pass.clone()),
-                ..Default::default()
-            },
-        };
-        let mut accounts = vec![AccountConf {
-            name: CALLOUT_ACCOUNT.into(),
-            users: vec![(responder_user.clone(), responder_pass.clone())],
-            // With nkey users, a configured nkey of no one's makes the server send a nonce.
-            nkeys: if nkeys.is_empty() {
-                vec![]
-            } else {
-                vec![Signer::generate(KeyKind::User).public_key().to_string()]
-            },
-        }];
-        for a in &scn.accounts {
-            if a != CALLOUT_ACCOUNT {
-                accounts.push(AccountConf {
-                    name: a.clone(),
-                    ..Default::default()
-                });
-            }
-        }
-        for u in &scn.auth_users {
-            if let Some(acc) = accounts.iter_mut().find(|a| a.name == u.account) {
-                acc.users.push((u.user.clone(), u.pass.clone()));
-            } else {
-                accounts.push(AccountConf {
-                    name: u.account.clone(),
-                    users: vec![(u.user.clone(), u.pass.clone())],
-                    ..Default::default()
-                });
-            }
-        }
-        let mut auth_users = vec![responder_user.clone()];
-        auth_users.extend(scn.auth_users.iter().map(|u| u.user.clone()));
-        let operator = if scn.operator {
-            let targets: Vec<String> = scn
-                .accounts
-                .iter()
-                .filter(|a| *a != CALLOUT_ACCOUNT)
-                .cloned()
-                .collect();
-            let options = crate::operator::Options {
-                targets,
-                allowed: scn.allowed_accounts.clone(),
-                xkey: xkey_pub.as_ref().map(|x| x.as_str().to_string()),
-                shape: scn.operator_shape.clone(),
-            };
-            match crate::operator::build(&dir, &issuer, &options) {
-                Ok(o) => Some(o),
-                Err(e) => {
-                    crate::cleanup::remove_dir(&dir);
-                    return Err(e);
-                }
-            }
-        } else {
-            None
-        };
-        let probe_login = match &operator {
-            Some((o, _)) => ConnectOptions {
-                jwt: Some(o.sentinel_jwt.clone()),
-                nkey: Some((o.sentinel.clone(), SigMode::Valid)),
-                ..probe_login
-            },
-            None => probe_login,
-        };
-        if let Some((mut o, opconf)) = operator {
-            // With `issuer = "signing_key"` the callout account's signing key is the
-            // responder's issuer; the account keeps its own key.
-            let issuer = o.issuer_signing_key.take().unwrap_or(issuer);
-            let issuer_pub = issuer.public_key().to_string();
-            let conf = ServerConf {
-                auth_timeout_secs: scn.timeout,
-                port: scn.attach.as_ref().map(|a| a.port),
-                operator: Some(opconf),
-                ..Default::default()
-            };
-            return Ok(Fixture {
-                issuer,
-                issuer_pub,
-                xkey,
-                xkey_pub,
-                responder_user,
-                responder_pass,
-                probe_pass,
-                dir,
-                conf,
-                users_path,
-                probe_login,
-                nkeys,
-                ca,
-                certs,
-                websocket,
-                operator: Some(o),
-            });
-        }
-        let conf = ServerConf {
-            accounts,
-            system_account: scn.system_account.clone(),
-            callout: Some(CalloutConf {
-                issuer: issuer_pub.clone(),
-                account: CALLOUT_ACCOUNT.into(),
-                auth_users,
-                xkey: xkey_pub.as_ref().map(|x| x.as_str().to_string()),
-                allowed_accounts: scn.allowed_accounts.clone(),
-            }),
-            auth_timeout_secs: scn.timeout,
-            max_payload: None,
-            port: scn.attach.as_ref().map(|a| a.port),
-            tls: tls_files,
-            websocket_port: websocket
-                .as_ref()
-                .and_then(|a| a.rsplit(':').next())
-                .and_then(|p| p.parse().ok()),
-            ..Default::default()
-        };
-        Ok(Fixture {
-            issuer,
-            issuer_pub,
-            xkey,
-            xkey_pub,
-            responder_user,
-            responder_pass,
-            probe_pass,
-            dir,
-            conf,
-            users_path,
-            probe_login,
-            nkeys,
-            ca,
-            certs,
-            websocket,
-            operator: None,
-        })
-    }
-
-    /// Placeholder values for a responder connecting to `url`.
-    pub fn placeholders(&self, url: &str) -> std::io::Result<Placeholders> {
-        // A responder with keys of its own gets no seeds (a profile's `[keys]`).
-        let own_issuer = self.issuer_pub != self.issuer.public_key();
-        let (issuer_seed, issuer_file) = if own_issuer {
-            (String::new(), String::new())
-        } else {
-            let seed = self.issuer.seed();
-            let file = self.dir.join("issuer.nk");
-            server::write_private(&file, format!("{seed}\n"))?;
-            (seed, file.display().to_string())
-        };
-        let (xkey_seed, xkey_file) = match &self.xkey {
-            Some(x) => {
-                let f = self.dir.join("xkey.nk");
-                server::write_private(&f, format!("{}\n", x.seed()))?;
-                (x.seed(), f.display().to_string())
-            }
-            None => (String::new(), String::new()),
-        };
-        let xkey_pub = self
-            .xkey_pub
-            .as_ref()
-            .map(|x| x.as_str().to_string())
-            .unwrap_or_default();
-        Ok(Placeholders {
-            url: url.to_string(),
-            user: self.responder_user.clone(),
-            pass: self.responder_pass.clone(),
-            issuer_seed,
-            issuer_seed_file: issuer_file,
-            issuer_pub: self.issuer_pub.clone(),
-            xkey_seed,
-            xkey_seed_file: xkey_file,
-            xkey_pub,
-            users: self.users_path.display().to_string(),
-            creds: self
-                .operator
-                .as_ref()
-                .map(|o| o.creds_file.clone())
-                .unwrap_or_default(),
-            signing_keys: self
-                .operator
-                .as_ref()
-                .map(|o| o.signing_keys.clone())
-                .unwrap_or_default(),
-            scoped_keys: self
-                .operator
-                .as_ref()
-                .map(|o| o.scoped_keys.clone())
-                .unwrap_or_default(),
-        })
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        crate::cleanup::remove_dir(&self.dir);
-    }
-}
+use callout_world::fixture::{
+    generated_pass, generated_user, is_generated_decision, wait_ready, Fixture, Probe,
+    ServerBackend,
+};
+use callout_world::userinfo::{user_info, UserInfo};
 
 /// The default of `--ready-timeout`.
 pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -605,7 +68,11 @@ impl RunOptions {
 
     /// True when the case id `id` is selected by the filters (none = all).
     pub fn selects_id(&self, id: &str) -> bool {
-        self.filters.is_empty() || self.filters.iter().any(|f| callout_leaves::text::matches_filter(id, f))
+        self.filters.is_empty()
+            || self
+                .filters
+                .iter()
+                .any(|f| callout_leaves::text::matches_filter(id, f))
     }
 
     /// True when `case` is selected.
@@ -670,7 +137,7 @@ pub async fn run_scenario(
             return out;
         }
     }
-    let fixture = match Fixture::new(scn) {
+    let fixture = match Fixture::new(&scn.world) {
         Ok(f) => f,
         Err(e) => {
             out.setup_error = Some(format!(
@@ -681,7 +148,7 @@ pub async fn run_scenario(
         }
     };
     let mut world =
-        match crate::topology::World::start(scn, &fixture, backend, bin, responder).await {
+        match crate::topology::World::start(&scn.world, &fixture, backend, bin, responder).await {
             Ok(w) => w,
             Err(e) => {
                 out.setup_error = Some(e);
@@ -689,30 +156,37 @@ pub async fn run_scenario(
             }
         };
     let mut unimplemented = None;
-    if scn.responder_present {
-        if let Err(e) = world.start_responders(scn).await {
+    if scn.world.responder_present {
+        if let Err(e) = world.start_responders(&scn.world).await {
             out.setup_error = Some(e);
             return out;
         }
         let first = world.nodes[0].server.as_ref();
         let ready = match (first, world.instances[0].proc.as_mut()) {
             (Some(server), Some(proc)) => {
-                wait_ready(server, &fixture, proc, scn.timeout, opts.ready_timeout).await
+                wait_ready(
+                    server,
+                    &fixture,
+                    proc,
+                    scn.world.timeout,
+                    opts.ready_timeout,
+                )
+                .await
             }
             _ => Err("no server or responder".to_string()),
         };
-        if let (Ok(Probe::Rejected), Some(f @ ("nkey" | "token" | "cert"))) =
-            (&ready, scn.feature.as_deref())
+        if let (Ok(Probe::Rejected), Some(f)) = (&ready, scn.world.feature.filter(|f| f.is_login()))
         {
+            let f = f.name();
             unimplemented = Some(format!(
                 "the responder answered and rejected the probe user's {f} login: it does not implement the {f} users.json extension"
             ));
         }
         if let Err(why) = ready {
-            if scn.feature.is_some() && world.exited().is_none() {
+            if scn.world.feature.is_some() && world.exited().is_none() {
                 unimplemented = Some(format!(
                     "the responder never admitted the probe user with {} on: {why}",
-                    scn.feature.as_deref().unwrap_or("")
+                    scn.world.feature.map_or("", |f| f.name())
                 ));
             } else {
                 out.stderr = world.stop_responders(40);
@@ -723,7 +197,7 @@ pub async fn run_scenario(
                 return out;
             }
         }
-        if !scn.topology.is_plain() && unimplemented.is_none() {
+        if !scn.world.topology.is_plain() && unimplemented.is_none() {
             if let Err(why) = world.wait_all_nodes(opts.ready_timeout).await {
                 out.stderr = world.stop_responders(40);
                 out.setup_error = Some(format!(
@@ -769,8 +243,8 @@ pub async fn run_scenario(
         opts.apply(&mut r);
         progress(&r);
         out.results.push(r);
-        if scn.responder_present && !scn.topology.is_plain() {
-            match world.heal(scn).await {
+        if scn.world.responder_present && !scn.world.topology.is_plain() {
+            match world.heal(&scn.world).await {
                 Ok(true) => {
                     if let Err(why) = world.wait_all_nodes(opts.ready_timeout).await {
                         out.setup_error = Some(format!(
@@ -789,68 +263,11 @@ pub async fn run_scenario(
             }
         }
     }
-    if scn.responder_present {
+    if scn.world.responder_present {
         out.stderr = world.stop_responders(40);
     }
     drop(world);
     out
-}
-
-/// How the readiness probe ended.
-enum Probe {
-    Admitted,
-    /// Rejected well before the server's timeout: the responder answered.
-    Rejected,
-}
-
-/// Waits until the responder answers callouts: the probe user is admitted, or rejected well
-/// before the server's timeout (the responder answered, and the server refused the answer:
-/// the cases will say why). Fails when the responder exits or `ready` (`--ready-timeout`)
-/// passes.
-async fn wait_ready(
-    server: &RunningServer,
-    fx: &Fixture,
-    proc: &mut RunningResponder,
-    timeout: f64,
-    ready: Duration,
-) -> Result<Probe, String> {
-    let deadline = Instant::now() + ready;
-    let opts = fx.probe_login.clone();
-    let mut last = String::from("no attempt");
-    // Most responders subscribe within a few hundred milliseconds; a probe sent before that
-    // costs a whole server timeout.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    while Instant::now() < deadline {
-        if let Some(st) = proc.exited() {
-            return Err(format!(
-                "it exited ({st}); its stderr:\n{}",
-                proc.stderr_tail(20)
-            ));
-        }
-        let t0 = Instant::now();
-        match client::connect(
-            &server.addr(),
-            &opts,
-            Duration::from_secs_f64(timeout + 3.0),
-        )
-        .await
-        {
-            Ok(ConnectOutcome::Admitted(c)) => {
-                c.close().await;
-                return Ok(Probe::Admitted);
-            }
-            Ok(ConnectOutcome::Rejected(_)) if t0.elapsed().as_secs_f64() < timeout * 0.7 => {
-                return Ok(Probe::Rejected)
-            }
-            Ok(o) => last = format!("probe connect: {o:?}"),
-            Err(e) => last = e.to_string(),
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!(
-        "{} s passed (--ready-timeout); last attempt: {last}",
-        ready.as_secs_f64()
-    ))
 }
 
 /// A connection of a case, with what it has received so far.
@@ -912,8 +329,8 @@ struct StepLine {
     figures: Vec<crate::verdict::Figure>,
 }
 
-impl From<crate::topology::storm::StepReport> for StepLine {
-    fn from(r: crate::topology::storm::StepReport) -> StepLine {
+impl From<crate::steps::storm::StepReport> for StepLine {
+    fn from(r: crate::steps::storm::StepReport) -> StepLine {
         StepLine {
             line: r.line,
             mismatch: r.mismatch,
@@ -1027,7 +444,7 @@ async fn run_step(
     conns: &mut HashMap<String, Conn>,
     ready_limit: Duration,
 ) -> StepLine {
-    let connect_timeout = Duration::from_secs_f64(scn.timeout + 5.0);
+    let connect_timeout = Duration::from_secs_f64(scn.world.timeout + 5.0);
     match step {
         Step::Connect {
             name,
@@ -1046,7 +463,8 @@ async fn run_step(
             sentinel,
             creds,
         } => {
-            let anonymous = *tls && *cert != scenario::CertChoice::None && user.is_none();
+            let anonymous =
+                *tls && *cert != callout_world::spec::CertChoice::None && user.is_none();
             let user = if token.is_some()
                 || nkey.is_some()
                 || cred_cmd.is_some()
@@ -1126,18 +544,18 @@ async fn run_step(
                 }
                 (Some(n), _, _) => format!("connect {name} with the nkey of {n:?}, sig {sig:?}"),
                 (None, Some(u), _) => format!("connect {name} as {u:?}"),
-                (None, None, scenario::CertChoice::User(u)) => {
+                (None, None, callout_world::spec::CertChoice::User(u)) => {
                     format!("connect {name} with the certificate of {u:?}")
                 }
-                (None, None, scenario::CertChoice::Stranger(cn)) => {
+                (None, None, callout_world::spec::CertChoice::Stranger(cn)) => {
                     format!("connect {name} with a CA-signed certificate for CN={cn}")
                 }
-                (None, None, scenario::CertChoice::None) => {
+                (None, None, callout_world::spec::CertChoice::None) => {
                     format!("connect {name} as \"(token)\"")
                 }
             };
             if *tls {
-                line_head.push_str(if *cert == scenario::CertChoice::None {
+                line_head.push_str(if *cert == callout_world::spec::CertChoice::None {
                     " over TLS without a certificate"
                 } else {
                     " over TLS"
@@ -1462,15 +880,15 @@ async fn run_step(
             within,
             nodes,
             kill,
-        } => crate::topology::storm::storm(world, scn, *count, *within, nodes, *kill)
+        } => crate::steps::storm::storm(world, scn, *count, *within, nodes, *kill)
             .await
             .into(),
         Step::Restart { target, within } => {
-            crate::topology::fault::restart(world, scn, target, *within, ready_limit)
+            crate::steps::fault::restart(world, scn, target, *within, ready_limit)
                 .await
                 .into()
         }
-        Step::DelayAnswers(secs) => crate::topology::fault::delay_answers(world, *secs).into(),
+        Step::DelayAnswers(secs) => crate::steps::fault::delay_answers(world, *secs).into(),
         Step::Sleep(s) => {
             tokio::time::sleep(Duration::from_secs_f64(*s)).await;
             ok(format!("sleep {s} s"))
@@ -1544,82 +962,6 @@ fn missing(name: &str) -> StepLine {
     )
 }
 
-/// What `$SYS.REQ.USER.INFO` reported.
-#[derive(Debug, Default)]
-pub struct UserInfo {
-    /// Account name.
-    pub account: String,
-    /// Publish allow.
-    pub pub_allow: Vec<String>,
-    /// Publish deny.
-    pub pub_deny: Vec<String>,
-    /// Subscribe allow.
-    pub sub_allow: Vec<String>,
-    /// Subscribe deny.
-    pub sub_deny: Vec<String>,
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> = v
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
-/// Asks the server who this connection is. In a cluster the request may be answered by a
-/// server other than the client's own, and on 2.10.26 (observed) such an answer carries the
-/// account but not the permissions, which that server does not know. Only the answer of the
-/// client's own server counts (the reply's `server.name` equals the `server_name` of the
-/// connection's INFO): the harness asks again, up to 20 times, until its own server answers.
-pub async fn user_info(c: &mut Client) -> Result<UserInfo, String> {
-    let own = c.info["server_name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let mut others = 0;
-    let mut reply = None;
-    for _ in 0..20 {
-        let (msgs, errs) = c
-            .request("$SYS.REQ.USER.INFO", b"", Duration::from_secs(2), 1)
-            .await;
-        if let Some(e) = errs.first() {
-            return Err(e.clone());
-        }
-        let m = msgs
-            .into_iter()
-            .next()
-            .ok_or("no reply to $SYS.REQ.USER.INFO")?;
-        let v: Value = serde_json::from_slice(&m.payload)
-            .map_err(|e| format!("user info is not JSON: {e}"))?;
-        // A single server without a name in the reply (it always has one) counts as its own.
-        match v["server"]["name"].as_str() {
-            Some(n) if n != own && !own.is_empty() => others += 1,
-            _ => {
-                reply = Some(v);
-                break;
-            }
-        }
-    }
-    let v = reply.ok_or_else(|| {
-        format!("{others} replies to $SYS.REQ.USER.INFO, none from the client's own server {own:?}")
-    })?;
-    let d = &v["data"];
-    let p = &d["permissions"];
-    Ok(UserInfo {
-        account: d["account"].as_str().unwrap_or_default().to_string(),
-        pub_allow: strings(&p["publish"]["allow"]),
-        pub_deny: strings(&p["publish"]["deny"]),
-        sub_allow: strings(&p["subscribe"]["allow"]),
-        sub_deny: strings(&p["subscribe"]["deny"]),
-    })
-}
-
 fn check_user_info(conn: &str, info: &UserInfo, e: &UserInfoExpect) -> StepLine {
     let mut parts = vec![format!("account {}", info.account)];
     let sorted = |v: &Vec<String>| {
@@ -1667,7 +1009,7 @@ fn check_user_info(conn: &str, info: &UserInfo, e: &UserInfoExpect) -> StepLine 
 }
 
 async fn burst(scn: &Scenario, addr: &str, count: usize, timeout: Duration) -> StepLine {
-    let Some(g) = scn.generate_users.clone() else {
+    let Some(g) = scn.world.generate_users.clone() else {
         return bad(
             "burst".into(),
             "generate_users in the scenario",

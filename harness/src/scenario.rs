@@ -47,6 +47,11 @@ use toml::Spanned;
 use callout_leaves::text::line_of;
 use callout_leaves::version::{check_version, parse_version, version_at_least};
 
+use callout_world::spec::{
+    AuthUser, CertChoice, Feature, GenerateUsers, Leaf, OperatorShape, ResponderOn, Topology,
+    WorldSpec, MAX_NODES, MAX_RESPONDERS,
+};
+
 use crate::verdict::Level;
 
 /// A scenario file problem: file, line, field, fix.
@@ -97,77 +102,6 @@ struct RawTopology {
     #[serde(default)]
     leaf: Vec<Leaf>,
 }
-
-/// A leaf server that connects to the first node's leaf-node listener with credentials in its
-/// remote URL, so the hub calls the leaf connection itself out (`client_info.kind` Leafnode).
-/// Its own clients need no credentials (the leaf has no authorization).
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Leaf {
-    /// The node name connect steps use (`node = "NAME"`).
-    pub name: String,
-    /// The user in the remote URL.
-    pub user: String,
-    /// Its password.
-    pub pass: String,
-}
-
-/// Where the responder instances connect.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ResponderOn {
-    /// All on this node (index into the nodes, 0-based).
-    Node(usize),
-    /// Instance i on node i (round-robin).
-    Each,
-}
-
-/// The servers and responder instances of a file: one node and one responder unless the file
-/// has a `[topology]` table.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Topology {
-    /// Nodes of the cluster, `n1` … `nN` (1: no cluster).
-    pub nodes: usize,
-    /// Responder instances in one queue group.
-    pub responders: usize,
-    /// Where they connect.
-    pub responder_on: ResponderOn,
-    /// A delaying proxy between every responder instance and its node, so `delay_answers`
-    /// steps can make the answers late.
-    pub slow_link: bool,
-    /// Leaf servers of the first node.
-    pub leafs: Vec<Leaf>,
-}
-
-impl Default for Topology {
-    fn default() -> Self {
-        Topology {
-            nodes: 1,
-            responders: 1,
-            responder_on: ResponderOn::Node(0),
-            slow_link: false,
-            leafs: vec![],
-        }
-    }
-}
-
-impl Topology {
-    /// Every name a connect step's `node` may take: `n1` … `nN`, then the leafs.
-    pub fn node_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = (1..=self.nodes).map(|i| format!("n{i}")).collect();
-        v.extend(self.leafs.iter().map(|l| l.name.clone()));
-        v
-    }
-
-    /// True for a file with more than one server or responder, or a slow link.
-    pub fn is_plain(&self) -> bool {
-        *self == Topology::default()
-    }
-}
-
-/// The most nodes of a cluster.
-pub const MAX_NODES: usize = 5;
-/// The most responder instances.
-pub const MAX_RESPONDERS: usize = 8;
 
 fn check_topology(
     t: Option<RawTopology>,
@@ -281,49 +215,8 @@ struct RawAllowDeny {
     deny: Vec<String>,
 }
 
-/// How an operator-mode file shapes the world besides its accounts (`crate::operator`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct OperatorShape {
-    /// Accounts whose signing key is scoped, with the template's publish and subscribe
-    /// permissions.
-    pub scoped: Vec<(String, callout_codec::Permission, callout_codec::Permission)>,
-    /// `issuer = "signing_key"`: responses are signed by a signing key of the callout account.
-    pub issuer_signing_key: bool,
-    /// `target_keys = "account"`: the responder gets the target accounts' own keys.
-    pub target_identity_keys: bool,
-    /// `default_sentinel = true` (2.11.2+).
-    pub default_sentinel: bool,
-    /// Wire mode only (not in files): the callout account has no `authorization`.
-    pub callout_off: bool,
-}
-
 fn default_timeout() -> Spanned<f64> {
     Spanned::new(0..0, 1.0)
-}
-
-/// A user that bypasses the callout (listed in `auth_users`).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct AuthUser {
-    /// User name.
-    pub user: String,
-    /// Password.
-    pub pass: String,
-    /// Account the user is defined in.
-    pub account: String,
-}
-
-/// Many generated users for load cases: `<prefix><i>` with password `<prefix><i>-pw`, in the
-/// accounts round-robin, each allowed to publish `<prefix><i>.>` and `$SYS.REQ.USER.INFO`.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct GenerateUsers {
-    /// Name prefix.
-    pub prefix: String,
-    /// How many.
-    pub count: usize,
-    /// Accounts, round-robin.
-    pub accounts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -634,18 +527,6 @@ pub enum ConnectExpect {
     Closed,
 }
 
-/// The client certificate a TLS connect presents.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum CertChoice {
-    /// None.
-    #[default]
-    None,
-    /// The certificate of the `[users.NAME]` entry with `cert = true`.
-    User(String),
-    /// A certificate the run's CA signed for `CN=NAME`, a subject no user has.
-    Stranger(String),
-}
-
 /// What a subscribe should end in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SubExpect {
@@ -888,65 +769,18 @@ impl Case {
     }
 }
 
-/// A parsed scenario file.
+/// A parsed scenario file: its metadata, the world its cases run in, and the cases.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
-    /// Path.
+    /// Where the file was read from (`<embedded>/NAME` for the built-in catalog).
     pub path: PathBuf,
-    /// Title.
+    /// The file's title.
     pub title: String,
     /// Oldest server version for the whole file.
     pub min_server: Option<String>,
-    /// False when the file runs with no responder at all.
-    pub responder_present: bool,
-    /// A feature the responder may lack: `xkey` (if it never answers, cases are
-    /// unimplemented), or the users.json extension `nkey` or `token` (the probe logs in with
-    /// one; if the responder rejects it, cases are unimplemented).
-    pub feature: Option<String>,
-    /// Accounts besides AUTH.
-    pub accounts: Vec<String>,
-    /// System account.
-    pub system_account: Option<String>,
-    /// Seal requests.
-    pub xkey: bool,
-    /// authorization.timeout.
-    pub timeout: f64,
-    /// allowed_accounts.
-    pub allowed_accounts: Vec<String>,
-    /// Bypass users.
-    pub auth_users: Vec<AuthUser>,
-    /// The users directory as JSON (seed format).
-    pub users_json: serde_json::Value,
-    /// Generated users.
-    pub generate_users: Option<GenerateUsers>,
-    /// The readiness probe's login when the responder does not read the harness's users.json
-    /// (a profile's declared identity); `None` adds the probe user to users.json.
-    pub probe: Option<crate::profile::Credential>,
-    /// The responder's own public issuer and xkey (a profile's `[keys]`); `None`: the harness
-    /// generates them and hands the seeds over through the placeholders.
-    pub keys: Option<crate::profile::OwnKeys>,
-    /// A responder that is already running: the server listens where it connects and knows
-    /// its user (a profile's `[responder] url`); the harness starts no process.
-    pub attach: Option<crate::profile::Attach>,
-    /// Client certificates: a TLS listener whose clients' certificates the server verifies
-    /// against the run's CA.
-    pub tls: bool,
-    /// nkey logins of a profile's identities: the name a connect step's `nkey` names, and the
-    /// seed that signs the nonce.
-    pub nkey_logins: Vec<(String, crate::profile::NkeySeed)>,
-    /// A WebSocket listener.
-    pub websocket: bool,
-    /// The servers and responder instances (`[topology]`).
-    pub topology: Topology,
-    /// Operator (decentralized) mode (`[server] mode = "operator"`): the harness makes an
-    /// operator, SYS, the callout account AUTH and a signing key per target account, and
-    /// clients connect with the sentinel's JWT (`crate::operator`). Such files run only with
-    /// `run --mode operator`.
-    pub operator: bool,
-    /// Operator mode: scoped keys, the response signer, the keys handed over, the default
-    /// sentinel.
-    pub operator_shape: OperatorShape,
-    /// Cases.
+    /// The servers, responders, users and keys the cases run against.
+    pub world: WorldSpec,
+    /// The cases, in file order.
     pub cases: Vec<Case>,
 }
 
@@ -980,16 +814,21 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
             ));
         }
     }
-    if let Some(f) = &raw.feature {
-        if !matches!(f.as_str(), "xkey" | "nkey" | "token" | "cert") {
-            return Err(err(
+    let feature = match raw.feature.as_deref() {
+        None => None,
+        Some(f) => Some(Feature::parse(f).ok_or_else(|| {
+            err(
                 0,
                 format!("feature = {f:?}: use \"xkey\" (sealing), \"nkey\", \"token\" or \"cert\" (the users.json extensions)"),
-            ));
-        }
-        if f == "cert" && !raw.server.tls {
-            return Err(err(0, "feature = \"cert\" needs [server] tls = true (client certificates travel over TLS)".into()));
-        }
+            )
+        })?),
+    };
+    if feature == Some(Feature::Cert) && !raw.server.tls {
+        return Err(err(
+            0,
+            "feature = \"cert\" needs [server] tls = true (client certificates travel over TLS)"
+                .into(),
+        ));
     }
     for v in raw.min_server.iter() {
         check_version(v).map_err(|m| err(0, format!("min_server: {m}")))?;
@@ -1226,25 +1065,29 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         path: file.to_path_buf(),
         title: raw.title,
         min_server: raw.min_server,
-        responder_present: raw.responder.as_deref() != Some("absent"),
-        feature: raw.feature,
-        accounts: raw.server.accounts,
-        system_account: raw.server.system_account,
-        xkey: raw.server.xkey,
-        timeout,
-        allowed_accounts: raw.server.allowed_accounts,
-        auth_users: raw.server.auth_users,
-        users_json,
-        generate_users: raw.generate_users,
-        probe: None,
-        keys: None,
-        attach: None,
-        tls: raw.server.tls,
-        websocket: raw.server.websocket,
-        nkey_logins: vec![],
-        topology,
-        operator,
-        operator_shape,
+        world: WorldSpec {
+            origin: file.to_path_buf(),
+            responder_present: raw.responder.as_deref() != Some("absent"),
+            feature,
+            accounts: raw.server.accounts,
+            system_account: raw.server.system_account,
+            xkey: raw.server.xkey,
+            timeout,
+            allowed_accounts: raw.server.allowed_accounts,
+            auth_users: raw.server.auth_users,
+            users_json,
+            generate_users: raw.generate_users,
+            probe: None,
+            keys: None,
+            attach: None,
+            tls: raw.server.tls,
+            websocket: raw.server.websocket,
+            nkey_logins: vec![],
+            topology,
+            operator,
+            operator_shape,
+            injector: None,
+        },
         cases,
     })
 }
@@ -1794,8 +1637,8 @@ mod tests {
     fn a_minimal_file_parses() {
         let s = p(&format!("{MIN}[users.a]\npass = \"a\"\naccount = \"APP\"\n[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [ {{ connect = \"a\", pass = \"a\" }} ]\n")).unwrap();
         assert_eq!(s.cases[0].steps.len(), 1);
-        assert_eq!(s.users_json["a"]["account"], "APP");
-        assert!(s.responder_present);
+        assert_eq!(s.world.users_json["a"]["account"], "APP");
+        assert!(s.world.responder_present);
     }
 
     #[test]
@@ -1882,6 +1725,10 @@ mod tests {
         assert!(e.message.contains("does not apply"), "{e}");
     }
 
+    fn one_case(steps: &str) -> String {
+        format!("{MIN}[users.a]\npass = \"a\"\naccount = \"APP\"\n[[case]]\nid = \"e2e.x.1\"\ntitle = \"t\"\nrequirement = \"r\"\ncite = \"c\"\nsteps = [\n  {{ connect = \"l\", user = \"a\", pass = \"a\" }},\n  {steps},\n]\n")
+    }
+
     #[test]
     fn numbers_are_checked_when_the_file_loads() {
         for (step, field) in [
@@ -1906,7 +1753,10 @@ mod tests {
             assert_eq!(e.line, 3, "{t}: {e}");
             assert!(e.message.contains("[server] timeout"), "{t}: {e}");
         }
-        assert_eq!(p(&format!("{MIN}timeout = 2.5\n")).unwrap().timeout, 2.5);
+        assert_eq!(
+            p(&format!("{MIN}timeout = 2.5\n")).unwrap().world.timeout,
+            2.5
+        );
     }
 
     #[test]
@@ -1971,7 +1821,10 @@ mod tests {
         let ok =
             users("PERMISSIONS = { Pub = { allow = [\"x\"] }, resp = { max = 1, ttl = 1000 } }")
                 .unwrap();
-        assert_eq!(ok.users_json["a"]["PERMISSIONS"]["Pub"]["allow"][0], "x");
+        assert_eq!(
+            ok.world.users_json["a"]["PERMISSIONS"]["Pub"]["allow"][0],
+            "x"
+        );
         for (u, want) in [
             ("permisions = {}", "users.a: unknown key \"permisions\""),
             (
@@ -2025,7 +1878,7 @@ mod tests {
             "{ connect = \"s\", creds = \"AUTH\" }",
         ))
         .unwrap();
-        let shape = &ok.operator_shape;
+        let shape = &ok.world.operator_shape;
         assert!(shape.issuer_signing_key && shape.target_identity_keys && shape.default_sentinel);
         assert_eq!(shape.scoped.len(), 1);
         assert_eq!(shape.scoped[0].0, "APP3");
@@ -2121,12 +1974,13 @@ mod tests {
             "{ storm = 10, within = 1.0, nodes = [\"n2\", \"n3\"], kill = 2, at = 0.5 }",
         ))
         .unwrap();
-        assert_eq!(ok.topology.nodes, 3);
-        assert_eq!(ok.topology.responder_on, ResponderOn::Each);
-        assert_eq!(ok.topology.node_names(), ["n1", "n2", "n3", "edge"]);
-        assert!(!ok.topology.is_plain());
+        assert_eq!(ok.world.topology.nodes, 3);
+        assert_eq!(ok.world.topology.responder_on, ResponderOn::Each);
+        assert_eq!(ok.world.topology.node_names(), ["n1", "n2", "n3", "edge"]);
+        assert!(!ok.world.topology.is_plain());
         assert!(p(&file("", "{ connect = \"a\", pass = \"a\" }"))
             .unwrap()
+            .world
             .topology
             .is_plain());
         // The line: 0 for the step's own line, else the given one.

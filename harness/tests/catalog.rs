@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use callout_conformance::runner::{self, ProcessBackend, RunOptions};
+use callout_conformance::fixture::ProcessBackend;
+use callout_conformance::runner::{self, RunOptions};
 use callout_conformance::{provision, scenario, sut::ResponderSpec, verdict::Verdict};
 
 fn transcript(results: &[callout_conformance::verdict::CaseResult]) -> String {
@@ -33,7 +34,11 @@ async fn every_scenario_passes_against_the_reference_and_matches_its_snapshot() 
             scn,
             &ProcessBackend,
             &bin,
-            if scn.operator { &operator_spec } else { &spec },
+            if scn.world.operator {
+                &operator_spec
+            } else {
+                &spec
+            },
             &RunOptions::default(),
             &mut |_| {},
         )

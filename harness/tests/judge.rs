@@ -203,7 +203,7 @@ fn operator_mode_responders_that_differ_without_being_wrong_get_the_references_v
 fn topology_cases() -> Vec<String> {
     scenarios()
         .iter()
-        .filter(|s| !s.topology.is_plain())
+        .filter(|s| !s.world.topology.is_plain())
         .flat_map(|s| s.cases.iter().map(|c| c.id.clone()))
         .collect()
 }

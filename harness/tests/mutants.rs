@@ -130,7 +130,7 @@ fn every_mutant_is_caught_by_at_least_one_case() {
     let (topology, plain): (Vec<_>, Vec<_>) = scenario::load_dir(&dir)
         .expect("scenarios")
         .into_iter()
-        .partition(|s| !s.topology.is_plain());
+        .partition(|s| !s.world.topology.is_plain());
     assert!(topology.len() >= 4, "cluster, storm, fault and leaf files");
     let (plain, topology) = (Arc::new(plain), Arc::new(topology));
     let rt = tokio::runtime::Builder::new_multi_thread()

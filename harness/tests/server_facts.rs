@@ -8,24 +8,24 @@
 //!   `[REDACTED]` from then on.
 //! - A user JWT sent by a client in config mode is discarded: `connect_opts.jwt` is empty.
 
-use std::path::Path;
 use std::time::Duration;
 
 use callout_codec::{jwt, AuthRequest};
 use callout_conformance::client::{self, ConnectOptions, ConnectOutcome, Event};
-use callout_conformance::runner::{Fixture, RESPONDER_USER};
-use callout_conformance::{provision, scenario, server};
+use callout_conformance::fixture::{Fixture, RESPONDER_USER};
+use callout_conformance::spec::WorldSpec;
+use callout_conformance::{provision, server};
 
 /// Connects a client with `opts` on a callout server of `version` and returns the
 /// authorization request the server published for it.
 async fn request_for(version: &str, opts: ConnectOptions) -> callout_codec::Claims<AuthRequest> {
     let bin = provision::resolve(version, None).expect("nats-server");
-    let scn = scenario::parse(
-        "[server]\naccounts = [\"APP\"]\ntimeout = 1.0\n",
-        Path::new("server-facts.toml"),
-    )
-    .unwrap();
-    let fixture = Fixture::new(&scn).unwrap();
+    let spec = WorldSpec {
+        origin: "server-facts".into(),
+        accounts: vec!["APP".into()],
+        ..WorldSpec::default()
+    };
+    let fixture = Fixture::new(&spec).unwrap();
     let conf = fixture.conf.clone();
     let srv = tokio::task::spawn_blocking(move || server::start_process(&bin, &conf))
         .await

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use callout_conformance::runner::{ProcessBackend, RunOptions};
+use callout_conformance::fixture::ProcessBackend;
+use callout_conformance::runner::RunOptions;
 use callout_conformance::sut::ResponderSpec;
 use callout_conformance::verdict::Verdict;
 use callout_conformance::{provision, wire};

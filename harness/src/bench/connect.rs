@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{bench_scenario, Percentiles, BENCH_PASS, BENCH_USER, BYPASS_PASS, BYPASS_USER};
+use super::{bench_world, Percentiles, BENCH_PASS, BENCH_USER, BYPASS_PASS, BYPASS_USER};
 use crate::client::{self, ConnectOptions, ConnectOutcome};
 use crate::provision::ServerBinary;
-use crate::runner::{Fixture, ProcessBackend, ServerBackend};
 use crate::server::RunningServer;
 use crate::sut::{self, ResponderSpec, RunningResponder};
+use callout_world::fixture::{Fixture, ProcessBackend, ServerBackend};
 
 /// Connect latency through the callout and around it.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -48,7 +48,7 @@ impl ConnectRig {
         responder: &ResponderSpec,
         xkey: bool,
     ) -> Result<ConnectRig, String> {
-        let fixture = Fixture::new(&bench_scenario(xkey)?)
+        let fixture = Fixture::new(&bench_world(xkey))
             .map_err(|e| format!("cannot write the fixture files: {e}"))?;
         let server = ProcessBackend
             .start(bin, &fixture.conf)

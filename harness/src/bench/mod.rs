@@ -34,10 +34,11 @@ use serde::Serialize;
 
 use crate::provision::{self, ServerBinary};
 use crate::sut::ResponderSpec;
+use callout_world::spec::{AuthUser, WorldSpec};
 
 pub use args::{BenchArgs, Sizes};
-pub use connect::{ConnectResult, ConnectRig, Route};
 pub use callout_leaves::stats::{self, Percentiles};
+pub use connect::{ConnectResult, ConnectRig, Route};
 pub use svg::svg;
 pub use table::{fmt_us, terminal};
 pub use throughput::{WirePoint, WireRig};
@@ -130,26 +131,33 @@ fn cores() -> usize {
         .unwrap_or(1)
 }
 
-/// The configuration every bench run uses, as a scenario file (data, not code): an account for
-/// the admitted user, a system account, an auth user that bypasses the callout, and one user
-/// with permissions so that the user JWT is of a realistic size.
-fn bench_scenario(xkey: bool) -> Result<crate::scenario::Scenario, String> {
-    let text = format!(
-        r#"title = "bench"
-[server]
-accounts = ["APP", "{SYS_ACCOUNT}"]
-system_account = "{SYS_ACCOUNT}"
-xkey = {xkey}
-timeout = 2.0
-auth_users = [ {{ user = "{BYPASS_USER}", pass = "{BYPASS_PASS}", account = "APP" }} ]
-
-[users.{BENCH_USER}]
-pass = "{BENCH_PASS}"
-account = "APP"
-permissions = {{ pub = {{ allow = ["bench.>", "orders.*"], deny = ["bench.secret"] }}, sub = {{ allow = ["_INBOX.>", "bench.>"] }}, resp = {{ max = 1, ttl = 1000000000 }} }}
-"#
-    );
-    crate::scenario::parse(&text, std::path::Path::new("bench")).map_err(|e| e.to_string())
+/// The world both rigs start from: the bench user (admitted into APP with permissions), a
+/// user that bypasses the callout, and a system account.
+fn bench_world(xkey: bool) -> WorldSpec {
+    WorldSpec {
+        origin: "bench".into(),
+        accounts: vec!["APP".into(), SYS_ACCOUNT.into()],
+        system_account: Some(SYS_ACCOUNT.into()),
+        xkey,
+        timeout: 2.0,
+        auth_users: vec![AuthUser {
+            user: BYPASS_USER.into(),
+            pass: BYPASS_PASS.into(),
+            account: "APP".into(),
+        }],
+        users_json: serde_json::json!({
+            BENCH_USER: {
+                "pass": BENCH_PASS,
+                "account": "APP",
+                "permissions": {
+                    "pub": { "allow": ["bench.>", "orders.*"], "deny": ["bench.secret"] },
+                    "sub": { "allow": ["_INBOX.>", "bench.>"] },
+                    "resp": { "max": 1, "ttl": 1_000_000_000 },
+                },
+            },
+        }),
+        ..WorldSpec::default()
+    }
 }
 
 /// Measures one responder on one server.
@@ -274,10 +282,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bench_configuration_parses() {
-        let s = bench_scenario(true).unwrap();
-        assert!(s.xkey);
-        assert_eq!(s.users_json[BENCH_USER]["permissions"]["resp"]["max"], 1);
-        assert_eq!(s.auth_users[0].user, BYPASS_USER);
+    fn the_bench_world_seals_and_gives_the_bench_user_permissions() {
+        let fx = callout_world::fixture::Fixture::new(&bench_world(true)).unwrap();
+        let users: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&fx.users_path).unwrap()).unwrap();
+        assert_eq!(users[BENCH_USER]["permissions"]["resp"]["max"], 1);
+        assert!(fx.conf.callout.as_ref().unwrap().xkey.is_some());
+        let bypass = fx.conf.accounts.iter().flat_map(|a| &a.users);
+        assert!(bypass.clone().any(|(u, _)| u == BYPASS_USER));
     }
 }

@@ -9,14 +9,15 @@ use callout_codec::SealingChannel;
 use serde::Serialize;
 
 use super::{
-    bench_scenario, Percentiles, BENCH_PASS, BENCH_USER, HARNESS_USER, SYS_ACCOUNT, SYS_USER,
+    bench_world, Percentiles, BENCH_PASS, BENCH_USER, HARNESS_USER, SYS_ACCOUNT, SYS_USER,
 };
 use crate::client::{self, Client, ConnectOptions, ConnectOutcome, Event};
 use crate::provision::ServerBinary;
-use crate::runner::{self, Fixture, ProcessBackend, ServerBackend};
 use crate::server::RunningServer;
 use crate::sut::{self, ResponderSpec, RunningResponder};
 use crate::wire::{self, FakeServer};
+use callout_world::fixture::{Fixture, ProcessBackend, ServerBackend};
+use callout_world::spec::AuthUser;
 
 /// Replies of each throughput point fully decoded and judged, after the clock stops.
 const JUDGED_SAMPLE: usize = 16;
@@ -69,18 +70,17 @@ impl WireRig {
         responder: &ResponderSpec,
         xkey: bool,
     ) -> Result<WireRig, String> {
-        let mut fixture = Fixture::new(&bench_scenario(xkey)?)
-            .map_err(|e| format!("cannot write the fixture files: {e}"))?;
-        fixture.conf.callout = None;
+        let sys_pass = callout_world::credential::random_secret();
+        let mut spec = bench_world(xkey);
+        spec.injector = Some(HARNESS_USER.into());
+        spec.auth_users.push(AuthUser {
+            user: SYS_USER.into(),
+            pass: sys_pass.clone(),
+            account: SYS_ACCOUNT.into(),
+        });
+        let fixture =
+            Fixture::new(&spec).map_err(|e| format!("cannot write the fixture files: {e}"))?;
         let harness_pass = fixture.probe_pass.clone();
-        let sys_pass = format!("{}-sys", fixture.probe_pass);
-        for a in fixture.conf.accounts.iter_mut() {
-            if a.name == runner::CALLOUT_ACCOUNT {
-                a.users.push((HARNESS_USER.into(), harness_pass.clone()));
-            } else if a.name == SYS_ACCOUNT {
-                a.users.push((SYS_USER.into(), sys_pass.clone()));
-            }
-        }
         let server = ProcessBackend
             .start(bin, &fixture.conf)
             .await
@@ -132,7 +132,7 @@ impl WireRig {
     async fn subscribers(&mut self) -> Option<usize> {
         let filter = format!(
             r#"{{"acc":"{}","subscriptions":true}}"#,
-            runner::CALLOUT_ACCOUNT
+            callout_world::fixture::CALLOUT_ACCOUNT
         );
         let (msgs, _) = self
             .sys

@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use crate::provision;
 use crate::report;
-use crate::runner::{self, RunOptions, ServerBackend};
+use crate::runner::{self, RunOptions};
 use crate::scenario::{self, Scenario};
 use crate::sut::ResponderSpec;
 use crate::verdict::{Report, ResponderRun};
+use callout_world::fixture::ServerBackend;
 
 /// Parsed `run`/`list` options.
 #[derive(Debug, Default)]
@@ -111,7 +112,7 @@ pub fn load_scenarios(explicit: Option<&Path>) -> Result<Vec<Scenario>, scenario
 /// Makes the backend named by `--backend`.
 pub fn backend(name: &str) -> Result<Box<dyn ServerBackend>, String> {
     match name {
-        "process" => Ok(Box::new(runner::ProcessBackend)),
+        "process" => Ok(Box::new(callout_world::fixture::ProcessBackend)),
         "container" => crate::backend_container(),
         other => Err(format!("unknown backend {other:?}")),
     }
@@ -214,7 +215,7 @@ fn main_inner(args: Vec<String>) -> i32 {
                     };
                     let in_files = scenarios
                         .iter()
-                        .filter(|s| s.operator == operator)
+                        .filter(|s| s.world.operator == operator)
                         .flat_map(|s| &s.cases)
                         .any(|c| one.selects(c));
                     let in_wire = wire_selected(&one)
@@ -523,7 +524,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
     let operator = a.operator_mode();
     let scenarios: Vec<&Scenario> = scenarios
         .iter()
-        .filter(|s| s.operator == operator)
+        .filter(|s| s.world.operator == operator)
         .collect();
     let wire: Vec<_> = wire_selected(opts)
         .into_iter()

@@ -34,10 +34,10 @@ use serde::Serialize;
 
 use crate::client::Event;
 use crate::provision::{self, ServerBinary};
-use crate::runner::ProcessBackend;
 use crate::sut::ResponderSpec;
 use crate::verdict::Level;
 use crate::wire::{judge, Answer, Config, Judged, Phase, PhaseError};
+use callout_world::fixture::ProcessBackend;
 
 pub use mutate::Input;
 

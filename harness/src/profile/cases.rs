@@ -6,9 +6,10 @@ use serde_json::json;
 use super::{Credential, Identity};
 use crate::client::SigMode;
 use crate::profile::NkeySeed;
-use crate::scenario::{Case, CertChoice, ConnectExpect, Step};
+use crate::scenario::{Case, ConnectExpect, Step};
 use crate::verdict::Level;
 use crate::wire::{Identities, Login};
+use callout_world::spec::CertChoice;
 
 /// The identities the wire cases carry: the first admitted identity without an expiry plays
 /// both alice and bob. A minted credential is made again when each phase starts
@@ -152,7 +153,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(S
             vec![connect("unknown", &cred, ConnectExpect::Rejected)],
         )
     };
-    let random = crate::runner::random_secret();
+    let random = callout_world::credential::random_secret();
     let blank = Credential {
         user: None,
         pass: None,

@@ -47,79 +47,24 @@
 //! and the fix.
 
 mod cases;
-mod credential;
-
-pub use credential::{CredCmd, CredKind, Credential, CRED_CMD_TIMEOUT};
+pub use callout_world::credential::{
+    Attach, CredCmd, CredKind, Credential, NkeySeed, OwnKeys, CRED_CMD_TIMEOUT,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_json::json;
 use toml::Spanned;
 
-use callout_leaves::text::line_of;
-use crate::scenario::{
-    ConnectExpect, Scenario, ScenarioError, UserInfoExpect, MAX_SERVER_TIMEOUT,
-};
+use crate::scenario::{ConnectExpect, Scenario, ScenarioError, UserInfoExpect, MAX_SERVER_TIMEOUT};
 use crate::sut::{self, ResponderSpec};
+use callout_leaves::text::line_of;
+use callout_world::spec::WorldSpec;
 use cases::{cases, wire_identities};
 
 /// The longest `expires_in` a profile may declare, in seconds.
 pub const MAX_EXPIRES_IN: f64 = 60.0;
-
-/// The public keys of a responder that holds its own seeds (`[keys]`): the server trusts this
-/// issuer and seals to this xkey, and the harness hands over no seed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OwnKeys {
-    /// The issuer account's public key, `A…`.
-    pub issuer: String,
-    /// The responder's public curve key, `X…`.
-    pub xkey: Option<String>,
-}
-
-/// A user seed (`SU…`) a profile declares: checked when the profile loads, never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct NkeySeed(String);
-
-impl NkeySeed {
-    /// A seed already checked (or just generated).
-    pub fn new(seed: String) -> NkeySeed {
-        NkeySeed(seed)
-    }
-
-    /// The signer of the seed (checked at load).
-    pub fn signer(&self) -> Arc<callout_codec::Signer> {
-        Arc::new(
-            callout_codec::Signer::from_seed(&self.0, callout_codec::KeyKind::User)
-                .unwrap_or_else(|_| callout_codec::Signer::generate(callout_codec::KeyKind::User)),
-        )
-    }
-
-    /// The seed, for the fixture's key map.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for NkeySeed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("NkeySeed([REDACTED])")
-    }
-}
-
-/// A responder that is already running (`[responder] url`, `user`, `pass`): the harness
-/// starts each server on this loopback port with this user in the callout account, and waits
-/// for the responder to connect; it never starts, stops or restarts it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Attach {
-    /// The loopback port the responder connects to.
-    pub port: u16,
-    /// The user it connects as.
-    pub user: String,
-    /// Its password.
-    pub pass: String,
-}
 
 /// One declared identity.
 #[derive(Clone, Debug, PartialEq)]
@@ -445,7 +390,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
                 if callout_codec::Signer::from_seed(seed, callout_codec::KeyKind::User).is_err() {
                     return Err(e("nkey_seed is not a user seed: write the seed (SU…) of the user key the client signs the server's nonce with".into()));
                 }
-                Some(NkeySeed(seed.clone()))
+                Some(NkeySeed::new(seed.clone()))
             }
         };
         if let Some(cn) = &ri.cert_cn {
@@ -496,7 +441,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
             }
         }
         if let Some(a) = &ri.account {
-            if !accounts.contains(a) && a != crate::runner::CALLOUT_ACCOUNT {
+            if !accounts.contains(a) && a != callout_world::fixture::CALLOUT_ACCOUNT {
                 accounts.push(a.clone());
             }
         }
@@ -534,25 +479,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         path: path.to_path_buf(),
         title: format!("Profile {name}"),
         min_server: None,
-        responder_present: true,
-        feature: None,
-        accounts,
-        system_account: None,
-        xkey: raw.responder.sealing,
-        timeout,
-        allowed_accounts: vec![],
-        auth_users: vec![],
-        users_json: json!({}),
-        generate_users: None,
-        probe: Some(main.credential.clone()),
-        keys: keys.clone(),
-        attach: attach.clone(),
-        tls: identities.iter().any(|i| i.credential.cert_cn.is_some()),
-        websocket: false,
-        nkey_logins,
-        topology: Default::default(),
-        operator: false,
-        operator_shape: Default::default(),
+        world: WorldSpec {
+            origin: path.to_path_buf(),
+            accounts,
+            xkey: raw.responder.sealing,
+            timeout,
+            probe: Some(main.credential.clone()),
+            keys: keys.clone(),
+            attach: attach.clone(),
+            tls: identities.iter().any(|i| i.credential.cert_cn.is_some()),
+            nkey_logins,
+            ..WorldSpec::default()
+        },
         cases,
     };
     let mut ids = wire_identities(
@@ -614,7 +552,7 @@ pub fn secrets(p: &Profile) -> Vec<String> {
     p.identities
         .iter()
         .flat_map(|i| [i.credential.pass.clone(), i.credential.token.clone()])
-        .chain([p.scenario.attach.as_ref().map(|a| a.pass.clone())])
+        .chain([p.scenario.world.attach.as_ref().map(|a| a.pass.clone())])
         .flatten()
         .filter(|s| !s.is_empty())
         .collect()
@@ -625,6 +563,7 @@ mod tests {
     use super::*;
     use crate::scenario::Step;
     use crate::wire::Login;
+    use serde_json::json;
 
     const BASE: &str = r#"
 [responder]
@@ -680,7 +619,7 @@ expect = "rejected"
         let ids: Vec<String> = p.scenario.cases.iter().map(|c| c.id.clone()).collect();
         assert_eq!(ids[0], "e2e.profile.1");
         assert_eq!(ids[7], "e2e.profile.8");
-        assert_eq!(p.scenario.accounts, ["APP", "OPS"]);
+        assert_eq!(p.scenario.world.accounts, ["APP", "OPS"]);
         // The altered token differs from the declared one.
         let Step::Connect { token, .. } = &p.scenario.cases[4].steps[0] else {
             panic!()
@@ -696,7 +635,7 @@ expect = "rejected"
             json!(["a.>", "$SYS.REQ.USER.INFO"])
         );
         assert_eq!(
-            p.scenario.probe.as_ref().unwrap().token.as_deref(),
+            p.scenario.world.probe.as_ref().unwrap().token.as_deref(),
             Some("tok-a")
         );
         assert_eq!(secrets(&p), ["tok-a", "bob-pw"]);
@@ -710,7 +649,7 @@ expect = "rejected"
         );
         let p = parse_str(&text).unwrap();
         assert!(
-            p.scenario.tls,
+            p.scenario.world.tls,
             "a certificate identity needs the TLS listener"
         );
         let titles: Vec<&str> = p.scenario.cases.iter().map(|c| c.title.as_str()).collect();
@@ -722,6 +661,7 @@ expect = "rejected"
         assert!(titles.contains(&"a certificate of an unknown subject is rejected"));
         let names: Vec<&str> = p
             .scenario
+            .world
             .nkey_logins
             .iter()
             .map(|(n, _)| n.as_str())

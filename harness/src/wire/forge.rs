@@ -88,7 +88,7 @@ impl FakeServer {
             xkey: CurveSecret::generate(),
             responder_xkey,
             issuer: issuer.into(),
-            ids: Default::default(),
+            ids: std::sync::Arc::new(super::harness_identities()),
             operator: None,
         }
     }

@@ -32,15 +32,17 @@ pub use forge::{
     FakeServer, Forged, Injector, Judged, ALICE_PASS, BOB_PASS, LISTEN,
 };
 
-use callout_leaves::text::Redactor;
 use crate::client::{self, ConnectOptions, ConnectOutcome};
 use crate::provision::ServerBinary;
-use crate::runner::{self, Fixture, RunOptions, ServerBackend};
-use crate::scenario::Scenario;
+use crate::runner::RunOptions;
 use crate::sut::{self, ResponderSpec, RunningResponder};
 use crate::verdict::{CaseResult, Level, StderrTail, Verdict};
+use callout_leaves::text::Redactor;
+use callout_world::fixture::{Fixture, ServerBackend};
+use callout_world::spec::WorldSpec;
 
-pub use identity::{Identities, Login, WRONG_PASS};
+pub use callout_world::credential::{Identities, Login, WRONG_PASS};
+pub use identity::harness_identities;
 
 const HARNESS_USER: &str = "callout-harness";
 
@@ -226,7 +228,7 @@ pub fn catalog() -> impl Iterator<Item = &'static WireCase> {
 /// What running the wire catalog produced.
 pub struct WireOutcome {
     /// Results, as for a scenario file.
-    pub outcome: runner::ScenarioOutcome,
+    pub outcome: crate::runner::ScenarioOutcome,
     /// Times the responder was restarted.
     pub restarts: usize,
     /// stderr per phase (and per restart).
@@ -247,7 +249,7 @@ pub async fn run_wire(
         .filter(|c| c.config.is_operator() == operator_mode && opts.selects_id(c.id))
         .collect();
     let mut out = WireOutcome {
-        outcome: runner::ScenarioOutcome {
+        outcome: crate::runner::ScenarioOutcome {
             results: vec![],
             stderr: String::new(),
             setup_error: None,
@@ -255,7 +257,10 @@ pub async fn run_wire(
         restarts: 0,
         stderr: vec![],
     };
-    let ids = responder.identities.clone().unwrap_or_default();
+    let ids = responder
+        .identities
+        .clone()
+        .unwrap_or_else(|| std::sync::Arc::new(harness_identities()));
     let configs: &[Config] = if operator_mode {
         &[Config::Operator, Config::OperatorSealed]
     } else {
@@ -461,22 +466,19 @@ impl Phase {
             Identities {
                 bob_account: "APP2".into(),
                 users: operator::operator_users(),
-                ..Identities::default()
+                ..harness_identities()
             }
         } else {
             responder
                 .identities
                 .clone()
-                .unwrap_or_default()
+                .unwrap_or_else(|| std::sync::Arc::new(harness_identities()))
                 .refreshed()
                 .map_err(|e| PhaseError::Setup(e, String::new()))?
         });
-        let scn = Scenario {
-            path: "wire".into(),
-            title: "wire".into(),
-            min_server: None,
-            responder_present: true,
-            feature: None,
+        let spec = WorldSpec {
+            origin: "wire".into(),
+            injector: Some(HARNESS_USER.into()),
             accounts: if config.is_operator() {
                 vec![
                     "APP1".into(),
@@ -488,11 +490,8 @@ impl Phase {
             } else {
                 vec!["APP".into(), ids.bob_account.clone()]
             },
-            system_account: None,
             xkey: matches!(config, Config::Sealed | Config::OperatorSealed) || ids.always_sealed(),
             timeout: 2.0,
-            allowed_accounts: vec![],
-            auth_users: vec![],
             users_json: match config {
                 Config::Nkey if ids.users_json => wire_users_with_nkey(),
                 Config::Cert if ids.users_json => {
@@ -505,17 +504,11 @@ impl Phase {
                 }
                 _ => ids.users.clone(),
             },
-            generate_users: None,
-            probe: None,
             keys: ids.keys.clone(),
             attach: ids.attach.clone(),
-            tls: false,
-            websocket: false,
-            nkey_logins: vec![],
-            topology: Default::default(),
             operator: config.is_operator(),
             operator_shape: if config.is_operator() {
-                crate::scenario::OperatorShape {
+                callout_world::spec::OperatorShape {
                     scoped: vec![operator::scope()],
                     callout_off: true,
                     ..Default::default()
@@ -523,21 +516,11 @@ impl Phase {
             } else {
                 Default::default()
             },
-            cases: vec![],
+            ..WorldSpec::default()
         };
         let setup = |e: String| PhaseError::Setup(e, String::new());
-        let mut fixture = Fixture::new(&scn).map_err(|e| setup(e.to_string()))?;
+        let fixture = Fixture::new(&spec).map_err(|e| setup(e.to_string()))?;
         let harness_pass = fixture.probe_pass.clone();
-        fixture.conf.callout = None;
-        fixture.conf.max_payload = Some(4 * 1024 * 1024);
-        if let Some(a) = fixture
-            .conf
-            .accounts
-            .iter_mut()
-            .find(|a| a.name == runner::CALLOUT_ACCOUNT)
-        {
-            a.users.push((HARNESS_USER.into(), harness_pass.clone()));
-        }
         let nats = backend
             .start(bin, &fixture.conf)
             .await
@@ -558,7 +541,7 @@ impl Phase {
         let opts = match fixture
             .operator
             .as_ref()
-            .and_then(|o| o.local_users.get(runner::CALLOUT_ACCOUNT))
+            .and_then(|o| o.local_users.get(callout_world::fixture::CALLOUT_ACCOUNT))
         {
             Some(u) => ConnectOptions {
                 jwt: Some(u.jwt.clone()),

@@ -6,9 +6,9 @@ use callout_codec::claims::NatsPayload;
 use callout_codec::jwt;
 use serde_json::json;
 
-use callout_leaves::text::short;
 use super::{mismatch, Config, Exchange, Finding, Kind, Who, WireCase};
 use crate::verdict::Level;
+use callout_leaves::text::short;
 
 /// The response cases.
 pub const CASES: &[WireCase] = &[

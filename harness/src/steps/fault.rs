@@ -8,7 +8,7 @@ use crate::scenario::{RestartTarget, Scenario};
 use crate::verdict::Figure;
 
 use super::storm::StepReport;
-use super::World;
+use callout_world::topology::World;
 
 /// Restarts `target` and waits up to `within` seconds (and at least until
 /// `ready_limit`, to report a figure) for the probe to be admitted on every cluster node.
@@ -22,7 +22,7 @@ pub async fn restart(
     let limit = ready_limit.max(Duration::from_secs_f64(within));
     let (line, t0, name) = match target {
         RestartTarget::Responder => {
-            if scn.attach.is_some() {
+            if scn.world.attach.is_some() {
                 return StepReport {
                     line: "restart the responder".into(),
                     mismatch: Some((
@@ -43,7 +43,7 @@ pub async fn restart(
             tokio::time::sleep(Duration::from_millis(200)).await;
             let t0 = Instant::now();
             for j in 0..world.instances.len() {
-                if let Err(e) = world.spawn_instance(j, scn) {
+                if let Err(e) = world.spawn_instance(j, &scn.world) {
                     return StepReport {
                         line: "restart the responder".into(),
                         mismatch: Some(("the responder starts again".into(), e)),

@@ -3,22 +3,21 @@
 //! the first node, several instances in one queue group on one node or one per node, and a
 //! delaying link between each instance and its node. `World` starts them, finds a node's
 //! address for a connect step, restarts what a fault step stopped, and heals what a case broke
-//! before the next case. `storm` and `fault` are the steps that act on the whole world.
+//! before the next case. The steps that act on the whole world (storms, restarts, delays)
+//! belong to the judge.
 //!
 //! Every server stays on loopback; the responder instances get the same placeholders as a
 //! single responder, with `{url}` naming their node (or their link).
 
-pub mod fault;
 pub mod link;
-pub mod storm;
 
 use std::time::{Duration, Instant};
 
 use crate::client::{self, ConnectOptions, ConnectOutcome};
+use crate::fixture::{Fixture, ServerBackend};
 use crate::provision::ServerBinary;
-use crate::runner::{Fixture, ServerBackend};
-use crate::scenario::{ResponderOn, Scenario};
 use crate::server::{ClusterConf, LeafRemote, RunningServer, ServerConf};
+use crate::spec::{ResponderOn, WorldSpec};
 use crate::sut::{self, ResponderSpec, RunningResponder};
 
 /// One server of the world.
@@ -83,16 +82,16 @@ fn free_ports(n: usize) -> Vec<u16> {
 }
 
 impl<'a> World<'a> {
-    /// Starts the servers of `scn` (no responder yet). A plain file gets exactly the one
+    /// Starts the servers of `spec` (no responder yet). A plain file gets exactly the one
     /// server it always had.
     pub async fn start(
-        scn: &Scenario,
+        spec: &WorldSpec,
         fixture: &'a Fixture,
         backend: &'a dyn ServerBackend,
         bin: &'a ServerBinary,
         responder: &'a ResponderSpec,
     ) -> Result<World<'a>, String> {
-        let t = &scn.topology;
+        let t = &spec.topology;
         let mut world = World {
             nodes: vec![],
             cluster: t.nodes,
@@ -101,13 +100,13 @@ impl<'a> World<'a> {
             bin,
             responder,
             fixture,
-            timeout: scn.timeout,
+            timeout: spec.timeout,
         };
         if t.nodes == 1 && t.leafs.is_empty() {
             let server = backend
                 .start(bin, &fixture.conf)
                 .await
-                .map_err(|e| format!("{}: {e}", scn.path.display()))?;
+                .map_err(|e| format!("{}: {e}", spec.origin.display()))?;
             let mut conf = fixture.conf.clone();
             conf.port = Some(server.port);
             world.nodes.push(Node {
@@ -153,7 +152,7 @@ impl<'a> World<'a> {
         for (l, port) in t.leafs.iter().zip(leaf_ports) {
             let conf = ServerConf {
                 server_name: Some(l.name.clone()),
-                auth_timeout_secs: scn.timeout,
+                auth_timeout_secs: spec.timeout,
                 port: Some(*port),
                 leaf_remotes: vec![LeafRemote {
                     url: format!("nats-leaf://{}:{}@127.0.0.1:{leaf_listen}", l.user, l.pass),
@@ -174,7 +173,7 @@ impl<'a> World<'a> {
             world
                 .start_node(i)
                 .await
-                .map_err(|e| format!("{}: {e}", scn.path.display()))?;
+                .map_err(|e| format!("{}: {e}", spec.origin.display()))?;
         }
         Ok(world)
     }
@@ -219,8 +218,8 @@ impl<'a> World<'a> {
 
     /// Starts every responder instance (a file with a responder): through its link with
     /// `slow_link`, with the placeholders of its node.
-    pub async fn start_responders(&mut self, scn: &Scenario) -> Result<(), String> {
-        let t = &scn.topology;
+    pub async fn start_responders(&mut self, spec: &WorldSpec) -> Result<(), String> {
+        let t = &spec.topology;
         for j in 0..t.responders {
             let node = Self::node_of(&t.responder_on, j, self.cluster);
             let link = if t.slow_link {
@@ -239,19 +238,19 @@ impl<'a> World<'a> {
                 old_stderr: String::new(),
                 killed: false,
             });
-            self.spawn_instance(j, scn)?;
+            self.spawn_instance(j, spec)?;
         }
         Ok(())
     }
 
     /// Starts instance `j`'s process (again).
-    pub fn spawn_instance(&mut self, j: usize, scn: &Scenario) -> Result<(), String> {
+    pub fn spawn_instance(&mut self, j: usize, spec: &WorldSpec) -> Result<(), String> {
         let inst = &self.instances[j];
         let url = match &inst.link {
             Some(l) => format!("nats://{}", l.addr()),
             None => format!("nats://{}", self.nodes[inst.node].addr()),
         };
-        let proc = if scn.attach.is_some() {
+        let proc = if spec.attach.is_some() {
             RunningResponder::attached()
         } else {
             let ph = self
@@ -418,7 +417,7 @@ impl<'a> World<'a> {
 
     /// After a case: restarts what it left stopped (nodes, killed instances) and resets the
     /// links; true when anything was healed (the caller waits for readiness again).
-    pub async fn heal(&mut self, scn: &Scenario) -> Result<bool, String> {
+    pub async fn heal(&mut self, spec: &WorldSpec) -> Result<bool, String> {
         let mut healed = false;
         for i in 0..self.nodes.len() {
             if self.nodes[i].server.is_none() {
@@ -434,14 +433,14 @@ impl<'a> World<'a> {
                 None => true,
                 Some(p) => p.exited().is_some(),
             };
-            if gone && scn.attach.is_none() && !scn.topology.is_plain() {
+            if gone && spec.attach.is_none() && !spec.topology.is_plain() {
                 if let Some(mut p) = self.instances[j].proc.take() {
                     p.stop(Duration::from_secs(1));
                     let tail = p.stderr_tail(20);
                     self.instances[j].old_stderr.push_str(&tail);
                     self.instances[j].old_stderr.push('\n');
                 }
-                self.spawn_instance(j, scn)?;
+                self.spawn_instance(j, spec)?;
                 healed = true;
             }
         }

@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use callout_leaves::stats::Percentiles;
 use crate::client::{self, ConnectOptions, ConnectOutcome};
-use crate::runner::{generated_pass, generated_user, is_generated_decision, user_info};
 use crate::scenario::Scenario;
 use crate::verdict::Figure;
+use callout_leaves::stats::Percentiles;
+use callout_world::fixture::{generated_pass, generated_user, is_generated_decision};
+use callout_world::userinfo::user_info;
 
-use super::World;
+use callout_world::topology::World;
 
 /// How one connect of a storm ended.
 enum End {
@@ -51,7 +52,7 @@ pub async fn storm(
     nodes: &[String],
     kill: Option<(usize, f64)>,
 ) -> StepReport {
-    let Some(g) = scn.generate_users.clone() else {
+    let Some(g) = scn.world.generate_users.clone() else {
         return StepReport {
             line: "storm".into(),
             mismatch: Some(("generate_users in the scenario".into(), "none".into())),

@@ -19,8 +19,8 @@ use callout_codec::operator::{
 };
 use callout_codec::{jwt, Claims, KeyKind, Permission, Signer, User, UserClaims};
 
-use crate::scenario::OperatorShape;
 use crate::server::{write_private, OperatorConf};
+use crate::spec::OperatorShape;
 
 /// The name of the system account in operator mode.
 pub const SYSTEM_ACCOUNT: &str = "SYS";
@@ -171,7 +171,7 @@ pub fn build(
     let mut names = vec![
         (SYSTEM_ACCOUNT.to_string(), sys.public_key().to_string()),
         (
-            crate::runner::CALLOUT_ACCOUNT.to_string(),
+            crate::fixture::CALLOUT_ACCOUNT.to_string(),
             auth.public_key().to_string(),
         ),
     ];
@@ -274,7 +274,7 @@ pub fn build(
     jwts.push((
         auth.public_key().to_string(),
         account_jwt(
-            crate::runner::CALLOUT_ACCOUNT,
+            crate::fixture::CALLOUT_ACCOUNT,
             auth,
             &operator,
             Account {
@@ -328,7 +328,7 @@ pub fn build(
     let creds = dir.join("auth.creds");
     write_private(&creds, format_user_creds(&service_jwt, &service.seed()))?;
     local_users.insert(
-        crate::runner::CALLOUT_ACCOUNT.to_string(),
+        crate::fixture::CALLOUT_ACCOUNT.to_string(),
         LocalUser {
             jwt: service_jwt,
             key: Arc::new(service),

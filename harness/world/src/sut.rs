@@ -43,8 +43,8 @@ pub struct ResponderSpec {
     /// Command template.
     pub template: String,
     /// The identities wire requests carry: `None` for the harness's users.json, a profile's
-    /// declared identities otherwise ([`crate::profile`]).
-    pub identities: Option<std::sync::Arc<crate::wire::Identities>>,
+    /// declared identities otherwise ([`crate::credential`]).
+    pub identities: Option<std::sync::Arc<crate::credential::Identities>>,
 }
 
 impl ResponderSpec {

@@ -1,0 +1,442 @@
+//! Credentials: the logins a CONNECT carries, the identities a wire run uses, and what a
+//! profile declares: fixed credentials, and `cred_cmd`, a command that mints one at run
+//! time (a token from a test identity provider, say). Minting runs the command without a shell,
+//! bounded in time, and never lets its output into an error: it is a secret.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use crate::client::ConnectOptions;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+/// How long a `cred_cmd` may run.
+pub const CRED_CMD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a `cred_cmd` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredKind {
+    /// An `auth_token`.
+    Token,
+    /// A password (the identity has a `user`).
+    Password,
+}
+
+/// A command that mints a credential at run time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredCmd {
+    /// The identity it belongs to (for errors).
+    pub identity: String,
+    /// The words to run, placeholders substituted.
+    pub argv: Vec<String>,
+    /// What it prints.
+    pub kind: CredKind,
+    /// Change the first character of what it prints: a credential the responder never
+    /// issued, one character away from a real one.
+    pub alter: bool,
+}
+
+impl CredCmd {
+    /// Runs the command (no shell, at most [`CRED_CMD_TIMEOUT`]) and returns its trimmed
+    /// stdout. The error never contains the output, which may hold a secret.
+    pub fn mint(&self) -> Result<String, String> {
+        let who = format!("identity {:?}: cred_cmd {:?}", self.identity, self.argv[0]);
+        let mut child = std::process::Command::new(&self.argv[0])
+            .args(&self.argv[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("{who} cannot start: {e}"))?;
+        let mut stdout = child.stdout.take();
+        let mut stderr = child.stderr.take();
+        let out = std::thread::spawn(move || {
+            let mut s = Vec::new();
+            if let Some(o) = stdout.as_mut() {
+                let _ = o.take(64 * 1024).read_to_end(&mut s);
+            }
+            s
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = Vec::new();
+            if let Some(e) = stderr.as_mut() {
+                let _ = e.take(4096).read_to_end(&mut s);
+            }
+            s
+        });
+        let deadline = Instant::now() + CRED_CMD_TIMEOUT;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(st)) => break st,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "{who} did not finish within {} s",
+                        CRED_CMD_TIMEOUT.as_secs()
+                    ));
+                }
+            }
+        };
+        let out = out.join().unwrap_or_default();
+        let err = err.join().unwrap_or_default();
+        if !status.success() {
+            let err = String::from_utf8_lossy(&err);
+            return Err(format!(
+                "{who} failed ({status}): {}",
+                err.lines().last().unwrap_or("").trim()
+            ));
+        }
+        let text = String::from_utf8(out)
+            .map_err(|_| format!("{who} printed bytes that are not UTF-8"))?;
+        let secret = text.trim();
+        if secret.is_empty() || secret.contains(['\n', '\r']) {
+            return Err(format!(
+                "{who} must print exactly one line, the credential; it printed {} line(s)",
+                text.lines().filter(|l| !l.trim().is_empty()).count()
+            ));
+        }
+        Ok(if self.alter {
+            Login::token(secret)
+                .with_wrong_secret()
+                .token
+                .unwrap_or_default()
+        } else {
+            secret.to_string()
+        })
+    }
+}
+
+/// A declared credential: fixed, or minted by a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    /// `user`.
+    pub user: Option<String>,
+    /// `pass`.
+    pub pass: Option<String>,
+    /// `auth_token`.
+    pub token: Option<String>,
+    /// `cred_cmd`.
+    pub cmd: Option<CredCmd>,
+    /// `nkey_seed`: the user key that signs the server's nonce (a secret: never printed).
+    pub nkey_seed: Option<crate::credential::NkeySeed>,
+    /// `cert_cn`: the client presents a certificate the run's CA issues for `CN=…`.
+    pub cert_cn: Option<String>,
+}
+
+impl Credential {
+    /// The login, minting the credential now when it comes from a command.
+    pub fn resolve(&self) -> Result<Login, String> {
+        let mut l = Login {
+            user: self.user.clone(),
+            pass: self.pass.clone(),
+            token: self.token.clone(),
+        };
+        if let Some(cmd) = &self.cmd {
+            let secret = cmd.mint()?;
+            match cmd.kind {
+                CredKind::Token => l.token = Some(secret),
+                CredKind::Password => l.pass = Some(secret),
+            }
+        }
+        Ok(l)
+    }
+
+    /// The CONNECT options of [`Credential::resolve`], with the nkey and the certificate
+    /// (issued by `ca`, the run's CA) when the credential has them.
+    pub fn login(&self, ca: Option<&crate::tls::TestCa>) -> Result<ConnectOptions, String> {
+        let l = self.resolve()?;
+        let tls = match (&self.cert_cn, ca) {
+            (None, _) => None,
+            (Some(cn), Some(ca)) => Some(crate::tls::ClientTls::new(
+                &ca.cert_der,
+                Some(&ca.client(cn)?),
+            )?),
+            (Some(_), None) => return Err("a certificate login, but the run has no CA".into()),
+        };
+        Ok(ConnectOptions {
+            user: l.user,
+            pass: l.pass,
+            token: l.token,
+            nkey: self
+                .nkey_seed
+                .as_ref()
+                .map(|k| (k.signer(), crate::client::SigMode::Valid)),
+            tls,
+            ..Default::default()
+        })
+    }
+
+    /// True when the wire cases can carry this credential: a password or a token.
+    pub fn wire_ready(&self) -> bool {
+        self.nkey_seed.is_none() && self.cert_cn.is_none()
+    }
+
+    /// True when the secret is a token (fixed or minted).
+    pub fn is_token(&self) -> bool {
+        self.token.is_some() || self.cmd.as_ref().is_some_and(|c| c.kind == CredKind::Token)
+    }
+}
+
+/// The wrong password a response case sends for bob.
+pub const WRONG_PASS: &str = "not-bobs-Secret-9Zq";
+
+/// The credentials a CONNECT carried, as the server copies them into `connect_opts`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Login {
+    /// `user`.
+    pub user: Option<String>,
+    /// `pass`.
+    pub pass: Option<String>,
+    /// `auth_token`.
+    pub token: Option<String>,
+}
+
+impl Login {
+    /// A user name and password.
+    pub fn password(user: &str, pass: &str) -> Login {
+        Login {
+            user: Some(user.into()),
+            pass: Some(pass.into()),
+            token: None,
+        }
+    }
+
+    /// A token alone.
+    pub fn token(token: &str) -> Login {
+        Login {
+            token: Some(token.into()),
+            ..Login::default()
+        }
+    }
+
+    /// The secret of the login (the password, else the token): what must never be echoed, and
+    /// what a hostile case removes, inflates or corrupts.
+    pub fn secret(&self) -> &str {
+        self.pass
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .or(self.token.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// The same login with its secret changed in its first character, so that no decoder can
+    /// read it as the original (a changed last character of unpadded base64 may only touch
+    /// unused bits).
+    pub fn with_wrong_secret(&self) -> Login {
+        let mut l = self.clone();
+        let wrong = |s: &str| {
+            if s.is_empty() {
+                return WRONG_PASS.to_string();
+            }
+            let mut chars: Vec<char> = s.chars().collect();
+            chars[0] = match chars[0] {
+                'a'..='y' | 'A'..='Y' | '0'..='8' => (chars[0] as u8 + 1) as char,
+                'z' => 'a',
+                'Z' => 'A',
+                '9' => '0',
+                _ => 'x',
+            };
+            chars.into_iter().collect()
+        };
+        if l.pass.as_deref().is_some_and(|p| !p.is_empty()) {
+            l.pass = l.pass.as_deref().map(|_| WRONG_PASS.to_string());
+        } else if let Some(t) = &l.token {
+            l.token = Some(wrong(t));
+        } else {
+            l.pass = Some(WRONG_PASS.into());
+        }
+        l
+    }
+
+    /// The same login with its secret removed.
+    pub fn without_secret(&self) -> Login {
+        let mut l = self.clone();
+        if l.pass.as_deref().is_some_and(|p| !p.is_empty()) {
+            l.pass = None;
+        } else {
+            l.token = None;
+        }
+        l
+    }
+
+    /// The text a case may corrupt in the request's bytes to make it invalid UTF-8: the user
+    /// name, else the token.
+    pub fn marker(&self) -> &str {
+        self.user
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .or(self.token.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// How a transcript names the login, without its secret.
+    pub fn label(&self) -> String {
+        match (&self.user, &self.token) {
+            (Some(u), _) => u.clone(),
+            (None, Some(_)) => "a token".into(),
+            (None, None) => "nobody".into(),
+        }
+    }
+}
+
+/// The public keys of a responder that holds its own seeds (`[keys]`): the server trusts this
+/// issuer and seals to this xkey, and the harness hands over no seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnKeys {
+    /// The issuer account's public key, `A…`.
+    pub issuer: String,
+    /// The responder's public curve key, `X…`.
+    pub xkey: Option<String>,
+}
+
+/// A user seed (`SU…`) a profile declares: checked when the profile loads, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NkeySeed(String);
+
+impl NkeySeed {
+    /// A seed already checked (or just generated).
+    pub fn new(seed: String) -> NkeySeed {
+        NkeySeed(seed)
+    }
+
+    /// The signer of the seed (checked at load).
+    pub fn signer(&self) -> Arc<callout_codec::Signer> {
+        Arc::new(
+            callout_codec::Signer::from_seed(&self.0, callout_codec::KeyKind::User)
+                .unwrap_or_else(|_| callout_codec::Signer::generate(callout_codec::KeyKind::User)),
+        )
+    }
+
+    /// The seed, for the fixture's key map.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for NkeySeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NkeySeed([REDACTED])")
+    }
+}
+
+/// A responder that is already running (`[responder] url`, `user`, `pass`): the harness
+/// starts each server on this loopback port with this user in the callout account, and waits
+/// for the responder to connect; it never starts, stops or restarts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attach {
+    /// The loopback port the responder connects to.
+    pub port: u16,
+    /// The user it connects as.
+    pub user: String,
+    /// Its password.
+    pub pass: String,
+}
+
+/// The identities of a wire run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Identities {
+    /// Admitted: the unusual-but-valid requests, readiness and liveness.
+    pub alice: Login,
+    /// Admitted: the response and hostile cases.
+    pub bob: Login,
+    /// The account bob must be placed in.
+    pub bob_account: String,
+    /// bob's permissions in the user JWT's JSON shape (`pub`, `sub`, `resp`), when known.
+    pub bob_permissions: Option<Value>,
+    /// True when the responder reads the harness's users.json ([`wire_users`]), so the cases
+    /// about its entries (an entry without a password, bob's `resp`, the nkey user) apply.
+    pub users_json: bool,
+    /// The users.json handed to the responder.
+    pub users: Value,
+    /// The credential alice and bob carry when it is minted by a command: made again for
+    /// every phase ([`Identities::refreshed`]), so a short-lived one never runs out mid-run.
+    pub refresh: Option<Credential>,
+    /// The responder's own public keys, when it brings them (a profile's `[keys]`).
+    pub keys: Option<OwnKeys>,
+    /// Where an already-running responder connects (a profile's `[responder] url`).
+    pub attach: Option<Attach>,
+    /// Why no wire case can run (a profile whose admitted identities all log in with an nkey
+    /// or a certificate, which forged requests do not carry yet).
+    pub unusable: Option<String>,
+}
+
+impl Identities {
+    /// True when the responder holds an xkey of its own: a server that has one seals every
+    /// request, so the plain phase is sealed too.
+    pub fn always_sealed(&self) -> bool {
+        self.keys.as_ref().is_some_and(|k| k.xkey.is_some())
+    }
+
+    /// The identities with a freshly minted credential, when they have one to mint.
+    pub fn refreshed(&self) -> Result<Identities, String> {
+        let mut ids = self.clone();
+        if let Some(cred) = &self.refresh {
+            let login = cred.resolve()?;
+            ids.alice = login.clone();
+            ids.bob = login;
+        }
+        Ok(ids)
+    }
+
+    /// Every secret the identities carry, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        [&self.alice, &self.bob]
+            .into_iter()
+            .flat_map(|l| {
+                [
+                    l.secret().to_string(),
+                    l.with_wrong_secret().secret().to_string(),
+                ]
+            })
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+/// 24 random lower-case letters and digits, for passwords and tokens nobody else knows.
+pub fn random_secret() -> String {
+    let k = callout_codec::Signer::generate(callout_codec::KeyKind::User);
+    k.public_key()[1..25].to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cred_cmd_output_is_one_line_and_errors_never_show_it() {
+        let cmd = |argv: &[&str]| CredCmd {
+            identity: "i".into(),
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            kind: CredKind::Token,
+            alter: false,
+        };
+        assert_eq!(cmd(&["echo", " tok-1 "]).mint().unwrap(), "tok-1");
+        let mut altered = cmd(&["echo", "tok-1"]);
+        altered.alter = true;
+        assert_eq!(altered.mint().unwrap(), "uok-1");
+        let e = cmd(&["printf", "secret-a\\nsecret-b\\n"])
+            .mint()
+            .unwrap_err();
+        assert!(
+            e.contains("exactly one line") && !e.contains("secret-"),
+            "{e}"
+        );
+        let e = cmd(&["sh", "-c", "echo secret-c; echo oops >&2; exit 3"])
+            .mint()
+            .unwrap_err();
+        assert!(
+            e.contains("failed") && e.contains("oops") && !e.contains("secret-c"),
+            "{e}"
+        );
+        let e = cmd(&["/nonexistent/mint"]).mint().unwrap_err();
+        assert!(e.contains("cannot start"), "{e}");
+        let e = cmd(&["true"]).mint().unwrap_err();
+        assert!(e.contains("exactly one line"), "{e}");
+    }
+}
