@@ -1,9 +1,13 @@
 //! The CI recipes, tested where they can be: `ci/action/run.sh` (what the reusable action
 //! runs) end to end with the environment GitHub would give it, against the reference
-//! responder and a mutant on real nats-server processes; `callout-conformance summary` on the
-//! real reports it produced and on a synthesized huge one; and `action.yml` and
-//! `.github/workflows/ci.yml` parsed as YAML (PyYAML), with the action's inputs checked against
-//! what run.sh reads. The workflow itself can only run on GitHub.
+//! responder, a mutant and the example token responder's profile on real nats-server
+//! processes; the release archives (`ci/action/package.sh`) installed by `ci/action/install.sh`
+//! from a local directory laid out like a release, checksum verified; the GitLab template
+//! (`ci/action/gitlab-ci.yml`) run with bash against that release and the profile;
+//! `callout-conformance summary` on the real reports it produced and on a synthesized huge one;
+//! and `action.yml`, the GitLab template and the workflows parsed as YAML (PyYAML), with the
+//! action's inputs checked against what run.sh reads. The workflows themselves can only run on
+//! GitHub (docs/ci.md says what that leaves untested).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -289,7 +293,7 @@ fn run_sh_refuses_missing_inputs_before_running_anything() {
 }
 
 #[test]
-fn run_sh_install_builds_from_the_checkout_or_the_given_version() {
+fn run_sh_install_source_builds_from_the_checkout_or_the_given_version() {
     let dir = scratch("install");
     let install = |vars: &[(&str, String)]| {
         let mut vars = vars.to_vec();
@@ -305,12 +309,13 @@ fn run_sh_install_builds_from_the_checkout_or_the_given_version() {
     };
     let repo = "https://example.org/cc.git".to_string();
     // No version: this checkout, which holds harness/ (so GITHUB_ACTION_PATH must too).
-    let (code, _, log) = install(&[]);
+    let (code, _, log) = install(&[("INPUT_INSTALL", "source".into())]);
     assert_eq!(code, Some(2), "{log}");
     assert!(log.contains("no harness/ in /actions/cc"), "{log}");
     let mut vars = vec![("GITHUB_ACTION_PATH", root().display().to_string())];
     vars.push(("CALLOUT_ACTION_DRY_RUN", "1".into()));
     vars.push(("INPUT_REFERENCE", "true".into()));
+    vars.push(("INPUT_INSTALL", "source".into()));
     let out = run_sh("install", &dir, &vars);
     let printed = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", self::log(&out));
@@ -328,6 +333,7 @@ fn run_sh_install_builds_from_the_checkout_or_the_given_version() {
         ),
     ] {
         let (code, out, log) = install(&[
+            ("INPUT_INSTALL", "source".into()),
             ("INPUT_TOOL_VERSION", version.into()),
             ("INPUT_TOOL_REPOSITORY", repo.clone()),
         ]);
@@ -375,9 +381,11 @@ fn action_yml_inputs_are_exactly_what_run_sh_reads() {
         .collect();
     for required in [
         "responder-cmd",
+        "profile",
         "server-versions",
         "strict",
         "baseline",
+        "install",
         "tool-version",
         "tool-repository",
     ] {
@@ -385,6 +393,9 @@ fn action_yml_inputs_are_exactly_what_run_sh_reads() {
     }
     assert_eq!(action["inputs"]["server-versions"]["default"], "2.15.1");
     assert_eq!(action["inputs"]["strict"]["default"], "true");
+    // The release binaries by default; a build from source only when asked.
+    assert_eq!(action["inputs"]["install"]["default"], "release");
+    assert_eq!(action["inputs"]["profile"]["default"], "");
     // Every env mapping of every step is INPUT_NAME: ${{ inputs.name }}.
     let mut mapped = BTreeSet::new();
     for step in action["runs"]["steps"].as_array().unwrap() {

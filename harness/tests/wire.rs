@@ -25,7 +25,15 @@ async fn reference_passes_strictly(
         filters: vec![],
         ..RunOptions::default()
     };
-    let out = wire::run_wire(&ProcessBackend, &bin, &spec, &opts, operator, &mut |_| {}).await;
+    let out = callout_conformance::phase::run_wire(
+        &ProcessBackend,
+        &bin,
+        &spec,
+        &opts,
+        operator,
+        &mut |_| {},
+    )
+    .await;
     assert_eq!(out.restarts, 0, "the reference was restarted");
     let out = out.outcome;
     assert!(

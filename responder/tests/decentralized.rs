@@ -17,7 +17,7 @@ use callout_codec::operator::{
 use callout_codec::{jwt, Claims, CurveSecret, KeyKind, Permission, Signer, User, UserClaims};
 use callout_conformance::client::{connect, ConnectOptions, ConnectOutcome, SigMode};
 use callout_conformance::provision;
-use callout_conformance::runner::user_info;
+use callout_conformance::userinfo::user_info;
 use callout_conformance::server::{self, OperatorConf, ServerConf};
 use callout_conformance::sut::RunningResponder;
 

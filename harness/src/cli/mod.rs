@@ -576,9 +576,15 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
                 merge(&mut run, out, Some(source), opts);
             }
             if !wire.is_empty() {
-                let out =
-                    crate::wire::run_wire(backend.as_ref(), &bin, r, opts, operator, &mut progress)
-                        .await;
+                let out = crate::phase::run_wire(
+                    backend.as_ref(),
+                    &bin,
+                    r,
+                    opts,
+                    operator,
+                    &mut progress,
+                )
+                .await;
                 run.restarts += out.restarts;
                 let last = out.stderr.last().map(|c| c.text.clone());
                 merge(&mut run, out.outcome, None, opts);

@@ -33,10 +33,11 @@ use rand::SeedableRng;
 use serde::Serialize;
 
 use crate::client::Event;
+use crate::phase::{Phase, PhaseError};
 use crate::provision::{self, ServerBinary};
 use crate::sut::ResponderSpec;
 use crate::verdict::Level;
-use crate::wire::{judge, Answer, Config, Judged, Phase, PhaseError};
+use crate::wire::{judge, Answer, Config, Judged};
 use callout_world::fixture::ProcessBackend;
 
 pub use mutate::Input;

@@ -1,0 +1,1 @@
+//! The one place a verdict is decided. (Filled in below.)

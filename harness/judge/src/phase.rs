@@ -1,0 +1,629 @@
+//! The wire phases: the harness plays the server. A phase starts a nats-server *without*
+//! `auth_callout` (on a callout server the callout account may not publish to
+//! `$SYS.REQ.USER.AUTH`), lets the responder under test connect as usual, and publishes the
+//! requests the wire cases forge. One phase per responder configuration (plain, sealed, …);
+//! after every case a liveness check, so that a responder that crashes or goes silent is
+//! blamed on the case that caused it, restarted, and judged afresh on the rest.
+
+use std::time::{Duration, Instant};
+
+use callout_codec::{CurveSecret, KeyKind, Signer};
+use callout_leaves::text::Redactor;
+use callout_leaves::verdict::{CaseResult, StderrTail, Verdict};
+use callout_world::client::{self, ConnectOptions, ConnectOutcome};
+use callout_world::fixture::{Fixture, ServerBackend};
+use callout_world::provision::ServerBinary;
+use callout_world::spec::WorldSpec;
+use callout_world::sut::{self, ResponderSpec, RunningResponder};
+
+use callout_catalog::wire::{
+    catalog, cert, describe, forge, harness_identities, judge, not_applicable, operator,
+    wire_users, wire_users_with_nkey, Config, Exchange, FakeServer, Forged, Identities, Judged,
+    Kind, Who, WireCase, ALICE_PASS, BOB_PASS, WRONG_PASS,
+};
+
+use crate::injector::Injector;
+use crate::runner::RunOptions;
+
+/// The user of the callout account the harness publishes forged requests as.
+const HARNESS_USER: &str = "callout-harness";
+
+/// What running the wire catalog produced.
+pub struct WireOutcome {
+    /// Results, as for a scenario file.
+    pub outcome: crate::runner::ScenarioOutcome,
+    /// Times the responder was restarted.
+    pub restarts: usize,
+    /// stderr per phase (and per restart).
+    pub stderr: Vec<StderrTail>,
+}
+
+/// Runs the wire catalog of one mode (config, or operator: `run --mode operator`) against one
+/// responder.
+pub async fn run_wire(
+    backend: &dyn ServerBackend,
+    bin: &ServerBinary,
+    responder: &ResponderSpec,
+    opts: &RunOptions,
+    operator_mode: bool,
+    progress: &mut (dyn FnMut(&CaseResult) + Send),
+) -> WireOutcome {
+    let selected: Vec<&WireCase> = catalog()
+        .filter(|c| c.config.is_operator() == operator_mode && opts.selects_id(c.id))
+        .collect();
+    let mut out = WireOutcome {
+        outcome: crate::runner::ScenarioOutcome {
+            results: vec![],
+            stderr: String::new(),
+            setup_error: None,
+        },
+        restarts: 0,
+        stderr: vec![],
+    };
+    let ids = responder
+        .identities
+        .clone()
+        .unwrap_or_else(|| std::sync::Arc::new(harness_identities()));
+    let configs: &[Config] = if operator_mode {
+        &[Config::Operator, Config::OperatorSealed]
+    } else {
+        &[Config::Plain, Config::Sealed, Config::Nkey, Config::Cert]
+    };
+    for &config in configs {
+        let mut cases: Vec<&WireCase> = Vec::new();
+        for c in selected.iter().copied().filter(|c| c.config == config) {
+            match not_applicable(c, &ids) {
+                None => cases.push(c),
+                Some(why) => {
+                    let r = result(c, Verdict::Skipped, String::new(), why, vec![], 0);
+                    progress(&r);
+                    out.outcome.results.push(r);
+                }
+            }
+        }
+        if cases.is_empty() {
+            continue;
+        }
+        let label = format!("wire ({})", config.label());
+        match Phase::start(backend, bin, responder, config, opts.ready_timeout).await {
+            Ok(mut phase) => {
+                let mut stopped = None;
+                for case in cases {
+                    if let Some(why) = &stopped {
+                        let r = result(
+                            case,
+                            Verdict::Skipped,
+                            String::new(),
+                            format!("not run: {why}"),
+                            vec![],
+                            0,
+                        );
+                        progress(&r);
+                        out.outcome.results.push(r);
+                        continue;
+                    }
+                    let started = Instant::now();
+                    let mut r = phase.run(case).await;
+                    r.duration_ms = started.elapsed().as_millis() as u64;
+                    r.verdict = r.verdict.strictly(opts.strict);
+                    if let Some(restart) = phase.after_case(&mut r).await {
+                        out.stderr.push(StderrTail {
+                            source: format!("{label}, until {} stopped it", case.id),
+                            text: restart.stderr,
+                        });
+                        match restart.result {
+                            Ok(()) => out.restarts += 1,
+                            Err(e) => {
+                                let why = format!(
+                                    "the responder could not be restarted after {}: {e}",
+                                    case.id
+                                );
+                                out.outcome.setup_error = Some(format!("{label}: {why}"));
+                                stopped = Some(why);
+                            }
+                        }
+                    }
+                    progress(&r);
+                    out.outcome.results.push(r);
+                }
+                phase.proc.stop(Duration::from_secs(5));
+                let text = phase.proc.stderr_tail(40);
+                out.outcome.stderr = text.clone();
+                out.stderr.push(StderrTail {
+                    source: label,
+                    text,
+                });
+            }
+            Err(PhaseError::Unimplemented(why, stderr)) => {
+                out.stderr.push(StderrTail {
+                    source: label,
+                    text: stderr,
+                });
+                for case in cases {
+                    let r = result(
+                        case,
+                        Verdict::Unimplemented,
+                        String::new(),
+                        why.clone(),
+                        vec![],
+                        0,
+                    );
+                    progress(&r);
+                    out.outcome.results.push(r);
+                }
+            }
+            Err(PhaseError::Setup(e, stderr)) => {
+                out.outcome.setup_error = Some(format!("{label}: {e}"));
+                out.outcome.stderr = stderr.clone();
+                out.stderr.push(StderrTail {
+                    source: label,
+                    text: stderr,
+                });
+                return out;
+            }
+        }
+    }
+    out
+}
+
+fn result(
+    case: &WireCase,
+    verdict: Verdict,
+    expected: String,
+    actual: String,
+    transcript: Vec<String>,
+    duration_ms: u64,
+) -> CaseResult {
+    CaseResult {
+        id: case.id.into(),
+        title: case.title.into(),
+        requirement: case.requirement.into(),
+        cite: case.cite.into(),
+        level: case.level,
+        rationale: case.rationale.into(),
+        verdict,
+        baseline: None,
+        expected,
+        actual,
+        transcript,
+        duration_ms,
+        figures: vec![],
+    }
+}
+
+/// Why a phase did not start: a set-up error, or a sealed configuration the responder does not
+/// support (each with the responder's stderr).
+pub enum PhaseError {
+    Setup(String, String),
+    Unimplemented(String, String),
+}
+
+/// How the responder is after a case.
+enum Health {
+    Alive,
+    Exited(String),
+    Silent(String),
+    Refusing(String),
+}
+
+/// A restart after a case stopped the responder: the old process's stderr and whether the
+/// new one became ready.
+struct Restart {
+    stderr: String,
+    result: Result<(), String>,
+}
+
+/// One responder configuration on its own server, the harness playing the server; `fuzz`
+/// drives it too.
+pub struct Phase {
+    pub server: FakeServer,
+    pub injector: Injector,
+    pub proc: RunningResponder,
+    argv: Vec<String>,
+    secrets: Vec<String>,
+    redact: Redactor,
+    config: Config,
+    ready_timeout: Duration,
+    _fixture: Fixture,
+    _nats: callout_world::server::RunningServer,
+}
+
+impl Phase {
+    pub async fn start(
+        backend: &dyn ServerBackend,
+        bin: &ServerBinary,
+        responder: &ResponderSpec,
+        config: Config,
+        ready_timeout: Duration,
+    ) -> Result<Phase, PhaseError> {
+        let ids = std::sync::Arc::new(if config.is_operator() {
+            Identities {
+                bob_account: "APP2".into(),
+                users: operator::operator_users(),
+                ..harness_identities()
+            }
+        } else {
+            responder
+                .identities
+                .clone()
+                .unwrap_or_else(|| std::sync::Arc::new(harness_identities()))
+                .refreshed()
+                .map_err(|e| PhaseError::Setup(e, String::new()))?
+        });
+        let spec = WorldSpec {
+            origin: "wire".into(),
+            injector: Some(HARNESS_USER.into()),
+            accounts: if config.is_operator() {
+                vec![
+                    "APP1".into(),
+                    "APP2".into(),
+                    operator::SCOPED_ACCOUNT.into(),
+                ]
+            } else if ids.bob_account == "APP" {
+                vec!["APP".into()]
+            } else {
+                vec!["APP".into(), ids.bob_account.clone()]
+            },
+            xkey: matches!(config, Config::Sealed | Config::OperatorSealed) || ids.always_sealed(),
+            timeout: 2.0,
+            users_json: match config {
+                Config::Nkey if ids.users_json => wire_users_with_nkey(),
+                Config::Cert if ids.users_json => {
+                    let mut u = wire_users();
+                    u[cert::CERT_USER] = serde_json::json!({
+                        "cert_subject": callout_world::tls::subject_of(cert::CERT_USER),
+                        "account": "APP",
+                    });
+                    u
+                }
+                _ => ids.users.clone(),
+            },
+            keys: ids.keys.clone(),
+            attach: ids.attach.clone(),
+            operator: config.is_operator(),
+            operator_shape: if config.is_operator() {
+                callout_world::spec::OperatorShape {
+                    scoped: vec![operator::scope()],
+                    callout_off: true,
+                    ..Default::default()
+                }
+            } else {
+                Default::default()
+            },
+            ..WorldSpec::default()
+        };
+        let setup = |e: String| PhaseError::Setup(e, String::new());
+        let fixture = Fixture::new(&spec).map_err(|e| setup(e.to_string()))?;
+        let harness_pass = fixture.probe_pass.clone();
+        let nats = backend
+            .start(bin, &fixture.conf)
+            .await
+            .map_err(|e| setup(e.to_string()))?;
+        let ph = fixture
+            .placeholders(&nats.url())
+            .map_err(|e| setup(e.to_string()))?;
+        let secrets = ph.secrets();
+        let (argv, proc) = if ids.attach.is_some() {
+            (vec![], RunningResponder::attached())
+        } else {
+            let argv = sut::render(&responder.template, &ph).map_err(setup)?;
+            let proc = RunningResponder::start(&argv, secrets.clone()).map_err(setup)?;
+            (argv, proc)
+        };
+        // Operator mode: the harness logs in as the callout account's service user (the
+        // account has no callout in this phase, so nothing stops it publishing requests).
+        let opts = match fixture
+            .operator
+            .as_ref()
+            .and_then(|o| o.local_users.get(callout_world::fixture::CALLOUT_ACCOUNT))
+        {
+            Some(u) => ConnectOptions {
+                jwt: Some(u.jwt.clone()),
+                nkey: Some((u.key.clone(), callout_world::client::SigMode::Valid)),
+                ..Default::default()
+            },
+            None => ConnectOptions {
+                user: Some(HARNESS_USER.into()),
+                pass: Some(harness_pass.clone()),
+                ..Default::default()
+            },
+        };
+        let client = match client::connect(&nats.addr(), &opts, Duration::from_secs(5)).await {
+            Ok(ConnectOutcome::Admitted(c)) => c,
+            other => {
+                return Err(setup(format!(
+                    "the harness could not connect to its own server: {other:?}"
+                )))
+            }
+        };
+        let server = FakeServer {
+            key: Signer::generate(KeyKind::Server),
+            xkey: CurveSecret::generate(),
+            responder_xkey: fixture.xkey_pub.clone(),
+            issuer: fixture.issuer_pub.clone(),
+            ids: ids.clone(),
+            operator: fixture.operator.as_ref().map(|o| o.keys.clone()),
+        };
+        let redact = Redactor::new(
+            secrets
+                .iter()
+                .cloned()
+                .chain([ALICE_PASS, BOB_PASS, WRONG_PASS, &harness_pass].map(String::from))
+                .chain(ids.secrets()),
+        );
+        let mut phase = Phase {
+            server,
+            injector: Injector { client },
+            proc,
+            argv,
+            secrets,
+            redact,
+            config,
+            ready_timeout,
+            _fixture: fixture,
+            _nats: nats,
+        };
+        match phase.wait_ready().await {
+            Ok(()) => Ok(phase),
+            Err(why) => {
+                let exited = phase.proc.exited().is_some();
+                phase.proc.stop(Duration::from_secs(3));
+                let stderr = phase.proc.stderr_tail(30);
+                if config == Config::Sealed && !exited {
+                    Err(PhaseError::Unimplemented(why, stderr))
+                } else {
+                    Err(PhaseError::Setup(why, stderr))
+                }
+            }
+        }
+    }
+
+    /// Ready when a good request gets a reply from a responder (any reply: the cases judge
+    /// it). A status message from the server (503: nobody subscribed yet) is not a reply.
+    async fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + self.ready_timeout;
+        loop {
+            if let Some(st) = self.proc.exited() {
+                return Err(format!("the responder exited ({st}) before it answered"));
+            }
+            let (_, j) = self.good().await;
+            if j.is_reply() {
+                return Ok(());
+            }
+            if matches!(j, Judged::NoResponders) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "a good {} request for {} was never answered in {} s (--ready-timeout); last: {}",
+                    self.config.label(),
+                    self.server.ids.alice.label(),
+                    self.ready_timeout.as_secs_f64(),
+                    describe(&j)
+                ));
+            }
+        }
+    }
+
+    pub async fn good(&mut self) -> (Forged, Judged) {
+        let f = self.server.good_for(&self.server.ids.alice);
+        let (_, ans) = self.injector.send_forged(&f).await;
+        let j = judge(&ans, &self.server);
+        (f, j)
+    }
+
+    async fn run(&mut self, case: &WireCase) -> CaseResult {
+        let mode = if self.server.sealing() {
+            "sealed"
+        } else {
+            "plain"
+        };
+        let (verdict, expected, actual, mut t, answer) = match case.kind {
+            Kind::Response { who, verify } => {
+                let login = who.login(&self.server.ids);
+                let pass = login.secret().to_string();
+                let f = self.server.good_for(&login);
+                let (_, answer) = self.injector.send_forged(&f).await;
+                let n = answer.bodies.len();
+                let mut t = vec![format!(
+                    "{mode} request for {}{} -> {n} repl{}",
+                    login.label(),
+                    if who == Who::BobWrongPassword {
+                        " (a wrong secret)"
+                    } else {
+                        ""
+                    },
+                    if n == 1 { "y" } else { "ies" }
+                )];
+                let j = judge(&answer, &self.server);
+                let (v, e, a) = if !j.is_reply() && who != Who::Bob {
+                    // Silence for a wrong or missing password is a safe refusal.
+                    t.push(format!(
+                        "{} (the server would deny at its timeout)",
+                        describe(&j)
+                    ));
+                    (
+                        Verdict::Informational,
+                        "a signed error".into(),
+                        describe(&j),
+                    )
+                } else if !j.is_reply() {
+                    (
+                        Verdict::Fail,
+                        "a reply to a good request".into(),
+                        describe(&j),
+                    )
+                } else {
+                    let ex = Exchange {
+                        server: &self.server,
+                        request: &f.claims,
+                        answer: &answer,
+                        pass: &pass,
+                    };
+                    match verify(&ex) {
+                        Ok(line) => {
+                            t.push(line);
+                            (Verdict::Pass, String::new(), String::new())
+                        }
+                        Err(m) => {
+                            t.push(format!("expected {}; got {}", m.expected, m.actual));
+                            (case.level.on_breach(), m.expected, m.actual)
+                        }
+                    }
+                };
+                (v, e, a, t, answer)
+            }
+            Kind::Hostile(forge) => {
+                let f = forge(&self.server);
+                let (first, answer) = self.injector.send_forged(&f).await;
+                let mut t = Vec::new();
+                if let Some(first) = first {
+                    t.push(format!(
+                        "first sending -> {}",
+                        describe(&judge(&first, &self.server))
+                    ));
+                }
+                let j = judge(&answer, &self.server);
+                t.push(format!(
+                    "{} -> {}",
+                    case.title,
+                    self.redact.apply(&describe(&j))
+                ));
+                let sent = {
+                    let o = &f.claims.nats.connect_opts;
+                    let p = o.pass.expose();
+                    if p.is_empty() {
+                        o.auth_token.expose()
+                    } else {
+                        p
+                    }
+                    .to_string()
+                };
+                let (v, e, a) = match &j {
+                    Judged::Admitted(u) => (
+                        case.level.on_breach(),
+                        "not admitted (a signed error, or silence)".to_string(),
+                        format!("admitted into {:?}", u.aud),
+                    ),
+                    Judged::Error(e) if !sent.is_empty() && e.contains(&sent) => (
+                        Verdict::Fail,
+                        "an error text without the password".into(),
+                        "the error text contains the password".into(),
+                    ),
+                    Judged::Error(_) => (Verdict::Pass, String::new(), String::new()),
+                    Judged::NoResponders => (
+                        Verdict::Fail,
+                        "an answer, or silence".into(),
+                        describe(&j),
+                    ),
+                    other => (
+                        Verdict::Informational,
+                        "a signed error".into(),
+                        format!("{} (a safe refusal; the server would wait for its timeout or log the bad answer)", describe(other)),
+                    ),
+                };
+                (v, e, a, t, answer)
+            }
+            Kind::Robust(forge) => {
+                let f = forge(&self.server);
+                let (_, answer) = self.injector.send_forged(&f).await;
+                let j = judge(&answer, &self.server);
+                let t = vec![format!("{} -> {}", case.title, describe(&j))];
+                let (v, e, a) = match &j {
+                    Judged::Admitted(_) => (Verdict::Pass, String::new(), String::new()),
+                    Judged::Silence | Judged::NoResponders => {
+                        (Verdict::Fail, "admitted".into(), describe(&j))
+                    }
+                    other => (case.level.on_breach(), "admitted".into(), describe(other)),
+                };
+                (v, e, a, t, answer)
+            }
+        };
+        if verdict != Verdict::Pass {
+            t.extend(forge::evidence(&answer, &self.server, &self.redact));
+        }
+        result(case, verdict, expected, actual, t, 0)
+    }
+
+    /// The liveness check after a case: the process still runs and a good request is still
+    /// admitted. When it is not, the case that caused it carries the finding (unless it failed
+    /// on its own answer already, which then stays the reason) and the responder is restarted.
+    async fn after_case(&mut self, r: &mut CaseResult) -> Option<Restart> {
+        let health = self.health().await;
+        let finding = match health {
+            Health::Alive => {
+                r.transcript
+                    .push("liveness: a good request afterwards -> admitted".into());
+                return None;
+            }
+            Health::Exited(st) => {
+                let tail = self.proc.stderr_tail(5);
+                r.transcript
+                    .push(format!("liveness: the responder exited ({st})"));
+                if !tail.is_empty() {
+                    r.transcript.push(format!(
+                        "liveness: its stderr ends: {}",
+                        tail.replace('\n', " | ")
+                    ));
+                }
+                format!("the responder exited ({st}) on this request")
+            }
+            Health::Silent(d) => {
+                r.transcript
+                    .push(format!("liveness: a good request afterwards -> {d}"));
+                "the responder stopped answering after this request".to_string()
+            }
+            Health::Refusing(d) => {
+                r.transcript
+                    .push(format!("liveness: a good request afterwards -> {d}"));
+                format!("after this request the responder refuses good requests: {d}")
+            }
+        };
+        if r.verdict != Verdict::Fail {
+            r.verdict = Verdict::Fail;
+            r.expected = "the responder keeps answering good requests".into();
+            r.actual = finding;
+        } else {
+            r.actual = format!("{}; liveness: {finding}", r.actual);
+        }
+        let stderr = {
+            self.proc.stop(Duration::from_secs(3));
+            self.proc.stderr_tail(40)
+        };
+        let result = self.restart().await;
+        r.transcript.push(match &result {
+            Ok(()) => "the harness restarted the responder".to_string(),
+            Err(e) => format!("the harness could not restart the responder: {e}"),
+        });
+        Some(Restart { stderr, result })
+    }
+
+    async fn health(&mut self) -> Health {
+        if let Some(st) = self.proc.exited() {
+            return Health::Exited(st);
+        }
+        let (_, j) = self.good().await;
+        match j {
+            Judged::Admitted(_) => Health::Alive,
+            Judged::NoResponders | Judged::Silence => {
+                // A process that is dying may still be on its way out.
+                for _ in 0..20 {
+                    if let Some(st) = self.proc.exited() {
+                        return Health::Exited(st);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Health::Silent(describe(&j))
+            }
+            other => Health::Refusing(self.redact.apply(&describe(&other))),
+        }
+    }
+
+    pub async fn restart(&mut self) -> Result<(), String> {
+        if self.proc.is_attached() {
+            return Err("the responder was already running, and the harness does not restart what it did not start".into());
+        }
+        self.proc = RunningResponder::start(&self.argv, self.secrets.clone())?;
+        self.wait_ready().await
+    }
+}

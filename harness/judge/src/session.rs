@@ -1,0 +1,1 @@
+//! The session loop. (Filled in below.)
