@@ -485,8 +485,448 @@ fn the_workflow_parses_and_runs_what_ci_runs() {
         .as_array()
         .unwrap();
     assert!(servers.contains(&json!("2.10.26")) && servers.contains(&json!("2.15.1")));
-    // The action job uses this checkout's action.
-    assert!(steps("action").iter().any(|s| s["uses"] == "./"));
+    // The action job uses this checkout's action, built from source (this commit has no
+    // release), on the reference, the mutant and the example's profile.
+    let local: Vec<Value> = steps("action")
+        .into_iter()
+        .filter(|s| s["uses"] == "./")
+        .collect();
+    assert_eq!(local.len(), 3);
+    assert!(local.iter().all(|s| s["with"]["install"] == "source"));
+    assert!(local
+        .iter()
+        .any(|s| s["with"]["profile"] == "examples/token-responder/profile.toml"));
     // The .ci/run entry point runs the same task.
     assert!(text(&root().join(".ci/run")).contains("cargo run -p ci -- test"));
+}
+
+/// The workspace version, which the action installs when tool-version is empty.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The target triple install.sh picks on this machine.
+fn host_target() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "aarch64-unknown-linux-musl",
+        _ => "x86_64-unknown-linux-musl",
+    }
+}
+
+/// `DIR/vVERSION/`, laid out like a GitHub release by `ci/action/package.sh` from the binaries
+/// this test run built (glibc debug builds standing in for the static ones), plus install.sh
+/// as the release workflow attaches it. Returns DIR.
+fn local_release(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let bins = tool().parent().unwrap().to_path_buf();
+    let mutant = bins.join("callout-mutant");
+    assert!(
+        mutant.is_file() && bins.join("callout-responder").is_file(),
+        "build the responder first: cargo build -p callout-responder --bins (looked in {})",
+        bins.display()
+    );
+    let out = Command::new("bash")
+        .arg(root().join("ci/action/package.sh"))
+        .args([VERSION, host_target()])
+        .arg(&bins)
+        .arg(dir.join(format!("v{VERSION}")))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", log(&out));
+    std::fs::copy(
+        root().join("ci/action/install.sh"),
+        dir.join(format!("v{VERSION}/install.sh")),
+    )
+    .unwrap();
+    dir
+}
+
+fn version_line(bin: &Path) -> String {
+    let out = Command::new(bin).arg("--version").output().unwrap();
+    assert!(out.status.success(), "{}: {}", bin.display(), log(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn run_sh_installs_the_release_binaries_with_their_checksum_verified() {
+    let release = local_release("release");
+    let archive = format!("callout-conformance-{VERSION}-{}.tar.gz", host_target());
+    let sum = text(&release.join(format!("v{VERSION}/{archive}.sha256")));
+    assert!(
+        sum.len() == 64 + 2 + archive.len() + 1 && sum.ends_with(&format!("  {archive}\n")),
+        "sha256sum's format: {sum}"
+    );
+    let install = |dir: &Path, base: &str, vars: &[(&str, String)]| {
+        let mut v = vec![
+            ("GITHUB_ACTION_PATH", root().display().to_string()),
+            ("CALLOUT_RELEASE_BASE_URL", base.to_string()),
+            ("CALLOUT_TOOL_ROOT", dir.join("root").display().to_string()),
+        ];
+        v.extend(vars.iter().cloned());
+        run_sh("install", dir, &v)
+    };
+
+    // Good: the default install (release) of the checkout's own version, from a file:// URL
+    // (through curl) with the reference responder, then both run.
+    let dir = scratch("release-good");
+    let started = std::time::Instant::now();
+    let out = install(
+        &dir,
+        &format!("file://{}", release.display()),
+        &[("INPUT_REFERENCE", "true".into())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", log(&out));
+    println!(
+        "installed from the local release in {:?}",
+        started.elapsed()
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{archive}: SHA-256 ")) && err.contains("verified"),
+        "{err}"
+    );
+    let bin = dir.join("root/bin");
+    assert_eq!(
+        version_line(&bin.join("callout-conformance")),
+        version_line(&tool())
+    );
+    for b in ["callout-responder", "callout-mutant"] {
+        assert!(bin.join(b).is_file(), "no {b}");
+    }
+    assert_eq!(text(&dir.join("path")), format!("{}\n", bin.display()));
+    // The same from a plain path and an explicit v-tag.
+    let dir = scratch("release-path");
+    let out = install(
+        &dir,
+        &release.display().to_string(),
+        &[("INPUT_TOOL_VERSION", format!("v{VERSION}"))],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", log(&out));
+    assert!(dir.join("root/bin/callout-conformance").is_file());
+    assert!(!dir.join("root/bin/callout-responder").exists());
+
+    // Bad: the archive changed after its checksum was taken. Refused, nothing installed.
+    let bad = scratch("release-bad");
+    let tampered = bad.join(format!("v{VERSION}"));
+    std::fs::create_dir_all(&tampered).unwrap();
+    for f in [archive.clone(), format!("{archive}.sha256")] {
+        std::fs::copy(release.join(format!("v{VERSION}/{f}")), tampered.join(&f)).unwrap();
+    }
+    let mut bytes = std::fs::read(tampered.join(&archive)).unwrap();
+    bytes.extend_from_slice(b"\0");
+    std::fs::write(tampered.join(&archive), bytes).unwrap();
+    let dir = scratch("release-mismatch");
+    let out = install(&dir, &bad.display().to_string(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", log(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("SHA-256 mismatch for {archive}"))
+            && err.contains("refusing to install"),
+        "{err}"
+    );
+    assert!(!dir.join("root/bin/callout-conformance").exists());
+    assert!(
+        !dir.join("path").exists(),
+        "nothing goes on PATH after a refusal"
+    );
+    // A checksum file for another archive is refused too.
+    std::fs::copy(
+        release.join(format!("v{VERSION}/{archive}")),
+        tampered.join(&archive),
+    )
+    .unwrap();
+    let other = text(&release.join(format!(
+        "v{VERSION}/callout-responder-{VERSION}-{}.tar.gz.sha256",
+        host_target()
+    )));
+    std::fs::write(tampered.join(format!("{archive}.sha256")), other).unwrap();
+    let out = install(&dir, &bad.display().to_string(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", log(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is the checksum of 'callout-responder-"));
+
+    // A version that was never released: the URL it tried and what to do.
+    let out = install(
+        &dir,
+        &format!("file://{}", release.display()),
+        &[("INPUT_TOOL_VERSION", "9.9.9".into())],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", log(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "no release archive at file://{}/v9.9.9/callout-conformance-9.9.9-{}.tar.gz",
+            release.display(),
+            host_target()
+        )) && err.contains("install: source"),
+        "{err}"
+    );
+    // A branch or a commit has no release binaries.
+    let out = install(
+        &dir,
+        "/nonexistent",
+        &[("INPUT_TOOL_VERSION", "branch:main".into())],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", log(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'branch:main' is not a release version"));
+    let out = install(&dir, "/nonexistent", &[("INPUT_INSTALL", "binary".into())]);
+    assert_eq!(out.status.code(), Some(2), "{}", log(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("install is 'binary'"));
+
+    // Without an override, the URLs are the repository's GitHub releases.
+    let out = run_sh(
+        "install",
+        &dir,
+        &[
+            ("GITHUB_ACTION_PATH", root().display().to_string()),
+            (
+                "INPUT_TOOL_REPOSITORY",
+                "https://github.com/acme/cc.git".into(),
+            ),
+            ("CALLOUT_ACTION_DRY_RUN", "1".into()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", log(&out));
+    let url = format!(
+        "https://github.com/acme/cc/releases/download/v{VERSION}/callout-conformance-{VERSION}-{}.tar.gz",
+        host_target()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{url}\n{url}.sha256\n")
+    );
+}
+
+/// The example token responder's profile, and a working directory in which its
+/// `target/debug/token-responder` command resolves (a `target` link to this build's).
+fn profile_workdir(name: &str) -> (PathBuf, PathBuf) {
+    let dir = scratch(name);
+    let debug = tool().parent().unwrap().to_path_buf();
+    assert!(
+        debug.join("token-responder").is_file(),
+        "build the example first: cargo build -p callout-token-responder (looked in {})",
+        debug.display()
+    );
+    std::os::unix::fs::symlink(debug.parent().unwrap(), dir.join("target")).unwrap();
+    (dir, root().join("examples/token-responder/profile.toml"))
+}
+
+#[test]
+fn run_sh_judges_a_responder_through_its_profile() {
+    let (dir, profile) = profile_workdir("profile");
+    let out = run_sh(
+        "run",
+        &dir,
+        &[
+            ("INPUT_PROFILE", profile.display().to_string()),
+            ("INPUT_ARGS", "e2e.profile".into()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", log(&out));
+    let summary = text(&dir.join("summary.md"));
+    assert!(
+        summary.starts_with("## Auth-callout conformance: no failures in 1 column(s)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("### token-responder @ 2.15.1 (process): "),
+        "{summary}"
+    );
+    let report: Value =
+        serde_json::from_str(&text(&dir.join("callout-conformance-reports/report.json"))).unwrap();
+    let ids: Vec<&str> = report["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.len() >= 5 && ids.iter().all(|i| i.starts_with("e2e.profile.")),
+        "{ids:?}"
+    );
+    assert!(text(&dir.join("output")).contains("exit-code=0\n"));
+
+    // A profile brings its own responder: refused with responder-cmd or reference, before
+    // anything runs; and a profile that is not there.
+    for (extra, want) in [
+        (
+            ("INPUT_RESPONDER_CMD", "./svc {url}".to_string()),
+            "profile and responder-cmd are both set",
+        ),
+        (
+            ("INPUT_REFERENCE", "true".to_string()),
+            "profile and reference are both set",
+        ),
+    ] {
+        let out = run_sh(
+            "run",
+            &dir,
+            &[("INPUT_PROFILE", profile.display().to_string()), extra],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", log(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(want),
+            "{}",
+            log(&out)
+        );
+    }
+    let out = run_sh(
+        "run",
+        &dir,
+        &[("INPUT_PROFILE", "nope/profile.toml".into())],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", log(&out));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("profile file nope/profile.toml does not exist"));
+}
+
+/// The GitLab template's job as a GitLab runner would run it: its variables (overridden by
+/// `vars`), then `before_script` and `script` in one bash with `set -eo pipefail`, then
+/// `after_script` in another.
+fn gitlab_job(dir: &Path, vars: &[(&str, String)]) -> (Output, Output) {
+    let template = yaml(&root().join("ci/action/gitlab-ci.yml"));
+    let job = &template[".callout-conformance"];
+    let lines = |key: &str| -> String {
+        job[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key}"))
+            .iter()
+            .map(|l| l.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let bash = |script: String| {
+        let mut cmd = Command::new("bash");
+        cmd.args(["-c", &format!("set -eo pipefail\n{script}")])
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", std::env::var_os("HOME").unwrap_or_default());
+        for (k, v) in job["variables"].as_object().unwrap() {
+            cmd.env(k, v.as_str().unwrap());
+        }
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        for key in ["NATS_SERVER_BIN", "XDG_CACHE_HOME"] {
+            if let Some(v) = std::env::var_os(key) {
+                cmd.env(key, v);
+            }
+        }
+        cmd.output().unwrap()
+    };
+    let main = bash(format!("{}\n{}", lines("before_script"), lines("script")));
+    let after = bash(lines("after_script"));
+    (main, after)
+}
+
+#[test]
+fn the_gitlab_template_installs_a_release_and_judges_a_profile() {
+    let template = yaml(&root().join("ci/action/gitlab-ci.yml"));
+    let job = &template[".callout-conformance"];
+    // The template installs the workspace's version: bump both together.
+    assert_eq!(job["variables"]["CALLOUT_VERSION"], VERSION);
+    assert_eq!(
+        job["artifacts"]["reports"]["junit"],
+        "callout-conformance-reports/junit.xml"
+    );
+    let release = local_release("gitlab-release");
+    let (dir, profile) = profile_workdir("gitlab");
+    let releases = format!("file://{}", release.display());
+    let (main, after) = gitlab_job(
+        &dir,
+        &[
+            ("CALLOUT_RELEASES", releases.clone()),
+            ("CALLOUT_PROFILE", profile.display().to_string()),
+            ("CALLOUT_ARGS", "e2e.profile".into()),
+        ],
+    );
+    assert_eq!(main.status.code(), Some(0), "{}", log(&main));
+    assert!(
+        String::from_utf8_lossy(&main.stderr).contains("verified"),
+        "{}",
+        log(&main)
+    );
+    let junit = text(&dir.join("callout-conformance-reports/junit.xml"));
+    assert!(
+        junit.contains("e2e.profile.1") && !junit.contains("<failure"),
+        "{junit}"
+    );
+    assert!(dir
+        .join("callout-conformance-reports/report.html")
+        .is_file());
+    assert_eq!(after.status.code(), Some(0), "{}", log(&after));
+    assert!(
+        String::from_utf8_lossy(&after.stdout).contains("no failures in 1 column(s)"),
+        "{}",
+        log(&after)
+    );
+    // Both responder variables set: refused, naming both.
+    let (main, _) = gitlab_job(
+        &dir,
+        &[
+            ("CALLOUT_RELEASES", releases),
+            ("CALLOUT_PROFILE", profile.display().to_string()),
+            ("CALLOUT_RESPONDER_CMD", "./svc {url}".into()),
+        ],
+    );
+    assert_eq!(main.status.code(), Some(2), "{}", log(&main));
+    assert!(String::from_utf8_lossy(&main.stderr).contains("not both"));
+}
+
+#[test]
+fn the_release_workflow_builds_every_target_and_attaches_verified_archives() {
+    let wf = yaml(&root().join(".github/workflows/release.yml"));
+    // PyYAML reads the key `on` as true.
+    let on = &wf["true"];
+    assert!(
+        on["push"]["tags"][0].as_str().unwrap().starts_with("v"),
+        "{on}"
+    );
+    let build = &wf["jobs"]["build"];
+    let targets: BTreeSet<&str> = build["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        BTreeSet::from([
+            "aarch64-apple-darwin",
+            "aarch64-unknown-linux-musl",
+            "x86_64-apple-darwin",
+            "x86_64-unknown-linux-musl",
+        ])
+    );
+    let runs = |job: &Value| -> String {
+        job["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let b = runs(build);
+    assert!(
+        b.contains("-p callout-conformance -p callout-responder --bins"),
+        "{b}"
+    );
+    assert!(b.contains("bash ci/action/package.sh \"$VERSION\""), "{b}");
+    let r = runs(&wf["jobs"]["release"]);
+    assert!(
+        r.contains("sha256sum -c") && r.contains("cp ../ci/action/install.sh ."),
+        "{r}"
+    );
+    assert!(r.contains("gh release create"), "{r}");
+    assert_eq!(wf["jobs"]["release"]["permissions"]["contents"], "write");
+    assert_eq!(wf["jobs"]["release"]["needs"], "build");
+    // install.sh's target names are the workflow's.
+    let install = text(&root().join("ci/action/install.sh"));
+    for t in &targets {
+        let (arch, rest) = t.split_once('-').unwrap();
+        assert!(
+            install.contains(&format!("$arch-{rest}")) || install.contains(t),
+            "{t}"
+        );
+        assert!(["x86_64", "aarch64"].contains(&arch));
+    }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use callout_codec::{CurveSecret, KeyKind, Signer};
 use callout_leaves::text::Redactor;
-use callout_leaves::verdict::{CaseResult, StderrTail, Verdict};
+use callout_leaves::verdict::{CaseResult, Level, StderrTail, Verdict};
 use callout_world::client::{self, ConnectOptions, ConnectOutcome};
 use callout_world::fixture::{Fixture, ServerBackend};
 use callout_world::provision::ServerBinary;
@@ -22,6 +22,7 @@ use callout_catalog::wire::{
     Kind, Who, WireCase, ALICE_PASS, BOB_PASS, WRONG_PASS,
 };
 
+use crate::grade::{grade, judged, CaseMeta, Grading, Outcome, Record};
 use crate::injector::Injector;
 use crate::runner::RunOptions;
 
@@ -75,7 +76,7 @@ pub async fn run_wire(
             match not_applicable(c, &ids) {
                 None => cases.push(c),
                 Some(why) => {
-                    let r = result(c, Verdict::Skipped, String::new(), why, vec![], 0);
+                    let r = result(c, Outcome::Skipped(why), opts, Record::default());
                     progress(&r);
                     out.outcome.results.push(r);
                 }
@@ -90,23 +91,25 @@ pub async fn run_wire(
                 let mut stopped = None;
                 for case in cases {
                     if let Some(why) = &stopped {
-                        let r = result(
-                            case,
-                            Verdict::Skipped,
-                            String::new(),
-                            format!("not run: {why}"),
-                            vec![],
-                            0,
-                        );
+                        let why = Outcome::Skipped(format!("not run: {why}"));
+                        let r = result(case, why, opts, Record::default());
                         progress(&r);
                         out.outcome.results.push(r);
                         continue;
                     }
                     let started = Instant::now();
-                    let mut r = phase.run(case).await;
-                    r.duration_ms = started.elapsed().as_millis() as u64;
-                    r.verdict = r.verdict.strictly(opts.strict);
-                    if let Some(restart) = phase.after_case(&mut r).await {
+                    let (mut outcome, mut transcript) = phase.run(case).await;
+                    let duration_ms = started.elapsed().as_millis() as u64;
+                    let restart = phase
+                        .after_case(case.level, opts.grading(), &mut outcome, &mut transcript)
+                        .await;
+                    let record = Record {
+                        transcript,
+                        duration_ms,
+                        figures: vec![],
+                    };
+                    let r = result(case, outcome, opts, record);
+                    if let Some(restart) = restart {
                         out.stderr.push(StderrTail {
                             source: format!("{label}, until {} stopped it", case.id),
                             text: restart.stderr,
@@ -140,14 +143,8 @@ pub async fn run_wire(
                     text: stderr,
                 });
                 for case in cases {
-                    let r = result(
-                        case,
-                        Verdict::Unimplemented,
-                        String::new(),
-                        why.clone(),
-                        vec![],
-                        0,
-                    );
+                    let why = Outcome::Unimplemented(why.clone());
+                    let r = result(case, why, opts, Record::default());
                     progress(&r);
                     out.outcome.results.push(r);
                 }
@@ -166,29 +163,16 @@ pub async fn run_wire(
     out
 }
 
-fn result(
-    case: &WireCase,
-    verdict: Verdict,
-    expected: String,
-    actual: String,
-    transcript: Vec<String>,
-    duration_ms: u64,
-) -> CaseResult {
-    CaseResult {
-        id: case.id.into(),
-        title: case.title.into(),
-        requirement: case.requirement.into(),
-        cite: case.cite.into(),
+fn result(case: &WireCase, outcome: Outcome, opts: &RunOptions, record: Record) -> CaseResult {
+    let meta = CaseMeta {
+        id: case.id,
+        title: case.title,
+        requirement: case.requirement,
+        cite: case.cite,
         level: case.level,
-        rationale: case.rationale.into(),
-        verdict,
-        baseline: None,
-        expected,
-        actual,
-        transcript,
-        duration_ms,
-        figures: vec![],
-    }
+        rationale: case.rationale,
+    };
+    judged(meta, outcome, opts.grading(), record)
 }
 
 /// Why a phase did not start: a set-up error, or a sealed configuration the responder does not
@@ -412,13 +396,13 @@ impl Phase {
         (f, j)
     }
 
-    async fn run(&mut self, case: &WireCase) -> CaseResult {
+    async fn run(&mut self, case: &WireCase) -> (Outcome, Vec<String>) {
         let mode = if self.server.sealing() {
             "sealed"
         } else {
             "plain"
         };
-        let (verdict, expected, actual, mut t, answer) = match case.kind {
+        let (outcome, mut t, answer) = match case.kind {
             Kind::Response { who, verify } => {
                 let login = who.login(&self.server.ids);
                 let pass = login.secret().to_string();
@@ -436,23 +420,15 @@ impl Phase {
                     if n == 1 { "y" } else { "ies" }
                 )];
                 let j = judge(&answer, &self.server);
-                let (v, e, a) = if !j.is_reply() && who != Who::Bob {
+                let outcome = if !j.is_reply() && who != Who::Bob {
                     // Silence for a wrong or missing password is a safe refusal.
                     t.push(format!(
                         "{} (the server would deny at its timeout)",
                         describe(&j)
                     ));
-                    (
-                        Verdict::Informational,
-                        "a signed error".into(),
-                        describe(&j),
-                    )
+                    Outcome::noted("a signed error", describe(&j))
                 } else if !j.is_reply() {
-                    (
-                        Verdict::Fail,
-                        "a reply to a good request".into(),
-                        describe(&j),
-                    )
+                    Outcome::broken("a reply to a good request", describe(&j))
                 } else {
                     let ex = Exchange {
                         server: &self.server,
@@ -463,15 +439,15 @@ impl Phase {
                     match verify(&ex) {
                         Ok(line) => {
                             t.push(line);
-                            (Verdict::Pass, String::new(), String::new())
+                            Outcome::Met
                         }
                         Err(m) => {
                             t.push(format!("expected {}; got {}", m.expected, m.actual));
-                            (case.level.on_breach(), m.expected, m.actual)
+                            Outcome::breached(m.expected, m.actual)
                         }
                     }
                 };
-                (v, e, a, t, answer)
+                (outcome, t, answer)
             }
             Kind::Hostile(forge) => {
                 let f = forge(&self.server);
@@ -499,69 +475,66 @@ impl Phase {
                     }
                     .to_string()
                 };
-                let (v, e, a) = match &j {
-                    Judged::Admitted(u) => (
-                        case.level.on_breach(),
-                        "not admitted (a signed error, or silence)".to_string(),
+                let outcome = match &j {
+                    Judged::Admitted(u) => Outcome::breached(
+                        "not admitted (a signed error, or silence)",
                         format!("admitted into {:?}", u.aud),
                     ),
-                    Judged::Error(e) if !sent.is_empty() && e.contains(&sent) => (
-                        Verdict::Fail,
-                        "an error text without the password".into(),
-                        "the error text contains the password".into(),
+                    Judged::Error(e) if !sent.is_empty() && e.contains(&sent) => Outcome::broken(
+                        "an error text without the password",
+                        "the error text contains the password",
                     ),
-                    Judged::Error(_) => (Verdict::Pass, String::new(), String::new()),
-                    Judged::NoResponders => (
-                        Verdict::Fail,
-                        "an answer, or silence".into(),
-                        describe(&j),
-                    ),
-                    other => (
-                        Verdict::Informational,
-                        "a signed error".into(),
+                    Judged::Error(_) => Outcome::Met,
+                    Judged::NoResponders => Outcome::broken("an answer, or silence", describe(&j)),
+                    other => Outcome::noted(
+                        "a signed error",
                         format!("{} (a safe refusal; the server would wait for its timeout or log the bad answer)", describe(other)),
                     ),
                 };
-                (v, e, a, t, answer)
+                (outcome, t, answer)
             }
             Kind::Robust(forge) => {
                 let f = forge(&self.server);
                 let (_, answer) = self.injector.send_forged(&f).await;
                 let j = judge(&answer, &self.server);
                 let t = vec![format!("{} -> {}", case.title, describe(&j))];
-                let (v, e, a) = match &j {
-                    Judged::Admitted(_) => (Verdict::Pass, String::new(), String::new()),
+                let outcome = match &j {
+                    Judged::Admitted(_) => Outcome::Met,
                     Judged::Silence | Judged::NoResponders => {
-                        (Verdict::Fail, "admitted".into(), describe(&j))
+                        Outcome::broken("admitted", describe(&j))
                     }
-                    other => (case.level.on_breach(), "admitted".into(), describe(other)),
+                    other => Outcome::breached("admitted", describe(other)),
                 };
-                (v, e, a, t, answer)
+                (outcome, t, answer)
             }
         };
-        if verdict != Verdict::Pass {
+        if outcome != Outcome::Met {
             t.extend(forge::evidence(&answer, &self.server, &self.redact));
         }
-        result(case, verdict, expected, actual, t, 0)
+        (outcome, t)
     }
 
     /// The liveness check after a case: the process still runs and a good request is still
     /// admitted. When it is not, the case that caused it carries the finding (unless it failed
     /// on its own answer already, which then stays the reason) and the responder is restarted.
-    async fn after_case(&mut self, r: &mut CaseResult) -> Option<Restart> {
+    async fn after_case(
+        &mut self,
+        level: Level,
+        g: Grading,
+        outcome: &mut Outcome,
+        transcript: &mut Vec<String>,
+    ) -> Option<Restart> {
         let health = self.health().await;
         let finding = match health {
             Health::Alive => {
-                r.transcript
-                    .push("liveness: a good request afterwards -> admitted".into());
+                transcript.push("liveness: a good request afterwards -> admitted".into());
                 return None;
             }
             Health::Exited(st) => {
                 let tail = self.proc.stderr_tail(5);
-                r.transcript
-                    .push(format!("liveness: the responder exited ({st})"));
+                transcript.push(format!("liveness: the responder exited ({st})"));
                 if !tail.is_empty() {
-                    r.transcript.push(format!(
+                    transcript.push(format!(
                         "liveness: its stderr ends: {}",
                         tail.replace('\n', " | ")
                     ));
@@ -569,29 +542,28 @@ impl Phase {
                 format!("the responder exited ({st}) on this request")
             }
             Health::Silent(d) => {
-                r.transcript
-                    .push(format!("liveness: a good request afterwards -> {d}"));
+                transcript.push(format!("liveness: a good request afterwards -> {d}"));
                 "the responder stopped answering after this request".to_string()
             }
             Health::Refusing(d) => {
-                r.transcript
-                    .push(format!("liveness: a good request afterwards -> {d}"));
+                transcript.push(format!("liveness: a good request afterwards -> {d}"));
                 format!("after this request the responder refuses good requests: {d}")
             }
         };
-        if r.verdict != Verdict::Fail {
-            r.verdict = Verdict::Fail;
-            r.expected = "the responder keeps answering good requests".into();
-            r.actual = finding;
-        } else {
-            r.actual = format!("{}; liveness: {finding}", r.actual);
+        // A case that failed on its own answer keeps that as the reason.
+        let failed = grade(level, outcome, g) == Verdict::Fail;
+        match outcome {
+            Outcome::Breached { actual, .. } | Outcome::Broken { actual, .. } if failed => {
+                *actual = format!("{actual}; liveness: {finding}");
+            }
+            _ => *outcome = Outcome::broken("the responder keeps answering good requests", finding),
         }
         let stderr = {
             self.proc.stop(Duration::from_secs(3));
             self.proc.stderr_tail(40)
         };
         let result = self.restart().await;
-        r.transcript.push(match &result {
+        transcript.push(match &result {
             Ok(()) => "the harness restarted the responder".to_string(),
             Err(e) => format!("the harness could not restart the responder: {e}"),
         });

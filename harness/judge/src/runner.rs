@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::grade::{judged, CaseMeta, Grading, Outcome, Record};
 use callout_catalog::scenario::{
     Case, ConnectExpect, PubExpect, RequestExpect, Scenario, Step, SubExpect, UserInfoExpect,
 };
-use callout_leaves::verdict::{CaseResult, Verdict};
+use callout_leaves::verdict::CaseResult;
 use callout_world::client::{self, Client, ConnectOptions, ConnectOutcome, Event, Msg, SigMode};
 use callout_world::fixture::{
     generated_pass, generated_user, is_generated_decision, wait_ready, Fixture, Probe,
@@ -46,24 +47,12 @@ impl Default for RunOptions {
 }
 
 impl RunOptions {
-    /// The verdict after `--strict` and `--fail-on-unimplemented`.
-    pub fn grade(&self, v: Verdict) -> Verdict {
-        let v = v.strictly(self.strict);
-        if self.fail_on_unimplemented && v == Verdict::Unimplemented {
-            Verdict::Fail
-        } else {
-            v
+    /// What the command line says about grading.
+    pub fn grading(&self) -> Grading {
+        Grading {
+            strict: self.strict,
+            fail_on_unimplemented: self.fail_on_unimplemented,
         }
-    }
-
-    /// Applies [`RunOptions::grade`] to a result; an UNIMPLEMENTED made a failure says so.
-    pub fn apply(&self, r: &mut CaseResult) {
-        let v = self.grade(r.verdict);
-        if r.verdict == Verdict::Unimplemented && v == Verdict::Fail {
-            r.expected = "the feature implemented (--fail-on-unimplemented)".into();
-            r.actual = format!("unimplemented: {}", r.actual);
-        }
-        r.verdict = v;
     }
 
     /// True when the case id `id` is selected by the filters (none = all).
@@ -91,22 +80,20 @@ pub struct ScenarioOutcome {
     pub setup_error: Option<String>,
 }
 
-fn skipped(case: &Case, why: &str) -> CaseResult {
-    CaseResult {
-        id: case.id.clone(),
-        title: case.title.clone(),
-        requirement: case.requirement.clone(),
-        cite: case.cite.clone(),
+fn meta(case: &Case) -> CaseMeta<'_> {
+    CaseMeta {
+        id: &case.id,
+        title: &case.title,
+        requirement: &case.requirement,
+        cite: &case.cite,
         level: case.level,
-        rationale: case.rationale.clone(),
-        verdict: Verdict::Skipped,
-        baseline: None,
-        expected: String::new(),
-        actual: why.to_string(),
-        transcript: vec![],
-        duration_ms: 0,
-        figures: vec![],
+        rationale: &case.rationale,
     }
+}
+
+fn skipped(case: &Case, why: &str, opts: &RunOptions) -> CaseResult {
+    let why = Outcome::Skipped(why.to_string());
+    judged(meta(case), why, opts.grading(), Record::default())
 }
 
 /// Runs one scenario file against one responder on one server.
@@ -130,7 +117,7 @@ pub async fn run_scenario(
     if let Some(min) = &scn.min_server {
         if !callout_leaves::version::version_at_least(&bin.version, min) {
             for c in selected {
-                let r = skipped(c, &format!("needs nats-server {min} or later"));
+                let r = skipped(c, &format!("needs nats-server {min} or later"), opts);
                 progress(&r);
                 out.results.push(r);
             }
@@ -217,15 +204,13 @@ pub async fn run_scenario(
     }
     for case in selected {
         if let Some(why) = case.outside_servers(&bin.version) {
-            let r = skipped(case, &why);
+            let r = skipped(case, &why, opts);
             progress(&r);
             out.results.push(r);
             continue;
         }
-        let mut r = if let Some(why) = &unimplemented {
-            let mut r = skipped(case, why);
-            r.verdict = Verdict::Unimplemented;
-            r
+        let (mut outcome, mut record) = if let Some(why) = &unimplemented {
+            (Outcome::Unimplemented(why.clone()), Record::default())
         } else {
             run_case(case, scn, &fixture, &mut world, opts.ready_timeout).await
         };
@@ -235,14 +220,15 @@ pub async fn run_scenario(
             } else {
                 "responder".to_string()
             };
-            r.transcript.push(format!("{who} exited ({status})"));
-            if r.verdict == Verdict::Pass {
-                r.verdict = Verdict::Fail;
-                r.expected = "the responder keeps running".into();
-                r.actual = format!("the {who} exited ({status})");
+            record.transcript.push(format!("{who} exited ({status})"));
+            if outcome == Outcome::Met {
+                outcome = Outcome::broken(
+                    "the responder keeps running",
+                    format!("the {who} exited ({status})"),
+                );
             }
         }
-        opts.apply(&mut r);
+        let r = judged(meta(case), outcome, opts.grading(), record);
         progress(&r);
         out.results.push(r);
         if scn.world.responder_present && !scn.world.topology.is_plain() {
@@ -357,20 +343,18 @@ fn bad(line: String, expected: impl Into<String>, actual: impl Into<String>) -> 
     }
 }
 
-/// Runs one case on fresh connections.
+/// Runs one case on fresh connections: its outcome, ungraded, and what it did.
 pub async fn run_case(
     case: &Case,
     scn: &Scenario,
     fixture: &Fixture,
     world: &mut callout_world::topology::World<'_>,
     ready_limit: Duration,
-) -> CaseResult {
+) -> (Outcome, Record) {
     let started = Instant::now();
     let mut conns: HashMap<String, Conn> = HashMap::new();
     let mut transcript = Vec::new();
-    let mut verdict = Verdict::Pass;
-    let mut expected = String::new();
-    let mut actual = String::new();
+    let mut outcome = Outcome::Met;
     let mut figures = Vec::new();
     for step in &case.steps {
         let sl = run_step(step, scn, fixture, world, &mut conns, ready_limit).await;
@@ -379,9 +363,7 @@ pub async fn run_case(
             None => transcript.push(sl.line),
             Some((e, a)) => {
                 transcript.push(format!("{}   <-- expected {e}", sl.line));
-                verdict = case.level.on_breach();
-                expected = e;
-                actual = a;
+                outcome = Outcome::breached(e, a);
                 break;
             }
         }
@@ -389,21 +371,12 @@ pub async fn run_case(
     for (_, c) in conns.drain() {
         c.client.close().await;
     }
-    CaseResult {
-        id: case.id.clone(),
-        title: case.title.clone(),
-        requirement: case.requirement.clone(),
-        cite: case.cite.clone(),
-        level: case.level,
-        rationale: case.rationale.clone(),
-        verdict,
-        baseline: None,
-        expected,
-        actual,
+    let record = Record {
         transcript,
         duration_ms: started.elapsed().as_millis() as u64,
         figures,
-    }
+    };
+    (outcome, record)
 }
 
 const WAIT: Duration = Duration::from_secs(2);

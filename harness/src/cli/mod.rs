@@ -563,8 +563,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
             let mut run = empty_run(r, &bin.version, backend.name(), None);
             let mut column =
                 crate::progress::ColumnProgress::start(progress_mode, &run.column(), total_cases);
-            let mut progress =
-                |c: &crate::verdict::CaseResult| column.case(&c.id, opts.grade(c.verdict));
+            let mut progress = |c: &crate::verdict::CaseResult| column.case(&c.id, c.verdict);
             for s in &scenarios {
                 let out =
                     runner::run_scenario(s, backend.as_ref(), &bin, r, opts, &mut progress).await;
@@ -573,7 +572,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
                     .file_name()
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                merge(&mut run, out, Some(source), opts);
+                merge(&mut run, out, Some(source));
             }
             if !wire.is_empty() {
                 let out = crate::phase::run_wire(
@@ -587,7 +586,7 @@ pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report 
                 .await;
                 run.restarts += out.restarts;
                 let last = out.stderr.last().map(|c| c.text.clone());
-                merge(&mut run, out.outcome, None, opts);
+                merge(&mut run, out.outcome, None);
                 run.stderr.extend(out.stderr);
                 if let Some(last) = last.filter(|t| !t.is_empty()) {
                     run.responder_stderr = last;
@@ -620,15 +619,7 @@ pub fn transcripts(report: &Report, filter: &str) -> String {
     out
 }
 
-fn merge(
-    run: &mut ResponderRun,
-    mut out: runner::ScenarioOutcome,
-    source: Option<String>,
-    opts: &RunOptions,
-) {
-    for r in out.results.iter_mut() {
-        opts.apply(r);
-    }
+fn merge(run: &mut ResponderRun, out: runner::ScenarioOutcome, source: Option<String>) {
     run.results.extend(out.results);
     if !out.stderr.is_empty() {
         if let Some(source) = source {
@@ -934,15 +925,17 @@ mod tests {
 
     #[test]
     fn fail_on_unimplemented_grades_like_strict() {
-        use crate::verdict::Verdict;
-        let o = RunOptions {
-            fail_on_unimplemented: true,
-            ..Default::default()
-        };
-        assert_eq!(o.grade(Verdict::Unimplemented), Verdict::Fail);
-        assert_eq!(o.grade(Verdict::NonStrict), Verdict::NonStrict);
+        use crate::grade::{grade, Outcome};
+        use crate::verdict::{Level, Verdict};
+        let a = p(&["run", "--fail-on-unimplemented"]).unwrap();
+        let g = a.run_options().grading();
+        let unimplemented = Outcome::Unimplemented("no xkey".into());
+        assert_eq!(grade(Level::Must, &unimplemented, g), Verdict::Fail);
+        let breach = Outcome::breached("e", "a");
+        assert_eq!(grade(Level::Should, &breach, g), Verdict::NonStrict);
+        let plain = RunOptions::default().grading();
         assert_eq!(
-            RunOptions::default().grade(Verdict::Unimplemented),
+            grade(Level::Must, &unimplemented, plain),
             Verdict::Unimplemented
         );
     }
