@@ -23,6 +23,7 @@ pub const CASES: &[WireCase] = &[WireCase {
     level: Level::Must,
     rationale: "anyone can make a certificate with any subject; a responder that reads certs instead of verified_chains lets every client log in as every certificate user of a server without verify",
     config: Config::Cert,
+    needs: &[],
     kind: Kind::Hostile(unverified),
 }];
 

@@ -6,7 +6,7 @@
 
 use callout_codec::{jwt, Claims, CurveSecret, KeyKind, Secret, Signer, User};
 
-use super::{Config, FakeServer, Forged, Kind, WireCase};
+use super::{Config, FakeServer, Forged, Kind, Need, WireCase};
 use callout_leaves::verdict::Level;
 
 use Config::{Plain, Sealed};
@@ -22,6 +22,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "admitting a request whose signature does not verify means the responder never checks signatures: a signing and password oracle for whoever can publish on $SYS.REQ.USER.AUTH in the callout account (protocol.md §1.5 Who can publish a request)",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(bad_signature),
     },
     WireCase {
@@ -32,6 +33,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "a request self-signed by another N key passes every check of the request itself; only a responder that pins its server's key refuses it, and the protocol gives it no key list, so this is best practice, not a requirement (protocol.md §1.5)",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(issuer_not_server_id),
     },
     WireCase {
@@ -42,6 +44,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "a server-signed token minted for another purpose is taken as an authorization request; the server does not check requests, the responder is recommended to",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(wrong_audience),
     },
     WireCase {
@@ -52,6 +55,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "anyone who captured a request (a callout-account subscriber) can replay it after its time and get a fresh answer",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(expired),
     },
     WireCase {
@@ -62,6 +66,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "the server always sets exp; a request without one stays replayable forever by anyone who captured it",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(no_expiry),
     },
     WireCase {
@@ -72,6 +77,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "the server never sets nbf; a request prepared for later and honoured now is not one a server made",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(not_yet_valid),
     },
     WireCase {
@@ -82,6 +88,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "the header is not signed: a responder that trusts it over the signed server_id.xkey seals its answer to whoever rewrote the header",
         config: Sealed,
+        needs: &[],
         kind: Kind::Hostile(header_xkey_mismatch),
     },
     WireCase {
@@ -92,6 +99,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "a body the configured xkey cannot open carries no verifiable request; admitting it means nothing was verified: a signing and password oracle for whoever can publish on $SYS.REQ.USER.AUTH in the callout account (protocol.md §1.5 Who can publish a request)",
         config: Sealed,
+        needs: &[],
         kind: Kind::Hostile(sealed_to_wrong_key),
     },
     WireCase {
@@ -102,6 +110,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "only xkv1 opens; admitting another version means nothing was opened or verified: a signing and password oracle for whoever can publish on $SYS.REQ.USER.AUTH in the callout account (protocol.md §1.5 Who can publish a request)",
         config: Sealed,
+        needs: &[],
         kind: Kind::Hostile(wrong_xkv_version),
     },
     WireCase {
@@ -112,6 +121,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "a truncated box does not open; admitting it means nothing was verified: a signing and password oracle for whoever can publish on $SYS.REQ.USER.AUTH in the callout account (protocol.md §1.5 Who can publish a request)",
         config: Sealed,
+        needs: &[],
         kind: Kind::Hostile(truncated),
     },
     WireCase {
@@ -122,6 +132,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "an empty body carries no signed request; admitting it admits anyone",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(empty),
     },
     WireCase {
@@ -132,6 +143,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "text that is not a JWT carries no signature; admitting it admits anyone",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(not_a_jwt),
     },
     WireCase {
@@ -142,6 +154,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "garbage carries no signature; admitting it admits anyone (a crash is judged by the follow-up good request)",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(random_bytes),
     },
     WireCase {
@@ -152,6 +165,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "no server sends a token over 1 MiB (jwt refuses them); decoding one costs memory and time the sender chooses",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(oversized),
     },
     WireCase {
@@ -162,6 +176,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "a server with the responder's xkey seals every request; a plaintext one did not come from it, though it may still carry a valid server signature",
         config: Sealed,
+        needs: &[],
         kind: Kind::Hostile(plaintext_when_sealed),
     },
     WireCase {
@@ -172,6 +187,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "a responder without an xkey cannot open a sealed body; admitting it means nothing was verified: a signing and password oracle for whoever can publish on $SYS.REQ.USER.AUTH in the callout account (protocol.md §1.5 Who can publish a request)",
         config: Plain,
+        needs: &[Need::PlainRequest],
         kind: Kind::Hostile(sealed_when_plain),
     },
     WireCase {
@@ -182,6 +198,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "the server's anti-replay is the fresh user_nkey checked on the answer; a responder that answers the same request twice hands a captured request a second answer",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(replay),
     },
     WireCase {
@@ -192,6 +209,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "Go decodes invalid UTF-8 as U+FFFD, so the request is a validly signed one with a mangled user name; it must not match a real user nor crash the responder (the crash is judged by the follow-up request)",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(non_utf8),
     },
     WireCase {
@@ -202,6 +220,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "any client can send a huge user name; it must be refused as unknown without cost or crash",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(long_user_name),
     },
     WireCase {
@@ -212,6 +231,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "the signature does not verify as a v1 claim, which is what the token says it is: a responder that admits it does not verify signatures: a signing and password oracle for whoever can publish on $SYS.REQ.USER.AUTH in the callout account (protocol.md §1.5 Who can publish a request)",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(no_version),
     },
     WireCase {
@@ -222,6 +242,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "no server sends a non-U user_nkey (jwt's request Validate refuses it) and the server refuses any answer for it, so no one is admitted; answering is still answering a forgery",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(bad_user_nkey),
     },
     WireCase {
@@ -232,6 +253,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "requests are issued by N keys only; admitting an account-signed one means any account key holder mints requests: a signing and password oracle for whoever can publish on $SYS.REQ.USER.AUTH in the callout account (protocol.md §1.5 Who can publish a request)",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(account_issuer),
     },
     WireCase {
@@ -242,6 +264,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "a server-signed token of another claim type is taken as an authorization request; jwt's typed decoder refuses it",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(wrong_claim_type),
     },
     WireCase {
@@ -252,6 +275,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "a missing password is never a match; otherwise anyone who knows a user name gets in",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(no_password),
     },
     WireCase {
@@ -262,6 +286,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "Go's jwt treats exp <= 0 as no expiry, so the request is valid to Go but replayable forever; the server always sets a positive exp",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(exp_minus_one),
     },
     WireCase {
@@ -272,6 +297,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "as exp = -1 (no expiry, replayable forever); arithmetic on i64::MIN that wraps can turn it into a far-future exp (a crash is judged by the follow-up request)",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(exp_min),
     },
     WireCase {
@@ -282,6 +308,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "a replay guard keyed on exp forgets requests without a positive exp, so every replay of one is admitted",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(negative_exp_replayed),
     },
     WireCase {
@@ -292,6 +319,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "the server stamps iat = now and exp = now + timeout; this request's exp is a year away, so a captured copy replays for a year (iat alone is not checked by Go)",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(iat_future),
     },
     WireCase {
@@ -302,6 +330,7 @@ pub const CASES: &[WireCase] = &[
         level: May,
         rationale: "Go's jwt never reads iat, and exp still bounds the replay window; refusing exp < iat is a sanity check, admitting it is what Go does",
         config: Plain,
+        needs: &[],
         kind: Kind::Hostile(exp_before_iat),
     },
 ];

@@ -49,8 +49,23 @@ pub struct WireCase {
     pub rationale: &'static str,
     /// The responder configuration the case needs.
     pub config: Config,
+    /// What the responder or the run must offer for the case to apply, besides its
+    /// configuration.
+    pub needs: &'static [Need],
     /// The request and the check.
     pub kind: Kind,
+}
+
+/// What a wire case needs beyond its configuration; a run that cannot offer it skips the case
+/// with the reason [`Need::why_missing`] gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// The entries of the harness's users.json (bob's `resp`, say), not a profile's identities.
+    UsersJson,
+    /// An unsealed request: a responder with an xkey of its own is always sent sealed ones.
+    PlainRequest,
+    /// The permissions of the identity the response cases use.
+    BobPermissions,
 }
 
 /// The responder's configuration for a phase.
@@ -222,18 +237,23 @@ pub fn not_applicable(case: &WireCase, ids: &Identities) -> Option<String> {
         return Some(why.clone());
     }
     let users_json_only = matches!(case.config, Config::Nkey | Config::Cert)
-        || matches!(case.kind, Kind::Response { who: Who::NoPass, .. })
-        // bob's resp.ttl in users.json
-        || case.id == "wire.resp.9";
+        || matches!(
+            case.kind,
+            Kind::Response {
+                who: Who::NoPass,
+                ..
+            }
+        )
+        || case.needs.contains(&Need::UsersJson);
     if users_json_only {
         return Some(
             "needs the harness's users.json (a profile declares its own identities)".into(),
         );
     }
-    if ids.always_sealed() && matches!(case.id, "wire.hostile.16" | "wire.robust.1") {
+    if ids.always_sealed() && case.needs.contains(&Need::PlainRequest) {
         return Some("the responder brings its own xkey, so every request to it is sealed; the case needs a plain one".into());
     }
-    if case.id == "wire.resp.8" && ids.bob_permissions.is_none() {
+    if case.needs.contains(&Need::BobPermissions) && ids.bob_permissions.is_none() {
         return Some(
             "the profile declares no permissions for the identity the response cases use".into(),
         );

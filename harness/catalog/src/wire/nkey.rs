@@ -20,6 +20,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "public keys are public: a responder that admits by nkey alone lets any client log in as any nkey user, and the server forwards such a login unverified",
         config: Config::Nkey,
+        needs: &[],
         kind: Kind::Hostile(other_key),
     },
     WireCase {
@@ -30,6 +31,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "a missing signature taken as no check lets any client log in as any nkey user",
         config: Config::Nkey,
+        needs: &[],
         kind: Kind::Hostile(no_signature),
     },
     WireCase {
@@ -40,6 +42,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "a signature checked without this connection's nonce is a password that never changes: anyone who saw one login (a log, a proxy) replays it",
         config: Config::Nkey,
+        needs: &[],
         kind: Kind::Hostile(other_nonce),
     },
     WireCase {
@@ -50,6 +53,7 @@ pub const CASES: &[WireCase] = &[
         level: Should,
         rationale: "a server without nkey users sends no nonce; a responder that verifies sig over an empty nonce accepts a signature that never expires",
         config: Config::Nkey,
+        needs: &[],
         kind: Kind::Hostile(empty_nonce),
     },
     WireCase {
@@ -60,6 +64,7 @@ pub const CASES: &[WireCase] = &[
         level: Must,
         rationale: "a responder that treats an undecodable signature as absent-and-fine admits anyone who sends garbage",
         config: Config::Nkey,
+        needs: &[],
         kind: Kind::Hostile(garbage_signature),
     },
 ];

@@ -58,6 +58,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "operator mode places a user by the issuer account of the user JWT: signed by another key, or by a signing key without issuer_account, the server refuses the user or places her elsewhere",
         config: Config::Operator,
+        needs: &[],
         kind: Kind::Response { who: Who::Alice, verify: alice_issued_by_app1 },
     },
     WireCase {
@@ -68,6 +69,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "a responder that signs every user with one key puts every user into one account, or gets them refused",
         config: Config::Operator,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: bob_issued_by_app2 },
     },
     WireCase {
@@ -78,6 +80,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server refuses an unsealed response from any other signer (Auth callout signing key is unknown); servers before 2.15.0 let a foreign signer through when it claims issuer_account = the callout account, so this is judged here, not left to the server",
         config: Config::Operator,
+        needs: &[],
         kind: Kind::Response { who: Who::Alice, verify: response_signer },
     },
     WireCase {
@@ -88,6 +91,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server checks issuer_account in place of iss: any other account there gets the answer refused, and claiming the callout account for a foreign signer is the spoof servers before 2.15.0 accepted",
         config: Config::Operator,
+        needs: &[],
         kind: Kind::Response { who: Who::Alice, verify: response_issuer_account },
     },
     WireCase {
@@ -98,6 +102,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "with a plain signing key the user JWT is the only source of the client's permissions: dropping them gives bob all of APP2",
         config: Config::Operator,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: super::response::permissions },
     },
     WireCase {
@@ -108,6 +113,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server refuses a scoped user with any permission or limit of its own (scoped users require no permissions or limits set), Go's default -1 limits included",
         config: Config::Operator,
+        needs: &[],
         kind: Kind::Response { who: Who::Carol, verify: scoped_user_is_empty },
     },
     WireCase {
@@ -118,6 +124,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the template applies only to users the scoped key signs; signed otherwise, carol is refused or lands elsewhere",
         config: Config::Operator,
+        needs: &[],
         kind: Kind::Response { who: Who::Carol, verify: carol_issued_by_app3 },
     },
     WireCase {
@@ -128,6 +135,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Should,
         rationale: "the server always names its callout account in sub; a request naming another one was not sent by this server's callout, and admitting it signs credentials for whoever sent it",
         config: Config::Operator,
+        needs: &[],
         kind: Kind::Hostile(foreign_callout_account),
     },
     WireCase {
@@ -138,6 +146,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the account JWT's xkey makes the server seal every request and open every answer; an unsealed answer to a sealed request exposes the user JWT",
         config: Config::OperatorSealed,
+        needs: &[],
         kind: Kind::Response { who: Who::Alice, verify: sealed_answer },
     },
     WireCase {
@@ -148,6 +157,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "sealing skips only the response-signer check; the user JWT's issuer decides the placement either way",
         config: Config::OperatorSealed,
+        needs: &[],
         kind: Kind::Response { who: Who::Alice, verify: alice_issued_by_app1 },
     },
     WireCase {
@@ -158,6 +168,7 @@ pub static CASES: &[WireCase] = &[
         level: Level::Should,
         rationale: "the server skips the signer check for sealed answers on every version seen, so a wrong signer works until the xkey is dropped or the server starts checking; NON-STRICT, not FAIL, because the server accepts it",
         config: Config::OperatorSealed,
+        needs: &[],
         kind: Kind::Response { who: Who::Alice, verify: response_signer },
     },
 ];

@@ -6,7 +6,7 @@ use callout_codec::claims::NatsPayload;
 use callout_codec::jwt;
 use serde_json::json;
 
-use super::{mismatch, Config, Exchange, Finding, Kind, Who, WireCase};
+use super::{mismatch, Config, Exchange, Finding, Kind, Need, Who, WireCase};
 use callout_leaves::text::short;
 use callout_leaves::verdict::Level;
 
@@ -20,6 +20,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server decodes only three unpadded base64url parts with a typ JWT / alg ed25519-nkey header; anything else denies every client the responder answers (key order and spacing are free, so only the values are judged)",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: encoding },
     },
     WireCase {
@@ -30,6 +31,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "without a v2 signature over h.p, type authorization_response and version 2 the server refuses the response (V1 signature trap): every client is denied",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: type_version },
     },
     WireCase {
@@ -40,6 +42,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "2.15.1 refuses a response not signed by the configured issuer, so every client is denied there; older servers accept it only because they do not check",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: issuer },
     },
     WireCase {
@@ -50,6 +53,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server refuses a response whose sub is not the user_nkey it generated: the client is denied",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: subject },
     },
     WireCase {
@@ -60,6 +64,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server refuses a response whose aud is not its own id: the client is denied",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: audience },
     },
     WireCase {
@@ -70,6 +75,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "Validate refuses a response with neither or both of jwt and error: the client is denied",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: jwt_xor_error },
     },
     WireCase {
@@ -80,6 +86,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server refuses a user JWT with another sub or issuer, or with an unknown placement account: the client is denied or never placed",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: user_identity },
     },
     WireCase {
@@ -90,6 +97,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the user JWT's lists are the client's permissions: a dropped deny or an added allow gives the client access its operator denied, a dropped allow denies what was granted",
         config: Config::Plain,
+        needs: &[Need::BobPermissions],
         kind: Kind::Response { who: Who::Bob, verify: permissions },
     },
     WireCase {
@@ -100,6 +108,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "resp.ttl is a Go Duration in nanoseconds; a ttl in seconds makes reply permissions expire a billion times too early, breaking every request/reply service",
         config: Config::Plain,
+        needs: &[Need::UsersJson],
         kind: Kind::Response { who: Who::Bob, verify: ttl_nanos },
     },
     WireCase {
@@ -110,6 +119,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Should,
         rationale: "the server ignores per-user limits today (protocol.md §1.7), so 0 is tolerated; but 0 means zero to a scoped-signer check and to any future enforcement, which would cut the user off",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: limits },
     },
     WireCase {
@@ -120,6 +130,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server refuses issuer_account in a config-mode user JWT: the client is denied",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: no_issuer_account },
     },
     WireCase {
@@ -130,6 +141,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "an answer after the request's exp (the server's timeout) finds no subscriber: the client has already been denied",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: timely },
     },
     WireCase {
@@ -140,6 +152,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "a second reply is never needed and, on 2.15.1, can place a user in the callout account without the automatic $SYS.REQ.USER.AUTH deny",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: single_reply },
     },
     WireCase {
@@ -150,6 +163,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the error text goes verbatim to the server log and to $SYS.ACCOUNT.CLIENT.AUTH.ERR in the callout account: an echoed password is disclosed to every log reader and every subscriber there",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::BobWrongPassword, verify: no_secret_echo },
     },
     WireCase {
@@ -160,6 +174,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "a users.json entry without a password must admit nobody; otherwise anyone who knows the user name gets in with an empty password",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Response { who: Who::NoPass, verify: no_empty_password },
     },
 ];

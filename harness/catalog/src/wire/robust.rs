@@ -4,7 +4,7 @@
 use callout_codec::claims::NatsPayload;
 use serde_json::json;
 
-use super::{Config, FakeServer, Forged, Kind, WireCase};
+use super::{Config, FakeServer, Forged, Kind, Need, WireCase};
 use callout_leaves::verdict::Level;
 
 /// The robustness cases.
@@ -17,6 +17,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "real servers omit every empty omitempty field; a responder that needs them denies real clients (plain user/password requests)",
         config: Config::Plain,
+        needs: &[Need::PlainRequest],
         kind: Kind::Robust(minimal_fields),
     },
     WireCase {
@@ -27,6 +28,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "newer servers add fields and Go ignores unknown ones; a responder that refuses them locks every client out on a server upgrade",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Robust(unknown_fields),
     },
     WireCase {
@@ -37,6 +39,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::May,
         rationale: "Go's jwt treats nbf <= 0 as unset, so the request is valid; but no server sends nbf, so refusing it denies no real client",
         config: Config::Plain,
+        needs: &[],
         kind: Kind::Robust(negative_nbf),
     },
 ];

@@ -17,6 +17,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Should,
         rationale: "the server accepts a plaintext reply to a sealed request, but then anyone who can subscribe to $SYS._INBOX.> in the callout account reads the user JWT the operator asked to keep sealed",
         config: Config::Sealed,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: sealed_iff_sealed },
     },
     WireCase {
@@ -27,6 +28,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server opens the reply with sender = the configured xkey; a reply sealed any other way is refused and every client is denied",
         config: Config::Sealed,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: sealed_to_server },
     },
     WireCase {
@@ -37,6 +39,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "a reply sealed with the CVE-2023-46129 zero key can be opened by anyone on the wire (and is refused by fixed servers, 2.10.4+)",
         config: Config::Sealed,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: not_zero_key },
     },
     WireCase {
@@ -47,6 +50,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "a server with an xkey seals every request: a responder that cannot open them admits nobody",
         config: Config::Sealed,
+        needs: &[],
         kind: Kind::Response { who: Who::Bob, verify: response::permissions },
     },
 ];
