@@ -4,18 +4,27 @@
 # action.yml maps each one, and harness/tests/ci_recipes.rs checks that the two lists agree.
 #
 #   ci/action/run.sh install   Install callout-conformance (and callout-responder and
-#                              callout-mutant when INPUT_REFERENCE is true) with cargo install:
-#                              from this checkout (--path ACTION_PATH/harness) when
-#                              INPUT_TOOL_VERSION is empty, else from INPUT_TOOL_REPOSITORY at
-#                              that version (a 40-hex commit: --rev; branch:NAME: --branch;
-#                              anything else: --tag). Into $CALLOUT_TOOL_ROOT (default
-#                              $RUNNER_TEMP/callout-conformance), whose bin/ goes to $GITHUB_PATH.
-#                              CALLOUT_ACTION_DRY_RUN=1 prints the cargo commands instead.
+#                              callout-mutant when INPUT_REFERENCE is true) into
+#                              $CALLOUT_TOOL_ROOT (default $RUNNER_TEMP/callout-conformance),
+#                              whose bin/ goes to $GITHUB_PATH. INPUT_INSTALL says how:
+#                              release (the default): the release binaries of INPUT_TOOL_VERSION
+#                                (empty: the version of this checkout's Cargo.toml) from
+#                                INPUT_TOOL_REPOSITORY's releases, SHA-256 verified, by
+#                                ci/action/install.sh (CALLOUT_RELEASE_BASE_URL overrides where
+#                                the releases are, e.g. a local directory);
+#                              source: cargo install --locked, from this checkout (--path
+#                                ACTION_PATH/harness) when INPUT_TOOL_VERSION is empty, else from
+#                                INPUT_TOOL_REPOSITORY at that version (a 40-hex commit: --rev;
+#                                branch:NAME: --branch; anything else: --tag).
+#                              CALLOUT_ACTION_DRY_RUN=1 prints the cargo commands or the URLs
+#                              instead.
 #   ci/action/run.sh run       Run the suite, write the reports to INPUT_REPORT_DIR (JSON, JUnit,
 #                              Markdown, HTML), append the failures-only summary to
 #                              $GITHUB_STEP_SUMMARY (stdout when unset) and the outputs to
-#                              $GITHUB_OUTPUT (when set). Exits with the run's exit code:
-#                              0 nothing failed, 1 a case failed, 2 a set-up or usage error.
+#                              $GITHUB_OUTPUT (when set). The responders: INPUT_PROFILE (a
+#                              profile brings its own responder command), or INPUT_RESPONDER_CMD
+#                              and/or INPUT_REFERENCE. Exits with the run's exit code: 0 nothing
+#                              failed, 1 a case failed, 2 a set-up or usage error.
 #
 # The tool is `callout-conformance` on PATH, or $CALLOUT_CONFORMANCE when set (the tests here
 # point it at target/debug).
@@ -44,6 +53,40 @@ install() {
     local root="${CALLOUT_TOOL_ROOT:-${RUNNER_TEMP:-/tmp}/callout-conformance}"
     local version="${INPUT_TOOL_VERSION:-}"
     local repo="${INPUT_TOOL_REPOSITORY:-}"
+    local how="${INPUT_INSTALL:-release}"
+    case "$how" in
+        release) install_release "$root" "$version" "$repo" ;;
+        source) install_source "$root" "$version" "$repo" ;;
+        *) die "install is '$how': expected release (download the release binaries) or source (cargo install)" ;;
+    esac
+    if [ -n "${GITHUB_PATH:-}" ]; then
+        echo "$root/bin" >>"$GITHUB_PATH"
+    fi
+}
+
+# The release binaries, checksum-verified, by install.sh.
+install_release() {
+    local root=$1 version=$2 repo=$3 here
+    here=$(action_path)
+    if [ -z "$version" ]; then
+        # The action's own version: the workspace version of the checkout `uses:` names.
+        version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$here/Cargo.toml" 2>/dev/null | head -n 1)
+        [ -n "$version" ] || die "tool-version is empty and $here/Cargo.toml names no version; set tool-version (or install: source)"
+    fi
+    if [ -z "${CALLOUT_RELEASE_BASE_URL:-}" ]; then
+        [ -n "$repo" ] || die "install is release but tool-repository is empty"
+        export CALLOUT_RELEASE_BASE_URL="${repo%.git}/releases/download"
+    fi
+    local packages=(callout-conformance)
+    if truthy "${INPUT_REFERENCE:-false}"; then
+        packages+=(callout-responder)
+    fi
+    CALLOUT_TOOL_ROOT="$root" bash "$here/ci/action/install.sh" "$version" "${packages[@]}" || exit $?
+}
+
+# cargo install from this checkout or from tool-repository at tool-version.
+install_source() {
+    local root=$1 version=$2 repo=$3
     local source=()
     if [ -z "$version" ]; then
         local here
@@ -85,9 +128,6 @@ install() {
             "${cmd[@]}" || die "${cmd[*]} failed"
         fi
     done
-    if [ -n "${GITHUB_PATH:-}" ]; then
-        echo "$root/bin" >>"$GITHUB_PATH"
-    fi
 }
 
 run() {
@@ -112,8 +152,15 @@ run() {
         args+=(--responder-cmd "$line")
         any=1
     done <<<"${INPUT_RESPONDER_CMD:-}"
-    if [ "$any" = 0 ] && ! truthy "${INPUT_REFERENCE:-false}"; then
-        die "responder-cmd is empty: give your responder's command template (or set reference: true)"
+    if [ -n "${INPUT_PROFILE:-}" ]; then
+        # A profile brings its own responder command ([responder] cmd) and replaces the e2e
+        # catalog: the tool refuses --profile together with --responder-cmd or --responder.
+        [ "$any" = 0 ] || die "profile and responder-cmd are both set: a profile brings its own responder command ([responder] cmd in $INPUT_PROFILE); give one of them"
+        ! truthy "${INPUT_REFERENCE:-false}" || die "profile and reference are both set: a profile judges only its own responder; run the reference in a step of its own"
+        [ -f "$INPUT_PROFILE" ] || die "profile file $INPUT_PROFILE does not exist"
+        args+=(--profile "$INPUT_PROFILE")
+    elif [ "$any" = 0 ] && ! truthy "${INPUT_REFERENCE:-false}"; then
+        die "responder-cmd is empty: give your responder's command template, a profile, or set reference: true"
     fi
     if [ -n "${INPUT_BASELINE:-}" ]; then
         [ -f "$INPUT_BASELINE" ] || die "baseline file $INPUT_BASELINE does not exist"
