@@ -1,6 +1,8 @@
 //! The reference NATS auth-callout responder, as a library: flags ([`flags`]), the users
 //! directory ([`users`]), the per-request decision ([`handler`]) and the NATS service loop
-//! ([`service`]). The binary `callout-responder` is a thin shell over [`run_main`].
+//! ([`service`]). The binary `callout-responder` is a thin shell over [`run_main`]; the test
+//! binary `callout-mutant` is the same program with the seams of [`policy`] bent by
+//! [`mutant`].
 //!
 //! Architecture invariant: all cryptography and claim encoding goes through `callout-codec`;
 //! the handler never touches a socket and the service never makes a decision.
@@ -9,9 +11,12 @@ pub mod cert;
 pub mod flags;
 pub mod handler;
 pub mod log;
+pub mod mutant;
 pub mod nats_url;
 pub mod operator;
+pub mod policy;
 pub mod quirks;
+pub mod replay;
 pub mod service;
 pub mod users;
 
@@ -21,13 +26,24 @@ use callout_codec::{CurveSecret, KeyKind, Signer};
 
 use crate::flags::{seed_from_flag, Flags};
 use crate::handler::{Fault, Responder};
+use crate::mutant::Mutant;
 use crate::nats_url::NatsUrl;
+use crate::policy::Policy;
 use crate::quirks::Quirks;
 use crate::users::UserDirectory;
 
+/// The responder a binary runs: the reference, or (the mutant binary) one with faults and
+/// quirks.
+pub enum Built {
+    /// `callout-responder`.
+    Reference(Box<Responder>),
+    /// `callout-mutant`, with the faults and quirks of its flags (maybe none).
+    Mutant(Box<Responder<Mutant>>),
+}
+
 /// Builds the responder from flags and the `-quirk` value (see [`quirks`]), or explains what
-/// is wrong with them.
-pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<Responder, String> {
+/// is wrong with them. `allow_faults` (the mutant binary) accepts `-fault` and `-quirk`.
+pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<Built, String> {
     if quirk.is_some() && !allow_faults {
         return Err("-quirk is only accepted by the callout-mutant test binary".into());
     }
@@ -49,10 +65,7 @@ pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<R
         .as_ref()
         .ok_or("-users is required: pass the path of users.json")?;
     let quirks = Quirks::parse(quirk, flags.fault.as_deref())?;
-    let mut users = UserDirectory::load(users_path).map_err(|e| e.to_string())?;
-    if quirks.seed_users {
-        users.drop_extensions();
-    }
+    let users = UserDirectory::load(users_path).map_err(|e| e.to_string())?;
     if users.is_empty() {
         tracing::warn!(file = %users_path.display(), "the users file has no users: every client will be refused");
     }
@@ -102,11 +115,14 @@ pub fn build(flags: &Flags, quirk: Option<&str>, allow_faults: bool) -> Result<R
             })
         }
     };
-    Ok(Responder::new(issuer, xkey, users)
+    let reference = Responder::new(issuer, xkey, users)
         .with_signing_keys(signing)
-        .with_callout_account(callout_account)
-        .with_faults(faults)
-        .with_quirks(quirks))
+        .with_callout_account(callout_account);
+    Ok(if allow_faults {
+        Built::Mutant(Box::new(reference.mutant(faults, quirks)))
+    } else {
+        Built::Reference(Box::new(reference))
+    })
 }
 
 /// Reads and parses the `-nats.creds` file: its text and what it holds, or an error naming the
@@ -192,35 +208,37 @@ pub fn run_main(args: Vec<String>, allow_faults: bool) -> i32 {
         .with_writer(writer)
         .with_target(false)
         .init();
-    let responder = match build(&flags, quirk.as_deref(), allow_faults) {
-        Ok(r) => r,
+    let result = match build(&flags, quirk.as_deref(), allow_faults) {
+        Ok(Built::Reference(r)) => serve(cfg, *r),
+        Ok(Built::Mutant(r)) => serve(cfg, *r),
         Err(e) => {
             log_flusher.finish();
             eprintln!("callout-responder: {e}");
             return 2;
         }
     };
+    log_flusher.finish();
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("callout-responder: {e}");
+            1
+        }
+    }
+}
+
+/// Runs the service with `responder` until it stops: the error to print when it failed.
+fn serve<P: Policy>(cfg: service::ServiceConfig, responder: Responder<P>) -> Result<(), String> {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            log_flusher.finish();
-            eprintln!("callout-responder: cannot start the runtime: {e}");
-            return 1;
-        }
+        Err(e) => return Err(format!("cannot start the runtime: {e}")),
     };
-    responder.quirks().wait_before_connecting();
+    responder.policy().before_connecting();
     let result = rt.block_on(service::run(cfg, Arc::new(responder)));
     // The client's reconnect task may still be trying a server that is gone: do not wait.
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
-    log_flusher.finish();
-    match result {
-        Ok(_) => 0,
-        Err(e) => {
-            eprintln!("callout-responder: {e:#}");
-            1
-        }
-    }
+    result.map(|_| ()).map_err(|e| format!("{e:#}"))
 }

@@ -3,6 +3,9 @@
 //! thread), and a busy responder makes a few writes a second instead of one per decision. If
 //! stderr stays blocked until 4 MiB are waiting, further lines are dropped and counted, and
 //! the count is logged once stderr moves again.
+//!
+//! Client text never reaches a line as it came: [`quoted`] puts it in quotes and escapes
+//! whatever could end the field, forge another one, or reorder what a terminal shows.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -147,6 +150,60 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BufferedStderr {
     }
 }
 
+/// How many characters of client text a log line keeps.
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// Client text (a user name) as a log field value: in double quotes, at most
+/// [`MAX_QUOTED_CHARS`] characters (then `…`), with `"` and `\` escaped and every character
+/// that is invisible or moves the text written as `\u{…}`: controls (newlines, escape
+/// sequences), bidi controls such as U+202E, zero-width and other format characters, line and
+/// paragraph separators. A user name then can neither end its field nor forge another one
+/// (`eve verdict="admitted"` stays one quoted value), nor reorder a terminal's line.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(4 * MAX_QUOTED_CHARS) + 2);
+    out.push('"');
+    let mut chars = s.chars();
+    for c in chars.by_ref().take(MAX_QUOTED_CHARS) {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if is_hidden(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out.push('"');
+    out
+}
+
+/// Characters a log reader does not see as written: controls, and the Unicode format
+/// characters (bidi embeddings, overrides and isolates, zero-width characters, the BOM, tags),
+/// fillers and separators that change how a line reads.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{034f}'
+                | '\u{061c}'
+                | '\u{115f}'..='\u{1160}'
+                | '\u{17b4}'..='\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
+                | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fffb}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +218,32 @@ mod tests {
         // After finish, lines go straight to stderr instead of the buffer.
         let _ = w.make_writer().write_all(b"late line\n");
         assert!(w.shared.pending.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn client_text_is_quoted_and_escaped_so_it_cannot_forge_a_field() {
+        assert_eq!(quoted("alice"), r#""alice""#);
+        assert_eq!(quoted(""), r#""""#);
+        assert_eq!(
+            quoted(r#"eve verdict="admitted" account="SYS""#),
+            r#""eve verdict=\"admitted\" account=\"SYS\"""#
+        );
+        assert_eq!(quoted(r"a\b"), r#""a\\b""#);
+        assert_eq!(
+            quoted("eve\u{202e}nimda\u{2066}x\u{200b}y"),
+            r#""eve\u{202e}nimda\u{2066}x\u{200b}y""#
+        );
+        assert_eq!(
+            quoted("a\nINFO decision user=bob\r\x1b[2K\u{2028}"),
+            r#""a\u{000a}INFO decision user=bob\u{000d}\u{001b}[2K\u{2028}""#
+        );
+        // Letters of any script stay as they are.
+        assert_eq!(quoted("José Ωμέγα 山田"), "\"José Ωμέγα 山田\"");
+        let q = quoted(&"x".repeat(200));
+        assert_eq!(q.chars().count(), MAX_QUOTED_CHARS + 3, "{q}");
+        assert!(q.ends_with("…\""));
+        let exact = quoted(&"y".repeat(MAX_QUOTED_CHARS));
+        assert_eq!(exact.chars().count(), MAX_QUOTED_CHARS + 2);
     }
 
     #[test]

@@ -9,6 +9,12 @@
 //! - `start-delay=SECS`: sleep before connecting to NATS, like a slow-starting runtime.
 //! - `shuffle`: hold each answer a pseudo-random 0–50 ms, so that under load answers go out
 //!   in another order than the requests came in (the server matches them by reply subject).
+//! - `slow-answers=MIN..MAX`: hold each answer a pseudo-random MIN to MAX milliseconds, like a
+//!   responder on slow crypto: not a defect while MAX stays below the server's authorization
+//!   timeout.
+//! - `no-xkey`: a responder without xkey support: it ignores `-xkey.seed` and the
+//!   `Nats-Server-Xkey` header, so it never opens a sealed request (nothing decodes: no answer)
+//!   and never seals; against a server without an xkey it is the reference.
 //! - `seed-users`: read users.json as the NATS by Example service does, without the `nkey`
 //!   and `token` extensions: the directory forgets them, so those users have no credential and are
 //!   never admitted. The suite must grade the extension files UNIMPLEMENTED, never FAIL.
@@ -48,6 +54,10 @@ pub struct Quirks {
     pub shuffle: bool,
     /// `operator-extras`.
     pub operator_extras: bool,
+    /// `slow-answers=MIN..MAX`: hold each answer between these two.
+    pub slow_answers: Option<(Duration, Duration)>,
+    /// `no-xkey`.
+    pub no_xkey: bool,
     /// `-fault silent-after=N`: answer this many requests, then none.
     pub silent_after: Option<u64>,
     /// `-fault crash-after=N`: answer this many requests, then abort the process.
@@ -80,11 +90,20 @@ pub const ALL: &[(&str, &str)] = &[
         "seed-users",
         "read users.json as the NATS by Example service does: no nkey or token extension",
     ),
+    (
+        "slow-answers=MIN..MAX",
+        "hold each answer a pseudo-random MIN to MAX ms (jitter), below the server's timeout",
+    ),
+    (
+        "no-xkey",
+        "no xkey support: ignore -xkey.seed and the Nats-Server-Xkey header, never open or seal",
+    ),
 ];
 
 const SILENT_AFTER: &str = "silent-after=";
 const CRASH_AFTER: &str = "crash-after=";
 const SLOW: &str = "slow=";
+const SLOW_ANSWERS: &str = "slow-answers=";
 
 impl Quirks {
     /// Parses the `-quirk` value and picks `silent-after=N` out of the `-fault` value.
@@ -97,6 +116,10 @@ impl Quirks {
                 "seed-users" => q.seed_users = true,
                 "shuffle" => q.shuffle = true,
                 "operator-extras" => q.operator_extras = true,
+                "no-xkey" => q.no_xkey = true,
+                _ if name.starts_with(SLOW_ANSWERS) => {
+                    q.slow_answers = Some(parse_ms_range(&name[SLOW_ANSWERS.len()..])?);
+                }
                 _ if name.starts_with("start-delay=") => {
                     let secs = &name["start-delay=".len()..];
                     let d = secs
@@ -158,6 +181,8 @@ impl Quirks {
             && !self.header_order
             && !self.shuffle
             && !self.operator_extras
+            && !self.no_xkey
+            && self.slow_answers.is_none()
             && self.start_delay.is_none()
             && self.silent_after.is_none()
             && self.crash_after.is_none()
@@ -200,22 +225,26 @@ impl Quirks {
         }
     }
 
-    /// How long to hold an answer before sending it: `slow`, or `shuffle`'s 0–50 ms (a cheap
-    /// pseudo-random spread from the counter and the clock), or nothing.
+    /// How long to hold an answer before sending it: `slow`, or `slow-answers`' MIN to MAX
+    /// ms, or `shuffle`'s 0–50 ms (a cheap pseudo-random spread from the counter and the
+    /// clock), or nothing.
     pub fn hold(&self) -> Option<Duration> {
         if let Some(d) = self.slow {
             return Some(d);
         }
-        if !self.shuffle {
-            return None;
-        }
+        let (min, max) = match self.slow_answers {
+            Some(range) => range,
+            None if self.shuffle => (Duration::ZERO, Duration::from_millis(49)),
+            None => return None,
+        };
         let n = self.answered.load(Ordering::Relaxed);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos() as u64)
             .unwrap_or(0);
-        let mixed = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ nanos) % 50;
-        Some(Duration::from_millis(mixed))
+        let spread = (max - min).as_millis() as u64 + 1;
+        let mixed = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ nanos) % spread;
+        Some(min + Duration::from_millis(mixed))
     }
 
     /// Sleeps for `start-delay`, if set.
@@ -257,6 +286,22 @@ impl Quirks {
         }
         (rest, quirk)
     }
+}
+
+/// Parses `slow-answers`' `MIN..MAX` (whole milliseconds, MIN <= MAX).
+fn parse_ms_range(value: &str) -> Result<(Duration, Duration), String> {
+    let bad = || {
+        format!(
+            "-quirk slow-answers={value}: expected MIN..MAX in whole milliseconds with MIN <= MAX, e.g. slow-answers=200..800"
+        )
+    };
+    let (min, max) = value.split_once("..").ok_or_else(bad)?;
+    let min: u64 = min.trim().parse().map_err(|_| bad())?;
+    let max: u64 = max.trim().parse().map_err(|_| bad())?;
+    if min > max {
+        return Err(bad());
+    }
+    Ok((Duration::from_millis(min), Duration::from_millis(max)))
 }
 
 /// The optional (`omitempty`) keys of each object, by claim type: where `json-nulls` writes
@@ -403,5 +448,33 @@ mod tests {
         let s = Quirks::parse(Some("shuffle"), None).unwrap();
         assert!(s.hold().is_some_and(|d| d < Duration::from_millis(50)));
         assert_eq!(Quirks::default().hold(), None);
+    }
+
+    #[test]
+    fn slow_answers_and_no_xkey_parse_and_slow_answers_hold_within_the_range() {
+        let q = Quirks::parse(Some("slow-answers=200..260,no-xkey"), None).unwrap();
+        assert!(q.no_xkey && !q.is_none());
+        let range = Duration::from_millis(200)..=Duration::from_millis(260);
+        for _ in 0..100 {
+            let held = q.hold().expect("held");
+            assert!(range.contains(&held), "{held:?}");
+            assert!(!q.silenced());
+        }
+        let fixed = Quirks::parse(Some("slow-answers=5..5"), None).unwrap();
+        assert_eq!(fixed.hold(), Some(Duration::from_millis(5)));
+        for bad in [
+            "slow-answers=9..2",
+            "slow-answers=1",
+            "slow-answers=a..b",
+            "slow-answers=-1..3",
+        ] {
+            let err = Quirks::parse(Some(bad), None).unwrap_err();
+            assert!(err.contains("MIN..MAX"), "{bad}: {err}");
+        }
+        let err = Quirks::parse(Some("slow"), None).unwrap_err();
+        assert!(
+            err.contains("slow-answers=MIN..MAX") && err.contains("no-xkey"),
+            "{err}"
+        );
     }
 }

@@ -11,7 +11,12 @@
 //! one per core. Handing them to a separate thread pool instead was measured 10-25% slower in
 //! throughput on two cores (`callout-conformance bench`): each request then crosses threads
 //! twice more.
+//!
+//! The server the responder is connected to is the one it trusts: its key (`server_id` in the
+//! INFO, read again after every reconnect) is handed to the replay guard, whose place is kept
+//! for that key's requests (`crate::replay`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +26,7 @@ use tokio::sync::Semaphore;
 
 use crate::handler::{Outcome, Responder, Verdict};
 use crate::nats_url::{NatsUrl, UrlCredentials};
+use crate::policy::Policy;
 
 /// Connection settings.
 #[derive(Clone)]
@@ -88,13 +94,17 @@ impl StopSignals {
 /// flushes the answers. The drain ends after `cfg.drain_timeout` at the latest (the server may
 /// be gone, and a flush would wait for it forever), or at once on a second signal; either is
 /// an error, because answers may have been lost.
-pub async fn run(cfg: ServiceConfig, responder: Arc<Responder>) -> anyhow::Result<Stopped> {
+pub async fn run<P: Policy>(
+    cfg: ServiceConfig,
+    responder: Arc<Responder<P>>,
+) -> anyhow::Result<Stopped> {
     let mut signals = StopSignals::register()?;
     let permits = Arc::new(Semaphore::new(cfg.workers));
     let mut lost: std::collections::VecDeque<Instant> = Default::default();
     loop {
+        let connected = Arc::new(AtomicBool::new(true));
         let (client, sub) = tokio::select! {
-            started = connect(&cfg) => started?,
+            started = connect(&cfg, connected.clone()) => started?,
             _ = signals.next() => {
                 tracing::info!("signal received before the connection was up; bye");
                 return Ok(Stopped::BeforeReady);
@@ -103,7 +113,7 @@ pub async fn run(cfg: ServiceConfig, responder: Arc<Responder>) -> anyhow::Resul
         tracing::info!(subject = callout_codec::AUTH_CALLOUT_SUBJECT, queue = %cfg.queue, workers = cfg.workers, "ready");
         // Serving ends with the first signal; dropping the subscription then unsubscribes.
         let signalled = tokio::select! {
-            served = serve(sub, &client, &responder, &permits) => {
+            served = serve(sub, &client, &responder, &permits, &connected) => {
                 served?;
                 false
             }
@@ -172,21 +182,29 @@ pub const LOST_WINDOW: Duration = Duration::from_secs(60);
 /// The pause before reconnecting when the subscription keeps being lost.
 pub const LOST_BACKOFF: Duration = Duration::from_secs(1);
 
-/// A fresh client, connected (retrying forever), subscribed and flushed.
+/// A fresh client, connected (retrying forever), subscribed and flushed. `connected` is set on
+/// every (re)connection, so that the server's key is read again.
 async fn connect(
     cfg: &ServiceConfig,
+    connected: Arc<AtomicBool>,
 ) -> anyhow::Result<(async_nats::Client, async_nats::Subscriber)> {
     let mut opts = async_nats::ConnectOptions::new()
         .name("callout-responder")
         .retry_on_initial_connect()
         .max_reconnects(None)
-        .event_callback(|ev| async move {
-            match ev {
-                async_nats::Event::Connected => tracing::info!("connected to NATS"),
-                async_nats::Event::Disconnected => {
-                    tracing::warn!("disconnected from NATS; reconnecting")
+        .event_callback(move |ev| {
+            let connected = connected.clone();
+            async move {
+                match ev {
+                    async_nats::Event::Connected => {
+                        connected.store(true, Ordering::SeqCst);
+                        tracing::info!("connected to NATS")
+                    }
+                    async_nats::Event::Disconnected => {
+                        tracing::warn!("disconnected from NATS; reconnecting")
+                    }
+                    other => tracing::debug!("nats event: {other}"),
                 }
-                other => tracing::debug!("nats event: {other}"),
             }
         });
     match &cfg.url.credentials {
@@ -217,14 +235,39 @@ async fn connect(
     Ok((client, sub))
 }
 
+/// Hands the key of the server the client is connected to to the replay guard, once per
+/// connection (`connected` is set by the client's events).
+fn trust_connected_server<P: Policy>(
+    client: &async_nats::Client,
+    responder: &Responder<P>,
+    connected: &AtomicBool,
+) {
+    if !connected.load(Ordering::Relaxed) || !connected.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let Some(info) = client.try_server_info() else {
+        connected.store(true, Ordering::SeqCst);
+        return;
+    };
+    if responder.trust_server_key(&info.server_id) {
+        tracing::info!(
+            server = %info.server_id,
+            "requests signed by the connected server's key keep their place in the replay guard"
+        );
+    }
+}
+
 /// Takes requests until the subscription ends, each on a task holding one of `permits`.
-async fn serve(
+async fn serve<P: Policy>(
     mut sub: async_nats::Subscriber,
     client: &async_nats::Client,
-    responder: &Arc<Responder>,
+    responder: &Arc<Responder<P>>,
     permits: &Arc<Semaphore>,
+    connected: &AtomicBool,
 ) -> anyhow::Result<()> {
+    trust_connected_server(client, responder, connected);
     while let Some(msg) = sub.next().await {
+        trust_connected_server(client, responder, connected);
         let Some(reply) = msg.reply.clone() else {
             tracing::debug!("request without a reply subject ignored");
             continue;
@@ -245,11 +288,11 @@ async fn serve(
                 .map(|v| v.as_str());
             let handled = responder.handle(&msg.payload, header, callout_codec::unix_now());
             if let Outcome::Reply(bytes) = handled.outcome {
-                if let Some(d) = responder.quirks().hold() {
+                if let Some(d) = responder.policy().hold() {
                     tokio::time::sleep(d).await;
                 }
                 let bytes = bytes::Bytes::from(bytes);
-                if responder.double_reply() {
+                if responder.policy().double_reply() {
                     let _ = client.publish(reply.clone(), bytes.clone()).await;
                 }
                 if let Err(e) = client.publish(reply, bytes).await {

@@ -9,7 +9,7 @@ use callout_codec::{
     Secret, ServerId, Signer, User,
 };
 use callout_conformance::tls::TestCa;
-use callout_responder::handler::{Fault, Outcome, Responder, Verdict, INVALID_CREDENTIALS};
+use callout_responder::handler::{Fault, Outcome, Policy, Responder, Verdict, INVALID_CREDENTIALS};
 use callout_responder::users::UserDirectory;
 
 fn users() -> UserDirectory {
@@ -24,8 +24,8 @@ fn users() -> UserDirectory {
 
 /// A request whose client presented `tls`, and `user`/`pass`/`token` in CONNECT; the verdict
 /// and, when admitted, the user JWT's account.
-fn handle(
-    responder: &Responder,
+fn handle<P: Policy>(
+    responder: &Responder<P>,
     tls: Option<ClientTls>,
     user: &str,
     pass: &str,
@@ -83,14 +83,14 @@ fn unverified(ca: &TestCa, cn: &str) -> Option<ClientTls> {
     })
 }
 
-fn responder(faults: Vec<Fault>) -> Responder {
-    Responder::new(Signer::generate(KeyKind::Account), None, users()).with_faults(faults)
+fn responder() -> Responder {
+    Responder::new(Signer::generate(KeyKind::Account), None, users())
 }
 
 #[test]
 fn a_verified_certificate_places_its_subject_and_nothing_else_does() {
     let ca = TestCa::generate().unwrap();
-    let r = responder(vec![]);
+    let r = responder();
     let refused = Verdict::Rejected {
         reason: INVALID_CREDENTIALS,
     };
@@ -129,14 +129,14 @@ fn a_verified_certificate_places_its_subject_and_nothing_else_does() {
 #[test]
 fn the_certificate_mutants_admit_what_they_are_built_to() {
     let ca = TestCa::generate().unwrap();
-    let unknown = responder(vec![Fault::AdmitUnknownCert]);
+    let unknown = responder().with_faults(vec![Fault::AdmitUnknownCert]);
     assert_eq!(
         handle(&unknown, verified(&ca, "stranger"), "", "", "")
             .1
             .as_deref(),
         Some("APP")
     );
-    let trusting = responder(vec![Fault::TrustUnverifiedCert]);
+    let trusting = responder().with_faults(vec![Fault::TrustUnverifiedCert]);
     assert_eq!(
         handle(&trusting, unverified(&ca, "robot"), "", "", "")
             .1

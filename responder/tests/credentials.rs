@@ -8,7 +8,7 @@ use callout_codec::{
     jwt, AuthRequest, AuthRequestClaims, Claims, ClientInfo, ConnectOpts, KeyKind, Secret,
     ServerId, Signer, User,
 };
-use callout_responder::handler::{Fault, Outcome, Responder, Verdict, INVALID_CREDENTIALS};
+use callout_responder::handler::{Fault, Outcome, Policy, Responder, Verdict, INVALID_CREDENTIALS};
 use callout_responder::users::UserDirectory;
 
 // The user fixture of nats-server's auth_callout_test.go (protocol.md §1.3).
@@ -30,7 +30,7 @@ struct Req {
     user: &'static str,
 }
 
-fn handle(responder: &Responder, server: &Signer, issuer: &str, r: &Req) -> Verdict {
+fn handle<P: Policy>(responder: &Responder<P>, server: &Signer, issuer: &str, r: &Req) -> Verdict {
     let mut c: AuthRequestClaims = Claims {
         aud: "nats-authorization-request".into(),
         exp: callout_codec::unix_now() + 2,

@@ -17,9 +17,9 @@ use callout_codec::operator::{
 use callout_codec::{jwt, Claims, CurveSecret, KeyKind, Permission, Signer, User, UserClaims};
 use callout_conformance::client::{connect, ConnectOptions, ConnectOutcome, SigMode};
 use callout_conformance::provision;
-use callout_conformance::userinfo::user_info;
 use callout_conformance::server::{self, OperatorConf, ServerConf};
 use callout_conformance::sut::RunningResponder;
+use callout_conformance::userinfo::user_info;
 
 const USERS_JSON: &str = r#"{
   "alice": { "pass": "alice", "account": "APP1" },
@@ -287,7 +287,7 @@ async fn the_example_places_alice_and_bob_and_rejects_pam(version: &str) {
     assert!(status.contains("exit status: 0"), "{status}");
     let log = proc.stderr_tail(500);
     assert!(
-        log.contains("user=alice") && log.contains("user=pam"),
+        log.contains("user=\"alice\"") && log.contains("user=\"pam\""),
         "{log}"
     );
     let _ = std::fs::remove_dir_all(&s.dir);

@@ -385,6 +385,8 @@ fn the_replay_guard_stays_within_its_bound_and_fails_closed_when_full() {
     const BOUND: usize = 20;
     let mut w = world(false);
     w.responder = w.responder.with_replay_capacity(BOUND);
+    // The server the service is connected to: its requests are never pushed out.
+    assert!(w.responder.trust_server_key(w.server.public_key()));
     let now = callout_codec::unix_now();
     let fresh = |exp: i64| {
         let mut c = request(&w, "alice", "alice-pw", false);
@@ -417,4 +419,70 @@ fn the_replay_guard_stays_within_its_bound_and_fails_closed_when_full() {
         Verdict::Admitted { .. }
     ));
     assert_eq!(w.responder.replay_guard_len(), 1);
+}
+
+/// A request as a forger makes it: signed by an `N` key of its own, named in `server_id.id`,
+/// so it passes every check of the request itself (`protocol.md §1.5`), with an `exp` as far
+/// ahead as the replay guard accepts, so that its entry outlives the test.
+fn forged_by(w: &World, forger: &Signer, user: &str, pass: &str, now: i64) -> Vec<u8> {
+    let mut c = request(w, user, pass, false);
+    c.nats.server_id.id = forger.public_key().into();
+    c.exp = now + callout_responder::handler::REPLAY_HORIZON_SECS - 1;
+    jwt::encode_at(&mut c, forger, now).into_bytes()
+}
+
+#[test]
+fn a_forger_flooding_the_replay_guard_does_not_lock_out_real_logins() {
+    const BOUND: usize = 20;
+    let mut w = world(false);
+    w.responder = w.responder.with_replay_capacity(BOUND);
+    assert!(w.responder.trust_server_key(w.server.public_key()));
+    assert!(!w.responder.trust_server_key(w.server.public_key()));
+    let now = callout_codec::unix_now();
+    // Ten times the guard's size, each request with a fresh user_nkey: half with one forger
+    // key, half with a fresh key each.
+    let forger = Signer::generate(KeyKind::Server);
+    for i in 0..10 * BOUND {
+        let own = Signer::generate(KeyKind::Server);
+        let key = if i % 2 == 0 { &forger } else { &own };
+        let body = forged_by(&w, key, "pam", "nope", now);
+        let h = w.responder.handle(&body, None, now);
+        assert_eq!(
+            h.verdict,
+            Verdict::Rejected {
+                reason: INVALID_CREDENTIALS
+            },
+            "forged request {i}: the guard made room, the credentials were refused"
+        );
+        assert!(w.responder.replay_guard_len() <= BOUND);
+    }
+    // Real logins, signed by the trusted server, are admitted: as many as the guard holds.
+    for i in 0..BOUND {
+        let mut c = request(&w, "alice", "alice-pw", false);
+        c.exp = now + 2;
+        let h = w.responder.handle(&wire_at(&w, &mut c, now), None, now);
+        assert_eq!(
+            h.verdict,
+            Verdict::Admitted {
+                account: "APP".into()
+            },
+            "real login {i} after the flood"
+        );
+    }
+    // Full of the trusted server's own unexpired requests, the guard fails closed.
+    let body = forged_by(&w, &forger, "alice", "alice-pw", now);
+    assert_eq!(
+        rejected_reason(&w, &body, now),
+        "replay guard full: too many unexpired requests"
+    );
+    // A request from an untrusted key (another cluster node, or a forger) is still refused
+    // as a replay while it is remembered.
+    let mut w = world(false);
+    w.responder = w.responder.with_replay_capacity(BOUND);
+    let body = forged_by(&w, &forger, "alice", "alice-pw", now);
+    assert!(matches!(
+        w.responder.handle(&body, None, now).verdict,
+        Verdict::Admitted { .. }
+    ));
+    assert_eq!(rejected_reason(&w, &body, now), "replayed request");
 }

@@ -9,8 +9,8 @@ mod common;
 use std::time::Duration;
 
 use callout_conformance::client::{self, ConnectOptions, ConnectOutcome};
-use callout_conformance::server;
 use callout_conformance::injector::Injector;
+use callout_conformance::server;
 use callout_conformance::wire::{judge, FakeServer, Judged};
 use callout_responder::service::{LOST_BACKOFF, MAX_LOST};
 use common::*;

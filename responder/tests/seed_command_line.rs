@@ -132,7 +132,7 @@ async fn admit_alice_reject_pam(version: &str) {
     // and no password.
     let log = proc.stderr_tail(500);
     assert!(
-        log.contains("user=pam") && log.contains("rejected"),
+        log.contains("user=\"pam\"") && log.contains("rejected"),
         "one decision line per request:\n{log}"
     );
     for secret in [ISSUER_NSEED, ISSUER_XSEED, "pam-secret"] {

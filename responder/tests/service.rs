@@ -61,7 +61,7 @@ async fn instances_share_the_load_with_one_answer_per_request() {
     let count = |r: &RunningResponder| {
         r.stderr_tail(1000)
             .lines()
-            .filter(|l| l.contains("user=alice") && l.contains("admitted"))
+            .filter(|l| l.contains("user=\"alice\"") && l.contains("admitted"))
             .count()
     };
     let (na, nb) = (count(&a), count(&b));
