@@ -1,5 +1,5 @@
-//! The command line as a user meets it: every flag the README documents appears in the `--help`
-//! of the subcommand it belongs to and parses, in both `--flag value` and `--flag=value` forms;
+//! The command line as a user meets it: every flag the README and the user guide (docs/book/)
+//! document appears in the `--help` of the subcommand it belongs to and parses, in both `--flag value` and `--flag=value` forms;
 //! `run`'s flags run (with `--dry-run`) through the real binary; completion scripts print; usage
 //! errors exit 2 and name the flag.
 
@@ -26,13 +26,29 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The `--flags` of the README, outside the reference responder's section (whose flags are the
-/// responder's, Go-style).
+/// Where the command line is documented: the README and the user guide (docs/book/), less the
+/// reference responder's page (whose flags are the responder's, Go-style). A page that moves
+/// or a new page is read without a change here.
+fn documented_files() -> Vec<PathBuf> {
+    let mut files = vec![repo().join("README.md")];
+    let mut guide: Vec<PathBuf> = std::fs::read_dir(repo().join("docs/book"))
+        .expect("the user guide is in docs/book")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .filter(|p| !p.ends_with("reference-responder.md"))
+        .collect();
+    guide.sort();
+    assert!(guide.len() >= 5, "the user guide has pages: {guide:?}");
+    files.extend(guide);
+    files
+}
+
+/// The `--flags` of the README and the user guide.
 fn readme_flags() -> Vec<String> {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let start = readme.find("## The reference responder").unwrap();
-    let end = readme.find("## Performance").unwrap();
-    let text = format!("{}{}", &readme[..start], &readme[end..]);
+    let text: String = documented_files()
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap() + "\n")
+        .collect();
     let mut flags = Vec::new();
     let b = text.as_bytes();
     let mut i = 0;
@@ -131,7 +147,7 @@ fn every_documented_flag_is_in_its_help_and_parses() {
     for f in &documented {
         assert!(
             FLAGS.iter().any(|(g, _, _)| g == f) || NOT_OURS.contains(&f.as_str()),
-            "README documents {f}, which this test does not know: add it to FLAGS"
+            "README.md or docs/book/ documents {f}, which this test does not know: add it to FLAGS"
         );
     }
     let dir = std::env::temp_dir().join(format!("cli-flags-{}", std::process::id()));
@@ -154,7 +170,7 @@ fn every_documented_flag_is_in_its_help_and_parses() {
     for (flag, sub, value) in FLAGS {
         assert!(
             documented.iter().any(|d| d == flag),
-            "{flag} is not in README"
+            "{flag} is documented neither in README.md nor in docs/book/"
         );
         let h = help(sub);
         assert!(h.contains(flag), "{sub} --help lacks {flag}:\n{h}");

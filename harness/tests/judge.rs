@@ -85,7 +85,13 @@ fn run_mode(
                     filters: args.filters.clone(),
                     ..RunOptions::default()
                 };
-                cli::run(&args, &scenarios, &opts).await
+                callout_conformance::session::run(
+                    &args.session(),
+                    &scenarios,
+                    &opts,
+                    &mut callout_conformance::session::Unobserved,
+                )
+                .await
             })
         })
         .collect();
@@ -318,7 +324,12 @@ fn a_responder_without_xkey_support_is_unimplemented_not_failed() {
         .enable_all()
         .build()
         .unwrap();
-    let report = rt.block_on(cli::run(&args, &scenarios, &args.run_options()));
+    let report = rt.block_on(callout_conformance::session::run(
+        &args.session(),
+        &scenarios,
+        &args.run_options(),
+        &mut callout_conformance::session::Unobserved,
+    ));
     let run = &report.runs[0];
     assert!(run.setup_error.is_none(), "{:?}", run.setup_error);
     for r in &run.results {

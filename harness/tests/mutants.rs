@@ -183,7 +183,13 @@ fn every_mutant_is_caught_by_at_least_one_case() {
                     filters: args.filters.clone(),
                     ..RunOptions::default()
                 };
-                cli::run(&args, &scenarios, &opts).await
+                callout_conformance::session::run(
+                    &args.session(),
+                    &scenarios,
+                    &opts,
+                    &mut callout_conformance::session::Unobserved,
+                )
+                .await
             }),
         ));
     }

@@ -35,7 +35,13 @@ async fn a_seed_flags_only_responder_is_judged() {
         filters: args.filters.clone(),
         ..RunOptions::default()
     };
-    let report = cli::run(&args, &scenarios, &opts).await;
+    let report = callout_conformance::session::run(
+        &args.session(),
+        &scenarios,
+        &opts,
+        &mut callout_conformance::session::Unobserved,
+    )
+    .await;
     let run = &report.runs[0];
     assert!(
         run.setup_error.is_none(),

@@ -8,6 +8,7 @@
 //! through its id.
 
 pub mod embedded;
+pub mod mode;
 pub mod profile;
 pub mod scenario;
 pub mod wire;

@@ -12,7 +12,10 @@ use crate::flags::{not_an_option, path, TargetArgs, Targets};
 use crate::provision::DEFAULT_SERVER_VERSION;
 use crate::runner;
 
-use super::Args;
+use callout_catalog::mode::Mode;
+use callout_world::fixture::BackendKind;
+
+use super::{Args, CatalogCommand};
 
 const EXIT_CODES: &str =
     "Exit codes: 0 nothing failed, 1 a case failed, 2 a set-up or usage error.";
@@ -230,21 +233,20 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
         ));
     };
     Ok(match sub {
-        Sub::Run(r) => Command::Catalog(Box::new(catalog("run", r, None, sub_m)?)),
+        Sub::Run(r) => Command::Catalog(Box::new(catalog(CatalogCommand::Run, r, None, sub_m)?)),
         Sub::Matrix(x) => {
             let output = Some(x.output);
-            let mut a = catalog("matrix", x.run, output, sub_m)?;
+            let mut a = catalog(CatalogCommand::Matrix, x.run, output, sub_m)?;
             a.from = x.from;
             Command::Catalog(Box::new(a))
         }
         Sub::List(l) => Command::Catalog(Box::new(Args {
-            command: "list".into(),
+            command: CatalogCommand::List,
             filters: l.filters,
             scenarios: l.scenarios,
             profile: l.profile,
             responders: vec![],
             versions: vec![],
-            backend: "process".into(),
             ready_timeout: runner::DEFAULT_READY_TIMEOUT,
             ..Args::default()
         })),
@@ -266,7 +268,7 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
 
 /// The [`Args`] of `run` or `matrix`.
 fn catalog(
-    command: &str,
+    command: CatalogCommand,
     r: RunArgs,
     output: Option<PathBuf>,
     m: &clap::ArgMatches,
@@ -274,7 +276,7 @@ fn catalog(
     let targets = r.targets.targets(m).map_err(usage)?;
     let mut versions = targets.versions;
     if versions.is_empty() {
-        versions = if command == "matrix" {
+        versions = if command == CatalogCommand::Matrix {
             crate::matrix::DEFAULT_VERSIONS
                 .iter()
                 .map(|v| v.to_string())
@@ -284,15 +286,16 @@ fn catalog(
         };
     }
     Ok(Args {
-        command: command.into(),
+        command,
         filters: r.filters,
         responders: targets.responders,
-        backend: r.backend,
+        // clap's value parsers admit only these names.
+        backend: BackendKind::parse(&r.backend).unwrap_or_default(),
         versions,
         nats_server: targets.nats_server,
         scenarios: r.scenarios,
         profile: r.profile,
-        mode: r.mode,
+        mode: Mode::parse(&r.mode).unwrap_or_default(),
         strict: r.strict,
         report_json: r.report_json,
         junit: r.junit,

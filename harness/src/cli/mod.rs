@@ -13,25 +13,28 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use callout_catalog::mode::Mode;
+use callout_judge::session::{self, wire_selected, Observer, Session};
+use callout_world::fixture::BackendKind;
+
 use crate::provision;
 use crate::report;
-use crate::runner::{self, RunOptions};
+use crate::runner::RunOptions;
 use crate::scenario::{self, Scenario};
 use crate::sut::ResponderSpec;
-use crate::verdict::{Report, ResponderRun};
-use callout_world::fixture::ServerBackend;
+use crate::verdict::Report;
 
 /// Parsed `run`/`list` options.
 #[derive(Debug, Default)]
 pub struct Args {
-    /// Subcommand.
-    pub command: String,
+    /// Which of `run`, `list` and `matrix`.
+    pub command: CatalogCommand,
     /// Filters.
     pub filters: Vec<String>,
     /// Responders.
     pub responders: Vec<ResponderSpec>,
-    /// Backend name.
-    pub backend: String,
+    /// Where servers run (`--backend`).
+    pub backend: BackendKind,
     /// Versions.
     pub versions: Vec<String>,
     /// Explicit server binary.
@@ -41,8 +44,8 @@ pub struct Args {
     /// `--profile`: the responder and its identities, instead of the e2e catalog and
     /// `--responder-cmd`.
     pub profile: Option<PathBuf>,
-    /// `--mode`: `config` (default; also when empty) or `operator`.
-    pub mode: String,
+    /// `--mode`: which half of the catalog runs.
+    pub mode: Mode,
     /// Strict.
     pub strict: bool,
     /// JSON path.
@@ -73,10 +76,34 @@ pub struct Args {
     pub write_baseline: Option<PathBuf>,
 }
 
+/// The subcommands that run or list the catalog.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CatalogCommand {
+    /// `run`.
+    #[default]
+    Run,
+    /// `list`.
+    List,
+    /// `matrix`.
+    Matrix,
+}
+
 impl Args {
     /// True with `--mode operator`.
     pub fn operator_mode(&self) -> bool {
-        self.mode == "operator"
+        self.mode.is_operator()
+    }
+
+    /// The session the judge runs: the responders, versions, backend and mode.
+    pub fn session(&self) -> Session {
+        Session {
+            responders: self.responders.clone(),
+            versions: self.versions.clone(),
+            backend: self.backend,
+            nats_server: self.nats_server.clone(),
+            mode: self.mode,
+            strict: self.strict,
+        }
     }
 
     /// The options the runner needs.
@@ -109,15 +136,6 @@ pub fn load_scenarios(explicit: Option<&Path>) -> Result<Vec<Scenario>, scenario
     }
 }
 
-/// Makes the backend named by `--backend`.
-pub fn backend(name: &str) -> Result<Box<dyn ServerBackend>, String> {
-    match name {
-        "process" => Ok(Box::new(callout_world::fixture::ProcessBackend)),
-        "container" => crate::backend_container(),
-        other => Err(format!("unknown backend {other:?}")),
-    }
-}
-
 /// Entry point; returns the exit code. SIGINT and SIGTERM stop every server and responder
 /// started, remove the scratch files and exit 130 or 143.
 pub fn main(args: Vec<String>) -> i32 {
@@ -128,20 +146,9 @@ pub fn main(args: Vec<String>) -> i32 {
 }
 
 fn main_inner(args: Vec<String>) -> i32 {
-    let a = match parse(&args) {
+    let mut a = match parse(&args) {
         Ok(Command::Catalog(a)) => a,
-        Ok(Command::Version) => {
-            return match crate::embedded::version_line() {
-                Ok(line) => {
-                    println!("{line}");
-                    0
-                }
-                Err(e) => {
-                    eprintln!("callout-conformance: the embedded catalog: {e}");
-                    2
-                }
-            };
-        }
+        Ok(Command::Version) => return version_main(),
         Ok(Command::Bench(opts, targets)) => return crate::bench::main(opts, targets),
         Ok(Command::Fuzz(opts, targets)) => return crate::fuzz::main(opts, targets),
         Ok(Command::Summary(file, max_bytes)) => return summary_main(&file, max_bytes),
@@ -155,29 +162,31 @@ fn main_inner(args: Vec<String>) -> i32 {
             return e.exit_code();
         }
     };
-    let mut a = a;
-    let scenarios = match &a.profile {
-        Some(path) => match crate::profile::load(path) {
-            Ok(p) => {
-                if a.command == "list" {
-                    print!("{}", crate::profile::describe(&p));
-                }
-                a.responders = vec![p.responder];
-                vec![p.scenario]
-            }
-            Err(e) => {
-                eprintln!("callout-conformance: {e}");
-                return 2;
-            }
-        },
-        None => match load_scenarios(a.scenarios.as_deref()) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("callout-conformance: {e}");
-                return 2;
-            }
-        },
-    };
+    match catalog_main(&mut a) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("callout-conformance: {e}");
+            2
+        }
+    }
+}
+
+fn version_main() -> i32 {
+    match crate::embedded::version_line() {
+        Ok(line) => {
+            println!("{line}");
+            0
+        }
+        Err(e) => {
+            eprintln!("callout-conformance: the embedded catalog: {e}");
+            2
+        }
+    }
+}
+
+/// `run`, `list` and `matrix`; an error is a usage or set-up error (exit 2).
+fn catalog_main(a: &mut Args) -> Result<i32, String> {
+    let scenarios = load_catalog(a)?;
     // The reference's command line in operator mode is the decentralized example's.
     if a.operator_mode() {
         let config = ResponderSpec::reference();
@@ -188,153 +197,179 @@ fn main_inner(args: Vec<String>) -> i32 {
         }
     }
     let opts = a.run_options();
-    if matches!(a.command.as_str(), "list" | "run" | "matrix") {
-        let unmatched = unmatched_filters(&scenarios, &opts);
-        if !unmatched.is_empty() {
-            eprintln!(
-                "callout-conformance: {} match{} no case; a filter is a case id prefix (e2e.perm) or a glob with * (e2e.*.1); see `callout-conformance list`",
-                unmatched
-                    .iter()
-                    .map(|f| format!("filter {f:?}"))
-                    .collect::<Vec<_>>()
-                    .join(" and "),
-                if unmatched.len() == 1 { "es" } else { "" }
-            );
-            return 2;
+    check_filters(a, &scenarios, &opts)?;
+    let baseline = match (&a.baseline, a.command) {
+        (Some(path), CatalogCommand::Run) => {
+            Some(load_baseline(path, &scenarios).map_err(|e| e.to_string())?)
         }
-        // A filter that selects only cases of the other mode would run nothing.
-        if matches!(a.command.as_str(), "run" | "matrix") && a.profile.is_none() {
-            let operator = a.operator_mode();
-            let elsewhere: Vec<String> = opts
-                .filters
-                .iter()
-                .filter(|f| {
-                    let one = RunOptions {
-                        filters: vec![(*f).clone()],
-                        ..RunOptions::default()
-                    };
-                    let in_files = scenarios
-                        .iter()
-                        .filter(|s| s.world.operator == operator)
-                        .flat_map(|s| &s.cases)
-                        .any(|c| one.selects(c));
-                    let in_wire = wire_selected(&one)
-                        .iter()
-                        .any(|c| c.config.is_operator() == operator);
-                    !in_files && !in_wire
-                })
-                .cloned()
-                .collect();
-            if !elsewhere.is_empty() {
-                let (this, other, fix) = if operator {
-                    ("operator", "config", "drop --mode operator")
-                } else {
-                    ("config", "operator", "add --mode operator")
-                };
-                eprintln!(
-                    "callout-conformance: {} select{} only {other}-mode cases, and this run is in {this} mode; {fix}",
-                    elsewhere
-                        .iter()
-                        .map(|f| format!("filter {f:?}"))
-                        .collect::<Vec<_>>()
-                        .join(" and "),
-                    if elsewhere.len() == 1 { "s" } else { "" },
-                );
-                return 2;
-            }
-        }
-    }
-    let baseline = match (&a.baseline, a.command.as_str()) {
-        (Some(path), "run") => match load_baseline(path, &scenarios) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                eprintln!("callout-conformance: {e}");
-                return 2;
-            }
-        },
         _ => None,
     };
-    match a.command.as_str() {
-        "list" => {
+    match a.command {
+        CatalogCommand::List => {
             print!("{}", list(&scenarios, &opts));
-            0
+            Ok(0)
         }
-        "run" | "matrix" if a.dry_run => {
-            println!(
-                "would run {} responder(s) × {} server version(s) on the {} backend:",
-                a.responders.len(),
-                a.versions.len(),
-                a.backend
-            );
-            for r in &a.responders {
-                println!("  responder {}: {}", r.name, r.template);
-            }
-            if let Some(b) = &baseline {
-                println!("  baseline {}: {} entry(ies)", b.path().display(), b.len());
-            }
-            print!("{}", list(&scenarios, &opts));
-            0
+        _ if a.dry_run => {
+            dry_run(a, &scenarios, &opts, baseline.as_ref());
+            Ok(0)
         }
-        "matrix" if !a.from.is_empty() => {
-            let mut outputs = match open_outputs(&a) {
-                Ok(o) => o,
-                Err(e) => {
-                    eprintln!("callout-conformance: {e}");
-                    return 2;
-                }
-            };
-            let report = match read_reports(&a.from) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("callout-conformance: {e}");
-                    return 2;
-                }
-            };
-            write_outputs(&report, &mut outputs, 0, None)
+        CatalogCommand::Matrix if !a.from.is_empty() => {
+            let mut outputs = open_outputs(a)?;
+            let report = read_reports(&a.from)?;
+            Ok(write_outputs(&report, &mut outputs, 0, None))
         }
-        "run" | "matrix" => {
-            // Everything that can fail before the first case does: the report files and the
-            // server binaries.
-            let mut outputs = match open_outputs(&a) {
-                Ok(o) => o,
-                Err(e) => {
-                    eprintln!("callout-conformance: {e}");
-                    return 2;
-                }
-            };
-            for version in &a.versions {
-                if let Err(e) = provision::resolve(version, a.nats_server.as_deref()) {
-                    eprintln!("callout-conformance: {e}");
-                    return 2;
-                }
-            }
-            let rt = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("callout-conformance: cannot start the runtime: {e}");
-                    return 2;
-                }
-            };
-            let mut report = rt.block_on(run(&a, &scenarios, &opts));
-            if let Some(b) = &baseline {
-                b.apply(&mut report);
-            }
-            let color = !a.no_color && std::io::stdout().is_terminal();
-            if let Some(f) = &a.transcripts {
-                print!("{}", transcripts(&report, f));
-            }
-            print!("{}", report::terminal(&report, color));
-            let code = report.exit_code();
-            write_outputs(&report, &mut outputs, code, baseline.as_ref())
+        CatalogCommand::Run | CatalogCommand::Matrix => {
+            run_main(a, &scenarios, &opts, baseline.as_ref())
         }
-        other => {
-            eprintln!(
-                "callout-conformance: unknown command {other:?}; use run, list or matrix (see --help)"
-            );
-            2
+    }
+}
+
+/// The cases of the run: a profile's, the `--scenarios` directory's, or the embedded
+/// catalog's. `list --profile` prints the profile's description first.
+fn load_catalog(a: &mut Args) -> Result<Vec<Scenario>, String> {
+    match &a.profile {
+        Some(path) => {
+            let p = crate::profile::load(path).map_err(|e| e.to_string())?;
+            if a.command == CatalogCommand::List {
+                print!("{}", crate::profile::describe(&p));
+            }
+            a.responders = vec![p.responder];
+            Ok(vec![p.scenario])
+        }
+        None => load_scenarios(a.scenarios.as_deref()).map_err(|e| e.to_string()),
+    }
+}
+
+/// A filter that matches no case, or only cases of the other mode, is an error: the run
+/// would judge nothing it was asked to.
+fn check_filters(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Result<(), String> {
+    let unmatched = unmatched_filters(scenarios, opts);
+    if !unmatched.is_empty() {
+        return Err(format!(
+            "{} match{} no case; a filter is a case id prefix (e2e.perm) or a glob with * (e2e.*.1); see `callout-conformance list`",
+            quoted_filters(&unmatched),
+            if unmatched.len() == 1 { "es" } else { "" }
+        ));
+    }
+    if a.command == CatalogCommand::List || a.profile.is_some() {
+        return Ok(());
+    }
+    let elsewhere: Vec<String> = opts
+        .filters
+        .iter()
+        .filter(|f| {
+            let one = RunOptions {
+                filters: vec![(*f).clone()],
+                ..RunOptions::default()
+            };
+            let in_files = scenarios
+                .iter()
+                .filter(|s| a.mode.has_file(s))
+                .flat_map(|s| &s.cases)
+                .any(|c| one.selects(c));
+            let in_wire = wire_selected(&one).iter().any(|c| a.mode.has_wire(c));
+            !in_files && !in_wire
+        })
+        .cloned()
+        .collect();
+    if elsewhere.is_empty() {
+        return Ok(());
+    }
+    let (this, other, fix) = if a.operator_mode() {
+        ("operator", "config", "drop --mode operator")
+    } else {
+        ("config", "operator", "add --mode operator")
+    };
+    Err(format!(
+        "{} select{} only {other}-mode cases, and this run is in {this} mode; {fix}",
+        quoted_filters(&elsewhere),
+        if elsewhere.len() == 1 { "s" } else { "" },
+    ))
+}
+
+fn quoted_filters(filters: &[String]) -> String {
+    filters
+        .iter()
+        .map(|f| format!("filter {f:?}"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn dry_run(
+    a: &Args,
+    scenarios: &[Scenario],
+    opts: &RunOptions,
+    baseline: Option<&crate::baseline::Baseline>,
+) {
+    println!(
+        "would run {} responder(s) × {} server version(s) on the {} backend:",
+        a.responders.len(),
+        a.versions.len(),
+        a.backend.name()
+    );
+    for r in &a.responders {
+        println!("  responder {}: {}", r.name, r.template);
+    }
+    if let Some(b) = baseline {
+        println!("  baseline {}: {} entry(ies)", b.path().display(), b.len());
+    }
+    print!("{}", list(scenarios, opts));
+}
+
+/// `run` and `matrix`: everything that can fail before the first case does (the report
+/// files, the server binaries), then the session, the baseline, the terminal table and the
+/// report files.
+fn run_main(
+    a: &Args,
+    scenarios: &[Scenario],
+    opts: &RunOptions,
+    baseline: Option<&crate::baseline::Baseline>,
+) -> Result<i32, String> {
+    let mut outputs = open_outputs(a)?;
+    for version in &a.versions {
+        provision::resolve(version, a.nats_server.as_deref()).map_err(|e| e.to_string())?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let mut bars = Bars {
+        mode: crate::progress::ProgressMode::detect(a.no_color),
+        column: None,
+    };
+    let mut report = rt.block_on(session::run(&a.session(), scenarios, opts, &mut bars));
+    if let Some(b) = baseline {
+        b.apply(&mut report);
+    }
+    let color = !a.no_color && std::io::stdout().is_terminal();
+    if let Some(f) = &a.transcripts {
+        print!("{}", transcripts(&report, f));
+    }
+    print!("{}", report::terminal(&report, color));
+    let code = report.exit_code();
+    Ok(write_outputs(&report, &mut outputs, code, baseline))
+}
+
+/// The progress bars: one per column, fed the graded cases.
+struct Bars {
+    mode: crate::progress::ProgressMode,
+    column: Option<crate::progress::ColumnProgress>,
+}
+
+impl Observer for Bars {
+    fn column_started(&mut self, column: &str, total: usize) {
+        self.column = Some(crate::progress::ColumnProgress::start(
+            self.mode, column, total,
+        ));
+    }
+    fn case_graded(&mut self, r: &crate::verdict::CaseResult) {
+        if let Some(c) = self.column.as_mut() {
+            c.case(&r.id, r.verdict);
+        }
+    }
+    fn column_finished(&mut self) {
+        if let Some(c) = self.column.take() {
+            c.finish();
         }
     }
 }
@@ -511,94 +546,6 @@ fn open_outputs(a: &Args) -> Result<Vec<OutputFile>, String> {
     Ok(out)
 }
 
-/// Runs every responder on every version; returns the report.
-pub async fn run(a: &Args, scenarios: &[Scenario], opts: &RunOptions) -> Report {
-    let mut report = Report {
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        strict: a.strict,
-        runs: vec![],
-        baseline: None,
-    };
-    // A mode's files and wire cases only: operator-mode cases need the operator-mode responder
-    // command (a profile is always config mode).
-    let operator = a.operator_mode();
-    let scenarios: Vec<&Scenario> = scenarios
-        .iter()
-        .filter(|s| s.world.operator == operator)
-        .collect();
-    let wire: Vec<_> = wire_selected(opts)
-        .into_iter()
-        .filter(|c| c.config.is_operator() == operator)
-        .collect();
-    let total_cases: usize = scenarios
-        .iter()
-        .map(|s| s.cases.iter().filter(|c| opts.selects(c)).count())
-        .sum::<usize>()
-        + wire.len();
-    let progress_mode = crate::progress::ProgressMode::detect(a.no_color);
-    let backend = match backend(&a.backend) {
-        Ok(b) => b,
-        Err(e) => {
-            for r in &a.responders {
-                report
-                    .runs
-                    .push(empty_run(r, "-", &a.backend, Some(e.clone())));
-            }
-            return report;
-        }
-    };
-    for version in &a.versions {
-        let bin = match provision::resolve(version, a.nats_server.as_deref()) {
-            Ok(b) => b,
-            Err(e) => {
-                for r in &a.responders {
-                    report
-                        .runs
-                        .push(empty_run(r, version, &a.backend, Some(e.to_string())));
-                }
-                continue;
-            }
-        };
-        for r in &a.responders {
-            let mut run = empty_run(r, &bin.version, backend.name(), None);
-            let mut column =
-                crate::progress::ColumnProgress::start(progress_mode, &run.column(), total_cases);
-            let mut progress = |c: &crate::verdict::CaseResult| column.case(&c.id, c.verdict);
-            for s in &scenarios {
-                let out =
-                    runner::run_scenario(s, backend.as_ref(), &bin, r, opts, &mut progress).await;
-                let source = s
-                    .path
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                merge(&mut run, out, Some(source));
-            }
-            if !wire.is_empty() {
-                let out = crate::phase::run_wire(
-                    backend.as_ref(),
-                    &bin,
-                    r,
-                    opts,
-                    operator,
-                    &mut progress,
-                )
-                .await;
-                run.restarts += out.restarts;
-                let last = out.stderr.last().map(|c| c.text.clone());
-                merge(&mut run, out.outcome, None);
-                run.stderr.extend(out.stderr);
-                if let Some(last) = last.filter(|t| !t.is_empty()) {
-                    run.responder_stderr = last;
-                }
-            }
-            column.finish();
-            report.runs.push(run);
-        }
-    }
-    report
-}
-
 /// The step-by-step transcripts of the cases matching `filter` (empty = all).
 pub fn transcripts(report: &Report, filter: &str) -> String {
     let mut out = String::new();
@@ -619,26 +566,6 @@ pub fn transcripts(report: &Report, filter: &str) -> String {
     out
 }
 
-fn merge(run: &mut ResponderRun, out: runner::ScenarioOutcome, source: Option<String>) {
-    run.results.extend(out.results);
-    if !out.stderr.is_empty() {
-        if let Some(source) = source {
-            run.stderr.push(crate::verdict::StderrTail {
-                source,
-                text: out.stderr.clone(),
-            });
-        }
-        run.responder_stderr = out.stderr;
-    }
-    if let Some(e) = out.setup_error {
-        let prev = run.setup_error.take();
-        run.setup_error = Some(match prev {
-            Some(p) => format!("{p}\n{e}"),
-            None => e,
-        });
-    }
-}
-
 /// Loads `--baseline`, checking every id against the whole catalog (e2e and wire, whatever
 /// the filters select).
 fn load_baseline(
@@ -651,27 +578,6 @@ fn load_baseline(
         .chain(crate::wire::catalog().map(|c| c.id))
         .collect();
     crate::baseline::Baseline::load(path, |id| ids.contains(id))
-}
-
-/// The wire cases selected by the filters.
-pub fn wire_selected(opts: &RunOptions) -> Vec<&'static crate::wire::WireCase> {
-    crate::wire::catalog()
-        .filter(|c| opts.selects_id(c.id))
-        .collect()
-}
-
-fn empty_run(r: &ResponderSpec, version: &str, backend: &str, err: Option<String>) -> ResponderRun {
-    ResponderRun {
-        responder: r.name.clone(),
-        command: r.template.clone(),
-        server_version: version.into(),
-        backend: backend.into(),
-        results: vec![],
-        responder_stderr: String::new(),
-        stderr: vec![],
-        restarts: 0,
-        setup_error: err,
-    }
 }
 
 /// `summary REPORT.json [--max-bytes N]`: prints [`report::summary`] of a JSON report (the

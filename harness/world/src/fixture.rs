@@ -39,6 +39,43 @@ pub trait ServerBackend: Send + Sync {
     fn start<'a>(&'a self, bin: &'a ServerBinary, conf: &'a ServerConf) -> StartFuture<'a>;
 }
 
+/// Which backend servers start on (`--backend`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Local processes.
+    #[default]
+    Process,
+    /// Containers (testcontainers on a Docker API).
+    Container,
+}
+
+impl BackendKind {
+    /// The backend called `name` on the command line.
+    pub fn parse(name: &str) -> Option<BackendKind> {
+        match name {
+            "process" => Some(BackendKind::Process),
+            "container" => Some(BackendKind::Container),
+            _ => None,
+        }
+    }
+
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Process => "process",
+            BackendKind::Container => "container",
+        }
+    }
+
+    /// Makes the backend; the container backend checks its engine first.
+    pub fn start(self) -> Result<Box<dyn ServerBackend>, String> {
+        match self {
+            BackendKind::Process => Ok(Box::new(ProcessBackend)),
+            BackendKind::Container => crate::backend_container(),
+        }
+    }
+}
+
 /// Local processes.
 pub struct ProcessBackend;
 
