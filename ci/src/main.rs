@@ -14,16 +14,22 @@
 //!   bounded `fuzz` of the reference (2000 inputs, fixed seed), the operator-mode catalog
 //!   (`--mode operator`, every server as processes, oldest and newest in a container), the
 //!   version comparison of the process runs (`target/reports/compatibility.md`), `cargo
-//!   install` of both binaries with the installed tool run from `/tmp`, fmt and clippy. Prints
+//!   install` of both binaries with the installed tool run from `/tmp`, both container images,
+//!   the documentation's links (and the book, when mdbook is installed), fmt and clippy. Prints
 //!   `ci: N passed, N failed` last.
+//! - `docs`: only the documentation check ([`docs`]): every relative link and anchor in
+//!   README.md and docs/**/*.md resolves; `mdbook build docs` when mdbook is installed.
 //! - `matrix [ARGS…]`: build, then `callout-conformance matrix --strict`: the catalog on the
 //!   versions of [`MATRIX`] (or `--server-version`), compared into `docs/compatibility.md`.
 //! - `bench [ARGS…]`: release build, then `callout-conformance bench`.
+//! - `verdicts [--bless]`: compare the reference's verdicts in `target/reports/` (written by
+//!   `test`) with `harness/tests/fixtures/reference-verdicts.txt`, or rewrite the file.
 //! - `install`: build, then only the `cargo install` stage of `test`.
-//! - `image [--release] [--rootfs-only]`: build, then the container image
+//! - `image [--release] [--rootfs-only] [--with-runtimes]`: build, then the container image
 //!   `localhost/callout-conformance:VERSION` (`Containerfile`, [`image`]) with the servers of
-//!   [`MATRIX`], and its smoke test; the image stays tagged. `test` builds and tests it as a
-//!   stage and removes it.
+//!   [`MATRIX`], and its smoke test; the image stays tagged. `--with-runtimes` builds
+//!   `VERSION-runtimes` instead, which adds Debian's sh, python3 and node for interpreted
+//!   responders. `test` builds and tests both as stages and removes them.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -31,7 +37,9 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
+mod docs;
 mod image;
+mod verdicts;
 
 /// The server versions CI runs the catalog on: the oldest supported and the newest of each
 /// later line; the same list as `callout-conformance matrix`'s default
@@ -47,6 +55,17 @@ fn main() -> Result<()> {
         Some("suite") => suite(&sh, &args[1..]),
         Some("test") => test(&sh),
         Some("bench") => bench(&sh, &args[1..]),
+        Some("verdicts") => {
+            let bless = args.iter().any(|a| a == "--bless");
+            let diffs = verdicts::check(&sh, bless)?;
+            for d in &diffs {
+                eprintln!("verdict changed: {d}");
+            }
+            if !diffs.is_empty() {
+                bail!("{} verdict(s) differ from the fixture", diffs.len());
+            }
+            Ok(())
+        }
         Some("install") => {
             build_bins(&sh, false)?;
             let mut stages = Stages::default();
@@ -59,19 +78,38 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("matrix") => matrix(&sh, &args[1..]),
+        Some("docs") => {
+            let mut stages = Stages::default();
+            stages.start("docs: links and the book");
+            let ok = docs::stage(&sh)?;
+            stages.summary();
+            if !ok {
+                bail!("the documentation check failed");
+            }
+            Ok(())
+        }
         Some("image") => {
             let release = args.iter().any(|a| a == "--release");
+            let flavor = if args.iter().any(|a| a == "--with-runtimes") {
+                image::Flavor::Runtimes
+            } else {
+                image::Flavor::Scratch
+            };
             build_bins(&sh, release)?;
             let bins = target_dir(&sh).join(if release { "release" } else { "debug" });
             let mut stages = Stages::default();
-            stages.start("container image");
+            stages.start(match flavor {
+                image::Flavor::Scratch => "container image",
+                image::Flavor::Runtimes => "container image with runtimes",
+            });
             let rootfs_only = args.iter().any(|a| a == "--rootfs-only");
-            image::build(&sh, &bins, MATRIX, rootfs_only)?;
+            image::build(&sh, &bins, MATRIX, rootfs_only, flavor)?;
             let ok = rootfs_only
                 || image::smoke(
                     &sh,
                     &bins.join("callout-conformance"),
                     &bins.join("callout-responder"),
+                    flavor,
                 )?;
             stages.summary();
             if !ok {
@@ -81,7 +119,7 @@ fn main() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo run -p ci -- suite [ARGS…] | test | matrix [ARGS…] | bench [ARGS…] | install | image [--release] [--rootfs-only]"
+                "usage: cargo run -p ci -- suite [ARGS…] | test | matrix [ARGS…] | bench [ARGS…] | install | image [--release] [--rootfs-only] [--with-runtimes] | docs"
             );
             std::process::exit(2);
         }
@@ -298,6 +336,26 @@ fn test(sh: &Shell) -> Result<()> {
             problems.push(format!("conformance {label}"));
         }
     }
+    // No verdict of the reference changes unless the fixture says so.
+    stages.start("verdicts of the reference on 2.15.1");
+    match verdicts::check(sh, false) {
+        Ok(diffs) if diffs.is_empty() => {
+            println!("every verdict as in harness/tests/fixtures/reference-verdicts.txt");
+            passed += 1;
+        }
+        Ok(diffs) => {
+            for d in &diffs {
+                println!("verdict changed: {d}");
+            }
+            failed += 1;
+            problems.push("verdicts of the reference".into());
+        }
+        Err(e) => {
+            println!("cannot compare the verdicts: {e:#}");
+            failed += 1;
+            problems.push("verdicts of the reference".into());
+        }
+    }
     // A responder that does not read users.json, judged through its profile as a user would
     // (README: profiles).
     stages.start("profile: example token responder");
@@ -338,8 +396,22 @@ fn test(sh: &Shell) -> Result<()> {
         problems.push("fuzz: reference, 2000 inputs".into());
     }
     stages.start("container image");
-    if !image::ci_stage(sh, &target_dir(sh).join("debug"), MATRIX) {
+    if !image::ci_stage(
+        sh,
+        &target_dir(sh).join("debug"),
+        MATRIX,
+        image::Flavor::Scratch,
+    ) {
         problems.push("container image".into());
+    }
+    stages.start("container image with runtimes (python3, node, sh)");
+    if !image::ci_stage(
+        sh,
+        &target_dir(sh).join("debug"),
+        MATRIX,
+        image::Flavor::Runtimes,
+    ) {
+        problems.push("container image with runtimes".into());
     }
     stages.start("version matrix");
     let mut matrix = vec!["matrix".to_string()];
@@ -354,6 +426,10 @@ fn test(sh: &Shell) -> Result<()> {
         .success()
     {
         problems.push("version matrix".into());
+    }
+    stages.start("docs: links and the book");
+    if !docs::stage(sh)? {
+        problems.push("docs: links and the book".into());
     }
     stages.start("fmt and clippy");
     if cmd!(sh, "cargo fmt --all -- --check").run().is_err() {
