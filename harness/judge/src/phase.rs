@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use callout_codec::{CurveSecret, KeyKind, Signer};
+use callout_codec::{jwt, AuthResponse, CurveSecret, KeyKind, Signer};
 use callout_leaves::text::Redactor;
 use callout_leaves::verdict::{CaseResult, Level, StderrTail, Verdict};
 use callout_world::client::{self, ConnectOptions, ConnectOutcome};
@@ -18,8 +18,8 @@ use callout_world::sut::{self, ResponderSpec, RunningResponder};
 
 use callout_catalog::wire::{
     catalog, cert, describe, forge, harness_identities, judge, not_applicable, operator,
-    wire_users, wire_users_with_nkey, Config, Exchange, FakeServer, Forged, Identities, Judged,
-    Kind, Who, WireCase, ALICE_PASS, BOB_PASS, WRONG_PASS,
+    wire_users, wire_users_with_nkey, Answer, Config, Exchange, FakeServer, Forged, Identities,
+    Judged, Kind, Who, WireCase, ALICE_PASS, BOB_PASS, WRONG_PASS,
 };
 
 use crate::grade::{grade, judged, CaseMeta, Grading, Outcome, Record};
@@ -327,6 +327,8 @@ impl Phase {
             issuer: fixture.issuer_pub.clone(),
             ids: ids.clone(),
             operator: fixture.operator.as_ref().map(|o| o.keys.clone()),
+            handed_out: Default::default(),
+            forge_errors: Default::default(),
         };
         let redact = Redactor::new(
             secrets
@@ -397,121 +399,202 @@ impl Phase {
     }
 
     async fn run(&mut self, case: &WireCase) -> (Outcome, Vec<String>) {
+        let (outcome, mut t, answer) = match case.kind {
+            Kind::Response { who, verify } => self.run_response(who, verify).await,
+            Kind::Hostile(forge) => self.run_hostile(case, forge).await,
+            Kind::Robust(forge) => self.run_robust(case, forge).await,
+            Kind::Leak(forge) => self.run_leak(case, forge).await,
+        };
+        if matches!(
+            outcome,
+            Outcome::Breached { .. } | Outcome::Broken { .. } | Outcome::Noted { .. }
+        ) {
+            t.extend(forge::evidence(&answer, &self.server, &self.redact));
+        }
+        (outcome, t)
+    }
+
+    /// A mutation the forging could not make: the request was not sent, and the case is an
+    /// error of the harness, not a verdict on the responder.
+    fn forge_error(&self) -> Option<Outcome> {
+        let errors = self.server.take_forge_errors();
+        (!errors.is_empty()).then(|| {
+            Outcome::Skipped(format!(
+                "a defect of the harness, not of the responder: the forged request could not be made ({}); please report it",
+                errors.join("; ")
+            ))
+        })
+    }
+
+    /// A good request for `who`; `verify` checks the answer.
+    async fn run_response(
+        &mut self,
+        who: Who,
+        verify: fn(&Exchange) -> callout_catalog::wire::Finding,
+    ) -> (Outcome, Vec<String>, Answer) {
         let mode = if self.server.sealing() {
             "sealed"
         } else {
             "plain"
         };
-        let (outcome, mut t, answer) = match case.kind {
-            Kind::Response { who, verify } => {
-                let login = who.login(&self.server.ids);
-                let pass = login.secret().to_string();
-                let f = self.server.good_for(&login);
-                let (_, answer) = self.injector.send_forged(&f).await;
-                let n = answer.bodies.len();
-                let mut t = vec![format!(
-                    "{mode} request for {}{} -> {n} repl{}",
-                    login.label(),
-                    if who == Who::BobWrongPassword {
-                        " (a wrong secret)"
-                    } else {
-                        ""
-                    },
-                    if n == 1 { "y" } else { "ies" }
-                )];
-                let j = judge(&answer, &self.server);
-                let outcome = if !j.is_reply() && who != Who::Bob {
-                    // Silence for a wrong or missing password is a safe refusal.
-                    t.push(format!(
-                        "{} (the server would deny at its timeout)",
-                        describe(&j)
-                    ));
-                    Outcome::noted("a signed error", describe(&j))
-                } else if !j.is_reply() {
-                    Outcome::broken("a reply to a good request", describe(&j))
-                } else {
-                    let ex = Exchange {
-                        server: &self.server,
-                        request: &f.claims,
-                        answer: &answer,
-                        pass: &pass,
-                    };
-                    match verify(&ex) {
-                        Ok(line) => {
-                            t.push(line);
-                            Outcome::Met
-                        }
-                        Err(m) => {
-                            t.push(format!("expected {}; got {}", m.expected, m.actual));
-                            Outcome::breached(m.expected, m.actual)
-                        }
-                    }
-                };
-                (outcome, t, answer)
-            }
-            Kind::Hostile(forge) => {
-                let f = forge(&self.server);
-                let (first, answer) = self.injector.send_forged(&f).await;
-                let mut t = Vec::new();
-                if let Some(first) = first {
-                    t.push(format!(
-                        "first sending -> {}",
-                        describe(&judge(&first, &self.server))
-                    ));
+        let login = who.login(&self.server.ids);
+        let pass = login.secret().to_string();
+        let f = self.server.good_for(&login);
+        let (_, answer) = self.injector.send_forged(&f).await;
+        let n = answer.bodies.len();
+        let mut t = vec![format!(
+            "{mode} request for {}{} -> {n} repl{}",
+            login.label(),
+            if who == Who::BobWrongPassword {
+                " (a wrong secret)"
+            } else {
+                ""
+            },
+            if n == 1 { "y" } else { "ies" }
+        )];
+        let j = judge(&answer, &self.server);
+        let outcome = if !j.is_reply() && who != Who::Bob {
+            // Silence for a wrong or missing password is a safe refusal.
+            t.push(format!(
+                "{} (the server would deny at its timeout)",
+                describe(&j)
+            ));
+            Outcome::noted("a signed error", describe(&j))
+        } else if !j.is_reply() {
+            Outcome::broken("a reply to a good request", describe(&j))
+        } else {
+            let ex = Exchange {
+                server: &self.server,
+                request: &f.claims,
+                answer: &answer,
+                pass: &pass,
+            };
+            match verify(&ex) {
+                Ok(line) => {
+                    t.push(line);
+                    Outcome::Met
                 }
-                let j = judge(&answer, &self.server);
-                t.push(format!(
-                    "{} -> {}",
-                    case.title,
-                    self.redact.apply(&describe(&j))
-                ));
-                let sent = {
-                    let o = &f.claims.nats.connect_opts;
-                    let p = o.pass.expose();
-                    if p.is_empty() {
-                        o.auth_token.expose()
-                    } else {
-                        p
-                    }
-                    .to_string()
-                };
-                let outcome = match &j {
-                    Judged::Admitted(u) => Outcome::breached(
-                        "not admitted (a signed error, or silence)",
-                        format!("admitted into {:?}", u.aud),
-                    ),
-                    Judged::Error(e) if !sent.is_empty() && e.contains(&sent) => Outcome::broken(
-                        "an error text without the password",
-                        "the error text contains the password",
-                    ),
-                    Judged::Error(_) => Outcome::Met,
-                    Judged::NoResponders => Outcome::broken("an answer, or silence", describe(&j)),
-                    other => Outcome::noted(
-                        "a signed error",
-                        format!("{} (a safe refusal; the server would wait for its timeout or log the bad answer)", describe(other)),
-                    ),
-                };
-                (outcome, t, answer)
-            }
-            Kind::Robust(forge) => {
-                let f = forge(&self.server);
-                let (_, answer) = self.injector.send_forged(&f).await;
-                let j = judge(&answer, &self.server);
-                let t = vec![format!("{} -> {}", case.title, describe(&j))];
-                let outcome = match &j {
-                    Judged::Admitted(_) => Outcome::Met,
-                    Judged::Silence | Judged::NoResponders => {
-                        Outcome::broken("admitted", describe(&j))
-                    }
-                    other => Outcome::breached("admitted", describe(other)),
-                };
-                (outcome, t, answer)
+                Err(m) => {
+                    t.push(format!("expected {}; got {}", m.expected, m.actual));
+                    Outcome::breached(m.expected, m.actual)
+                }
             }
         };
-        if outcome != Outcome::Met {
-            t.extend(forge::evidence(&answer, &self.server, &self.redact));
+        (outcome, t, answer)
+    }
+
+    /// A forged request that must not be admitted.
+    async fn run_hostile(
+        &mut self,
+        case: &WireCase,
+        forge: fn(&FakeServer) -> Forged,
+    ) -> (Outcome, Vec<String>, Answer) {
+        let f = forge(&self.server);
+        if let Some(e) = self.forge_error() {
+            return (e, vec![], Answer::default());
         }
-        (outcome, t)
+        let (first, answer) = self.injector.send_forged(&f).await;
+        let mut t = Vec::new();
+        if let Some(first) = first {
+            t.push(format!(
+                "first sending -> {}",
+                describe(&judge(&first, &self.server))
+            ));
+        }
+        let j = judge(&answer, &self.server);
+        t.push(format!(
+            "{} -> {}",
+            case.title,
+            self.redact.apply(&describe(&j))
+        ));
+        let sent = {
+            let o = &f.claims.nats.connect_opts;
+            let p = o.pass.expose();
+            if p.is_empty() {
+                o.auth_token.expose()
+            } else {
+                p
+            }
+            .to_string()
+        };
+        let outcome = match &j {
+            Judged::Admitted(u) => Outcome::breached(
+                "not admitted (a signed error, or silence)",
+                format!("admitted into {:?}", u.aud),
+            ),
+            Judged::Error(e) if !sent.is_empty() && e.contains(&sent) => Outcome::broken(
+                "an error text without the password",
+                "the error text contains the password",
+            ),
+            Judged::Error(_) => Outcome::Met,
+            Judged::NoResponders => Outcome::broken("an answer, or silence", describe(&j)),
+            other => Outcome::noted(
+                "a signed error",
+                format!("{} (a safe refusal; the server would wait for its timeout or log the bad answer)", describe(other)),
+            ),
+        };
+        (outcome, t, answer)
+    }
+
+    /// A valid but unusual request that must be admitted.
+    async fn run_robust(
+        &mut self,
+        case: &WireCase,
+        forge: fn(&FakeServer) -> Forged,
+    ) -> (Outcome, Vec<String>, Answer) {
+        let f = forge(&self.server);
+        if let Some(e) = self.forge_error() {
+            return (e, vec![], Answer::default());
+        }
+        let (_, answer) = self.injector.send_forged(&f).await;
+        let j = judge(&answer, &self.server);
+        let t = vec![format!("{} -> {}", case.title, describe(&j))];
+        let outcome = match &j {
+            Judged::Admitted(_) => Outcome::Met,
+            Judged::Silence | Judged::NoResponders => Outcome::broken("admitted", describe(&j)),
+            other => Outcome::breached("admitted", describe(other)),
+        };
+        (outcome, t, answer)
+    }
+
+    /// A forged request whose answer must be readable by the server alone: every key the
+    /// harness handed to an attacker is tried on it.
+    async fn run_leak(
+        &mut self,
+        case: &WireCase,
+        forge: fn(&FakeServer) -> Forged,
+    ) -> (Outcome, Vec<String>, Answer) {
+        let f = forge(&self.server);
+        if let Some(e) = self.forge_error() {
+            return (e, vec![], Answer::default());
+        }
+        let (_, answer) = self.injector.send_forged(&f).await;
+        let j = judge(&answer, &self.server);
+        let mut t = vec![format!("{} -> {}", case.title, describe(&j))];
+        let leaked = answer
+            .bodies
+            .iter()
+            .find_map(|b| self.server.opened_by_attacker(b));
+        let outcome = match leaked {
+            None => {
+                t.push("no key handed to the attacker opens the answer".into());
+                Outcome::Met
+            }
+            Some((key, opened)) => {
+                let what = match jwt::decode::<AuthResponse>(&String::from_utf8_lossy(&opened)) {
+                    Ok(r) if !r.nats.jwt.is_empty() => "the user JWT was",
+                    _ => "the answer was",
+                };
+                Outcome::breached(
+                    "an answer sealed to the signed server_id.xkey, which only the server can open",
+                    format!(
+                        "{what} sealed to the unsigned header key {}: whoever rewrote the header can open it",
+                        callout_leaves::text::short(&key)
+                    ),
+                )
+            }
+        };
+        (outcome, t, answer)
     }
 
     /// The liveness check after a case: the process still runs and a good request is still

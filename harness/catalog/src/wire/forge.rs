@@ -61,6 +61,12 @@ pub struct FakeServer {
     pub ids: std::sync::Arc<super::Identities>,
     /// Operator mode: the accounts' public keys, to judge who signed what.
     pub operator: Option<std::sync::Arc<callout_world::operator::OperatorKeys>>,
+    /// The curve keys the harness handed to an attacker in forged requests (a rewritten
+    /// `Nats-Server-Xkey` header): an answer any of them can open leaked to the attacker.
+    pub handed_out: std::sync::Mutex<Vec<CurveSecret>>,
+    /// Mutations a forge function could not make: such a request is not sent, and its case is
+    /// an error of the harness, never a verdict.
+    pub forge_errors: std::sync::Mutex<Vec<String>>,
 }
 
 /// A request ready to send: the bytes, the xkey header, and the claims the answer must be
@@ -88,7 +94,45 @@ impl FakeServer {
             issuer: issuer.into(),
             ids: std::sync::Arc::new(super::harness_identities()),
             operator: None,
+            handed_out: Default::default(),
+            forge_errors: Default::default(),
         }
+    }
+
+    /// Records that a mutation did not take effect (see [`FakeServer::forge_errors`]).
+    pub fn mutation_failed(&self, why: impl Into<String>) {
+        if let Ok(mut e) = self.forge_errors.lock() {
+            e.push(why.into());
+        }
+    }
+
+    /// The mutations that failed since the last call.
+    pub fn take_forge_errors(&self) -> Vec<String> {
+        self.forge_errors
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default()
+    }
+
+    /// A fresh curve key for an attacker, remembered so that every answer can be tried with
+    /// it ([`FakeServer::opened_by_attacker`]).
+    pub fn attacker_xkey(&self) -> CurveSecret {
+        let key = CurveSecret::generate();
+        if let Ok(mut keys) = self.handed_out.lock() {
+            keys.push(key.clone());
+        }
+        key
+    }
+
+    /// The public key of the attacker's key that opens `body` (sealed by the responder), and
+    /// what it opened to; `None` when no key the harness handed out opens it.
+    pub fn opened_by_attacker(&self, body: &[u8]) -> Option<(String, Vec<u8>)> {
+        let responder = self.responder_xkey.as_ref()?;
+        let keys = self.handed_out.lock().ok()?.clone();
+        keys.into_iter().find_map(|k| {
+            let opened = k.channel_to(responder).open(body).ok()?;
+            Some((k.public().as_str().to_string(), opened))
+        })
     }
 
     /// A well-formed request for `user`/`pass`, as a real server builds it (`protocol.md §1.5`).

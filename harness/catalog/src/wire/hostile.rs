@@ -86,7 +86,7 @@ pub const CASES: &[WireCase] = &[
         requirement: "the Nats-Server-Xkey header equals the signed server_id.xkey",
         cite: "protocol.md §1.4 (Request)",
         level: Should,
-        rationale: "the header is not signed: a responder that trusts it over the signed server_id.xkey seals its answer to whoever rewrote the header",
+        rationale: "the header is not signed: a request whose header differs from the signed server_id.xkey was altered on its way; admitting it with the answer sealed to the signed key gives the rewriter nothing (only the server opens it), so refusing it is best practice; sealing to the header key is wire.hostile.30",
         config: Sealed,
         needs: &[],
         kind: Kind::Hostile(header_xkey_mismatch),
@@ -228,8 +228,8 @@ pub const CASES: &[WireCase] = &[
         title: "request without nats.version (v1 signature trap)",
         requirement: "a v1 claim's signature covers the payload only; a token signed over h.p without version fails verification",
         cite: "protocol.md §1.2 (Version trap)",
-        level: Must,
-        rationale: "the signature does not verify as a v1 claim, which is what the token says it is: a responder that admits it does not verify signatures: a signing and password oracle for whoever can publish on $SYS.REQ.USER.AUTH in the callout account (protocol.md §1.5 Who can publish a request)",
+        level: Should,
+        rationale: "a request without nats.version is a v1 claim to Go, and jwt verifies a v1 signature over the payload alone, so Go refuses this one (signed over header.payload); but making it needs a signature by the issuer's own key, which a forger makes with an N key of its own exactly as in wire.hostile.2: admitting it gives no oracle beyond that one, so refusing it is best practice (protocol.md §1.2 Version trap, §1.5 Who can publish a request)",
         config: Plain,
         needs: &[],
         kind: Kind::Hostile(no_version),
@@ -250,8 +250,8 @@ pub const CASES: &[WireCase] = &[
         title: "request signed by an account key",
         requirement: "authorization_request issuers are N keys",
         cite: "protocol.md §1.2 (Issuer prefix)",
-        level: Must,
-        rationale: "requests are issued by N keys only; admitting an account-signed one means any account key holder mints requests: a signing and password oracle for whoever can publish on $SYS.REQ.USER.AUTH in the callout account (protocol.md §1.5 Who can publish a request)",
+        level: Should,
+        rationale: "requests are issued by the server's N key; an account key in iss (server_id.id untouched) is a forgery any key holder can make, the same capability as a self-signed N key in wire.hostile.2, so refusing it is best practice (protocol.md §1.5 What a responder should verify, Who can publish a request)",
         config: Plain,
         needs: &[],
         kind: Kind::Hostile(account_issuer),
@@ -333,6 +333,17 @@ pub const CASES: &[WireCase] = &[
         needs: &[],
         kind: Kind::Hostile(exp_before_iat),
     },
+    WireCase {
+        id: "wire.hostile.30",
+        title: "answer sealed to the unsigned header key",
+        requirement: "the answer is sealed to the signed server_id.xkey, never to the Nats-Server-Xkey header when they differ",
+        cite: "protocol.md §1.4 (Request)",
+        level: Must,
+        rationale: "the header is not signed: whoever can rewrite it (anyone who can publish on $SYS.REQ.USER.AUTH in the callout account, protocol.md §1.5 Who can publish a request) and receives an answer sealed to it opens the user JWT: credential theft",
+        config: Sealed,
+        needs: &[],
+        kind: Kind::Leak(header_xkey_mismatch),
+    },
 ];
 
 fn bob(s: &FakeServer) -> callout_codec::AuthRequestClaims {
@@ -382,7 +393,7 @@ fn not_yet_valid(s: &FakeServer) -> Forged {
 fn header_xkey_mismatch(s: &FakeServer) -> Forged {
     let mut c = bob(s);
     let tok = s.sign(&mut c);
-    let other = CurveSecret::generate();
+    let other = s.attacker_xkey();
     let body = other
         .channel_to(s.responder_xkey.as_ref().unwrap_or(s.xkey.public()))
         .seal(tok.as_bytes());
@@ -469,17 +480,56 @@ fn replay(s: &FakeServer) -> Forged {
     f
 }
 
+/// The credential the responder authenticates with (`connect_opts.user`, else
+/// `connect_opts.auth_token`) gets two invalid UTF-8 bytes in front; nothing else changes.
 fn non_utf8(s: &FakeServer) -> Forged {
     let mut c = bob(s);
     let tok = s.sign(&mut c);
     let mut p = jwt::b64_decode(tok.split('.').nth(1).unwrap_or(""), "payload").unwrap_or_default();
-    // The user name (or the token) as a JSON string: its first two bytes become invalid UTF-8.
-    let marker = format!("\"{}\"", s.ids.bob.marker());
-    if let Some(i) = p.windows(marker.len()).position(|w| w == marker.as_bytes()) {
-        p[i + 1] = 0xff;
-        p[i + 2] = 0xfe;
+    let field = if c.nats.connect_opts.user.is_empty() {
+        "auth_token"
+    } else {
+        "user"
+    };
+    match mangle_connect_opt(&mut p, field) {
+        Ok(()) => {}
+        Err(why) => s.mutation_failed(format!("non-UTF-8 connect_opts.{field}: {why}")),
     }
     s.package(c, jwt::sign_payload(&p, &s.key).as_bytes())
+}
+
+/// Puts 0xff 0xfe at the start of the string value of `connect_opts.FIELD` in the JSON
+/// `payload`, and checks that the field, read as Go reads invalid UTF-8, changed and nothing
+/// else did.
+fn mangle_connect_opt(payload: &mut Vec<u8>, field: &str) -> Result<(), String> {
+    let before: serde_json::Value =
+        serde_json::from_slice(payload).map_err(|e| format!("the payload is not JSON: {e}"))?;
+    let opts = find(payload, b"\"connect_opts\":{", 0).ok_or("no connect_opts object")?;
+    let key = format!("\"{field}\":\"");
+    let at = find(payload, key.as_bytes(), opts).ok_or_else(|| format!("no {field} string"))?;
+    let value = at + key.len();
+    payload.splice(value..value, [0xff, 0xfe]);
+    let lossy = String::from_utf8_lossy(payload).into_owned();
+    let after: serde_json::Value = serde_json::from_str(&lossy)
+        .map_err(|e| format!("the mangled payload is not JSON: {e}"))?;
+    let was = &before["nats"]["connect_opts"][field];
+    let now = &after["nats"]["connect_opts"][field];
+    if was == now {
+        return Err("the value did not change".into());
+    }
+    let mut rest = after.clone();
+    rest["nats"]["connect_opts"][field] = was.clone();
+    if rest != before {
+        return Err("another field changed too".into());
+    }
+    Ok(())
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
 }
 
 fn long_user_name(s: &FakeServer) -> Forged {
@@ -511,10 +561,10 @@ fn bad_user_nkey(s: &FakeServer) -> Forged {
     })
 }
 
+/// One change: the account key signs (and so is `iss`); `server_id` stays the server's.
 fn account_issuer(s: &FakeServer) -> Forged {
     let acct = Signer::generate(KeyKind::Account);
     let mut c = bob(s);
-    c.nats.server_id.id = acct.public_key().into();
     let tok = jwt::encode(&mut c, &acct);
     s.package(c, tok.as_bytes())
 }
@@ -556,10 +606,10 @@ fn iat_future(s: &FakeServer) -> Forged {
     s.package(c, tok.as_bytes())
 }
 
+/// One change: iat moves a minute past the request's own exp.
 fn exp_before_iat(s: &FakeServer) -> Forged {
     let mut c = bob(s);
-    let now = callout_codec::unix_now();
-    c.exp = now + 60;
-    let tok = jwt::encode_at(&mut c, &s.key, now + 120);
+    let iat = c.exp + 60;
+    let tok = jwt::encode_at(&mut c, &s.key, iat);
     s.package(c, tok.as_bytes())
 }

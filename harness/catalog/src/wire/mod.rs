@@ -166,6 +166,9 @@ pub enum Kind {
     Hostile(fn(&FakeServer) -> Forged),
     /// A valid but unusual request for alice that must be admitted.
     Robust(fn(&FakeServer) -> Forged),
+    /// A forged request whose answer, whatever it decides, must be readable by the server
+    /// alone: no key the harness handed to an attacker opens it.
+    Leak(fn(&FakeServer) -> Forged),
 }
 
 /// One good request and its answer, as a response check sees them.

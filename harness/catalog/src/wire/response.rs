@@ -177,6 +177,17 @@ pub const CASES: &[WireCase] = &[
         needs: &[],
         kind: Kind::Response { who: Who::NoPass, verify: no_empty_password },
     },
+    WireCase {
+        id: "wire.resp.16",
+        title: "a wrong password is not admitted",
+        requirement: "a known user with a wrong password is refused",
+        cite: "protocol.md §1.5 (connect_opts)",
+        level: Level::Must,
+        rationale: "admitting a wrong password lets anyone who knows a user name in",
+        config: Config::Plain,
+        needs: &[],
+        kind: Kind::Response { who: Who::BobWrongPassword, verify: wrong_secret_refused },
+    },
 ];
 
 fn encoding(x: &Exchange) -> Finding {
@@ -405,15 +416,23 @@ fn pass_appears(text: &str, pass: &str) -> bool {
     !pass.is_empty() && text.contains(pass)
 }
 
+/// Only the echo is judged here: an empty body, an answer the server cannot decode and an
+/// admission echo nothing (admitting a wrong password is `wire.resp.16`).
 fn no_secret_echo(x: &Exchange) -> Finding {
+    let body = x.body()?;
+    if body.is_empty() {
+        return Ok("an empty body: nothing echoed".into());
+    }
     let d = x.decoded()?;
-    if pass_appears(&d.token, x.pass) || pass_appears(&String::from_utf8_lossy(x.body()?), x.pass) {
+    if pass_appears(&d.token, x.pass) || pass_appears(&String::from_utf8_lossy(body), x.pass) {
         return Err(mismatch(
             "an answer without the password",
             "the answer contains the password",
         ));
     }
-    let r = x.response()?;
+    let Ok(r) = d.response else {
+        return Ok("an answer the server cannot decode, without the password".into());
+    };
     if pass_appears(&r.nats.error, x.pass) {
         return Err(mismatch(
             "an error text without the password",
@@ -421,12 +440,22 @@ fn no_secret_echo(x: &Exchange) -> Finding {
         ));
     }
     if !r.nats.jwt.is_empty() {
-        return Err(mismatch("a rejection", "admitted with a wrong password"));
+        return Ok(
+            "admitted, without echoing the password (wire.resp.16 judges the admission)".into(),
+        );
     }
     Ok(format!(
         "rejected: {:?}",
         r.nats.error.replace(x.pass, "[PASSWORD]")
     ))
+}
+
+fn wrong_secret_refused(x: &Exchange) -> Finding {
+    let r = x.response()?;
+    if !r.nats.jwt.is_empty() {
+        return Err(mismatch("a rejection", "admitted with a wrong password"));
+    }
+    Ok("rejected".into())
 }
 
 fn no_empty_password(x: &Exchange) -> Finding {
