@@ -18,6 +18,7 @@ pub mod policy;
 pub mod quirks;
 pub mod replay;
 pub mod service;
+pub mod token_index;
 pub mod users;
 
 use std::sync::Arc;
