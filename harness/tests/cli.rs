@@ -112,16 +112,20 @@ const FLAGS: &[(&str, &str, Option<&str>)] = &[
     ("--help", "", None),
 ];
 
-/// Flags of other programs the README mentions (cargo's, podman's), and `--flag` for any flag.
+/// Flags of other programs the README and the guide mention (cargo's, podman's, pip's, the ci
+/// task's), and `--flag` for any flag.
 const NOT_OURS: &[&str] = &[
     "--rm",
     "--network",
+    "--entrypoint",
     "--user",
     "--locked",
     "--path",
     "--git",
     "--bins",
     "--release",
+    "--target",
+    "--with-runtimes",
     "--flag",
 ];
 
