@@ -19,8 +19,15 @@
 //!   (`protocol.md` §1.5). Unique across users.
 //! - `"token": "…"`: the user logs in with that `auth_token` and no user name; looked up in
 //!   O(1) and compared in constant time ([`crate::token_index`]). Unique across users.
+//! - `"cert_subject": "CN=alice,O=Acme"`: the user logs in with a client certificate whose
+//!   subject, as the responder prints it (RFC 4514, [`crate::cert::verified_subject`]), is
+//!   that text. Checked and normalised at start-up ([`normalise_cert_subject`]): attribute
+//!   types in any case or spelling (`cn`, `commonName`, `2.5.4.3`) become `CN`; OpenSSL's
+//!   `/CN=alice/O=Acme` and spaces around separators (`CN=alice, O=Acme`) are errors that give
+//!   the accepted form, since no certificate's subject is printed that way. Unique across
+//!   users.
 //!
-//! An entry holds at most one credential: `pass`, `nkey` or `token`.
+//! An entry holds at most one credential: `pass`, `nkey`, `token` or `cert_subject`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -65,8 +72,9 @@ pub struct UserEntry {
     pub nkey: Option<String>,
     /// Extension: the user's token (`auth_token`).
     pub token: Option<Secret>,
-    /// Extension: the subject (RFC 4514, e.g. `CN=alice`) of the client certificate that logs
-    /// the user in, as the server verified it (`client_tls.verified_chains`).
+    /// Extension: the subject of the client certificate that logs the user in, as the server
+    /// verified it (`client_tls.verified_chains`), in the RFC 4514 form the responder prints a
+    /// certificate's subject in (e.g. `CN=alice,O=Acme`); normalised at load.
     pub cert_subject: Option<String>,
     /// The account name the user is placed in (the user JWT `aud`).
     pub account: String,
@@ -220,7 +228,9 @@ impl UserDirectory {
             let cert_subject = match fields.get("cert_subject") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(c)) if !c.trim().is_empty() => {
-                    if let Some(other) = dir.by_cert.get(c) {
+                    let c = normalise_cert_subject(c)
+                        .map_err(|e| err(at("cert_subject"), e.problem, &e.fix))?;
+                    if let Some(other) = dir.by_cert.get(&c) {
                         return Err(err(
                             at("cert_subject"),
                             format!("is also the certificate subject of user {other:?}"),
@@ -228,7 +238,7 @@ impl UserDirectory {
                         ));
                     }
                     dir.by_cert.insert(c.clone(), name.clone());
-                    Some(c.clone())
+                    Some(c)
                 }
                 Some(Value::String(_)) => {
                     return Err(err(
@@ -386,6 +396,279 @@ impl UserDirectory {
             passwordless: Vec::new(),
         }
     }
+}
+
+/// Why a `cert_subject` value is refused; the caller names the file, the user and the field.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SubjectError {
+    /// What is wrong, quoting the value.
+    pub problem: String,
+    /// The accepted form, computed from the value when it can be.
+    pub fix: String,
+}
+
+/// How to see a certificate's subject in the accepted form, for error texts.
+const SEE_SUBJECT: &str = "`openssl x509 -noout -subject -nameopt RFC2253 -in CERT` prints it";
+
+/// A `cert_subject` value in the exact form the responder gives a verified certificate's
+/// subject ([`crate::cert::verified_subject`]: the server hands over the certificate, and the
+/// responder prints its subject as RFC 4514 text, as Go's `pkix.Name.String()` does for the
+/// usual attributes): the RDNs from the last to the first, separated by `,` with no space,
+/// the attributes of one RDN joined by `+`, each attribute type as its upper-case short name
+/// (`CN`, `O`, `OU`, `C`, `L`, `ST`, `DC`, `UID`, …), values escaped as RFC 4514 says.
+///
+/// Attribute types are case-insensitive in RFC 4514, so `cn`, `commonName` and `2.5.4.3`
+/// are accepted and become `CN`, and escapes are rewritten to the printed form (`\2C` becomes
+/// `\,`). What cannot be a certificate's subject is refused with the form to write instead:
+/// OpenSSL's `/CN=alice/O=Acme` (whose RDNs run in the opposite order), spaces around `,`,
+/// `+` or `=` (`CN=alice, O=Acme`, `CN = alice`), unescaped `"`, `;`, `<`, `>`, malformed
+/// escapes and unknown attribute types.
+pub fn normalise_cert_subject(subject: &str) -> Result<String, SubjectError> {
+    use std::str::FromStr;
+    use x509_cert::attr::AttributeTypeAndValue;
+    use x509_cert::name::{RdnSequence, RelativeDistinguishedName};
+
+    let example = |more: &str| {
+        format!(
+            "write the subject as RFC 4514 text, as {SEE_SUBJECT}, e.g. \"CN=alice,O=Acme\"{more}"
+        )
+    };
+    if let Some(rest) = subject.strip_prefix('/') {
+        let fix = match openssl_slash_to_rfc4514(rest).and_then(|s| normalise_cert_subject(&s).ok()) {
+            Some(s) => format!("write {s:?}: RFC 4514 lists the RDNs in the reverse order, separated by commas without spaces, as {SEE_SUBJECT}"),
+            None => example(""),
+        };
+        return Err(SubjectError {
+            problem: format!("{subject:?} is OpenSSL's /-separated form, not RFC 4514 text, so no certificate's subject can match it"),
+            fix,
+        });
+    }
+    let rdns = split_dn(subject).map_err(|problem| SubjectError {
+        problem: format!("{subject:?} is not an RFC 4514 distinguished name: {problem}"),
+        fix: example(
+            "; escape a special character inside a value with a backslash, e.g. \"O=Acme\\, Inc.\"",
+        ),
+    })?;
+    let spaced =
+        |a: &WrittenAttribute| a.kind.trim() != a.kind || a.value.len() != a.value_trimmed().len();
+    if rdns.iter().flatten().any(spaced) {
+        // `O = Acme, CN = alice`, spaces around '=', is OpenSSL's default print, which lists
+        // the RDNs in the certificate's order: RFC 4514 lists them in reverse.
+        let openssl = rdns
+            .iter()
+            .flatten()
+            .any(|a| a.kind.ends_with(' ') || a.value.starts_with(' '));
+        let mut tight: Vec<String> = rdns
+            .iter()
+            .map(|rdn| {
+                rdn.iter()
+                    .map(|a| format!("{}={}", a.kind.trim(), a.value_trimmed()))
+                    .collect::<Vec<_>>()
+                    .join("+")
+            })
+            .collect();
+        if openssl {
+            tight.reverse();
+        }
+        let order = if openssl {
+            "in the reverse of OpenSSL's default print, which lists the certificate's order"
+        } else {
+            "most specific first"
+        };
+        let fix = match normalise_cert_subject(&tight.join(",")) {
+            Ok(s) => format!("write {s:?}: no spaces around ',', '+' or '=' (a space that starts or ends a value is written \"\\ \"), the RDNs {order}, as {SEE_SUBJECT}"),
+            Err(_) => example(", with no spaces around ',', '+' or '='"),
+        };
+        return Err(SubjectError {
+            problem: format!("{subject:?} has spaces around ',', '+' or '=', which a certificate's subject never has in RFC 4514 text"),
+            fix,
+        });
+    }
+    let mut seq = Vec::with_capacity(rdns.len());
+    for rdn in &rdns {
+        let mut atvs = Vec::with_capacity(rdn.len());
+        for a in rdn {
+            // A type the responder prints by name prints `NAME=…`; others print as a dotted
+            // OID with the DER in hex.
+            let named = match AttributeTypeAndValue::from_str(&format!("{}=x", a.kind)) {
+                Ok(probe) => !probe.to_string().starts_with(|c: char| c.is_ascii_digit()),
+                Err(_) => {
+                    return Err(SubjectError {
+                        problem: format!("{subject:?}: {:?} is not an attribute type the responder knows", a.kind),
+                        fix: "use a short name such as CN, O, OU, C, L, ST, DC or UID, or a dotted OID such as 2.5.4.3".into(),
+                    })
+                }
+            };
+            let bad_value = || SubjectError {
+                problem: format!(
+                    "{subject:?}: the value of {} is not one that attribute holds ({})",
+                    a.kind,
+                    "hex that is not DER, bytes that are not UTF-8, or characters C does not allow"
+                ),
+                fix: example(""),
+            };
+            let atv = AttributeTypeAndValue::from_str(&format!("{}={}", a.kind, a.value))
+                .map_err(|_| bad_value())?;
+            // A named type with a text value printed by OID: the text is not a string of its
+            // kind (a C outside PrintableString), which no certificate's subject holds. (A
+            // `#hex` value may print so: a certificate's BMPString CN does too.)
+            if named
+                && !a.value.starts_with('#')
+                && atv.to_string().starts_with(|c: char| c.is_ascii_digit())
+            {
+                return Err(bad_value());
+            }
+            atvs.push(atv);
+        }
+        seq.push(
+            RelativeDistinguishedName::try_from(atvs).map_err(|_| SubjectError {
+                problem: format!("{subject:?}: one RDN names the same attribute twice"),
+                fix: example(""),
+            })?,
+        );
+    }
+    // The text runs from the last RDN to the first; the sequence from the first.
+    seq.reverse();
+    Ok(RdnSequence(seq).to_string())
+}
+
+/// One `type=value` of a subject as written: the value still escaped.
+struct WrittenAttribute<'a> {
+    kind: &'a str,
+    value: &'a str,
+    /// Bytes at the value's end that are spaces, not escaped.
+    trailing_spaces: usize,
+}
+
+impl WrittenAttribute<'_> {
+    /// The value without unescaped spaces at either end.
+    fn value_trimmed(&self) -> &str {
+        self.value[..self.value.len() - self.trailing_spaces].trim_start_matches(' ')
+    }
+}
+
+/// Splits RFC 4514 text into RDNs of attributes, checking its escapes and refusing the
+/// special characters it requires to be escaped.
+fn split_dn(s: &str) -> Result<Vec<Vec<WrittenAttribute<'_>>>, String> {
+    let b = s.as_bytes();
+    let mut rdns = vec![Vec::new()];
+    // Where the current attribute starts, where its '=' is, and how many unescaped spaces end
+    // it so far.
+    let (mut start, mut eq, mut trailing) = (0, None, 0);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if eq.is_none() => return Err("an attribute type contains a backslash".into()),
+            b'\\' => {
+                let next = b.get(i + 1);
+                if next.is_some_and(|c| b" \"#+,;<=>\\".contains(c)) {
+                    i += 2;
+                } else if b
+                    .get(i + 1..i + 3)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+                {
+                    i += 3;
+                } else {
+                    return Err(
+                        r##"a backslash is not followed by one of ' "#+,;<=>\' or two hex digits"##
+                            .into(),
+                    );
+                }
+                trailing = 0;
+                continue;
+            }
+            b'=' if eq.is_none() => eq = Some(i),
+            c @ (b',' | b'+') => {
+                push_attribute(s, &mut rdns, start..i, eq, trailing)?;
+                if c == b',' {
+                    rdns.push(Vec::new());
+                }
+                (start, eq) = (i + 1, None);
+            }
+            c @ (b'"' | b';' | b'<' | b'>') => {
+                return Err(format!(
+                    "'{c}' must be escaped as \"\\{c}\" inside a value, and RDNs are separated by ','",
+                    c = c as char
+                ));
+            }
+            b' ' if eq.is_some() => {
+                trailing += 1;
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        trailing = 0;
+        i += 1;
+    }
+    push_attribute(s, &mut rdns, start..b.len(), eq, trailing)?;
+    Ok(rdns)
+}
+
+/// Adds `s[at]`, whose '=' is at `eq`, to the last RDN.
+fn push_attribute<'s>(
+    s: &'s str,
+    rdns: &mut [Vec<WrittenAttribute<'s>>],
+    at: std::ops::Range<usize>,
+    eq: Option<usize>,
+    trailing_spaces: usize,
+) -> Result<(), String> {
+    let piece = &s[at.clone()];
+    let Some(eq) = eq else {
+        return Err(if piece.trim().is_empty() {
+            "it has an empty RDN or attribute (two separators in a row, or one at the start or end)"
+                .into()
+        } else {
+            format!("{piece:?} has no '='")
+        });
+    };
+    if s[at.start..eq].trim().is_empty() {
+        return Err(format!("{piece:?} has no attribute type before '='"));
+    }
+    if let Some(rdn) = rdns.last_mut() {
+        rdn.push(WrittenAttribute {
+            kind: &s[at.start..eq],
+            value: &s[eq + 1..at.end],
+            trailing_spaces,
+        });
+    }
+    Ok(())
+}
+
+/// OpenSSL's `/C=US/O=Acme/CN=alice` as RFC 4514 text (`CN=alice,O=Acme,C=US`), for an error's
+/// fix; `None` when it is not of that shape.
+fn openssl_slash_to_rfc4514(rest: &str) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for piece in rest.split('/') {
+        match parts.last_mut() {
+            // A '/' inside a value: OpenSSL does not escape it.
+            Some(last) if !piece.contains('=') => {
+                last.push('/');
+                last.push_str(piece);
+            }
+            _ if !piece.contains('=') => return None,
+            _ => parts.push(piece.to_string()),
+        }
+    }
+    let escaped: Vec<String> = parts
+        .iter()
+        .rev()
+        .map(|p| {
+            let (kind, value) = p.split_once('=').unwrap_or((p, ""));
+            let mut v = String::new();
+            for (i, c) in value.char_indices() {
+                match c {
+                    ',' | '\\' | '"' | ';' | '<' | '>' => v.push('\\'),
+                    '#' | ' ' if i == 0 => v.push('\\'),
+                    ' ' if i + 1 == value.len() => v.push('\\'),
+                    _ => {}
+                }
+                v.push(c);
+            }
+            format!("{kind}={v}")
+        })
+        .collect();
+    Some(escaped.join(","))
 }
 
 /// A key that appears twice in one JSON object: where (the keys leading to that object, and
@@ -960,6 +1243,91 @@ mod tests {
         assert!(e.problem.contains("more than one credential"), "{e}");
         let e = parse(r#"{"a": {"tokn": "t", "account": "APP"}}"#).unwrap_err();
         assert!(e.problem.contains("did you mean \"token\""), "{e}");
+    }
+
+    #[test]
+    fn cert_subjects_are_normalised_to_the_printed_form() {
+        for (written, printed) in [
+            ("CN=alice", "CN=alice"),
+            ("cn=alice", "CN=alice"),
+            ("commonName=alice,o=Acme", "CN=alice,O=Acme"),
+            ("2.5.4.3=alice", "CN=alice"),
+            ("CN=alice,O=Acme\\2C Inc.", "CN=alice,O=Acme\\, Inc."),
+            ("CN=\\ alice\\ ", "CN=\\ alice\\ "),
+            // One RDN's attributes in the certificate's (DER) order, whatever order OpenSSL shows.
+            ("UID=alice7+OU=Dev,C=US", "OU=Dev+UID=alice7,C=US"),
+            ("CN=", "CN="),
+            // A BMPString CN ("al") prints by OID, as the responder prints such a certificate.
+            ("CN=#1E040061006C", "2.5.4.3=#1e040061006c"),
+        ] {
+            assert_eq!(
+                normalise_cert_subject(written).as_deref(),
+                Ok(printed),
+                "{written}"
+            );
+        }
+        let d = parse(r#"{"a": {"cert_subject": "cn=alice,o=Acme", "account": "APP"}}"#).unwrap();
+        assert_eq!(
+            d.by_cert_subject("CN=alice,O=Acme").map(|(n, _)| n),
+            Some("a")
+        );
+        assert_eq!(
+            d.get("a").unwrap().cert_subject.as_deref(),
+            Some("CN=alice,O=Acme")
+        );
+        // Two spellings of one subject are one subject.
+        let e = parse(r#"{"a": {"cert_subject": "CN=alice", "account": "APP"}, "b": {"cert_subject": "cn=alice", "account": "APP"}}"#).unwrap_err();
+        assert!(e.problem.contains("also the certificate subject"), "{e}");
+    }
+
+    #[test]
+    fn cert_subjects_that_can_never_match_are_refused_with_the_form_to_write() {
+        let refused = |subject: &str| {
+            let e = parse(&format!(
+                r#"{{"alice": {{"cert_subject": {subject:?}, "account": "APP"}}}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(e.location, r#"user "alice", field "cert_subject""#, "{e}");
+            assert_eq!(e.file, "users.json");
+            e
+        };
+        let e = refused("/CN=alice/O=Acme");
+        assert!(e.problem.contains("OpenSSL's /-separated form"), "{e}");
+        assert!(e.fix.starts_with(r#"write "O=Acme,CN=alice""#), "{e}");
+        let e = refused("/C=US/O=Acme, Inc./CN=alice");
+        assert!(
+            e.fix.starts_with(r#"write "CN=alice,O=Acme\\, Inc.,C=US""#),
+            "{e}"
+        );
+        let e = refused("CN=alice, O=Acme");
+        assert!(e.problem.contains("spaces around"), "{e}");
+        assert!(e.fix.starts_with(r#"write "CN=alice,O=Acme""#), "{e}");
+        // OpenSSL's default print: the certificate's order, so the fix reverses it.
+        let e = refused("O = Acme, CN = alice");
+        assert!(e.fix.starts_with(r#"write "CN=alice,O=Acme""#), "{e}");
+        assert!(e.fix.contains("-nameopt RFC2253"), "{e}");
+        for (subject, says) in [
+            ("CN=alice ", "spaces around"),
+            ("CN=alice;O=Acme", "';' must be escaped"),
+            ("O=\"Acme, Inc.\",CN=alice", "'\"' must be escaped"),
+            ("CN=alice\\", "backslash"),
+            ("CN=a\\xyb", "backslash"),
+            ("CN=alice,", "empty RDN"),
+            ("CN=alice,,O=Acme", "empty RDN"),
+            ("alice", "no '='"),
+            ("=alice", "no attribute type"),
+            ("Colour=blue,CN=alice", "not an attribute type"),
+            ("C=Ünited", "not one that attribute holds"),
+            ("CN=#zz", "not one that attribute holds"),
+        ] {
+            let e = refused(subject);
+            assert!(e.problem.contains(says), "{subject}: {e}");
+            assert!(
+                e.fix.contains("\"CN=alice") || e.fix.contains("short name"),
+                "{subject}: {e}"
+            );
+            eprintln!("{e}");
+        }
     }
 
     #[test]
