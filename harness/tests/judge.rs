@@ -386,3 +386,96 @@ fn a_responder_without_the_nkey_and_token_extensions_is_unimplemented_not_failed
         }
     }
 }
+
+/// The responders in the wild of issue 25, each wrong in exactly one way: each is judged by
+/// its own defect, at the level the protocol gives it, and by nothing else.
+#[test]
+fn responders_in_the_wild_are_judged_by_their_own_defect_only() {
+    let m = |how: &str| format!("{} {how} {SEED_FLAGS}", mutant());
+    let cases = [
+        // Seals the user JWT to the unsigned header key: credential theft (MUST), and it
+        // admitted a request whose header was rewritten (SHOULD).
+        (
+            "-fault seal-to-header-key",
+            vec![
+                ("wire.hostile.7", Verdict::Fail, "admitted, with the answer sealed to the unsigned header key"),
+                ("wire.hostile.30", Verdict::Fail, "the user JWT was sealed to the unsigned header key"),
+            ],
+        ),
+        // Opens with the header key but answers to the signed one: the SHOULD deviation only.
+        (
+            "-fault header-key-signed-answer",
+            vec![("wire.hostile.7", Verdict::Fail, "admitted into")],
+        ),
+        // Admits the v1 trap: a signature by a key of the forger's own, as wire.hostile.2.
+        (
+            "-fault accept-v1",
+            vec![("wire.hostile.20", Verdict::Fail, "admitted into")],
+        ),
+        // Logs every password it is given.
+        (
+            "-fault log-secrets",
+            vec![("wire.output.1", Verdict::Fail, "wrote a secret the harness handed it")],
+        ),
+    ];
+    let templates: Vec<String> = std::iter::once(seed(&responder()))
+        .chain(cases.iter().map(|(how, _)| m(how)))
+        .collect();
+    // --strict: a SHOULD breach is FAIL here, and is NON-STRICT without it.
+    let runs = run_all(templates, &["wire.hostile", "wire.output"]);
+    for ((how, want), run) in cases.iter().zip(&runs[1..]) {
+        let got = differences(&runs[0], run);
+        let ids: Vec<&str> = got.iter().map(|(id, _, _)| id.as_str()).collect();
+        let want_ids: Vec<&str> = want.iter().map(|(id, _, _)| *id).collect();
+        assert_eq!(ids, want_ids, "{how}: {got:#?}");
+        for ((_, verdict, actual), (_, want_v, want_text)) in got.iter().zip(want) {
+            assert_eq!(verdict, want_v, "{how}");
+            assert!(actual.contains(want_text), "{how}: {actual:?}");
+        }
+    }
+    let levels: BTreeMap<&str, _> = callout_conformance::wire::catalog()
+        .map(|c| (c.id, c.level))
+        .collect();
+    use callout_conformance::verdict::Level;
+    assert_eq!(levels["wire.hostile.7"], Level::Should);
+    assert_eq!(levels["wire.hostile.20"], Level::Should);
+    assert_eq!(levels["wire.hostile.30"], Level::Must);
+}
+
+/// A responder on slow crypto answers in 200-650 ms, well inside the server's 2 s: three runs
+/// of the wire catalog give the reference's verdicts every time.
+#[test]
+fn a_slow_responder_gets_the_references_verdicts_every_time() {
+    let slow = format!("{} -quirk slow-answers=200..650 {SEED_FLAGS}", mutant());
+    let runs = run_some(
+        vec![seed(&responder()), slow.clone(), slow.clone(), slow],
+        &["wire"],
+        2,
+    );
+    for run in &runs[1..] {
+        assert_eq!(differences(&runs[0], run), vec![], "{}", run.command);
+    }
+}
+
+/// A responder that answers every request right but 2.5 s late, past the server's 2 s
+/// timeout, denies every client: it FAILs, with its answer time named, instead of a set-up
+/// error; a late answer to a hostile request is judged as the server judges it (no answer).
+#[test]
+fn a_responder_past_the_timeout_fails_naming_its_answer_time() {
+    let late = format!("{} -fault slow=2.5 {SEED_FLAGS}", mutant());
+    let runs = run_all(vec![late], &["wire.resp.1", "wire.robust.1", "wire.hostile.1"]);
+    let by_id: BTreeMap<&str, _> = runs[0].results.iter().map(|r| (r.id.as_str(), r)).collect();
+    for id in ["wire.resp.1", "wire.robust.1"] {
+        let r = by_id[id];
+        assert_eq!(r.verdict, Verdict::Fail, "{id}");
+        assert!(
+            r.actual.contains("answered after 2.") && r.actual.contains("at 2 s"),
+            "{id}: {:?}",
+            r.actual
+        );
+    }
+    // The refusal of the bad signature comes after the server gave up (or, queued behind the
+    // earlier late answers, not at all while the harness listens): no admission either way.
+    let h = by_id["wire.hostile.1"];
+    assert_eq!(h.verdict, Verdict::Informational, "{:?}", h.actual);
+}

@@ -87,7 +87,7 @@ async fn a_lost_subscription_is_served_again_even_when_it_keeps_happening() {
         Some(s.xkey.public().clone()),
         s.issuer.public_key().to_string(),
     );
-    let mut injector = Injector { client: c };
+    let mut injector = Injector::new(c, std::time::Duration::from_secs(2));
     let mut admitted = false;
     for _ in 0..50 {
         let (_, answer) = injector.send_forged(&fake.good("alice", "alice-pw")).await;

@@ -3,16 +3,33 @@
 
 use std::time::{Duration, Instant};
 
-use callout_catalog::wire::{Answer, Forged, LISTEN};
+use callout_catalog::wire::{Answer, Forged};
 use callout_world::client::{self, Client};
 
 /// A connection that publishes forged requests.
 pub struct Injector {
     /// The harness's own connection to the server.
     pub client: Client,
+    /// How long the server it plays waits for an answer: its authorization timeout.
+    pub timeout: Duration,
 }
 
+/// How long past the timeout the harness still listens, so that a late answer is seen and
+/// reported as late (the server it plays has refused the client by then) rather than as none.
+pub const LATE_GRACE: Duration = Duration::from_secs(1);
+
 impl Injector {
+    /// An injector on `client` for a server whose authorization timeout is `timeout`.
+    pub fn new(client: Client, timeout: Duration) -> Injector {
+        Injector { client, timeout }
+    }
+
+    /// The seconds the first reply of `answer` took, when it came after the timeout.
+    pub fn late(&self, answer: &Answer) -> Option<f64> {
+        (!answer.bodies.is_empty() && answer.latency > self.timeout.as_secs_f64())
+            .then_some(answer.latency)
+    }
+
     /// Publishes `body` on the callout subject with reply subject `reply`, with the
     /// `Nats-Server-Xkey` header when `header` is set, as the server does.
     pub async fn publish(&mut self, reply: &str, body: &[u8], header: Option<&str>) {
@@ -74,13 +91,15 @@ impl Injector {
         answer
     }
 
-    /// Sends a forged request (twice when it is a replay; the judged answer is the second).
+    /// Sends a forged request (twice when it is a replay; the judged answer is the second),
+    /// listening as long as the server would wait, and [`LATE_GRACE`] more.
     pub async fn send_forged(&mut self, f: &Forged) -> (Option<Answer>, Answer) {
+        let listen = self.timeout + LATE_GRACE;
         let first = if f.replayed {
-            Some(self.send(&f.body, f.header.as_deref(), LISTEN).await)
+            Some(self.send(&f.body, f.header.as_deref(), listen).await)
         } else {
             None
         };
-        (first, self.send(&f.body, f.header.as_deref(), LISTEN).await)
+        (first, self.send(&f.body, f.header.as_deref(), listen).await)
     }
 }

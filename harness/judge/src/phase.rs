@@ -26,6 +26,11 @@ use crate::grade::{grade, judged, CaseMeta, Grading, Outcome, Record};
 use crate::injector::Injector;
 use crate::runner::RunOptions;
 
+/// The authorization timeout of the server the harness plays: it waits this long for an
+/// answer, as a real server configured with it would, and judges a later answer as that
+/// server does (the client was refused at the timeout).
+pub const WIRE_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The user of the callout account the harness publishes forged requests as.
 const HARNESS_USER: &str = "callout-harness";
 
@@ -206,6 +211,8 @@ pub struct Phase {
     argv: Vec<String>,
     secrets: Vec<String>,
     redact: Redactor,
+    /// Secrets written by the responder processes of this phase that were replaced.
+    secrets_written: usize,
     config: Config,
     ready_timeout: Duration,
     _fixture: Fixture,
@@ -249,7 +256,7 @@ impl Phase {
                 vec!["APP".into(), ids.bob_account.clone()]
             },
             xkey: matches!(config, Config::Sealed | Config::OperatorSealed) || ids.always_sealed(),
-            timeout: 2.0,
+            timeout: WIRE_AUTH_TIMEOUT.as_secs_f64(),
             users_json: match config {
                 Config::Nkey if ids.users_json => wire_users_with_nkey(),
                 Config::Cert if ids.users_json => {
@@ -286,7 +293,15 @@ impl Phase {
         let ph = fixture
             .placeholders(&nats.url())
             .map_err(|e| setup(e.to_string()))?;
-        let secrets = ph.secrets();
+        // Every secret the harness handed out: the placeholders' seeds and passwords, and the
+        // credentials the requests carry. The responder's stderr is redacted of them, and each
+        // one it writes is counted (wire.output.1).
+        let secrets: Vec<String> = ph
+            .secrets()
+            .into_iter()
+            .chain([ALICE_PASS, BOB_PASS, WRONG_PASS, &harness_pass].map(String::from))
+            .chain(ids.secrets())
+            .collect();
         let (argv, proc) = if ids.attach.is_some() {
             (vec![], RunningResponder::attached())
         } else {
@@ -330,20 +345,15 @@ impl Phase {
             handed_out: Default::default(),
             forge_errors: Default::default(),
         };
-        let redact = Redactor::new(
-            secrets
-                .iter()
-                .cloned()
-                .chain([ALICE_PASS, BOB_PASS, WRONG_PASS, &harness_pass].map(String::from))
-                .chain(ids.secrets()),
-        );
+        let redact = Redactor::new(secrets.iter().cloned());
         let mut phase = Phase {
             server,
-            injector: Injector { client },
+            injector: Injector::new(client, WIRE_AUTH_TIMEOUT),
             proc,
             argv,
             secrets,
             redact,
+            secrets_written: 0,
             config,
             ready_timeout,
             _fixture: fixture,
@@ -404,6 +414,7 @@ impl Phase {
             Kind::Hostile(forge) => self.run_hostile(case, forge).await,
             Kind::Robust(forge) => self.run_robust(case, forge).await,
             Kind::Leak(forge) => self.run_leak(case, forge).await,
+            Kind::Output => self.run_output(),
         };
         if matches!(
             outcome,
@@ -453,7 +464,9 @@ impl Phase {
             if n == 1 { "y" } else { "ies" }
         )];
         let j = judge(&answer, &self.server);
-        let outcome = if !j.is_reply() && who != Who::Bob {
+        let outcome = if let Some(late) = self.injector.late(&answer) {
+            self.late_good(late)
+        } else if !j.is_reply() && who != Who::Bob {
             // Silence for a wrong or missing password is a safe refusal.
             t.push(format!(
                 "{} (the server would deny at its timeout)",
@@ -481,6 +494,34 @@ impl Phase {
             }
         };
         (outcome, t, answer)
+    }
+
+    /// The responder's output so far in this phase: no secret the harness handed out in it.
+    fn run_output(&self) -> (Outcome, Vec<String>, Answer) {
+        let n = self.secrets_written + self.proc.secrets_written();
+        let outcome = if n == 0 {
+            Outcome::Met
+        } else {
+            Outcome::breached(
+                "no password, token or seed the harness handed out in the responder's output",
+                format!(
+                    "the responder wrote a secret the harness handed it to its output {n} time(s) (redacted in this report; see its stderr)"
+                ),
+            )
+        };
+        let t = vec![format!(
+            "the responder's output in this phase: {n} secret(s) written"
+        )];
+        (outcome, t, Answer::default())
+    }
+
+    /// A good request answered after the server's timeout: the server refused the client.
+    fn late_good(&self, late: f64) -> Outcome {
+        let t = self.injector.timeout.as_secs_f64();
+        Outcome::broken(
+            format!("an answer within the server's {t} s authorization timeout"),
+            format!("answered after {late:.2} s: the server had refused the client at {t} s"),
+        )
     }
 
     /// A forged request that must not be admitted.
@@ -518,6 +559,22 @@ impl Phase {
             .to_string()
         };
         let outcome = match &j {
+            _ if self.admitted_to_attacker(&answer).is_some() => Outcome::breached(
+                "not admitted (a signed error, or silence)",
+                format!(
+                    "admitted, with the answer sealed to the unsigned header key {} (wire.hostile.30 judges the sealing)",
+                    callout_leaves::text::short(&self.admitted_to_attacker(&answer).unwrap_or_default())
+                ),
+            ),
+            _ if self.injector.late(&answer).is_some() => Outcome::noted(
+                "a signed error",
+                format!(
+                    "{} after {:.2} s, past the server's {} s timeout: the server had refused the client (a safe refusal)",
+                    describe(&j),
+                    answer.latency,
+                    self.injector.timeout.as_secs_f64()
+                ),
+            ),
             Judged::Admitted(u) => Outcome::breached(
                 "not admitted (a signed error, or silence)",
                 format!("admitted into {:?}", u.aud),
@@ -550,11 +607,24 @@ impl Phase {
         let j = judge(&answer, &self.server);
         let t = vec![format!("{} -> {}", case.title, describe(&j))];
         let outcome = match &j {
+            _ if self.injector.late(&answer).is_some() => {
+                self.late_good(self.injector.late(&answer).unwrap_or_default())
+            }
             Judged::Admitted(_) => Outcome::Met,
             Judged::Silence | Judged::NoResponders => Outcome::broken("admitted", describe(&j)),
             other => Outcome::breached("admitted", describe(other)),
         };
         (outcome, t, answer)
+    }
+
+    /// The header key of an attacker that opens `answer` to a user JWT, when one does: the
+    /// responder admitted the request, to whoever holds that key.
+    fn admitted_to_attacker(&self, answer: &Answer) -> Option<String> {
+        answer.bodies.iter().find_map(|b| {
+            let (key, opened) = self.server.opened_by_attacker(b)?;
+            let r = jwt::decode::<AuthResponse>(&String::from_utf8_lossy(&opened)).ok()?;
+            (!r.nats.jwt.is_empty()).then_some(key)
+        })
     }
 
     /// A forged request whose answer must be readable by the server alone: every key the
@@ -678,6 +748,7 @@ impl Phase {
         if self.proc.is_attached() {
             return Err("the responder was already running, and the harness does not restart what it did not start".into());
         }
+        self.secrets_written += self.proc.secrets_written();
         self.proc = RunningResponder::start(&self.argv, self.secrets.clone())?;
         self.wait_ready().await
     }

@@ -297,6 +297,7 @@ pub struct StderrCapture {
     hold: usize,
     committed: Vec<u8>,
     pending: Vec<u8>,
+    redactions: usize,
 }
 
 impl StderrCapture {
@@ -318,6 +319,7 @@ impl StderrCapture {
             hold,
             committed: Vec::new(),
             pending: Vec::new(),
+            redactions: 0,
         }
     }
 
@@ -382,6 +384,7 @@ impl StderrCapture {
             cut = *a;
         }
         let done: Vec<(usize, usize)> = ranges.into_iter().filter(|(_, b)| *b <= cut).collect();
+        self.redactions += done.len();
         let text = Self::redacted(&self.pending[..cut], &done);
         self.committed.extend_from_slice(&text);
         self.pending.drain(..cut);
@@ -399,9 +402,16 @@ impl StderrCapture {
     /// The stream ended: nothing more can complete a secret.
     pub fn finish(&mut self) {
         let ranges = self.ranges(&self.pending);
+        self.redactions += ranges.len();
         let text = Self::redacted(&self.pending, &ranges);
         self.committed.extend_from_slice(&text);
         self.pending.clear();
+    }
+
+    /// How many times a secret (or a run of 8 bytes of one) appeared in the stream so far
+    /// and was redacted: the responder wrote a secret the harness handed it.
+    pub fn redactions(&self) -> usize {
+        self.redactions
     }
 
     /// Everything captured so far, redacted. A tail that may be the start of a secret still
@@ -519,6 +529,12 @@ impl RunningResponder {
             }
         }
         self.status.clone()
+    }
+
+    /// How many times the responder wrote a secret the harness handed it (redacted in its
+    /// stderr), so far.
+    pub fn secrets_written(&self) -> usize {
+        self.stderr.lock().map(|c| c.redactions()).unwrap_or(0)
     }
 
     /// The last `lines` lines of stderr.
@@ -666,6 +682,7 @@ mod tests {
                 "chunk {chunk}: {t}"
             );
             assert!(t.ends_with("\nend ok\n"), "chunk {chunk}: {t}");
+            assert!(c.redactions() >= 3, "chunk {chunk}: {}", c.redactions());
         }
     }
 
@@ -678,6 +695,7 @@ mod tests {
         }
         c.finish();
         let t = c.text();
+        assert_eq!(c.redactions(), 0, "no secret was written");
         assert!(t.len() <= STDERR_KEEP, "{}", t.len());
         assert!(t.ends_with("line 19999\n"));
         let mut c = StderrCapture::new(&[]);

@@ -3,7 +3,6 @@
 //! exactly as nats-server does (`protocol.md §2` rows 1–6). Every wire case is built from these
 //! pieces; none of them knows which case is running.
 
-use std::time::Duration;
 
 use callout_codec::{
     jwt, AuthRequest, AuthRequestClaims, AuthResponse, Claims, ClientInfo, ConnectOpts,
@@ -44,8 +43,6 @@ pub fn wire_nkey() -> &'static Signer {
 pub const ALICE_PASS: &str = "alice-pw-7Qx";
 /// bob's password in [`wire_users`].
 pub const BOB_PASS: &str = "bob-pw-3Kd";
-/// How long the harness listens for the answer to one request.
-pub const LISTEN: Duration = Duration::from_millis(600);
 
 /// The harness's server identity.
 pub struct FakeServer {

@@ -17,6 +17,7 @@ pub mod hostile;
 pub mod identity;
 pub mod nkey;
 pub mod operator;
+pub mod output;
 pub mod response;
 pub mod robust;
 pub mod seal;
@@ -25,7 +26,7 @@ use callout_codec::{jwt, AuthRequestClaims, AuthResponse, Claims, User};
 
 pub use forge::{
     decode_reply, describe, judge, wire_nkey, wire_users, wire_users_with_nkey, Answer, Decoded,
-    FakeServer, Forged, Judged, ALICE_PASS, BOB_PASS, LISTEN,
+    FakeServer, Forged, Judged, ALICE_PASS, BOB_PASS,
 };
 
 use callout_leaves::verdict::Level;
@@ -169,6 +170,8 @@ pub enum Kind {
     /// A forged request whose answer, whatever it decides, must be readable by the server
     /// alone: no key the harness handed to an attacker opens it.
     Leak(fn(&FakeServer) -> Forged),
+    /// No request: the responder's output (stderr) during the phase's earlier cases.
+    Output,
 }
 
 /// One good request and its answer, as a response check sees them.
@@ -227,6 +230,7 @@ pub fn catalog() -> impl Iterator<Item = &'static WireCase> {
         .chain(nkey::CASES)
         .chain(cert::CASES)
         .chain(robust::CASES)
+        .chain(output::CASES)
         .chain(operator::CASES)
 }
 
