@@ -213,6 +213,8 @@ pub struct Phase {
     redact: Redactor,
     /// Secrets written by the responder processes of this phase that were replaced.
     secrets_written: usize,
+    /// The request the current case sent, for its evidence.
+    last_sent: Option<Forged>,
     config: Config,
     ready_timeout: Duration,
     _fixture: Fixture,
@@ -354,6 +356,7 @@ impl Phase {
             secrets,
             redact,
             secrets_written: 0,
+            last_sent: None,
             config,
             ready_timeout,
             _fixture: fixture,
@@ -420,6 +423,9 @@ impl Phase {
             outcome,
             Outcome::Breached { .. } | Outcome::Broken { .. } | Outcome::Noted { .. }
         ) {
+            if let Some(f) = self.last_sent.take() {
+                t.extend(forge::request_evidence(&f, &self.redact));
+            }
             t.extend(forge::evidence(&answer, &self.server, &self.redact));
         }
         (outcome, t)
@@ -452,6 +458,7 @@ impl Phase {
         let pass = login.secret().to_string();
         let f = self.server.good_for(&login);
         let (_, answer) = self.injector.send_forged(&f).await;
+        self.last_sent = Some(f.clone());
         let n = answer.bodies.len();
         let mut t = vec![format!(
             "{mode} request for {}{} -> {n} repl{}",
@@ -535,6 +542,7 @@ impl Phase {
             return (e, vec![], Answer::default());
         }
         let (first, answer) = self.injector.send_forged(&f).await;
+        self.last_sent = Some(f.clone());
         let mut t = Vec::new();
         if let Some(first) = first {
             t.push(format!(
@@ -604,6 +612,7 @@ impl Phase {
             return (e, vec![], Answer::default());
         }
         let (_, answer) = self.injector.send_forged(&f).await;
+        self.last_sent = Some(f.clone());
         let j = judge(&answer, &self.server);
         let t = vec![format!("{} -> {}", case.title, describe(&j))];
         let outcome = match &j {
@@ -639,6 +648,7 @@ impl Phase {
             return (e, vec![], Answer::default());
         }
         let (_, answer) = self.injector.send_forged(&f).await;
+        self.last_sent = Some(f.clone());
         let j = judge(&answer, &self.server);
         let mut t = vec![format!("{} -> {}", case.title, describe(&j))];
         let leaked = answer

@@ -3,7 +3,6 @@
 //! exactly as nats-server does (`protocol.md §2` rows 1–6). Every wire case is built from these
 //! pieces; none of them knows which case is running.
 
-
 use callout_codec::{
     jwt, AuthRequest, AuthRequestClaims, AuthResponse, Claims, ClientInfo, ConnectOpts,
     CurvePublic, CurveSecret, KeyKind, SealingChannel, Secret, ServerId, Signer, User,
@@ -426,7 +425,13 @@ pub fn evidence(answer: &Answer, server: &FakeServer, redact: &Redactor) -> Vec<
             continue;
         }
         let d = decode_reply(body, server);
-        let how = if d.sealed { "sealed" } else { "plain" };
+        let how = if body.starts_with(b"xkv1") {
+            "sealed"
+        } else if body.starts_with(b"eyJ") {
+            "plain"
+        } else {
+            "neither a JWT nor sealed (xkv1)"
+        };
         let claims = match (&d.response, d.token.is_empty()) {
             (Ok(_), _) => jwt::peek_payload(&d.token)
                 .map(|mut v| {
@@ -455,6 +460,38 @@ pub fn evidence(answer: &Answer, server: &FakeServer, redact: &Redactor) -> Vec<
         out.push("evidence: nothing came back".into());
     }
     out
+}
+
+/// What was sent, as h2spec shows the frames it sent: sealed or plain, the xkey header, the
+/// claims the request was made from, and the first bytes of the body, every secret the harness
+/// handed out redacted.
+pub fn request_evidence(f: &Forged, redact: &Redactor) -> Vec<String> {
+    let how = if f.body.starts_with(b"xkv1") {
+        "sealed"
+    } else {
+        "plain"
+    };
+    let header = match &f.header {
+        Some(h) => format!("Nats-Server-Xkey {}", callout_leaves::text::short(h)),
+        None => "no xkey header".into(),
+    };
+    let claims = clip(&String::from_utf8_lossy(&jwt::to_json(&f.claims)), 600);
+    let head = if how == "sealed" {
+        "xkv1 and the box".to_string()
+    } else {
+        clip(
+            &String::from_utf8_lossy(&f.body[..f.body.len().min(48)]),
+            48,
+        )
+    };
+    vec![
+        redact.apply(&format!(
+            "sent: {} bytes, {how}, {header}{}; body starts {head:?}",
+            f.body.len(),
+            if f.replayed { ", sent twice" } else { "" }
+        )),
+        redact.apply(&format!("sent: claims {claims}")),
+    ]
 }
 
 fn clip(s: &str, max: usize) -> String {
