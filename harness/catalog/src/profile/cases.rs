@@ -101,102 +101,130 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(S
         .collect();
     let hold = (timeout * 3.0).max(3.0);
     for i in identities {
-        let n = out.len() + 1;
-        let c = &i.credential;
-        out.push(match (i.expect, i.expires_in) {
-            (ConnectExpect::Rejected | ConnectExpect::Refused | ConnectExpect::Closed, _) => case(
-                n,
-                format!("{} is rejected", i.name),
-                format!("the profile declares identity {:?} rejected: its CONNECT is refused with Authorization Violation", i.name),
-                "protocol.md §2 (What the client sees)",
-                "a credential the responder means to refuse lets its holder in",
-                vec![connect(&i.name, c, ConnectExpect::Rejected)],
-            ),
-            (ConnectExpect::Admitted, None) => case(
-                n,
-                format!(
-                    "{} is admitted into {} with its declared permissions and stays admitted",
-                    i.name,
-                    i.placement.account.as_deref().unwrap_or("")
-                ),
-                format!("identity {:?} is admitted, placed in the declared account with exactly the declared permissions ($SYS.REQ.USER.INFO), and still connected {hold} s later, past the server's authorization timeout", i.name),
-                "protocol.md §1.7 (aud); §1.8 (Session lifetime)",
-                "a misplaced user reaches another account's data; a user JWT that expires early disconnects every client of this credential",
-                vec![
-                    connect(&i.name, c, ConnectExpect::Admitted),
-                    Step::UserInfo { conn: "c".into(), expect: i.placement.clone() },
-                    Step::Sleep(hold),
-                    Step::Alive("c".into()),
-                ],
-            ),
-            (ConnectExpect::Admitted, Some(x)) => case(
-                n,
-                format!("{} is admitted until its credential expires, then disconnected", i.name),
-                format!("identity {:?}, whose credential expires {x} s after it is made, is admitted into the declared account, and the server disconnects it with User Authentication Expired by then: the user JWT's exp does not outlive the credential", i.name),
-                "protocol.md §1.7 (exp); §1.8 (Session lifetime)",
-                "a user JWT without the credential's expiry keeps a client connected after its credential ran out, for as long as the connection lasts",
-                vec![
-                    connect(&i.name, c, ConnectExpect::Admitted),
-                    Step::UserInfo { conn: "c".into(), expect: i.placement.clone() },
-                    Step::Expire { conn: "c".into(), within: x + 3.0 },
-                ],
-            ),
-        });
+        out.push(declared(out.len() + 1, i, hold));
     }
-    let rejected = |n: usize, title: &str, req: &str, cred: Credential| {
-        case(
-            n,
-            title.into(),
-            req.into(),
-            "protocol.md §2 (What the client sees); §1.8 (token logins)",
-            "deny by default: a credential the responder never issued lets anyone in",
-            vec![connect("unknown", &cred, ConnectExpect::Rejected)],
-        )
-    };
     let random = callout_world::credential::random_secret();
-    let blank = Credential {
+    nkey_refusals(identities, &mut out, &mut nkeys);
+    unknown_credentials(identities, &random, &mut out);
+    (out, nkeys)
+}
+
+/// The case of declared identity `i`, number `n`: rejected; admitted, placed and still
+/// admitted after `hold` seconds; or admitted until its credential expires.
+fn declared(n: usize, i: &Identity, hold: f64) -> Case {
+    let c = &i.credential;
+    match (i.expect, i.expires_in) {
+        (ConnectExpect::Rejected | ConnectExpect::Refused | ConnectExpect::Closed, _) => case(
+            n,
+            format!("{} is rejected", i.name),
+            format!("the profile declares identity {:?} rejected: its CONNECT is refused with Authorization Violation", i.name),
+            "protocol.md §2 (What the client sees)",
+            "a credential the responder means to refuse lets its holder in",
+            vec![connect(&i.name, c, ConnectExpect::Rejected)],
+        ),
+        (ConnectExpect::Admitted, None) => case(
+            n,
+            format!(
+                "{} is admitted into {} with its declared permissions and stays admitted",
+                i.name,
+                i.placement.account.as_deref().unwrap_or("")
+            ),
+            format!("identity {:?} is admitted, placed in the declared account with exactly the declared permissions ($SYS.REQ.USER.INFO), and still connected {hold} s later, past the server's authorization timeout", i.name),
+            "protocol.md §1.7 (aud); §1.8 (Session lifetime)",
+            "a misplaced user reaches another account's data; a user JWT that expires early disconnects every client of this credential",
+            vec![
+                connect(&i.name, c, ConnectExpect::Admitted),
+                Step::UserInfo { conn: "c".into(), expect: i.placement.clone() },
+                Step::Sleep(hold),
+                Step::Alive("c".into()),
+            ],
+        ),
+        (ConnectExpect::Admitted, Some(x)) => case(
+            n,
+            format!("{} is admitted until its credential expires, then disconnected", i.name),
+            format!("identity {:?}, whose credential expires {x} s after it is made, is admitted into the declared account, and the server disconnects it with User Authentication Expired by then: the user JWT's exp does not outlive the credential", i.name),
+            "protocol.md §1.7 (exp); §1.8 (Session lifetime)",
+            "a user JWT without the credential's expiry keeps a client connected after its credential ran out, for as long as the connection lasts",
+            vec![
+                connect(&i.name, c, ConnectExpect::Admitted),
+                Step::UserInfo { conn: "c".into(), expect: i.placement.clone() },
+                Step::Expire { conn: "c".into(), within: x + 3.0 },
+            ],
+        ),
+    }
+}
+
+/// A credential with nothing set.
+fn blank() -> Credential {
+    Credential {
         user: None,
         pass: None,
         token: None,
         cmd: None,
         nkey_seed: None,
         cert_cn: None,
-    };
-    if let Some(i) = identities
+    }
+}
+
+/// Case number `n`: a connect with `cred`, which nobody declared, is rejected.
+fn rejected(n: usize, title: &str, req: &str, cred: Credential) -> Case {
+    case(
+        n,
+        title.into(),
+        req.into(),
+        "protocol.md §2 (What the client sees); §1.8 (token logins)",
+        "deny by default: a credential the responder never issued lets anyone in",
+        vec![connect("unknown", &cred, ConnectExpect::Rejected)],
+    )
+}
+
+/// With an admitted nkey identity: its key with another key's signature, and a key nobody
+/// has (added to `nkeys`), are rejected.
+fn nkey_refusals(
+    identities: &[Identity],
+    out: &mut Vec<Case>,
+    nkeys: &mut Vec<(String, NkeySeed)>,
+) {
+    let Some(i) = identities
         .iter()
         .find(|i| i.expect == ConnectExpect::Admitted && i.credential.nkey_seed.is_some())
-    {
-        let mut step = connect(&i.name, &i.credential, ConnectExpect::Rejected);
-        if let Step::Connect { sig, .. } = &mut step {
-            *sig = SigMode::WrongKey;
-        }
-        out.push(case(
-            out.len() + 1,
-            format!("{}'s nkey with another key's signature is rejected", i.name),
-            "a login with a declared public nkey whose nonce signature another key made is refused: the responder verifies sig (the server forwards it unverified)".into(),
-            "protocol.md §1.8 (Who verifies the signature)",
-            "public keys are public: admitting by nkey alone lets anyone log in as its owner",
-            vec![step],
-        ));
-        let unknown = callout_codec::Signer::generate(callout_codec::KeyKind::User).seed();
-        nkeys.push(("unknown-nkey".into(), NkeySeed::new(unknown)));
-        out.push(case(
-            out.len() + 1,
-            "an unknown nkey is rejected".into(),
-            "a login with an nkey no identity has, validly signed by its own key, is refused"
-                .into(),
-            "protocol.md §1.8 (nkey logins)",
-            "deny by default: a key the responder never knew lets anyone in",
-            vec![connect(
-                "unknown-nkey",
-                &Credential {
-                    nkey_seed: Some(NkeySeed::new(String::new())),
-                    ..blank.clone()
-                },
-                ConnectExpect::Rejected,
-            )],
-        ));
+    else {
+        return;
+    };
+    let mut step = connect(&i.name, &i.credential, ConnectExpect::Rejected);
+    if let Step::Connect { sig, .. } = &mut step {
+        *sig = SigMode::WrongKey;
     }
+    out.push(case(
+        out.len() + 1,
+        format!("{}'s nkey with another key's signature is rejected", i.name),
+        "a login with a declared public nkey whose nonce signature another key made is refused: the responder verifies sig (the server forwards it unverified)".into(),
+        "protocol.md §1.8 (Who verifies the signature)",
+        "public keys are public: admitting by nkey alone lets anyone log in as its owner",
+        vec![step],
+    ));
+    let unknown = callout_codec::Signer::generate(callout_codec::KeyKind::User).seed();
+    nkeys.push(("unknown-nkey".into(), NkeySeed::new(unknown)));
+    out.push(case(
+        out.len() + 1,
+        "an unknown nkey is rejected".into(),
+        "a login with an nkey no identity has, validly signed by its own key, is refused".into(),
+        "protocol.md §1.8 (nkey logins)",
+        "deny by default: a key the responder never knew lets anyone in",
+        vec![connect(
+            "unknown-nkey",
+            &Credential {
+                nkey_seed: Some(NkeySeed::new(String::new())),
+                ..blank()
+            },
+            ConnectExpect::Rejected,
+        )],
+    ));
+}
+
+/// The certificates, tokens, users and passwords nobody declared (made with `random`), each
+/// rejected, then a client without credentials.
+fn unknown_credentials(identities: &[Identity], random: &str, out: &mut Vec<Case>) {
     if identities.iter().any(|i| i.credential.cert_cn.is_some()) {
         out.push(rejected(
             out.len() + 1,
@@ -204,7 +232,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(S
             "a client certificate the server verified (the run's CA signed it), whose subject no identity has, is refused",
             Credential {
                 cert_cn: Some(format!("unknown-{}", &random[..8])),
-                ..blank.clone()
+                ..blank()
             },
         ));
     }
@@ -215,7 +243,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(S
             "a CONNECT with an auth_token no identity holds is refused",
             Credential {
                 token: Some(format!("unknown-{random}")),
-                ..blank.clone()
+                ..blank()
             },
         ));
     }
@@ -254,7 +282,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(S
             Credential {
                 user: i.credential.user.clone(),
                 pass: Some(format!("wrong-{random}")),
-                ..blank.clone()
+                ..blank()
             },
         ));
         out.push(rejected(
@@ -263,8 +291,8 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(S
             "a user name no identity has is refused",
             Credential {
                 user: Some(format!("unknown-{}", &random[..8])),
-                pass: Some(random.clone()),
-                ..blank.clone()
+                pass: Some(random.to_string()),
+                ..blank()
             },
         ));
     }
@@ -274,8 +302,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(S
         "a CONNECT with no user, password or token is refused",
         Credential {
             user: Some(String::new()),
-            ..blank
+            ..blank()
         },
     ));
-    (out, nkeys)
 }
