@@ -59,6 +59,7 @@ fn case(id: &str, title: &str, level: Level, verdict: Verdict) -> CaseResult {
         },
         duration_ms: 120,
         figures: vec![],
+        cause: None,
     }
 }
 

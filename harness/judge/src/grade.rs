@@ -125,6 +125,10 @@ pub struct Record {
 /// The graded result of a case: [`grade`] of its outcome, with the outcome's words.
 pub fn judged(meta: CaseMeta<'_>, outcome: Outcome, g: Grading, record: Record) -> CaseResult {
     let verdict = grade(meta.level, &outcome, g);
+    let cause = match &outcome {
+        Outcome::Broken { actual, .. } => Some(actual.clone()),
+        _ => None,
+    };
     let (expected, actual) = match outcome {
         Outcome::Met => (String::new(), String::new()),
         Outcome::Breached { expected, actual }
@@ -150,6 +154,7 @@ pub fn judged(meta: CaseMeta<'_>, outcome: Outcome, g: Grading, record: Record) 
         transcript: record.transcript,
         duration_ms: record.duration_ms,
         figures: record.figures,
+        cause,
     }
 }
 
@@ -212,5 +217,26 @@ mod tests {
             grade(Level::Must, &Outcome::Skipped("f".into()), unimpl),
             Verdict::Skipped
         );
+    }
+
+    #[test]
+    fn a_broken_outcome_is_the_cause_every_report_leads_with() {
+        let meta = CaseMeta {
+            id: "wire.hostile.13",
+            title: "random bytes",
+            requirement: "not admitted",
+            cite: "c",
+            level: Level::Must,
+            rationale: "",
+        };
+        let crash = Outcome::broken(
+            "the responder keeps answering good requests",
+            "the responder exited (exit status: 1) on this request",
+        );
+        let r = judged(meta, crash, Grading::default(), Record::default());
+        assert_eq!(r.headline(), "the responder exited (exit status: 1) on this request");
+        let breach = Outcome::breached("not admitted", "admitted");
+        let r = judged(meta, breach, Grading::default(), Record::default());
+        assert_eq!((r.cause.as_deref(), r.headline()), (None, "not admitted"));
     }
 }

@@ -127,6 +127,18 @@ pub struct CaseResult {
     /// part of a transcript or snapshot, since they depend on the machine.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub figures: Vec<Figure>,
+    /// When the verdict comes not from the case's own requirement but from something every
+    /// responder must do (it exited or stopped answering on this request, answered past the
+    /// timeout, leaked a secret): that cause, which every report shows first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+impl CaseResult {
+    /// The line a failure leads with: its cause, else its requirement.
+    pub fn headline(&self) -> &str {
+        self.cause.as_deref().unwrap_or(&self.requirement)
+    }
 }
 
 /// One measured figure of a case.

@@ -463,6 +463,9 @@ fn details(out: &mut String, id: &str, case: &CaseResult) {
     if let Some(reason) = &case.baseline {
         field("Baseline", reason);
     }
+    if let Some(cause) = &case.cause {
+        field("What happened", cause);
+    }
     field("Requirement", &case.requirement);
     field("Level", case.level.label());
     field("Why it matters", &case.rationale);

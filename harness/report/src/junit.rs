@@ -97,9 +97,15 @@ fn junit_case(out: &mut String, case: &CaseResult) {
                 requirement(case),
                 case.rationale
             );
+            // The cause leads when the responder broke what every responder must do (it
+            // exited, went silent, leaked): the message is that, and the type says so.
+            let kind = match case.cause {
+                Some(_) => " type=\"responder\"",
+                None => "",
+            };
             inner.push_str(&format!(
-                "      <failure message=\"{}\">{}</failure>\n",
-                attr(&case.requirement),
+                "      <failure message=\"{}\"{kind}>{}</failure>\n",
+                attr(case.headline()),
                 text(&body)
             ));
             if !case.transcript.is_empty() {
@@ -376,5 +382,31 @@ mod tests {
         assert_eq!(attr("a\nb\tc\rd"), "a&#10;b&#9;c&#13;d");
         assert_eq!(group("e2e.perm.3"), "e2e.perm");
         assert_eq!(group("setup"), "setup");
+    }
+
+    #[test]
+    fn a_crash_leads_the_failure_not_the_requirement() {
+        let mut r = sample::report();
+        let case = &mut r.runs[0].results[1];
+        assert_eq!(case.verdict, Verdict::Fail);
+        case.cause = Some("the responder exited (exit status: 1) on this request".into());
+        let out = junit(&r);
+        assert!(
+            out.contains("<failure message=\"the responder exited (exit status: 1) on this request\" type=\"responder\">"),
+            "{out}"
+        );
+        let t = crate::terminal(&r, false);
+        let at = |needle: &str| t.find(needle).unwrap_or(usize::MAX);
+        assert!(at("!! the responder exited") < at("-> [MUST]"), "{t}");
+        let m = crate::markdown(&r);
+        assert!(
+            m.contains("- **the responder exited (exit status: 1) on this request**"),
+            "{m}"
+        );
+        let h = crate::html(&r);
+        assert!(
+            h.contains("<dt>What happened</dt><dd>the responder exited"),
+            "{h}"
+        );
     }
 }

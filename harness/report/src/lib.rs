@@ -204,6 +204,7 @@ pub mod sample {
             transcript: Vec::new(),
             duration_ms: 10,
             figures: vec![],
+            cause: None,
         }
     }
 

@@ -91,6 +91,9 @@ pub fn markdown(report: &Report) -> String {
         }
         for case in failures(run) {
             out.push_str(&format!("#### FAIL {}\n\n", md(&heading(case))));
+            if let Some(cause) = &case.cause {
+                out.push_str(&format!("- **{}**\n", md(cause)));
+            }
             out.push_str(&format!("- Requirement: {}\n", md(&case.requirement)));
             out.push_str(&format!("- Level: {}\n", case.level.label()));
             if !case.rationale.is_empty() {

@@ -393,6 +393,7 @@ mod tests {
             transcript: transcript.iter().map(|s| s.to_string()).collect(),
             duration_ms: 17,
             figures: vec![],
+            cause: None,
             baseline: None,
         }
     }

@@ -407,8 +407,11 @@ pub fn terminal(report: &Report, color: bool) -> String {
                 term(&heading(case)),
                 term(column)
             ));
+            if let Some(cause) = &case.cause {
+                term_field(&mut out, "  !! ", cause);
+            }
             term_field(&mut out, "  -> ", &requirement(case));
-            if !case.rationale.is_empty() {
+            if !case.rationale.is_empty() && case.cause.is_none() {
                 term_field(&mut out, "      Matters: ", &case.rationale);
             }
             term_field(&mut out, "     Expected: ", &case.expected);
