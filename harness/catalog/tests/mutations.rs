@@ -103,7 +103,7 @@ fn verifies_v2(token: &str, iss: &str) -> bool {
     let Ok(sig) = jwt::b64_decode(&token[dot + 1..], "s") else {
         return false;
     };
-    callout_codec::nkey::verify(iss, token[..dot].as_bytes(), &sig).is_ok()
+    callout_codec::nkey::verify(iss, &token.as_bytes()[..dot], &sig).is_ok()
 }
 
 /// The payload fields that differ, as dotted paths; per-request values (jti, user_nkey, and

@@ -58,7 +58,7 @@ pub struct WireCase {
 }
 
 /// What a wire case needs beyond its configuration; a run that cannot offer it skips the case
-/// with the reason [`Need::why_missing`] gives.
+/// with the reason [`not_applicable`] gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
     /// The entries of the harness's users.json (bob's `resp`, say), not a profile's identities.
