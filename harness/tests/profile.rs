@@ -424,3 +424,27 @@ fn an_already_running_responder_is_judged_where_it_connects_and_never_restarted(
     );
     assert!(!stdout.contains("ext-auth-Secret-4Rt"), "{stdout}");
 }
+
+/// A responder without xkey support says so with `sealing = false`: the sealed wire cases are
+/// UNIMPLEMENTED and nothing fails (before, the sealed phase ran anyway, took any reply for
+/// readiness, and failed each case with a restart).
+#[test]
+fn a_profile_without_sealing_gets_the_sealed_cases_unimplemented() {
+    let mutant = workspace_bin("callout-mutant").display().to_string();
+    let dir = profile_dir(&format!("{mutant} -quirk no-xkey"), |t| {
+        t.replace("[responder]\n", "[responder]\nsealing = false\n")
+    });
+    let (code, results, stdout) = run(&dir, &["wire.seal", "wire.resp.1"]);
+    assert_eq!(code, 0, "{stdout}");
+    let sealed: Vec<_> = results
+        .iter()
+        .filter(|r| r.0.starts_with("wire.seal."))
+        .collect();
+    assert!(!sealed.is_empty(), "{results:?}");
+    assert!(sealed.iter().all(|r| r.1 == "unimplemented"), "{results:?}");
+    assert!(
+        sealed.iter().all(|r| r.2.contains("sealing = false")),
+        "{results:?}"
+    );
+    assert_eq!(verdict(&results, "wire.resp.1"), "pass", "{results:?}");
+}

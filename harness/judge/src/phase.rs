@@ -91,6 +91,20 @@ pub async fn run_wire(
             continue;
         }
         let label = format!("wire ({})", config.label());
+        if matches!(config, Config::Sealed | Config::OperatorSealed) && !ids.sealing {
+            let why = "the profile says the responder has no xkey support (sealing = false): the sealed phase did not run";
+            for case in cases {
+                let r = result(
+                    case,
+                    Outcome::Unimplemented(why.into()),
+                    opts,
+                    Record::default(),
+                );
+                progress(&r);
+                out.outcome.results.push(r);
+            }
+            continue;
+        }
         match Phase::start(backend, bin, responder, config, opts.ready_timeout).await {
             Ok(mut phase) => {
                 let mut stopped = None;
@@ -386,7 +400,10 @@ impl Phase {
                 return Err(format!("the responder exited ({st}) before it answered"));
             }
             let (_, j) = self.good().await;
-            if j.is_reply() {
+            // In a sealed phase only an answer the server can use shows the responder opens
+            // sealed requests: an empty body or bytes nobody can decode do not.
+            let usable = matches!(j, Judged::Admitted(_) | Judged::Error(_));
+            if j.is_reply() && (usable || !self.server.sealing()) {
                 return Ok(());
             }
             if matches!(j, Judged::NoResponders) {

@@ -363,6 +363,9 @@ pub struct Identities {
     /// Why no wire case can run (a profile whose admitted identities all log in with an nkey
     /// or a certificate, which forged requests do not carry yet).
     pub unusable: Option<String>,
+    /// False when the responder has no xkey support (a profile's `sealing = false`): the
+    /// sealed phases do not run, and their cases are UNIMPLEMENTED.
+    pub sealing: bool,
 }
 
 impl Identities {

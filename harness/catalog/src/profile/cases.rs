@@ -38,6 +38,7 @@ pub(super) fn wire_identities(main: &Identity) -> Identities {
         refresh: Some(main.credential.clone()),
         keys: None,
         attach: None,
+        sealing: true,
         unusable: (!main.credential.wire_ready()).then(|| {
             "the profile's admitted identities log in with an nkey or a certificate only; the wire cases carry a password or a token: declare one such identity".to_string()
         }),

@@ -23,6 +23,7 @@ pub fn harness_identities() -> Identities {
             keys: None,
             attach: None,
             unusable: None,
+            sealing: true,
         }
     }
 }
