@@ -398,8 +398,16 @@ fn responders_in_the_wild_are_judged_by_their_own_defect_only() {
         (
             "-fault seal-to-header-key",
             vec![
-                ("wire.hostile.7", Verdict::Fail, "admitted, with the answer sealed to the unsigned header key"),
-                ("wire.hostile.30", Verdict::Fail, "the user JWT was sealed to the unsigned header key"),
+                (
+                    "wire.hostile.7",
+                    Verdict::Fail,
+                    "admitted, with the answer sealed to the unsigned header key",
+                ),
+                (
+                    "wire.hostile.30",
+                    Verdict::Fail,
+                    "the user JWT was sealed to the unsigned header key",
+                ),
             ],
         ),
         // Opens with the header key but answers to the signed one: the SHOULD deviation only.
@@ -415,7 +423,11 @@ fn responders_in_the_wild_are_judged_by_their_own_defect_only() {
         // Logs every password it is given.
         (
             "-fault log-secrets",
-            vec![("wire.output.1", Verdict::Fail, "wrote a secret the harness handed it")],
+            vec![(
+                "wire.output.1",
+                Verdict::Fail,
+                "wrote a secret the harness handed it",
+            )],
         ),
     ];
     let templates: Vec<String> = std::iter::once(seed(&responder()))
@@ -463,7 +475,10 @@ fn a_slow_responder_gets_the_references_verdicts_every_time() {
 #[test]
 fn a_responder_past_the_timeout_fails_naming_its_answer_time() {
     let late = format!("{} -fault slow=2.5 {SEED_FLAGS}", mutant());
-    let runs = run_all(vec![late], &["wire.resp.1", "wire.robust.1", "wire.hostile.1"]);
+    let runs = run_all(
+        vec![late],
+        &["wire.resp.1", "wire.robust.1", "wire.hostile.1"],
+    );
     let by_id: BTreeMap<&str, _> = runs[0].results.iter().map(|r| (r.id.as_str(), r)).collect();
     for id in ["wire.resp.1", "wire.robust.1"] {
         let r = by_id[id];

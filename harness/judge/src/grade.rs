@@ -234,7 +234,10 @@ mod tests {
             "the responder exited (exit status: 1) on this request",
         );
         let r = judged(meta, crash, Grading::default(), Record::default());
-        assert_eq!(r.headline(), "the responder exited (exit status: 1) on this request");
+        assert_eq!(
+            r.headline(),
+            "the responder exited (exit status: 1) on this request"
+        );
         let breach = Outcome::breached("not admitted", "admitted");
         let r = judged(meta, breach, Grading::default(), Record::default());
         assert_eq!((r.cause.as_deref(), r.headline()), (None, "not admitted"));
