@@ -37,6 +37,6 @@ impl Mode {
 
     /// True when `case` belongs to this mode's half of the catalog.
     pub fn has_wire(self, case: &WireCase) -> bool {
-        case.config.is_operator() == self.is_operator()
+        case.phase(self.is_operator()).is_some()
     }
 }

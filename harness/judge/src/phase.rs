@@ -55,7 +55,7 @@ pub async fn run_wire(
     progress: &mut (dyn FnMut(&CaseResult) + Send),
 ) -> WireOutcome {
     let selected: Vec<&WireCase> = catalog()
-        .filter(|c| c.config.is_operator() == operator_mode && opts.selects_id(c.id))
+        .filter(|c| c.phase(operator_mode).is_some() && opts.selects_id(c.id))
         .collect();
     let mut out = WireOutcome {
         outcome: crate::runner::ScenarioOutcome {
@@ -77,7 +77,11 @@ pub async fn run_wire(
     };
     for &config in configs {
         let mut cases: Vec<&WireCase> = Vec::new();
-        for c in selected.iter().copied().filter(|c| c.config == config) {
+        for c in selected
+            .iter()
+            .copied()
+            .filter(|c| c.phase(operator_mode) == Some(config))
+        {
             match not_applicable(c, &ids) {
                 None => cases.push(c),
                 Some(why) => {

@@ -57,6 +57,29 @@ pub struct WireCase {
     pub kind: Kind,
 }
 
+impl WireCase {
+    /// The phase the case runs in, in operator mode (`operator`) or not, or `None` when it
+    /// does not run in that mode. The operator cases run only in operator mode. The cases
+    /// that judge only whether a request is admitted (hostile, robust, leak, output) run in
+    /// both: in operator mode in the operator phase of the same sealing, with the
+    /// operator-mode request (the callout account as `sub`), so that a responder written only
+    /// for operator mode is judged on them too. The response and seal checks read config-mode
+    /// answers and run in config mode only.
+    pub fn phase(&self, operator: bool) -> Option<Config> {
+        let admission_only = matches!(
+            self.kind,
+            Kind::Hostile(_) | Kind::Robust(_) | Kind::Leak(_) | Kind::Output
+        );
+        match (self.config, operator) {
+            (c, op) if c.is_operator() => op.then_some(c),
+            (c, false) => Some(c),
+            (Config::Plain, true) if admission_only => Some(Config::Operator),
+            (Config::Sealed, true) if admission_only => Some(Config::OperatorSealed),
+            _ => None,
+        }
+    }
+}
+
 /// What a wire case needs beyond its configuration; a run that cannot offer it skips the case
 /// with the reason [`not_applicable`] gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
