@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use callout_codec::{jwt, AuthResponse, CurveSecret, KeyKind, Signer};
 use callout_leaves::text::Redactor;
-use callout_leaves::verdict::{CaseResult, Level, StderrTail, Verdict};
+use callout_leaves::verdict::{CaseResult, Figure, Level, StderrTail, Verdict};
 use callout_world::client::{self, ConnectOptions, ConnectOutcome};
 use callout_world::fixture::{Fixture, ServerBackend};
 use callout_world::provision::ServerBinary;
@@ -121,7 +121,7 @@ pub async fn run_wire(
                         continue;
                     }
                     let started = Instant::now();
-                    let (mut outcome, mut transcript) = phase.run(case).await;
+                    let (mut outcome, mut transcript, figures) = phase.run(case).await;
                     let duration_ms = started.elapsed().as_millis() as u64;
                     let restart = phase
                         .after_case(case.level, opts.grading(), &mut outcome, &mut transcript)
@@ -129,7 +129,7 @@ pub async fn run_wire(
                     let record = Record {
                         transcript,
                         duration_ms,
-                        figures: vec![],
+                        figures,
                     };
                     let r = result(case, outcome, opts, record);
                     if let Some(restart) = restart {
@@ -432,7 +432,8 @@ impl Phase {
         (f, j)
     }
 
-    async fn run(&mut self, case: &WireCase) -> (Outcome, Vec<String>) {
+    /// Runs `case`: its outcome, its transcript, and the answer time as a figure.
+    async fn run(&mut self, case: &WireCase) -> (Outcome, Vec<String>, Vec<Figure>) {
         let (outcome, mut t, answer) = match case.kind {
             Kind::Response { who, verify } => self.run_response(who, verify).await,
             Kind::Hostile(forge) => self.run_hostile(case, forge).await,
@@ -449,7 +450,14 @@ impl Phase {
             }
             t.extend(forge::evidence(&answer, &self.server, &self.redact));
         }
-        (outcome, t)
+        // The answer time of a case that did not pass (a passing one needs no figure).
+        let figures = if answer.bodies.is_empty() || outcome == Outcome::Met {
+            vec![]
+        } else {
+            let took = Duration::from_secs_f64(answer.latency);
+            vec![Figure::ms("answer", took)]
+        };
+        (outcome, t, figures)
     }
 
     /// A mutation the forging could not make: the request was not sent, and the case is an
