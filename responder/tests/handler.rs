@@ -486,3 +486,41 @@ fn a_forger_flooding_the_replay_guard_does_not_lock_out_real_logins() {
     ));
     assert_eq!(rejected_reason(&w, &body, now), "replayed request");
 }
+
+/// The flood of issue 23 at the guard's real size: 110,000 requests signed with forger keys
+/// (a fresh `user_nkey` each, `exp` 599 s ahead), then real logins. A measurement (about a
+/// minute in a debug build), so it is run on demand:
+/// `cargo test -p callout-responder --test handler -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement of about a minute; run on demand"]
+fn a_flood_of_110000_forged_requests_leaves_real_logins_admitted() {
+    let w = world(false);
+    assert!(w.responder.trust_server_key(w.server.public_key()));
+    let now = callout_codec::unix_now();
+    let forgers: Vec<Signer> = (0..64).map(|_| Signer::generate(KeyKind::Server)).collect();
+    let bodies: Vec<Vec<u8>> = (0..110_000)
+        .map(|i| forged_by(&w, &forgers[i % forgers.len()], "pam", "nope", now))
+        .collect();
+    let t = std::time::Instant::now();
+    for body in &bodies {
+        let h = w.responder.handle(body, None, now);
+        assert!(matches!(h.verdict, Verdict::Rejected { .. }));
+    }
+    let flood = t.elapsed();
+    assert_eq!(
+        w.responder.replay_guard_len(),
+        callout_responder::handler::REPLAY_GUARD_CAPACITY
+    );
+    let t = std::time::Instant::now();
+    for i in 0..1000 {
+        let mut c = request(&w, "alice", "alice-pw", false);
+        c.exp = now + 2;
+        let h = w.responder.handle(&wire_at(&w, &mut c, now), None, now);
+        assert!(matches!(h.verdict, Verdict::Admitted { .. }), "login {i}");
+    }
+    println!(
+        "110000 forged requests in {flood:?} ({:.0}/s); then 1000 real logins admitted, {:?} each",
+        110_000.0 / flood.as_secs_f64(),
+        t.elapsed() / 1000
+    );
+}
