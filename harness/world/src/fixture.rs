@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -217,298 +217,368 @@ pub fn generated_user(g: &GenerateUsers, i: usize) -> (String, String) {
     (format!("{}{i}", g.prefix), account)
 }
 
+/// The scratch directory of a fixture being made: removed when dropped, unless
+/// [`disarm`](ScratchGuard::disarm)ed, so that every early exit of [`Fixture::new`] cleans up
+/// after itself.
+struct ScratchGuard {
+    dir: Option<PathBuf>,
+}
+
+impl ScratchGuard {
+    fn new(dir: PathBuf) -> ScratchGuard {
+        ScratchGuard { dir: Some(dir) }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.as_deref().unwrap_or(Path::new(""))
+    }
+
+    /// Keeps the directory: the fixture now owns it (and removes it when dropped).
+    fn disarm(mut self) -> PathBuf {
+        self.dir.take().unwrap_or_default()
+    }
+}
+
+impl Drop for ScratchGuard {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            crate::cleanup::remove_dir(dir);
+        }
+    }
+}
+
+/// The issuer the server trusts, the curve key of this run (when the harness makes it) and
+/// the curve key the server seals to: the harness's, or the responder's own (`[keys]`).
+fn keys(
+    spec: &WorldSpec,
+    issuer: &Signer,
+) -> std::io::Result<(String, Option<CurveSecret>, Option<CurvePublic>)> {
+    Ok(match &spec.keys {
+        None => {
+            let xkey = spec.xkey.then(CurveSecret::generate);
+            let public = xkey.as_ref().map(|x| x.public().clone());
+            (issuer.public_key().to_string(), xkey, public)
+        }
+        Some(own) => {
+            let public = match (&own.xkey, spec.xkey) {
+                (Some(x), true) => Some(
+                    CurvePublic::parse(x)
+                        .map_err(|e| std::io::Error::other(format!("[keys] xkey {x:?}: {e}")))?,
+                ),
+                _ => None,
+            };
+            (own.issuer.clone(), None, public)
+        }
+    })
+}
+
+/// The users file: the scenario's users, the generated ones and the probe user.
+fn users_json(spec: &WorldSpec, probe_pass: &str) -> Value {
+    let mut users = spec.users_json.clone();
+    if !users.is_object() {
+        users = Value::Object(Default::default());
+    }
+    if let Some(g) = &spec.generate_users {
+        for i in 0..g.count {
+            let (name, account) = generated_user(g, i);
+            users[&name] = serde_json::json!({
+                "pass": generated_pass(&name), "account": account,
+                "permissions": {"pub": {"allow": [format!("{name}.>"), "$SYS.REQ.USER.INFO"]}, "sub": {"allow": ["_INBOX.>"]}}
+            });
+        }
+    }
+    // The probe logs in with the credential the file is about, so that a responder without
+    // that users.json extension is found out once, as UNIMPLEMENTED, not in every case.
+    // In operator mode the callout account places nobody: the probe goes to the first
+    // target account.
+    let probe_account = if spec.operator {
+        spec.accounts
+            .iter()
+            .find(|a| *a != CALLOUT_ACCOUNT && *a != crate::operator::SYSTEM_ACCOUNT)
+            .cloned()
+            .unwrap_or_else(|| CALLOUT_ACCOUNT.to_string())
+    } else {
+        CALLOUT_ACCOUNT.to_string()
+    };
+    users[PROBE_USER] = match spec.feature {
+        Some(Feature::Nkey) => serde_json::json!({"nkey": true, "account": CALLOUT_ACCOUNT}),
+        Some(Feature::Cert) => serde_json::json!({"cert": true, "account": CALLOUT_ACCOUNT}),
+        Some(Feature::Token) => {
+            serde_json::json!({"token": probe_pass, "account": CALLOUT_ACCOUNT})
+        }
+        _ => serde_json::json!({"pass": probe_pass, "account": probe_account}),
+    };
+    users
+}
+
+/// `nkey = true` users get a key pair of this run; users.json holds the public key. A
+/// profile's nkey identities bring their own.
+fn nkey_users(spec: &WorldSpec, users: &mut Value) -> HashMap<String, Arc<Signer>> {
+    let mut nkeys: HashMap<String, Arc<Signer>> = spec
+        .nkey_logins
+        .iter()
+        .map(|(n, k)| (n.clone(), k.signer()))
+        .collect();
+    if let Some(map) = users.as_object_mut() {
+        for (name, entry) in map.iter_mut() {
+            if entry.get("nkey") == Some(&Value::Bool(true)) {
+                let key = Signer::generate(KeyKind::User);
+                entry["nkey"] = Value::String(key.public_key().to_string());
+                nkeys.insert(name.clone(), Arc::new(key));
+            }
+        }
+    }
+    nkeys
+}
+
+/// TLS: a CA of this run, and the server's certificate, key and CA files in `dir`.
+fn tls_material(dir: &Path) -> std::io::Result<(Arc<crate::tls::TestCa>, server::TlsFiles)> {
+    let ca = crate::tls::TestCa::generate().map_err(cert_error)?;
+    let server_cert = ca.server().map_err(cert_error)?;
+    let files = server::TlsFiles {
+        cert: dir.join("server-cert.pem"),
+        key: dir.join("server-key.pem"),
+        ca: dir.join("ca.pem"),
+    };
+    server::write_private(&files.cert, &server_cert.cert_pem)?;
+    server::write_private(&files.key, &server_cert.key_pem)?;
+    server::write_private(&files.ca, &ca.cert_pem)?;
+    Ok((Arc::new(ca), files))
+}
+
+/// A client certificate for each `cert = true` user, whose subject users.json holds as
+/// cert_subject.
+fn client_certs(
+    ca: &crate::tls::TestCa,
+    users: &mut Value,
+) -> std::io::Result<HashMap<String, Arc<crate::tls::Issued>>> {
+    let mut certs = HashMap::new();
+    let Some(map) = users.as_object_mut() else {
+        return Ok(certs);
+    };
+    for (name, entry) in map.iter_mut() {
+        if entry.get("cert") == Some(&Value::Bool(true)) {
+            let issued = ca.client(name).map_err(cert_error)?;
+            if let Some(obj) = entry.as_object_mut() {
+                obj.remove("cert");
+                obj.insert(
+                    "cert_subject".into(),
+                    Value::String(crate::tls::subject_of(name)),
+                );
+            }
+            certs.insert(name.clone(), Arc::new(issued));
+        }
+    }
+    Ok(certs)
+}
+
+/// How the probe user logs in: a profile's probe credential, the probe's nkey, token or
+/// certificate when the file is about that extension, else its password.
+fn probe_login(
+    spec: &WorldSpec,
+    nkeys: &HashMap<String, Arc<Signer>>,
+    probe_pass: &str,
+    ca: Option<&crate::tls::TestCa>,
+    certs: &HashMap<String, Arc<crate::tls::Issued>>,
+) -> std::io::Result<ConnectOptions> {
+    Ok(match (&spec.probe, nkeys.get(PROBE_USER), spec.feature) {
+        (Some(cred), _, _) => cred.login(ca).map_err(std::io::Error::other)?,
+        (None, Some(key), _) => ConnectOptions {
+            nkey: Some((key.clone(), SigMode::Valid)),
+            ..Default::default()
+        },
+        (None, None, Some(Feature::Token)) => ConnectOptions {
+            token: Some(probe_pass.to_string()),
+            ..Default::default()
+        },
+        (None, None, Some(Feature::Cert)) => {
+            let tls = match (ca, certs.get(PROBE_USER)) {
+                (Some(ca), Some(c)) => crate::tls::ClientTls::new(&ca.cert_der, Some(c)),
+                _ => Err("no certificate for the probe".to_string()),
+            };
+            ConnectOptions {
+                tls: Some(tls.map_err(cert_error)?),
+                ..Default::default()
+            }
+        }
+        _ => ConnectOptions {
+            user: Some(PROBE_USER.into()),
+            pass: Some(probe_pass.to_string()),
+            ..Default::default()
+        },
+    })
+}
+
+/// The accounts of a config-mode server (the callout account first, with the responder's
+/// user, and the injector's when the harness plays the responder), and the `auth_users`.
+fn accounts(
+    spec: &WorldSpec,
+    responder: (&str, &str),
+    probe_pass: &str,
+    with_nkeys: bool,
+) -> (Vec<AccountConf>, Vec<String>) {
+    let mut accounts = vec![AccountConf {
+        name: CALLOUT_ACCOUNT.into(),
+        users: vec![(responder.0.to_string(), responder.1.to_string())],
+        // With nkey users, a configured nkey of no one's makes the server send a nonce.
+        nkeys: if with_nkeys {
+            vec![Signer::generate(KeyKind::User).public_key().to_string()]
+        } else {
+            vec![]
+        },
+    }];
+    for a in &spec.accounts {
+        if a != CALLOUT_ACCOUNT {
+            accounts.push(AccountConf {
+                name: a.clone(),
+                ..Default::default()
+            });
+        }
+    }
+    for u in &spec.auth_users {
+        if let Some(acc) = accounts.iter_mut().find(|a| a.name == u.account) {
+            acc.users.push((u.user.clone(), u.pass.clone()));
+        } else {
+            accounts.push(AccountConf {
+                name: u.account.clone(),
+                users: vec![(u.user.clone(), u.pass.clone())],
+                ..Default::default()
+            });
+        }
+    }
+    let mut auth_users = vec![responder.0.to_string()];
+    auth_users.extend(spec.auth_users.iter().map(|u| u.user.clone()));
+    if let Some(user) = &spec.injector {
+        accounts[0]
+            .users
+            .push((user.clone(), probe_pass.to_string()));
+    }
+    (accounts, auth_users)
+}
+
+/// The operator-mode parts of a fixture.
+struct OperatorPart {
+    issuer: Signer,
+    issuer_pub: String,
+    conf: ServerConf,
+    probe_login: ConnectOptions,
+    operator: crate::operator::OperatorFixture,
+}
+
+/// Operator mode: the operator, its accounts and the sentinel (written to `dir`), the
+/// server config that trusts them, and the probe's login with the sentinel's JWT.
+fn operator_part(
+    spec: &WorldSpec,
+    dir: &Path,
+    issuer: Signer,
+    xkey_pub: Option<&CurvePublic>,
+    probe_login: ConnectOptions,
+) -> std::io::Result<OperatorPart> {
+    let targets: Vec<String> = spec
+        .accounts
+        .iter()
+        .filter(|a| *a != CALLOUT_ACCOUNT)
+        .cloned()
+        .collect();
+    let options = crate::operator::Options {
+        targets,
+        allowed: spec.allowed_accounts.clone(),
+        xkey: xkey_pub.map(|x| x.as_str().to_string()),
+        shape: spec.operator_shape.clone(),
+    };
+    let (mut o, opconf) = crate::operator::build(dir, &issuer, &options)?;
+    let probe_login = ConnectOptions {
+        jwt: Some(o.sentinel_jwt.clone()),
+        nkey: Some((o.sentinel.clone(), SigMode::Valid)),
+        ..probe_login
+    };
+    // With `issuer = "signing_key"` the callout account's signing key is the responder's
+    // issuer; the account keeps its own key.
+    let issuer = o.issuer_signing_key.take().unwrap_or(issuer);
+    let issuer_pub = issuer.public_key().to_string();
+    let conf = ServerConf {
+        auth_timeout_secs: spec.timeout,
+        port: spec.attach.as_ref().map(|a| a.port),
+        operator: Some(opconf),
+        max_payload: spec.injector.as_ref().map(|_| INJECTOR_MAX_PAYLOAD),
+        ..Default::default()
+    };
+    Ok(OperatorPart {
+        issuer,
+        issuer_pub,
+        conf,
+        probe_login,
+        operator: o,
+    })
+}
+
 impl Fixture {
     /// Generates keys, the server config and the users file for `spec`.
     pub fn new(spec: &WorldSpec) -> std::io::Result<Fixture> {
         let issuer = Signer::generate(KeyKind::Account);
-        let (issuer_pub, xkey, xkey_pub) = match &spec.keys {
-            None => {
-                let xkey = spec.xkey.then(CurveSecret::generate);
-                let public = xkey.as_ref().map(|x| x.public().clone());
-                (issuer.public_key().to_string(), xkey, public)
-            }
-            Some(own) => {
-                let public =
-                    match (&own.xkey, spec.xkey) {
-                        (Some(x), true) => Some(CurvePublic::parse(x).map_err(|e| {
-                            std::io::Error::other(format!("[keys] xkey {x:?}: {e}"))
-                        })?),
-                        _ => None,
-                    };
-                (own.issuer.clone(), None, public)
-            }
-        };
+        let (issuer_pub, xkey, xkey_pub) = keys(spec, &issuer)?;
         // A responder that is already running connects with its own user and password.
         let (responder_user, responder_pass) = match &spec.attach {
             Some(a) => (a.user.clone(), a.pass.clone()),
             None => (RESPONDER_USER.to_string(), random_secret()),
         };
         let probe_pass = random_secret();
-        let dir = server::scratch_dir("fixture")?;
-        let mut users = spec.users_json.clone();
-        if !users.is_object() {
-            users = Value::Object(Default::default());
-        }
-        if let Some(g) = &spec.generate_users {
-            for i in 0..g.count {
-                let (name, account) = generated_user(g, i);
-                users[&name] = serde_json::json!({
-                    "pass": generated_pass(&name), "account": account,
-                    "permissions": {"pub": {"allow": [format!("{name}.>"), "$SYS.REQ.USER.INFO"]}, "sub": {"allow": ["_INBOX.>"]}}
-                });
-            }
-        }
-        // The probe logs in with the credential the file is about, so that a responder without
-        // that users.json extension is found out once, as UNIMPLEMENTED, not in every case.
-        // In operator mode the callout account places nobody: the probe goes to the first
-        // target account.
-        let probe_account = if spec.operator {
-            spec.accounts
-                .iter()
-                .find(|a| *a != CALLOUT_ACCOUNT && *a != crate::operator::SYSTEM_ACCOUNT)
-                .cloned()
-                .unwrap_or_else(|| CALLOUT_ACCOUNT.to_string())
+        let scratch = ScratchGuard::new(server::scratch_dir("fixture")?);
+        let dir = scratch.path();
+        let mut users = users_json(spec, &probe_pass);
+        let nkeys = nkey_users(spec, &mut users);
+        let (ca, tls_files) = if spec.tls {
+            let (ca, files) = tls_material(dir)?;
+            (Some(ca), Some(files))
         } else {
-            CALLOUT_ACCOUNT.to_string()
+            (None, None)
         };
-        users[PROBE_USER] = match spec.feature {
-            Some(Feature::Nkey) => serde_json::json!({"nkey": true, "account": CALLOUT_ACCOUNT}),
-            Some(Feature::Cert) => serde_json::json!({"cert": true, "account": CALLOUT_ACCOUNT}),
-            Some(Feature::Token) => {
-                serde_json::json!({"token": probe_pass, "account": CALLOUT_ACCOUNT})
-            }
-            _ => serde_json::json!({"pass": probe_pass, "account": probe_account}),
+        let certs = match &ca {
+            Some(ca) => client_certs(ca, &mut users)?,
+            None => HashMap::new(),
         };
-        // `nkey = true` users get a key pair of this run; users.json holds the public key. A
-        // profile's nkey identities bring their own.
-        let mut nkeys: HashMap<String, Arc<Signer>> = spec
-            .nkey_logins
-            .iter()
-            .map(|(n, k)| (n.clone(), k.signer()))
-            .collect();
-        if let Some(map) = users.as_object_mut() {
-            for (name, entry) in map.iter_mut() {
-                if entry.get("nkey") == Some(&Value::Bool(true)) {
-                    let key = Signer::generate(KeyKind::User);
-                    entry["nkey"] = Value::String(key.public_key().to_string());
-                    nkeys.insert(name.clone(), Arc::new(key));
-                }
-            }
-        }
-        // TLS: a CA of this run, the server's certificate, and a client certificate for each
-        // `cert = true` user, whose subject users.json holds as cert_subject.
-        let mut certs = HashMap::new();
-        let mut tls_files = None;
-        let ca = if spec.tls {
-            let made = (|| -> std::io::Result<Arc<crate::tls::TestCa>> {
-                let ca = crate::tls::TestCa::generate().map_err(cert_error)?;
-                let server_cert = ca.server().map_err(cert_error)?;
-                let files = server::TlsFiles {
-                    cert: dir.join("server-cert.pem"),
-                    key: dir.join("server-key.pem"),
-                    ca: dir.join("ca.pem"),
-                };
-                server::write_private(&files.cert, &server_cert.cert_pem)?;
-                server::write_private(&files.key, &server_cert.key_pem)?;
-                server::write_private(&files.ca, &ca.cert_pem)?;
-                tls_files = Some(files);
-                Ok(Arc::new(ca))
-            })();
-            match made {
-                Ok(ca) => Some(ca),
-                Err(e) => {
-                    crate::cleanup::remove_dir(&dir);
-                    return Err(e);
-                }
-            }
-        } else {
-            None
-        };
-        if let (Some(ca), Some(map)) = (&ca, users.as_object_mut()) {
-            for (name, entry) in map.iter_mut() {
-                if entry.get("cert") == Some(&Value::Bool(true)) {
-                    let issued = match ca.client(name) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            crate::cleanup::remove_dir(&dir);
-                            return Err(cert_error(e));
-                        }
-                    };
-                    if let Some(obj) = entry.as_object_mut() {
-                        obj.remove("cert");
-                        obj.insert(
-                            "cert_subject".into(),
-                            Value::String(crate::tls::subject_of(name)),
-                        );
-                    }
-                    certs.insert(name.clone(), Arc::new(issued));
-                }
-            }
-        }
         let websocket = spec
             .websocket
             .then(|| format!("127.0.0.1:{}", server::free_port()));
         let users_path = dir.join("users.json");
-        if let Err(e) = server::write_private(
+        server::write_private(
             &users_path,
             serde_json::to_vec_pretty(&users).unwrap_or_default(),
-        ) {
-            crate::cleanup::remove_dir(&dir);
-            return Err(e);
-        }
-        let probe_login = match (&spec.probe, nkeys.get(PROBE_USER), spec.feature) {
-            (Some(cred), _, _) => match cred.login(ca.as_deref()) {
-                Ok(opts) => opts,
-                Err(e) => {
-                    crate::cleanup::remove_dir(&dir);
-                    return Err(std::io::Error::other(e));
-                }
-            },
-            (None, Some(key), _) => ConnectOptions {
-                nkey: Some((key.clone(), SigMode::Valid)),
-                ..Default::default()
-            },
-            (None, None, Some(Feature::Token)) => ConnectOptions {
-                token: Some(probe_pass.clone()),
-                ..Default::default()
-            },
-            (None, None, Some(Feature::Cert)) => {
-                let tls = match (&ca, certs.get(PROBE_USER)) {
-                    (Some(ca), Some(c)) => crate::tls::ClientTls::new(&ca.cert_der, Some(c)),
-                    _ => Err("no certificate for the probe".to_string()),
-                };
-                match tls {
-                    Ok(t) => ConnectOptions {
-                        tls: Some(t),
-                        ..Default::default()
-                    },
-                    Err(e) => {
-                        crate::cleanup::remove_dir(&dir);
-                        return Err(cert_error(e));
-                    }
-                }
-            }
-            _ => ConnectOptions {
-                user: Some(PROBE_USER.into()),
-                pass: Some(probe_pass.clone()),
-                ..Default::default()
-            },
-        };
-        let mut accounts = vec![AccountConf {
-            name: CALLOUT_ACCOUNT.into(),
-            users: vec![(responder_user.clone(), responder_pass.clone())],
-            // With nkey users, a configured nkey of no one's makes the server send a nonce.
-            nkeys: if nkeys.is_empty() {
-                vec![]
-            } else {
-                vec![Signer::generate(KeyKind::User).public_key().to_string()]
-            },
-        }];
-        for a in &spec.accounts {
-            if a != CALLOUT_ACCOUNT {
-                accounts.push(AccountConf {
-                    name: a.clone(),
-                    ..Default::default()
-                });
-            }
-        }
-        for u in &spec.auth_users {
-            if let Some(acc) = accounts.iter_mut().find(|a| a.name == u.account) {
-                acc.users.push((u.user.clone(), u.pass.clone()));
-            } else {
-                accounts.push(AccountConf {
-                    name: u.account.clone(),
-                    users: vec![(u.user.clone(), u.pass.clone())],
-                    ..Default::default()
-                });
-            }
-        }
-        let mut auth_users = vec![responder_user.clone()];
-        auth_users.extend(spec.auth_users.iter().map(|u| u.user.clone()));
-        let operator = if spec.operator {
-            let targets: Vec<String> = spec
-                .accounts
-                .iter()
-                .filter(|a| *a != CALLOUT_ACCOUNT)
-                .cloned()
-                .collect();
-            let options = crate::operator::Options {
-                targets,
-                allowed: spec.allowed_accounts.clone(),
-                xkey: xkey_pub.as_ref().map(|x| x.as_str().to_string()),
-                shape: spec.operator_shape.clone(),
-            };
-            match crate::operator::build(&dir, &issuer, &options) {
-                Ok(o) => Some(o),
-                Err(e) => {
-                    crate::cleanup::remove_dir(&dir);
-                    return Err(e);
-                }
-            }
+        )?;
+        let probe_login = probe_login(spec, &nkeys, &probe_pass, ca.as_deref(), &certs)?;
+        let (issuer, issuer_pub, conf, probe_login, operator) = if spec.operator {
+            let o = operator_part(spec, dir, issuer, xkey_pub.as_ref(), probe_login)?;
+            (
+                o.issuer,
+                o.issuer_pub,
+                o.conf,
+                o.probe_login,
+                Some(o.operator),
+            )
         } else {
-            None
-        };
-        let probe_login = match &operator {
-            Some((o, _)) => ConnectOptions {
-                jwt: Some(o.sentinel_jwt.clone()),
-                nkey: Some((o.sentinel.clone(), SigMode::Valid)),
-                ..probe_login
-            },
-            None => probe_login,
-        };
-        if let Some((mut o, opconf)) = operator {
-            // With `issuer = "signing_key"` the callout account's signing key is the
-            // responder's issuer; the account keeps its own key.
-            let issuer = o.issuer_signing_key.take().unwrap_or(issuer);
-            let issuer_pub = issuer.public_key().to_string();
+            let responder = (responder_user.as_str(), responder_pass.as_str());
+            let (accounts, auth_users) = accounts(spec, responder, &probe_pass, !nkeys.is_empty());
             let conf = ServerConf {
+                accounts,
+                system_account: spec.system_account.clone(),
+                callout: spec.injector.is_none().then(|| CalloutConf {
+                    issuer: issuer_pub.clone(),
+                    account: CALLOUT_ACCOUNT.into(),
+                    auth_users,
+                    xkey: xkey_pub.as_ref().map(|x| x.as_str().to_string()),
+                    allowed_accounts: spec.allowed_accounts.clone(),
+                }),
                 auth_timeout_secs: spec.timeout,
-                port: spec.attach.as_ref().map(|a| a.port),
-                operator: Some(opconf),
                 max_payload: spec.injector.as_ref().map(|_| INJECTOR_MAX_PAYLOAD),
+                port: spec.attach.as_ref().map(|a| a.port),
+                tls: tls_files,
+                websocket_port: websocket
+                    .as_ref()
+                    .and_then(|a| a.rsplit(':').next())
+                    .and_then(|p| p.parse().ok()),
                 ..Default::default()
             };
-            return Ok(Fixture {
-                issuer,
-                issuer_pub,
-                xkey,
-                xkey_pub,
-                responder_user,
-                responder_pass,
-                probe_pass,
-                dir,
-                conf,
-                users_path,
-                probe_login,
-                nkeys,
-                ca,
-                certs,
-                websocket,
-                operator: Some(o),
-            });
-        }
-        if let Some(user) = &spec.injector {
-            accounts[0].users.push((user.clone(), probe_pass.clone()));
-        }
-        let conf = ServerConf {
-            accounts,
-            system_account: spec.system_account.clone(),
-            callout: spec.injector.is_none().then(|| CalloutConf {
-                issuer: issuer_pub.clone(),
-                account: CALLOUT_ACCOUNT.into(),
-                auth_users,
-                xkey: xkey_pub.as_ref().map(|x| x.as_str().to_string()),
-                allowed_accounts: spec.allowed_accounts.clone(),
-            }),
-            auth_timeout_secs: spec.timeout,
-            max_payload: spec.injector.as_ref().map(|_| INJECTOR_MAX_PAYLOAD),
-            port: spec.attach.as_ref().map(|a| a.port),
-            tls: tls_files,
-            websocket_port: websocket
-                .as_ref()
-                .and_then(|a| a.rsplit(':').next())
-                .and_then(|p| p.parse().ok()),
-            ..Default::default()
+            (issuer, issuer_pub, conf, probe_login, None)
         };
         Ok(Fixture {
             issuer,
@@ -518,7 +588,7 @@ impl Fixture {
             responder_user,
             responder_pass,
             probe_pass,
-            dir,
+            dir: scratch.disarm(),
             conf,
             users_path,
             probe_login,
@@ -526,7 +596,7 @@ impl Fixture {
             ca,
             certs,
             websocket,
-            operator: None,
+            operator,
         })
     }
 

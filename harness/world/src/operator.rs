@@ -156,6 +156,177 @@ pub struct LocalUser {
     pub key: Arc<Signer>,
 }
 
+/// What the target accounts add to the operator-mode world.
+#[derive(Default)]
+struct Targets {
+    /// `(public key, JWT)` of each account.
+    jwts: Vec<(String, String)>,
+    /// `{signing_keys}` entries, `ACCOUNT_PUB:FILE`.
+    signing_keys: Vec<String>,
+    /// `{scoped_keys}` entries.
+    scoped_keys: Vec<String>,
+    /// Each account's own user.
+    local_users: std::collections::HashMap<String, LocalUser>,
+    /// Their public keys.
+    keys: Vec<TargetKeys>,
+}
+
+/// Makes target account `t` (its key `key`: SYS's, or a new one) with a signing key, plain
+/// or scoped, whose seed (or the account's own, with `target_identity_keys`) goes to
+/// `dir/NAME.nk`, and a user of its own.
+fn target_account(
+    t: &str,
+    key: &Signer,
+    operator: &Signer,
+    dir: &Path,
+    o: &Options,
+    out: &mut Targets,
+) -> std::io::Result<()> {
+    let sk = Signer::generate(KeyKind::Account);
+    let scope = o.shape.scoped.iter().find(|(n, _, _)| n == t);
+    let file = dir.join(format!("{t}.nk"));
+    let handed = if o.shape.target_identity_keys && scope.is_none() {
+        key
+    } else {
+        &sk
+    };
+    write_private(&file, format!("{}\n", handed.seed()))?;
+    let entry = format!("{}:{}", key.public_key(), file.display());
+    let signing_key = match scope {
+        Some((_, publish, subscribe)) => {
+            out.scoped_keys.push(entry);
+            SigningKey::scoped(
+                sk.public_key(),
+                "callout",
+                UserTemplate {
+                    publish: publish.clone(),
+                    subscribe: subscribe.clone(),
+                    ..UserTemplate::default()
+                },
+            )
+        }
+        None => {
+            out.signing_keys.push(entry);
+            SigningKey::Plain(sk.public_key().into())
+        }
+    };
+    out.jwts.push((
+        key.public_key().to_string(),
+        account_jwt(
+            t,
+            key,
+            operator,
+            Account {
+                signing_keys: vec![signing_key],
+                ..Account::default()
+            },
+        ),
+    ));
+    let local = Signer::generate(KeyKind::User);
+    out.local_users.insert(
+        t.to_string(),
+        LocalUser {
+            jwt: user_jwt(&format!("{t}-local"), &local, key, User::default()),
+            key: Arc::new(local),
+        },
+    );
+    out.keys.push(TargetKeys {
+        name: t.to_string(),
+        account: key.public_key().to_string(),
+        signing_keys: vec![sk.public_key().to_string()],
+    });
+    Ok(())
+}
+
+/// `allowed_accounts` as public keys (a name of none of `names` stays as it is; `*` too).
+fn allowed_keys(allowed: &[String], names: &[(String, String)]) -> Vec<String> {
+    allowed
+        .iter()
+        .map(|a| {
+            if a == "*" {
+                a.clone()
+            } else {
+                names
+                    .iter()
+                    .find(|(n, _)| n == a)
+                    .map(|(_, k)| k.clone())
+                    .unwrap_or_else(|| a.clone())
+            }
+        })
+        .collect()
+}
+
+/// The callout account's JWT: its signing key (with `issuer = "signing_key"`) and its
+/// `authorization` (the service user, the allowed accounts, the xkey), unless the callout
+/// is off.
+fn callout_account_jwt(
+    auth: &Signer,
+    operator: &Signer,
+    o: &Options,
+    service: &Signer,
+    issuer_sk: Option<&Signer>,
+    allowed_keys: Vec<String>,
+) -> String {
+    account_jwt(
+        crate::fixture::CALLOUT_ACCOUNT,
+        auth,
+        operator,
+        Account {
+            signing_keys: issuer_sk
+                .iter()
+                .map(|k| SigningKey::Plain(k.public_key().into()))
+                .collect(),
+            authorization: if o.shape.callout_off {
+                ExternalAuthorization::default()
+            } else {
+                ExternalAuthorization {
+                    auth_users: vec![service.public_key().into()],
+                    allowed_accounts: if allowed_keys.is_empty() {
+                        vec!["*".into()]
+                    } else {
+                        allowed_keys
+                    },
+                    xkey: o.xkey.clone().unwrap_or_default(),
+                }
+            },
+            ..Account::default()
+        },
+    )
+}
+
+/// The operator's JWT, with `sys` as its system account.
+fn operator_jwt(operator: &Signer, sys: &Signer) -> String {
+    let mut op: OperatorClaims = Claims {
+        name: "OP".into(),
+        sub: operator.public_key().into(),
+        nats: Operator {
+            system_account: sys.public_key().into(),
+            ..Operator::default()
+        },
+        ..Claims::default()
+    };
+    jwt::encode(&mut op, operator)
+}
+
+/// The sentinel's JWT: a bearer token of the callout account, denied everything.
+fn sentinel_jwt(sentinel: &Signer, auth: &Signer) -> String {
+    let deny_all = Permission {
+        allow: vec![],
+        deny: vec![">".into()],
+    };
+    user_jwt(
+        "sentinel",
+        sentinel,
+        auth,
+        User {
+            publish: deny_all.clone(),
+            subscribe: deny_all,
+            bearer_token: true,
+            ..User::default()
+        },
+    )
+}
+
 /// Makes the operator, the accounts and the files in `dir`. `auth` is the callout account's
 /// key; with [`Options::issuer_signing_key`] the returned signer (a signing key of the
 /// callout account) replaces it as the responder's issuer.
@@ -175,155 +346,41 @@ pub fn build(
             auth.public_key().to_string(),
         ),
     ];
-    let mut jwts = Vec::new();
-    let mut signing_keys = Vec::new();
-    let mut scoped_keys = Vec::new();
-    let mut local_users = std::collections::HashMap::new();
-    let mut targets = Vec::new();
+    let mut made = Targets::default();
     let sys_is_target = o.targets.iter().any(|t| t == SYSTEM_ACCOUNT);
     if !sys_is_target {
-        jwts.push((
+        made.jwts.push((
             sys.public_key().to_string(),
             account_jwt(SYSTEM_ACCOUNT, &sys, &operator, Account::default()),
         ));
     }
     for t in &o.targets {
-        let generated;
-        let key = if t == SYSTEM_ACCOUNT {
-            &sys
+        if t == SYSTEM_ACCOUNT {
+            target_account(t, &sys, &operator, dir, o, &mut made)?;
         } else {
-            generated = Signer::generate(KeyKind::Account);
-            &generated
-        };
-        let sk = Signer::generate(KeyKind::Account);
-        let scope = o.shape.scoped.iter().find(|(n, _, _)| n == t);
-        let file = dir.join(format!("{t}.nk"));
-        let handed = if o.shape.target_identity_keys && scope.is_none() {
-            key
-        } else {
-            &sk
-        };
-        write_private(&file, format!("{}\n", handed.seed()))?;
-        let entry = format!("{}:{}", key.public_key(), file.display());
-        let signing_key = match scope {
-            Some((_, publish, subscribe)) => {
-                scoped_keys.push(entry);
-                SigningKey::scoped(
-                    sk.public_key(),
-                    "callout",
-                    UserTemplate {
-                        publish: publish.clone(),
-                        subscribe: subscribe.clone(),
-                        ..UserTemplate::default()
-                    },
-                )
-            }
-            None => {
-                signing_keys.push(entry);
-                SigningKey::Plain(sk.public_key().into())
-            }
-        };
-        jwts.push((
-            key.public_key().to_string(),
-            account_jwt(
-                t,
-                key,
-                &operator,
-                Account {
-                    signing_keys: vec![signing_key],
-                    ..Account::default()
-                },
-            ),
-        ));
-        if t != SYSTEM_ACCOUNT {
+            let key = Signer::generate(KeyKind::Account);
+            target_account(t, &key, &operator, dir, o, &mut made)?;
             names.push((t.clone(), key.public_key().to_string()));
         }
-        let local = Signer::generate(KeyKind::User);
-        local_users.insert(
-            t.clone(),
-            LocalUser {
-                jwt: user_jwt(&format!("{t}-local"), &local, key, User::default()),
-                key: Arc::new(local),
-            },
-        );
-        targets.push(TargetKeys {
-            name: t.clone(),
-            account: key.public_key().to_string(),
-            signing_keys: vec![sk.public_key().to_string()],
-        });
     }
-    let allowed_keys: Vec<String> = o
-        .allowed
-        .iter()
-        .map(|a| {
-            if a == "*" {
-                a.clone()
-            } else {
-                names
-                    .iter()
-                    .find(|(n, _)| n == a)
-                    .map(|(_, k)| k.clone())
-                    .unwrap_or_else(|| a.clone())
-            }
-        })
-        .collect();
+    let Targets {
+        mut jwts,
+        signing_keys,
+        scoped_keys,
+        mut local_users,
+        keys: targets,
+    } = made;
     let issuer_sk = o
         .shape
         .issuer_signing_key
         .then(|| Signer::generate(KeyKind::Account));
+    let allowed = allowed_keys(&o.allowed, &names);
     jwts.push((
         auth.public_key().to_string(),
-        account_jwt(
-            crate::fixture::CALLOUT_ACCOUNT,
-            auth,
-            &operator,
-            Account {
-                signing_keys: issuer_sk
-                    .iter()
-                    .map(|k| SigningKey::Plain(k.public_key().into()))
-                    .collect(),
-                authorization: if o.shape.callout_off {
-                    ExternalAuthorization::default()
-                } else {
-                    ExternalAuthorization {
-                        auth_users: vec![service.public_key().into()],
-                        allowed_accounts: if allowed_keys.is_empty() {
-                            vec!["*".into()]
-                        } else {
-                            allowed_keys
-                        },
-                        xkey: o.xkey.clone().unwrap_or_default(),
-                    }
-                },
-                ..Account::default()
-            },
-        ),
+        callout_account_jwt(auth, &operator, o, &service, issuer_sk.as_ref(), allowed),
     ));
-    let mut op: OperatorClaims = Claims {
-        name: "OP".into(),
-        sub: operator.public_key().into(),
-        nats: Operator {
-            system_account: sys.public_key().into(),
-            ..Operator::default()
-        },
-        ..Claims::default()
-    };
-    let operator_jwt = jwt::encode(&mut op, &operator);
-    let deny_all = Permission {
-        allow: vec![],
-        deny: vec![">".into()],
-    };
-    let sentinel_jwt = user_jwt(
-        "sentinel",
-        &sentinel,
-        auth,
-        User {
-            publish: deny_all.clone(),
-            subscribe: deny_all,
-            bearer_token: true,
-            ..User::default()
-        },
-    );
+    let operator_jwt = operator_jwt(&operator, &sys);
+    let sentinel_jwt = sentinel_jwt(&sentinel, auth);
     let service_jwt = user_jwt("auth", &service, auth, User::default());
     let creds = dir.join("auth.creds");
     write_private(&creds, format_user_creds(&service_jwt, &service.seed()))?;
