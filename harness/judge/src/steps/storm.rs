@@ -95,66 +95,107 @@ pub async fn storm(
         let flight = in_flight.clone();
         flight.fetch_add(1, Ordering::SeqCst);
         tasks.push(tokio::spawn(async move {
-            let opts = ConnectOptions {
-                user: Some(name.clone()),
-                pass: Some(generated_pass(&name)),
-                name: Some(name.clone()),
-                ..Default::default()
-            };
-            let started = Instant::now();
-            let end = match client::connect(&addr, &opts, connect_limit).await {
-                Ok(ConnectOutcome::Admitted(mut c)) => {
-                    let took = started.elapsed();
-                    let end = match user_info(&mut c).await {
-                        Ok(info) if is_generated_decision(&info, &name, &account) => {
-                            End::Correct(took)
-                        }
-                        Ok(info) => End::Wrong(format!(
-                            "{name} (on {addr}) placed in {} with pub allow {:?}",
-                            info.account, info.pub_allow
-                        )),
-                        Err(e) => End::Error(format!("{name}: user info: {e}")),
-                    };
-                    c.close().await;
-                    end
-                }
-                Ok(ConnectOutcome::Rejected(e))
-                    if e == "Authorization Violation"
-                        && started.elapsed().as_secs_f64() >= timeout * 0.8 =>
-                {
-                    End::TimedOut
-                }
-                Ok(ConnectOutcome::Rejected(e)) => End::Denied(format!("{name}: {e}")),
-                Ok(o) => End::Error(format!("{name}: {o:?}")),
-                Err(e) => End::Error(format!("{name}: {e}")),
-            };
+            let end = one_connect(&addr, name, account, connect_limit, timeout).await;
             flight.fetch_sub(1, Ordering::SeqCst);
             end
         }));
     }
     let paced = t0.elapsed();
     let mut lat = Vec::new();
-    let (mut wrong, mut denied, mut errors, mut timed_out) = (vec![], vec![], vec![], 0usize);
+    let mut tally = Tally::default();
     for t in tasks {
         match t.await {
             Ok(End::Correct(d)) => lat.push(d),
-            Ok(End::Wrong(w)) => wrong.push(w),
-            Ok(End::Denied(w)) => denied.push(w),
-            Ok(End::TimedOut) => timed_out += 1,
-            Ok(End::Error(w)) => errors.push(w),
-            Err(e) => errors.push(e.to_string()),
+            Ok(End::Wrong(w)) => tally.wrong.push(w),
+            Ok(End::Denied(w)) => tally.denied.push(w),
+            Ok(End::TimedOut) => tally.timed_out += 1,
+            Ok(End::Error(w)) => tally.errors.push(w),
+            Err(e) => tally.errors.push(e.to_string()),
         }
     }
     let total = t0.elapsed();
-    let p = Percentiles::of(&mut lat);
+    let mut figures = storm_figures(count, &mut lat, &tally, paced, total);
+    if let Some(n) = in_flight_at_kill {
+        figures.push(Figure::count("in flight at the kill", n));
+    }
+    let (line, wanted) = storm_line(count, &names.join(", "), within, kill);
+    let problems = tally.problems(kill, in_flight_at_kill.unwrap_or(0), timeout);
+    StepReport {
+        line,
+        mismatch: (!problems.is_empty()).then(|| (wanted, problems.join("; "))),
+        figures,
+    }
+}
+
+/// One connect of a storm, as generated user `name` of `account`, to `addr`; `timeout` is
+/// the server's, to tell a timeout from a denial.
+async fn one_connect(
+    addr: &str,
+    name: String,
+    account: String,
+    connect_limit: Duration,
+    timeout: f64,
+) -> End {
+    let opts = ConnectOptions {
+        user: Some(name.clone()),
+        pass: Some(generated_pass(&name)),
+        name: Some(name.clone()),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    match client::connect(addr, &opts, connect_limit).await {
+        Ok(ConnectOutcome::Admitted(mut c)) => {
+            let took = started.elapsed();
+            let end = match user_info(&mut c).await {
+                Ok(info) if is_generated_decision(&info, &name, &account) => End::Correct(took),
+                Ok(info) => End::Wrong(format!(
+                    "{name} (on {addr}) placed in {} with pub allow {:?}",
+                    info.account, info.pub_allow
+                )),
+                Err(e) => End::Error(format!("{name}: user info: {e}")),
+            };
+            c.close().await;
+            end
+        }
+        Ok(ConnectOutcome::Rejected(e))
+            if e == "Authorization Violation"
+                && started.elapsed().as_secs_f64() >= timeout * 0.8 =>
+        {
+            End::TimedOut
+        }
+        Ok(ConnectOutcome::Rejected(e)) => End::Denied(format!("{name}: {e}")),
+        Ok(o) => End::Error(format!("{name}: {o:?}")),
+        Err(e) => End::Error(format!("{name}: {e}")),
+    }
+}
+
+/// What the connects of a storm ended in, beyond the admitted ones' latencies.
+#[derive(Default)]
+struct Tally {
+    wrong: Vec<String>,
+    denied: Vec<String>,
+    errors: Vec<String>,
+    timed_out: usize,
+}
+
+/// The storm's figures: the counts, the pacing, and the admitted connects' latencies (none
+/// when nobody was admitted).
+fn storm_figures(
+    count: usize,
+    lat: &mut [Duration],
+    tally: &Tally,
+    paced: Duration,
+    total: Duration,
+) -> Vec<Figure> {
+    let p = Percentiles::of(lat);
     let us = |v: f64| Duration::from_secs_f64(v / 1e6);
     let mut figures = vec![
         Figure::count("connects", count),
         Figure::count("admitted", p.n),
-        Figure::count("denied", denied.len()),
-        Figure::count("timed out", timed_out),
-        Figure::count("errors", errors.len()),
-        Figure::count("wrong account or permissions", wrong.len()),
+        Figure::count("denied", tally.denied.len()),
+        Figure::count("timed out", tally.timed_out),
+        Figure::count("errors", tally.errors.len()),
+        Figure::count("wrong account or permissions", tally.wrong.len()),
         Figure::ms("started within", paced),
         Figure::ms("all done after", total),
     ];
@@ -167,11 +208,17 @@ pub async fn storm(
             Figure::ms("connect max", us(p.max_us)),
         ]);
     }
-    if let Some(n) = in_flight_at_kill {
-        figures.push(Figure::count("in flight at the kill", n));
-    }
-    let list = names.join(", ");
-    let (line, wanted) = match kill {
+    figures
+}
+
+/// The storm's transcript line and what it requires, in words.
+fn storm_line(
+    count: usize,
+    list: &str,
+    within: f64,
+    kill: Option<(usize, f64)>,
+) -> (String, String) {
+    match kill {
         None => (
             format!("storm of {count} connects across {list} within {within} s -> every one admitted with its own account and permissions"),
             format!("all {count} admitted with their own account and permissions"),
@@ -180,31 +227,44 @@ pub async fn storm(
             format!("storm of {count} connects across {list} within {within} s, responder instance {k} killed (SIGKILL) after {:.0}% -> no wrong admission, no denial, timeouts only among the connects in flight at the kill", at * 100.0),
             "no wrong admission, no denial, no error, and no more timeouts than connects in flight at the kill".to_string(),
         ),
-    };
-    let allowed_timeouts = in_flight_at_kill.unwrap_or(0);
-    let mut problems = Vec::new();
-    let mut sample = |what: &str, v: &mut Vec<String>| {
-        if !v.is_empty() {
-            v.sort();
-            problems.push(format!("{} {what}, e.g. {}", v.len(), v[0]));
-        }
-    };
-    sample("admitted with another's account or permissions", &mut wrong);
-    sample("denied", &mut denied);
-    sample("failed", &mut errors);
-    if timed_out > allowed_timeouts {
-        problems.push(match kill {
-            None => {
-                format!("{timed_out} timed out (nobody answered within the server's {timeout} s)")
-            }
-            Some(_) => format!(
-                "{timed_out} timed out, more than the {allowed_timeouts} in flight at the kill"
-            ),
-        });
     }
-    StepReport {
-        line,
-        mismatch: (!problems.is_empty()).then(|| (wanted, problems.join("; "))),
-        figures,
+}
+
+impl Tally {
+    /// What broke the requirement, each with an example; more timeouts than
+    /// `allowed_timeouts` (the connects in flight at a kill) too. `timeout`: the server's.
+    fn problems(
+        &mut self,
+        kill: Option<(usize, f64)>,
+        allowed_timeouts: usize,
+        timeout: f64,
+    ) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut sample = |what: &str, v: &mut Vec<String>| {
+            if !v.is_empty() {
+                v.sort();
+                problems.push(format!("{} {what}, e.g. {}", v.len(), v[0]));
+            }
+        };
+        sample(
+            "admitted with another's account or permissions",
+            &mut self.wrong,
+        );
+        sample("denied", &mut self.denied);
+        sample("failed", &mut self.errors);
+        let timed_out = self.timed_out;
+        if timed_out > allowed_timeouts {
+            problems.push(match kill {
+                None => {
+                    format!(
+                        "{timed_out} timed out (nobody answered within the server's {timeout} s)"
+                    )
+                }
+                Some(_) => format!(
+                    "{timed_out} timed out, more than the {allowed_timeouts} in flight at the kill"
+                ),
+            });
+        }
+        problems
     }
 }
