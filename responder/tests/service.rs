@@ -44,6 +44,49 @@ async fn reconnects_after_the_server_restarts() {
     r.stop(Duration::from_secs(5));
 }
 
+/// The server's key, from the INFO it sends a fresh connection.
+async fn server_key(addr: &str) -> String {
+    use tokio::io::AsyncBufReadExt;
+    let sock = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut line = String::new();
+    tokio::io::BufReader::new(sock)
+        .read_line(&mut line)
+        .await
+        .expect("INFO");
+    let info: serde_json::Value =
+        serde_json::from_str(line.trim().strip_prefix("INFO ").expect("INFO")).expect("JSON");
+    info["server_id"].as_str().expect("server_id").to_string()
+}
+
+#[tokio::test]
+async fn the_connected_servers_key_is_trusted_and_learnt_again_after_a_restart() {
+    let s = setup("svc-trust");
+    let mut srv = server::start_process(&s.bin, &s.conf).expect("server");
+    let port = srv.port;
+    let mut r = start(&s, &srv.url());
+    assert!(alice_admitted_within(&srv, 10).await);
+    let first = server_key(&srv.addr()).await;
+    let trusted = |r: &RunningResponder, key: &str| {
+        r.stderr_tail(1000).lines().any(|l| {
+            l.contains(&format!("server={key}"))
+                && l.contains("keep their place in the replay guard")
+        })
+    };
+    assert!(trusted(&r, &first), "{}", r.stderr_tail(20));
+    srv.stop();
+    let srv2 =
+        server::start_process_on(&s.bin, &s.conf, port).expect("server restarts on the same port");
+    let second = server_key(&srv2.addr()).await;
+    assert_ne!(first, second, "a restarted server has a new key");
+    assert!(alice_admitted_within(&srv2, 15).await);
+    assert!(
+        wait_stderr(&r, &format!("server={second}"), Duration::from_secs(5)),
+        "the new server's key is trusted after the reconnect:\n{}",
+        r.stderr_tail(20)
+    );
+    r.stop(Duration::from_secs(5));
+}
+
 #[tokio::test]
 async fn instances_share_the_load_with_one_answer_per_request() {
     let s = setup("svc");
