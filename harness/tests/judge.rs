@@ -454,11 +454,11 @@ fn responders_in_the_wild_are_judged_by_their_own_defect_only() {
     assert_eq!(levels["wire.hostile.30"], Level::Must);
 }
 
-/// A responder on slow crypto answers in 200-650 ms, well inside the server's 2 s: three runs
+/// A responder on slow crypto answers in 150-500 ms, inside the server's 1 s: three runs
 /// of the wire catalog give the reference's verdicts every time.
 #[test]
 fn a_slow_responder_gets_the_references_verdicts_every_time() {
-    let slow = format!("{} -quirk slow-answers=200..650 {SEED_FLAGS}", mutant());
+    let slow = format!("{} -quirk slow-answers=150..500 {SEED_FLAGS}", mutant());
     let runs = run_some(
         vec![seed(&responder()), slow.clone(), slow.clone(), slow],
         &["wire"],
@@ -469,12 +469,12 @@ fn a_slow_responder_gets_the_references_verdicts_every_time() {
     }
 }
 
-/// A responder that answers every request right but 2.5 s late, past the server's 2 s
+/// A responder that answers every request right but 1.2 s late, past the server's 1 s
 /// timeout, denies every client: it FAILs, with its answer time named, instead of a set-up
 /// error; a late answer to a hostile request is judged as the server judges it (no answer).
 #[test]
 fn a_responder_past_the_timeout_fails_naming_its_answer_time() {
-    let late = format!("{} -fault slow=2.5 {SEED_FLAGS}", mutant());
+    let late = format!("{} -fault slow=1.2 {SEED_FLAGS}", mutant());
     let runs = run_all(
         vec![late],
         &["wire.resp.1", "wire.robust.1", "wire.hostile.1"],
@@ -484,7 +484,7 @@ fn a_responder_past_the_timeout_fails_naming_its_answer_time() {
         let r = by_id[id];
         assert_eq!(r.verdict, Verdict::Fail, "{id}");
         assert!(
-            r.actual.contains("answered after 2.") && r.actual.contains("at 2 s"),
+            r.actual.contains("answered after 1.") && r.actual.contains("at 1 s"),
             "{id}: {:?}",
             r.actual
         );

@@ -16,7 +16,7 @@ pub struct Injector {
 
 /// How long past the timeout the harness still listens, so that a late answer is seen and
 /// reported as late (the server it plays has refused the client by then) rather than as none.
-pub const LATE_GRACE: Duration = Duration::from_secs(1);
+pub const LATE_GRACE: Duration = Duration::from_millis(500);
 
 impl Injector {
     /// An injector on `client` for a server whose authorization timeout is `timeout`.

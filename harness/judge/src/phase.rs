@@ -26,10 +26,10 @@ use crate::grade::{grade, judged, CaseMeta, Grading, Outcome, Record};
 use crate::injector::Injector;
 use crate::runner::RunOptions;
 
-/// The authorization timeout of the server the harness plays: it waits this long for an
-/// answer, as a real server configured with it would, and judges a later answer as that
+/// The authorization timeout of the server the harness plays (the scenario files' default,
+/// 1 s): it waits this long for an answer, as a real server configured with it would, and judges a later answer as that
 /// server does (the client was refused at the timeout).
-pub const WIRE_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+pub const WIRE_AUTH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The user of the callout account the harness publishes forged requests as.
 const HARNESS_USER: &str = "callout-harness";
