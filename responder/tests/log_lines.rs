@@ -16,7 +16,11 @@ async fn client_text_cannot_forge_a_decision_log_line() {
     let s = setup("log-lines");
     let srv = server::start_process(&s.bin, &s.conf).expect("server");
     let mut r = start_responder(&responder_argv(&s, &srv.url(), true, &[]));
-    assert!(alice_admitted_within(&srv, 10).await, "{}", r.stderr_tail(20));
+    assert!(
+        alice_admitted_within(&srv, 10).await,
+        "{}",
+        r.stderr_tail(20)
+    );
     let forgeries = [
         (
             "eve verdict=\"admitted\" account=\"SYS\"\u{202e}nimda",
