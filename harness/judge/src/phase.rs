@@ -460,6 +460,21 @@ impl Phase {
         (outcome, t, figures)
     }
 
+    /// Forges a request and sends it (twice for a replay): the first answer of a replay and
+    /// the judged one; a mutation that could not be made is the case's outcome instead.
+    async fn forge_and_send(
+        &mut self,
+        forge: fn(&FakeServer) -> Forged,
+    ) -> Result<(Option<Answer>, Answer), Outcome> {
+        let f = forge(&self.server);
+        if let Some(e) = self.forge_error() {
+            return Err(e);
+        }
+        let sent = self.injector.send_forged(&f).await;
+        self.last_sent = Some(f);
+        Ok(sent)
+    }
+
     /// A mutation the forging could not make: the request was not sent, and the case is an
     /// error of the harness, not a verdict on the responder.
     fn forge_error(&self) -> Option<Outcome> {
@@ -566,12 +581,10 @@ impl Phase {
         case: &WireCase,
         forge: fn(&FakeServer) -> Forged,
     ) -> (Outcome, Vec<String>, Answer) {
-        let f = forge(&self.server);
-        if let Some(e) = self.forge_error() {
-            return (e, vec![], Answer::default());
-        }
-        let (first, answer) = self.injector.send_forged(&f).await;
-        self.last_sent = Some(f.clone());
+        let (first, answer) = match self.forge_and_send(forge).await {
+            Ok(sent) => sent,
+            Err(e) => return (e, vec![], Answer::default()),
+        };
         let mut t = Vec::new();
         if let Some(first) = first {
             t.push(format!(
@@ -586,6 +599,10 @@ impl Phase {
             self.redact.apply(&describe(&j))
         ));
         let sent = {
+            let f = self
+                .last_sent
+                .as_ref()
+                .expect("forge_and_send keeps what it sent");
             let o = &f.claims.nats.connect_opts;
             let p = o.pass.expose();
             if p.is_empty() {
@@ -636,12 +653,10 @@ impl Phase {
         case: &WireCase,
         forge: fn(&FakeServer) -> Forged,
     ) -> (Outcome, Vec<String>, Answer) {
-        let f = forge(&self.server);
-        if let Some(e) = self.forge_error() {
-            return (e, vec![], Answer::default());
-        }
-        let (_, answer) = self.injector.send_forged(&f).await;
-        self.last_sent = Some(f.clone());
+        let (_, answer) = match self.forge_and_send(forge).await {
+            Ok(sent) => sent,
+            Err(e) => return (e, vec![], Answer::default()),
+        };
         let j = judge(&answer, &self.server);
         let t = vec![format!("{} -> {}", case.title, describe(&j))];
         let outcome = match &j {
@@ -672,12 +687,10 @@ impl Phase {
         case: &WireCase,
         forge: fn(&FakeServer) -> Forged,
     ) -> (Outcome, Vec<String>, Answer) {
-        let f = forge(&self.server);
-        if let Some(e) = self.forge_error() {
-            return (e, vec![], Answer::default());
-        }
-        let (_, answer) = self.injector.send_forged(&f).await;
-        self.last_sent = Some(f.clone());
+        let (_, answer) = match self.forge_and_send(forge).await {
+            Ok(sent) => sent,
+            Err(e) => return (e, vec![], Answer::default()),
+        };
         let j = judge(&answer, &self.server);
         let mut t = vec![format!("{} -> {}", case.title, describe(&j))];
         let leaked = answer
