@@ -116,12 +116,44 @@ impl Panel {
     }
 }
 
+/// The height of the picture; its width is [`WIDTH`].
+const HEIGHT: f64 = 470.0;
+/// The width of the picture.
+const WIDTH: f64 = 1080.0;
+
+/// Milliseconds from microseconds, for an axis.
+fn ms(v: f64) -> String {
+    if v >= 10_000.0 {
+        format!("{:.0}", v / 1000.0)
+    } else {
+        format!("{:.1}", v / 1000.0)
+    }
+}
+
 /// A hand-written SVG: connect latency percentiles (through the callout and bypassing it),
 /// throughput against requests in flight (one line per responder and instance count), and the
 /// wire latency percentiles of one instance.
 pub fn svg(report: &BenchReport) -> String {
-    let (width, height) = (1080.0, 470.0);
     let mut out = String::new();
+    header(&mut out, report);
+    connect_panel(&mut out, report);
+    let inflights = InFlight::of(report);
+    let legend = throughput_panel(&mut out, report, &inflights);
+    latency_panel(&mut out, report, &inflights);
+    legend_rows(&mut out, report, &legend);
+    let _ = writeln!(
+        out,
+        r##"<text x="70" y="{:.1}" fill="#555" font-size="10">bars: p50 (solid), p90, p99 (lighter); lines: one per responder and instance count</text>"##,
+        HEIGHT - 12.0
+    );
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The `<svg>` element, the white background, the title and the subtitle (the first run's
+/// server, cores, build and xkey).
+fn header(out: &mut String, report: &BenchReport) {
+    let (width, height) = (WIDTH, HEIGHT);
     let _ = writeln!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
@@ -145,14 +177,10 @@ pub fn svg(report: &BenchReport) -> String {
         r##"<text x="20" y="22" font-size="15" font-weight="bold">NATS auth callout: responder latency and throughput</text><text x="20" y="40" fill="#555">{}</text>"##,
         xml(&subtitle)
     );
-    let ms = |v: f64| {
-        if v >= 10_000.0 {
-            format!("{:.0}", v / 1000.0)
-        } else {
-            format!("{:.1}", v / 1000.0)
-        }
-    };
-    // Panel 1: connect latency.
+}
+
+/// Panel 1: connect latency, a pair of bar groups (callout, bypass) per responder.
+fn connect_panel(out: &mut String, report: &BenchReport) {
     let p1 = Panel {
         x: 70.0,
         y: 80.0,
@@ -170,7 +198,7 @@ pub fn svg(report: &BenchReport) -> String {
         .map(|(_, _, c)| c.callout.p99_us.max(c.bypass.p99_us))
         .fold(1.0, f64::max);
     let top = p1.frame(
-        &mut out,
+        out,
         "connect latency (ms): p50 / p90 / p99",
         ymax,
         "ms",
@@ -222,8 +250,13 @@ pub fn svg(report: &BenchReport) -> String {
             xml(&name)
         );
     }
-    // Panel 2: throughput against in-flight.
-    let inflights: Vec<usize> = {
+}
+
+/// The requests-in-flight values of every run, the x axis of panels 2 and 3.
+struct InFlight(Vec<usize>);
+
+impl InFlight {
+    fn of(report: &BenchReport) -> InFlight {
         let mut v: Vec<usize> = report
             .runs
             .iter()
@@ -231,12 +264,26 @@ pub fn svg(report: &BenchReport) -> String {
             .collect();
         v.sort_unstable();
         v.dedup();
-        v
-    };
-    let xs = |k: usize, p: &Panel| {
-        let i = inflights.iter().position(|x| *x == k).unwrap_or(0) as f64;
-        p.x + 20.0 + i * (p.w - 40.0) / (inflights.len().max(2) - 1) as f64
-    };
+        InFlight(v)
+    }
+
+    /// The x of `k` requests in flight in panel `p`.
+    fn x(&self, k: usize, p: &Panel) -> f64 {
+        let i = self.0.iter().position(|x| *x == k).unwrap_or(0) as f64;
+        p.x + 20.0 + i * (p.w - 40.0) / (self.0.len().max(2) - 1) as f64
+    }
+}
+
+/// A legend entry: colour, dash pattern and label.
+type LegendEntry = (String, String, String);
+
+/// Panel 2: throughput against requests in flight, a line per responder and instance count;
+/// returns their legend entries.
+fn throughput_panel(
+    out: &mut String,
+    report: &BenchReport,
+    inflights: &InFlight,
+) -> Vec<LegendEntry> {
     let p2 = Panel {
         x: 430.0,
         y: 80.0,
@@ -249,13 +296,13 @@ pub fn svg(report: &BenchReport) -> String {
         .flat_map(|r| r.wire.iter().map(|p| p.auths_per_sec))
         .fold(1.0, f64::max);
     let top = p2.frame(
-        &mut out,
+        out,
         "throughput (auths/s) by requests in flight",
         ymax,
         "auths/s",
         &|v| format!("{v:.0}"),
     );
-    let mut legend: Vec<(String, String, String)> = Vec::new();
+    let mut legend: Vec<LegendEntry> = Vec::new();
     for (ri, run) in report.runs.iter().enumerate() {
         let color = PALETTE[ri % PALETTE.len()];
         let mut instances: Vec<usize> = run.wire.iter().map(|p| p.instances).collect();
@@ -269,7 +316,7 @@ pub fn svg(report: &BenchReport) -> String {
                 .map(|p| {
                     format!(
                         "{:.1},{:.1}",
-                        xs(p.inflight, &p2),
+                        inflights.x(p.inflight, &p2),
                         p2.y_of(p.auths_per_sec, top)
                     )
                 })
@@ -283,7 +330,7 @@ pub fn svg(report: &BenchReport) -> String {
                 let _ = writeln!(
                     out,
                     r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{color}"><title>{} x{m}, {} in flight: {:.0} auths/s</title></circle>"#,
-                    xs(p.inflight, &p2),
+                    inflights.x(p.inflight, &p2),
                     p2.y_of(p.auths_per_sec, top),
                     xml(&run.responder),
                     p.inflight,
@@ -297,8 +344,12 @@ pub fn svg(report: &BenchReport) -> String {
             ));
         }
     }
-    in_flight_axis(&mut out, &p2, &inflights, |k| xs(k, &p2));
-    // Panel 3: wire latency of the first instance count, p50 solid and p99 dashed.
+    in_flight_axis(out, &p2, &inflights.0, |k| inflights.x(k, &p2));
+    legend
+}
+
+/// Panel 3: wire latency of the first instance count, p50 solid and p99 dashed.
+fn latency_panel(out: &mut String, report: &BenchReport, inflights: &InFlight) {
     let p3 = Panel {
         x: 790.0,
         y: 80.0,
@@ -322,7 +373,7 @@ pub fn svg(report: &BenchReport) -> String {
         })
         .fold(1.0, f64::max);
     let top = p3.frame(
-        &mut out,
+        out,
         &format!("answer latency (ms), {first_m} instance(s)"),
         ymax,
         "ms (solid p50, dashed p99)",
@@ -336,18 +387,12 @@ pub fn svg(report: &BenchReport) -> String {
                 .iter()
                 .filter(|p| p.instances == first_m)
                 .map(|p| {
-                    format!(
-                        "{:.1},{:.1}",
-                        xs(p.inflight, &p3),
-                        p3.y_of(
-                            if pick == 0 {
-                                p.latency.p50_us
-                            } else {
-                                p.latency.p99_us
-                            },
-                            top
-                        )
-                    )
+                    let v = if pick == 0 {
+                        p.latency.p50_us
+                    } else {
+                        p.latency.p99_us
+                    };
+                    format!("{:.1},{:.1}", inflights.x(p.inflight, &p3), p3.y_of(v, top))
                 })
                 .collect();
             let _ = writeln!(
@@ -357,11 +402,15 @@ pub fn svg(report: &BenchReport) -> String {
             );
         }
     }
-    in_flight_axis(&mut out, &p3, &inflights, |k| xs(k, &p3));
-    // Legend.
+    in_flight_axis(out, &p3, &inflights.0, |k| inflights.x(k, &p3));
+}
+
+/// The legend under the panels: the lines of panel 2, wrapped; without any, a colour swatch
+/// per responder.
+fn legend_rows(out: &mut String, report: &BenchReport, legend: &[LegendEntry]) {
     let mut y = 410.0;
     let mut x = 70.0;
-    for (color, dash, label) in &legend {
+    for (color, dash, label) in legend {
         let _ = writeln!(
             out,
             r#"<line x1="{x:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{color}" stroke-width="2" stroke-dasharray="{dash}"/><text x="{:.1}" y="{y:.1}">{}</text>"#,
@@ -372,7 +421,7 @@ pub fn svg(report: &BenchReport) -> String {
             xml(label)
         );
         x += (40.0 + 7.0 * label.chars().count() as f64).max(150.0);
-        if x > width - 250.0 {
+        if x > WIDTH - 250.0 {
             x = 70.0;
             y += 18.0;
         }
@@ -390,13 +439,6 @@ pub fn svg(report: &BenchReport) -> String {
             x += 190.0;
         }
     }
-    let _ = writeln!(
-        out,
-        r##"<text x="70" y="{:.1}" fill="#555" font-size="10">bars: p50 (solid), p90, p99 (lighter); lines: one per responder and instance count</text>"##,
-        height - 12.0
-    );
-    out.push_str("</svg>\n");
-    out
 }
 
 #[cfg(test)]

@@ -306,7 +306,7 @@ impl PhaseRun<'_> {
     fn judge_answer(
         &mut self,
         phase: &Phase,
-        inputs: &HashMap<usize, (Input, Option<oracle::Inadmissible>)>,
+        inputs: &Inputs,
         subject: &str,
         payload: Vec<u8>,
         status: Option<String>,
@@ -346,6 +346,142 @@ impl PhaseRun<'_> {
                         Some((&input, &why.why)),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// The inputs of the last few batches by index, with the oracle's verdict on each.
+type Inputs = HashMap<usize, (Input, Option<oracle::Inadmissible>)>;
+
+impl PhaseRun<'_> {
+    /// Makes, counts, judges and publishes the inputs `range` (to `PREFIX.INDEX`); returns
+    /// them as the batch.
+    async fn send_batch(
+        &mut self,
+        phase: &mut Phase,
+        rng: &mut StdRng,
+        prefix: &str,
+        range: std::ops::Range<usize>,
+        inputs: &mut Inputs,
+    ) -> Vec<Input> {
+        let mut batch = Vec::with_capacity(range.len());
+        for i in range {
+            let input = mutate::input(&phase.server, rng);
+            *self
+                .run
+                .mutations
+                .entry(op_name(&input.mutation))
+                .or_default() += 1;
+            let verdict = oracle::judge_input(
+                &input.body,
+                input.header.as_deref(),
+                &phase.server,
+                callout_codec::unix_now(),
+            );
+            if verdict.is_some() {
+                self.stats.invalid += 1;
+            }
+            phase
+                .injector
+                .publish(
+                    &format!("{prefix}.{i}"),
+                    &input.body,
+                    input.header.as_deref(),
+                )
+                .await;
+            batch.push(input.clone());
+            inputs.insert(i, (input, verdict));
+        }
+        batch
+    }
+
+    /// Judges the answers the probe set aside and those already received.
+    fn take_answers(&mut self, phase: &mut Phase, mut pending: Pending, inputs: &Inputs) {
+        for (s, p, st) in pending.answers.drain(..) {
+            self.judge_answer(phase, inputs, &s, p, st);
+        }
+        for e in phase.injector.client.take_pending() {
+            if let Event::Msg(m) = e {
+                let st = m.status_line();
+                self.judge_answer(phase, inputs, &m.subject, m.payload, st);
+            }
+        }
+    }
+
+    /// After a batch and the probe's verdict `j`: a crash, a hang or a refusal is a finding
+    /// (the batch saved), and ends the phase (true).
+    async fn after_batch(&mut self, phase: &mut Phase, batch: &[Input], j: &Judged) -> bool {
+        let exited = wait_exit(phase).await;
+        match (exited, j) {
+            (None, Judged::Admitted(_)) => false,
+            (Some(status), _) => {
+                crashed(self, phase, batch, &status).await;
+                true
+            }
+            (None, Judged::Silence) => {
+                self.finding(
+                    "hang",
+                    Level::Must,
+                    format!(
+                        "the responder runs but a good request after this batch got no answer in {} s; the batch of {} inputs is saved",
+                        HANG_TIMEOUT.as_secs(),
+                        batch.len()
+                    ),
+                    None,
+                );
+                save_batch(self, batch, "hang");
+                true
+            }
+            (None, other) => {
+                self.finding(
+                    "hang",
+                    Level::Must,
+                    format!(
+                        "after this batch a good request got {} instead of an admission; the batch is saved",
+                        crate::wire::describe(other)
+                    ),
+                    None,
+                );
+                save_batch(self, batch, "refusing");
+                true
+            }
+        }
+    }
+
+    /// Judges the answers that arrive within 300 ms after the last batch.
+    async fn late_answers(&mut self, phase: &mut Phase, inputs: &Inputs) {
+        let until = Instant::now() + Duration::from_millis(300);
+        while let Some(Event::Msg(m)) = phase
+            .injector
+            .client
+            .next_event(until.saturating_duration_since(Instant::now()))
+            .await
+        {
+            let st = m.status_line();
+            self.judge_answer(phase, inputs, &m.subject, m.payload, st);
+        }
+    }
+
+    /// The last RSS sample, and a finding when the RSS kept growing over the phase.
+    fn check_growth(&mut self, phase: &Phase) {
+        self.stats.rss_after_kib = rss_kib(phase.proc.pid());
+        if let Some(a) = self.stats.rss_after_kib {
+            self.stats.rss_samples.push(a);
+        }
+        if let Some((early, late)) = growth_window(&self.stats.rss_samples) {
+            self.stats.rss_early_peak_kib = Some(early);
+            self.stats.rss_late_low_kib = Some(late);
+            if grew(early, late) {
+                self.finding(
+                    "memory-growth",
+                    Level::Must,
+                    format!(
+                        "RSS kept growing: at least {late} KiB over the last quarter of {} inputs, against at most {early} KiB over the first",
+                        self.stats.sent
+                    ),
+                    None,
+                );
             }
         }
     }
@@ -430,52 +566,20 @@ async fn fuzz_phase(
     };
     let started = Instant::now();
     // Inputs of the last few batches, kept so that a late answer is still judged.
-    let mut inputs: HashMap<usize, (Input, Option<oracle::Inadmissible>)> = HashMap::new();
+    let mut inputs: Inputs = HashMap::new();
     let mut stop = false;
     let mut batch_no = 0;
     while pr.stats.sent < n {
         let size = BATCH.min(n - pr.stats.sent);
         let first = pr.stats.sent;
-        let mut batch = Vec::with_capacity(size);
-        for i in first..first + size {
-            let input = mutate::input(&phase.server, rng);
-            *pr.run
-                .mutations
-                .entry(op_name(&input.mutation))
-                .or_default() += 1;
-            let verdict = oracle::judge_input(
-                &input.body,
-                input.header.as_deref(),
-                &phase.server,
-                callout_codec::unix_now(),
-            );
-            if verdict.is_some() {
-                pr.stats.invalid += 1;
-            }
-            phase
-                .injector
-                .publish(
-                    &format!("{prefix}.{i}"),
-                    &input.body,
-                    input.header.as_deref(),
-                )
-                .await;
-            batch.push(input.clone());
-            inputs.insert(i, (input, verdict));
-        }
+        let batch = pr
+            .send_batch(&mut phase, rng, &prefix, first..first + size, &mut inputs)
+            .await;
         pr.stats.sent += size;
         batch_no += 1;
         let mut pending = Pending::default();
         let j = probe(&mut phase, &prefix, batch_no, &mut pending).await;
-        for (s, p, st) in pending.answers.drain(..) {
-            pr.judge_answer(&phase, &inputs, &s, p, st);
-        }
-        for e in phase.injector.client.take_pending() {
-            if let Event::Msg(m) = e {
-                let st = m.status_line();
-                pr.judge_answer(&phase, &inputs, &m.subject, m.payload, st);
-            }
-        }
+        pr.take_answers(&mut phase, pending, &inputs);
         inputs.retain(|k, _| *k + 4 * BATCH >= first);
         if let Some(rss) = rss_kib(phase.proc.pid()) {
             pr.stats.rss_samples.push(rss);
@@ -483,77 +587,15 @@ async fn fuzz_phase(
         if batch_no == 1 {
             pr.stats.rss_before_kib = pr.stats.rss_samples.last().copied();
         }
-        let exited = wait_exit(&mut phase).await;
-        match (exited, &j) {
-            (None, Judged::Admitted(_)) => continue,
-            (Some(status), _) => {
-                crashed(&mut pr, &mut phase, &batch, &status).await;
-                stop = true;
-                break;
-            }
-            (None, Judged::Silence) => {
-                pr.finding(
-                    "hang",
-                    Level::Must,
-                    format!(
-                        "the responder runs but a good request after this batch got no answer in {} s; the batch of {} inputs is saved",
-                        HANG_TIMEOUT.as_secs(),
-                        batch.len()
-                    ),
-                    None,
-                );
-                save_batch(&mut pr, &batch, "hang");
-                stop = true;
-                break;
-            }
-            (None, other) => {
-                pr.finding(
-                    "hang",
-                    Level::Must,
-                    format!(
-                        "after this batch a good request got {} instead of an admission; the batch is saved",
-                        crate::wire::describe(other)
-                    ),
-                    None,
-                );
-                save_batch(&mut pr, &batch, "refusing");
-                stop = true;
-                break;
-            }
+        if pr.after_batch(&mut phase, &batch, &j).await {
+            stop = true;
+            break;
         }
     }
-    // Late answers.
-    let until = Instant::now() + Duration::from_millis(300);
-    while let Some(Event::Msg(m)) = phase
-        .injector
-        .client
-        .next_event(until.saturating_duration_since(Instant::now()))
-        .await
-    {
-        let st = m.status_line();
-        pr.judge_answer(&phase, &inputs, &m.subject, m.payload, st);
-    }
+    pr.late_answers(&mut phase, &inputs).await;
     phase.injector.client.unsubscribe(sid).await;
     if !stop {
-        pr.stats.rss_after_kib = rss_kib(phase.proc.pid());
-        if let Some(a) = pr.stats.rss_after_kib {
-            pr.stats.rss_samples.push(a);
-        }
-        if let Some((early, late)) = growth_window(&pr.stats.rss_samples) {
-            pr.stats.rss_early_peak_kib = Some(early);
-            pr.stats.rss_late_low_kib = Some(late);
-            if grew(early, late) {
-                pr.finding(
-                    "memory-growth",
-                    Level::Must,
-                    format!(
-                        "RSS kept growing: at least {late} KiB over the last quarter of {} inputs, against at most {early} KiB over the first",
-                        pr.stats.sent
-                    ),
-                    None,
-                );
-            }
-        }
+        pr.check_growth(&phase);
     }
     pr.stats.seconds = started.elapsed().as_secs_f64();
     pr.stats.inputs_per_sec = pr.stats.sent as f64 / pr.stats.seconds.max(1e-9);
