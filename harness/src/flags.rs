@@ -65,7 +65,7 @@ pub struct TargetArgs {
     /// Another responder, started from TEMPLATE without a shell; repeatable, one column each,
     /// named NAME (letters, digits, . _ -) or after the program. Placeholders: {url} {user}
     /// {pass} {issuer_seed} {issuer_seed_file} {issuer_pub} {xkey_seed} {xkey_seed_file}
-    /// {xkey_pub} {users}; e.g. './service -nats.url {url} -nats.user {user} -nats.pass {pass}
+    /// {xkey_pub} {users} {ca_file}; e.g. './service -nats.url {url} -nats.user {user} -nats.pass {pass}
     /// -issuer.seed {issuer_seed} -xkey.seed {xkey_seed} -users {users}'
     #[arg(long, value_name = "[NAME=]TEMPLATE", value_parser = not_an_option)]
     pub responder_cmd: Vec<String>,

@@ -651,6 +651,11 @@ impl Fixture {
                 .as_ref()
                 .map(|o| o.scoped_keys.clone())
                 .unwrap_or_default(),
+            ca_file: self
+                .ca
+                .as_ref()
+                .map(|_| self.dir.join("ca.pem").display().to_string())
+                .unwrap_or_default(),
         })
     }
 }
@@ -716,4 +721,26 @@ pub async fn wait_ready(
         "{} s passed (--ready-timeout); last attempt: {last}",
         ready.as_secs_f64()
     ))
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::*;
+
+    #[test]
+    fn a_tls_world_hands_the_responder_its_ca_file_and_a_plain_one_none() {
+        let tls = Fixture::new(&WorldSpec {
+            tls: true,
+            ..WorldSpec::default()
+        })
+        .unwrap();
+        let p = tls.placeholders("nats://127.0.0.1:1").unwrap();
+        let pem = std::fs::read_to_string(&p.ca_file).unwrap();
+        assert!(pem.contains("BEGIN CERTIFICATE"), "{pem}");
+        let plain = Fixture::new(&WorldSpec::default()).unwrap();
+        assert_eq!(
+            plain.placeholders("nats://127.0.0.1:1").unwrap().ca_file,
+            ""
+        );
+    }
 }

@@ -209,10 +209,13 @@ pub struct Placeholders {
     pub signing_keys: String,
     /// `{scoped_keys}` (operator mode with scoped keys; empty otherwise).
     pub scoped_keys: String,
+    /// `{ca_file}`: the run's CA certificate (PEM), when the server offers TLS, so that a
+    /// responder whose client library upgrades to TLS can verify the server; empty otherwise.
+    pub ca_file: String,
 }
 
 impl Placeholders {
-    fn pairs(&self) -> [(&'static str, &str); 13] {
+    fn pairs(&self) -> [(&'static str, &str); 14] {
         [
             ("{url}", &self.url),
             ("{user}", &self.user),
@@ -227,6 +230,7 @@ impl Placeholders {
             ("{creds}", &self.creds),
             ("{signing_keys}", &self.signing_keys),
             ("{scoped_keys}", &self.scoped_keys),
+            ("{ca_file}", &self.ca_file),
         ]
     }
 
@@ -254,7 +258,7 @@ pub fn render(template: &str, p: &Placeholders) -> Result<Vec<String>, String> {
                 if let Some(len) = out[start..].find('}') {
                     let name = &out[start..start + len + 1];
                     if name.len() > 2 && name[1..name.len() - 1].chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-                        return Err(format!("unknown placeholder {name} in the responder command; known: {{url}} {{user}} {{pass}} {{issuer_seed}} {{issuer_seed_file}} {{issuer_pub}} {{xkey_seed}} {{xkey_seed_file}} {{xkey_pub}} {{users}} {{creds}} {{signing_keys}} {{scoped_keys}}"));
+                        return Err(format!("unknown placeholder {name} in the responder command; known: {{url}} {{user}} {{pass}} {{issuer_seed}} {{issuer_seed_file}} {{issuer_pub}} {{xkey_seed}} {{xkey_seed_file}} {{xkey_pub}} {{users}} {{creds}} {{signing_keys}} {{scoped_keys}} {{ca_file}}"));
                     }
                 }
             }
@@ -637,7 +641,15 @@ mod tests {
             vec!["r", "-u", "nats://h:1", "-x", ""]
         );
         let e = render("r -u {ur}", &p).unwrap_err();
-        assert!(e.contains("{ur}"), "{e}");
+        assert!(e.contains("{ur}") && e.contains("{ca_file}"), "{e}");
+        let tls = Placeholders {
+            ca_file: "/tmp/run/ca.pem".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            render("r --ca {ca_file}", &tls).unwrap(),
+            ["r", "--ca", "/tmp/run/ca.pem"]
+        );
         assert_eq!(
             ResponderSpec::command("/opt/bin/my-resp -x").name,
             "my-resp"
