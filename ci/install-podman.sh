@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Podman for the harness's container backend (harness/src/container.rs), on Debian 12, as root.
+# Podman for the harness's container backend (harness/world/src/container/), on Debian 12, as root.
 #
 #   ci/install-podman.sh [install]  Install podman and runc with apt-get when podman or runc is
 #                                   missing (apt-get update first, only then), and make sure
