@@ -7,7 +7,7 @@ use callout_world::spec::{
     AuthUser, CertChoice, OperatorShape, ResponderOn, Topology, MAX_NODES, MAX_RESPONDERS,
 };
 
-use super::raw::{Node, RawAllowDeny, RawServer, RawTopology};
+use super::raw::{RawAllowDeny, RawServer, RawTopology, TomlValue};
 use super::{ConnectExpect, RestartTarget, Step};
 
 pub(super) fn check_topology(
@@ -75,8 +75,8 @@ pub(super) fn check_topology(
 /// Checks `[users.*]` against the users.json format of the NATS by Example service: the keys
 /// `pass`, `account`, `permissions { pub, sub { allow, deny }, resp { max, ttl } }`, matched
 /// case-insensitively as Go does, and their types. Returns the byte offset of the problem.
-pub(super) fn check_users(users: &Node) -> Result<(), (usize, String)> {
-    let Node::Table(users) = users else {
+pub(super) fn check_users(users: &TomlValue) -> Result<(), (usize, String)> {
+    let TomlValue::Table(users) = users else {
         return Err((0, "users: write each user as [users.NAME]".into()));
     };
     for (name, user) in users {
@@ -99,20 +99,20 @@ pub(super) fn check_users(users: &Node) -> Result<(), (usize, String)> {
             let p = format!("{path}.{key}");
             match key {
                 "pass" | "account" | "token" => {
-                    want(v, &p, off, matches!(v, Node::Str(_)), "a string")?
+                    want(v, &p, off, matches!(v, TomlValue::Str(_)), "a string")?
                 }
                 "nkey" => want(
                     v,
                     &p,
                     off,
-                    matches!(v, Node::Bool(true)),
+                    matches!(v, TomlValue::Bool(true)),
                     "nkey = true (the harness generates the key pair for each run and writes the public key into users.json)",
                 )?,
                 "cert" => want(
                     v,
                     &p,
                     off,
-                    matches!(v, Node::Bool(true)),
+                    matches!(v, TomlValue::Bool(true)),
                     "cert = true (the harness issues the user a client certificate with subject CN=NAME each run and writes cert_subject into users.json)",
                 )?,
                 _ => {
@@ -120,7 +120,7 @@ pub(super) fn check_users(users: &Node) -> Result<(), (usize, String)> {
                         let p = format!("{p}.{k}");
                         if k == "resp" {
                             for (k, off, v) in known_keys(v, &p, off, &["max", "ttl"])? {
-                                let ok = matches!(v, Node::Int(i) if *i >= 0 || k == "max");
+                                let ok = matches!(v, TomlValue::Int(i) if *i >= 0 || k == "max");
                                 let what = if k == "ttl" {
                                     "a whole number of nanoseconds, e.g. ttl = 1000000000"
                                 } else {
@@ -130,7 +130,7 @@ pub(super) fn check_users(users: &Node) -> Result<(), (usize, String)> {
                             }
                         } else {
                             for (k, off, v) in known_keys(v, &p, off, &["allow", "deny"])? {
-                                let ok = matches!(v, Node::Array(a) if a.iter().all(|x| matches!(x, Node::Str(_))));
+                                let ok = matches!(v, TomlValue::Array(a) if a.iter().all(|x| matches!(x, TomlValue::Str(_))));
                                 want(
                                     v,
                                     &format!("{p}.{k}"),
@@ -148,7 +148,7 @@ pub(super) fn check_users(users: &Node) -> Result<(), (usize, String)> {
     Ok(())
 }
 
-fn want(v: &Node, path: &str, at: usize, ok: bool, what: &str) -> Result<(), (usize, String)> {
+fn want(v: &TomlValue, path: &str, at: usize, ok: bool, what: &str) -> Result<(), (usize, String)> {
     if ok {
         Ok(())
     } else {
@@ -157,17 +157,17 @@ fn want(v: &Node, path: &str, at: usize, ok: bool, what: &str) -> Result<(), (us
 }
 
 /// A table entry: its key folded to the known spelling, the key's byte offset, the value.
-type KeyedNode<'a> = (&'static str, usize, &'a Node);
+type KeyedNode<'a> = (&'static str, usize, &'a TomlValue);
 
 /// The entries of table `v` at `path`, each key folded to one of `known`; an unknown or
 /// repeated key is an error.
 fn known_keys<'a>(
-    v: &'a Node,
+    v: &'a TomlValue,
     path: &str,
     at: usize,
     known: &[&'static str],
 ) -> Result<Vec<KeyedNode<'a>>, (usize, String)> {
-    let Node::Table(t) = v else {
+    let TomlValue::Table(t) = v else {
         return Err((
             at,
             format!(
@@ -391,7 +391,7 @@ fn check_topology_step(
                 }
             }
         }
-        Step::Restart { target: RestartTarget::Node(n), .. } => known(n, "restart", &cluster)
+        Step::Restart { target: RestartTarget::TomlValue(n), .. } => known(n, "restart", &cluster)
             .map_err(|e| format!("{e}; restart = \"responder\" restarts the responder instances"))?,
         Step::DelayAnswers(_) if !t.slow_link => {
             return Err("delay_answers needs [topology] slow_link = true (the harness puts a proxy between the responder and the server)".into())

@@ -62,7 +62,7 @@ use check::{
     check_operator_shape, check_secs, check_step, check_topology, check_users, e2e_area,
     StepContext,
 };
-use raw::{Node, RawCase, RawFile, RawServer};
+use raw::{RawCase, RawFile, RawServer, TomlValue};
 use step::convert_step;
 
 /// A scenario file problem: file, line, field, fix.
@@ -288,7 +288,7 @@ pub enum RestartTarget {
     Responder,
     /// A node (`n1` …): the server stopped and started on the same ports, the responder left
     /// running.
-    Node(String),
+    TomlValue(String),
 }
 
 /// One case.
@@ -525,7 +525,7 @@ fn check_generate_users(src: &Source, g: Option<&GenerateUsers>) -> Result<(), S
 }
 
 /// The users.json that `[users.*]` makes, checked like users.json.
-fn users_json(src: &Source, users: Option<&Node>) -> Result<serde_json::Value, ScenarioError> {
+fn users_json(src: &Source, users: Option<&TomlValue>) -> Result<serde_json::Value, ScenarioError> {
     match users {
         None => Ok(serde_json::Value::Object(Default::default())),
         Some(u) => {

@@ -1,5 +1,5 @@
 //! The scenario file as serde reads it: the `Raw*` structs mirror the TOML one to one (unknown
-//! keys refused), and `Node` keeps where each `[users.*]` key was written, so the checks can
+//! keys refused), and `TomlValue` keeps where each `[users.*]` key was written, so the checks can
 //! name its line.
 
 use serde::Deserialize;
@@ -20,7 +20,7 @@ pub(super) struct RawFile {
     pub(super) feature: Option<String>,
     pub(super) server: RawServer,
     #[serde(default)]
-    pub(super) users: Option<Node>,
+    pub(super) users: Option<TomlValue>,
     #[serde(default)]
     pub(super) generate_users: Option<GenerateUsers>,
     #[serde(default, rename = "case")]
@@ -174,73 +174,79 @@ pub(super) struct RawStep {
 /// A TOML value that keeps where each key was written, so that a typo in `[users.*]` is
 /// reported with its line when the file loads, not by whichever responder reads users.json.
 #[derive(Debug)]
-pub(super) enum Node {
+pub(super) enum TomlValue {
     Str(String),
     Int(i64),
     Float(f64),
     Bool(bool),
-    Array(Vec<Node>),
+    Array(Vec<TomlValue>),
     /// Keys with their byte offsets.
-    Table(Vec<(Spanned<String>, Node)>),
+    Table(Vec<(Spanned<String>, TomlValue)>),
 }
 
-impl<'de> Deserialize<'de> for Node {
+impl<'de> Deserialize<'de> for TomlValue {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Node;
+            type Value = TomlValue;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a TOML value")
             }
-            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-                Ok(Node::Bool(v))
+            fn visit_bool<E>(self, v: bool) -> Result<TomlValue, E> {
+                Ok(TomlValue::Bool(v))
             }
-            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-                Ok(Node::Int(v))
+            fn visit_i64<E>(self, v: i64) -> Result<TomlValue, E> {
+                Ok(TomlValue::Int(v))
             }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Node, E> {
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<TomlValue, E> {
                 i64::try_from(v)
-                    .map(Node::Int)
+                    .map(TomlValue::Int)
                     .map_err(|_| E::custom("integer too large"))
             }
-            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-                Ok(Node::Float(v))
+            fn visit_f64<E>(self, v: f64) -> Result<TomlValue, E> {
+                Ok(TomlValue::Float(v))
             }
-            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-                Ok(Node::Str(v.to_string()))
+            fn visit_str<E>(self, v: &str) -> Result<TomlValue, E> {
+                Ok(TomlValue::Str(v.to_string()))
             }
-            fn visit_string<E>(self, v: String) -> Result<Node, E> {
-                Ok(Node::Str(v))
+            fn visit_string<E>(self, v: String) -> Result<TomlValue, E> {
+                Ok(TomlValue::Str(v))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<TomlValue, A::Error> {
                 let mut out = Vec::new();
-                while let Some(n) = a.next_element::<Node>()? {
+                while let Some(n) = a.next_element::<TomlValue>()? {
                     out.push(n);
                 }
-                Ok(Node::Array(out))
+                Ok(TomlValue::Array(out))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<TomlValue, A::Error> {
                 let mut out = Vec::new();
                 while let Some(k) = a.next_key::<Spanned<String>>()? {
-                    out.push((k, a.next_value::<Node>()?));
+                    out.push((k, a.next_value::<TomlValue>()?));
                 }
-                Ok(Node::Table(out))
+                Ok(TomlValue::Table(out))
             }
         }
         d.deserialize_any(V)
     }
 }
 
-impl Node {
+impl TomlValue {
     pub(super) fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match self {
-            Node::Str(s) => J::String(s.clone()),
-            Node::Int(i) => J::from(*i),
-            Node::Float(f) => J::from(*f),
-            Node::Bool(b) => J::Bool(*b),
-            Node::Array(a) => J::Array(a.iter().map(Node::to_json).collect()),
-            Node::Table(t) => J::Object(
+            TomlValue::Str(s) => J::String(s.clone()),
+            TomlValue::Int(i) => J::from(*i),
+            TomlValue::Float(f) => J::from(*f),
+            TomlValue::Bool(b) => J::Bool(*b),
+            TomlValue::Array(a) => J::Array(a.iter().map(TomlValue::to_json).collect()),
+            TomlValue::Table(t) => J::Object(
                 t.iter()
                     .map(|(k, v)| (k.get_ref().clone(), v.to_json()))
                     .collect(),
@@ -250,12 +256,12 @@ impl Node {
 
     pub(super) fn kind(&self) -> &'static str {
         match self {
-            Node::Str(_) => "a string",
-            Node::Int(_) => "an integer",
-            Node::Float(_) => "a float",
-            Node::Bool(_) => "a boolean",
-            Node::Array(_) => "an array",
-            Node::Table(_) => "a table",
+            TomlValue::Str(_) => "a string",
+            TomlValue::Int(_) => "an integer",
+            TomlValue::Float(_) => "a float",
+            TomlValue::Bool(_) => "a boolean",
+            TomlValue::Array(_) => "an array",
+            TomlValue::Table(_) => "a table",
         }
     }
 }
