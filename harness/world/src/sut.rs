@@ -441,6 +441,21 @@ impl StderrCapture {
     }
 }
 
+/// Why a responder did not start, and the fix. The reference (the default when no
+/// `--responder-cmd` was given) missing is a first-run matter: say how to install it, or how
+/// to judge another responder, never to check a flag the user did not give.
+fn cannot_start(prog: &str, e: &std::io::Error) -> String {
+    let reference = std::path::Path::new(prog)
+        .file_name()
+        .is_some_and(|n| n == "callout-responder");
+    if reference && e.kind() == std::io::ErrorKind::NotFound {
+        return format!(
+            "the reference responder callout-responder is not installed (looked for {prog:?} beside callout-conformance and on PATH): install it with `cargo install callout-responder` (or `cargo install --path responder` from a clone), point CALLOUT_RESPONDER_BIN at it, or judge your own responder with --responder-cmd or --profile"
+        );
+    }
+    format!("cannot start the responder {prog:?}: {e}. Check --responder-cmd or the profile's [responder] cmd (the program must exist and be executable)")
+}
+
 impl RunningResponder {
     /// Starts `argv` in a process group of its own, capturing stderr with `secrets` replaced
     /// by `[REDACTED]`.
@@ -453,7 +468,7 @@ impl RunningResponder {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()
-            .map_err(|e| format!("cannot start the responder {prog:?}: {e}. Check --responder-cmd (the program must exist and be executable)"))?;
+            .map_err(|e| cannot_start(prog, &e))?;
         let pgid = child.id() as i32;
         let registration = cleanup::register_group(child.id());
         let stderr = Arc::new(Mutex::new(StderrCapture::new(&secrets)));
@@ -627,6 +642,18 @@ mod tests {
         );
         assert_eq!(split_words("x ''").unwrap(), vec!["x", ""]);
         assert!(split_words("a 'b").is_err());
+    }
+
+    #[test]
+    fn a_missing_reference_says_how_to_install_it_and_another_program_names_the_flag() {
+        let missing = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = cannot_start("callout-responder", &missing);
+        assert!(e.contains("cargo install callout-responder"), "{e}");
+        assert!(!e.contains("Check --responder-cmd"), "{e}");
+        let e = RunningResponder::start(&["/nonexistent/my-responder".into()], vec![])
+            .err()
+            .unwrap();
+        assert!(e.contains("Check --responder-cmd"), "{e}");
     }
 
     #[test]
