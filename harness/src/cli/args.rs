@@ -285,6 +285,15 @@ fn catalog(
             vec![DEFAULT_SERVER_VERSION.into()]
         };
     }
+    if let (Some(bin), true) = (&targets.nats_server, versions.len() > 1) {
+        return Err(usage(format!(
+            "--nats-server {} is one binary, and {} server versions were asked for ({}): the same binary would run {} times under different names. Give one --server-version with --nats-server, or drop --nats-server to provision each version",
+            bin.display(),
+            versions.len(),
+            versions.join(", "),
+            versions.len()
+        )));
+    }
     Ok(Args {
         command,
         filters: r.filters,

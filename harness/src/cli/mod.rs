@@ -511,7 +511,66 @@ impl OutputFile {
 
 /// Opens every report file for writing, without truncating (the old report stays until the
 /// new one replaces it), so that an unwritable path fails before the first case.
+/// `p` as the file it names: canonical when it exists, else its canonical directory joined
+/// with its name, so that `./x.html` and `x.html`, or a path through a symlink, compare equal.
+fn same_file_key(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    dir.join(p.file_name().unwrap_or_default())
+}
+
+/// An output that would overwrite an input or another output is refused before anything is
+/// written (`--write-baseline` over the `--baseline` file stays allowed: it keeps the reasons).
+fn check_outputs(a: &Args, outputs: &[(&'static str, &Option<PathBuf>)]) -> Result<(), String> {
+    let mut inputs: Vec<(&str, PathBuf)> = Vec::new();
+    if let Some(p) = &a.profile {
+        inputs.push(("--profile", same_file_key(p)));
+    }
+    if let Some(p) = &a.baseline {
+        inputs.push(("--baseline", same_file_key(p)));
+    }
+    for p in &a.from {
+        inputs.push(("--from", same_file_key(p)));
+    }
+    let mut seen: Vec<(&str, PathBuf)> = Vec::new();
+    for (flag, path) in outputs {
+        let Some(p) = path else { continue };
+        let key = same_file_key(p);
+        if let Some((other, _)) = seen.iter().find(|(_, k)| *k == key) {
+            return Err(format!(
+                "{flag} {}: {other} writes the same file; give each report its own file",
+                p.display()
+            ));
+        }
+        let overwritten = inputs.iter().find(|(input, k)| {
+            *k == key && !(*flag == "--write-baseline" && *input == "--baseline")
+        });
+        if let Some((input, _)) = overwritten {
+            return Err(format!("{flag} {}: that is the {input} file, which the report would overwrite; write the report elsewhere", p.display()));
+        }
+        seen.push((flag, key));
+    }
+    Ok(())
+}
+
 fn open_outputs(a: &Args) -> Result<Vec<OutputFile>, String> {
+    check_outputs(
+        a,
+        &[
+            ("--report-json", &a.report_json),
+            ("--junit", &a.junit),
+            ("--markdown", &a.markdown),
+            ("--html", &a.html),
+            ("--output", &a.output),
+            ("--write-baseline", &a.write_baseline),
+        ],
+    )?;
     let mut out = Vec::new();
     for (flag, path, kind) in [
         ("--report-json", &a.report_json, Output::Json),
@@ -522,9 +581,6 @@ fn open_outputs(a: &Args) -> Result<Vec<OutputFile>, String> {
         ("--write-baseline", &a.write_baseline, Output::Baseline),
     ] {
         let Some(p) = path else { continue };
-        if out.iter().any(|o: &OutputFile| &o.path == p) {
-            return Err(format!("{flag} {}: another report is written to the same file; give each report its own file", p.display()));
-        }
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -826,6 +882,63 @@ mod tests {
         let a = p(&["run", "--junit", same, "--html", same]).unwrap();
         let e = open_outputs(&a).err().unwrap();
         assert!(e.contains("--html") && e.contains("same file"), "{e}");
+        // The same file through another spelling of its path.
+        let dotted = format!("{}/./r.html", dir.display());
+        let a = p(&["run", "--html", same, "--junit", &dotted]).unwrap();
+        let e = open_outputs(&a).err().unwrap();
+        assert!(
+            e.contains("--junit") && e.contains("--html") && e.contains("same file"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn one_server_binary_for_several_versions_is_refused() {
+        let e = p(&[
+            "matrix",
+            "--nats-server",
+            "/bin/true",
+            "--server-version",
+            "2.10.26,2.15.1",
+        ])
+        .err()
+        .unwrap();
+        assert!(
+            e.contains("--nats-server /bin/true is one binary") && e.contains("2.10.26, 2.15.1"),
+            "{e}"
+        );
+        let e = p(&["matrix", "--nats-server", "/bin/true"]).err().unwrap();
+        assert!(e.contains("5 server versions"), "{e}");
+        assert!(p(&[
+            "run",
+            "--nats-server",
+            "/bin/true",
+            "--server-version",
+            "2.15.1"
+        ])
+        .is_ok());
+    }
+
+    #[test]
+    fn a_report_never_overwrites_an_input() {
+        let dir = std::env::temp_dir().join(format!("cli-inputs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let keep = dir.join("keep.toml");
+        std::fs::write(&keep, "[known]\n").unwrap();
+        let k = keep.to_str().unwrap();
+        for (flag, input) in [("--report-json", "--baseline"), ("--html", "--profile")] {
+            let a = p(&["run", flag, k, input, k]).unwrap();
+            let e = open_outputs(&a).err().unwrap();
+            assert!(
+                e.starts_with(flag) && e.contains(&format!("that is the {input} file")),
+                "{e}"
+            );
+            assert_eq!(std::fs::read_to_string(&keep).unwrap(), "[known]\n");
+        }
+        // Writing the baseline over the baseline it read stays allowed, as documented.
+        let a = p(&["run", "--baseline", k, "--write-baseline", k]).unwrap();
+        assert!(open_outputs(&a).is_ok());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -391,7 +391,7 @@ fn check_topology_step(
                 }
             }
         }
-        Step::Restart { target: RestartTarget::TomlValue(n), .. } => known(n, "restart", &cluster)
+        Step::Restart { target: RestartTarget::Node(n), .. } => known(n, "restart", &cluster)
             .map_err(|e| format!("{e}; restart = \"responder\" restarts the responder instances"))?,
         Step::DelayAnswers(_) if !t.slow_link => {
             return Err("delay_answers needs [topology] slow_link = true (the harness puts a proxy between the responder and the server)".into())

@@ -288,7 +288,7 @@ pub enum RestartTarget {
     Responder,
     /// A node (`n1` …): the server stopped and started on the same ports, the responder left
     /// running.
-    TomlValue(String),
+    Node(String),
 }
 
 /// One case.

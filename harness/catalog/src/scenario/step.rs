@@ -21,7 +21,7 @@ pub(super) fn convert_step(r: RawStep) -> Result<Step, String> {
         "restart" => Ok(Step::Restart {
             target: match r.restart.as_deref() {
                 Some("responder") => RestartTarget::Responder,
-                Some(n) => RestartTarget::TomlValue(n.to_string()),
+                Some(n) => RestartTarget::Node(n.to_string()),
                 None => unreachable!("action list above"),
             },
             within: r.within.ok_or("a restart step needs within = SECONDS (how long until a callout is answered again)")?,
