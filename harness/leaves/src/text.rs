@@ -37,6 +37,27 @@ fn glob(p: &[u8], s: &[u8]) -> bool {
     }
 }
 
+/// True for the characters that reorder text on a terminal or page (the bidi embeddings,
+/// overrides, isolates and marks): text from a responder holding them could show a reader
+/// something other than what it holds.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with control characters (but newlines and tabs) and bidi controls written as escapes
+/// (`\u{202e}`), for text that came from outside and goes to a terminal.
+pub fn visible(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Replaces every secret the harness handed out (the users' passwords, the seeds) in text
 /// that came from the responder.
 #[derive(Clone, Debug, Default)]
@@ -78,6 +99,15 @@ mod tests {
         assert_eq!(r.apply("x abcdef abc"), "x [REDACTED] [REDACTED]");
         assert!(r.finds_in("..abc.."));
         assert!(!r.finds_in("ab"));
+    }
+
+    #[test]
+    fn bidi_and_control_characters_are_made_visible() {
+        assert_eq!(
+            visible("a\u{202e}b\u{1b}[31mc\nd"),
+            "a\\u{202e}b\\u{1b}[31mc\nd"
+        );
+        assert!(is_bidi_control('\u{2067}') && !is_bidi_control('é'));
     }
 
     #[test]

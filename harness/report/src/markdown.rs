@@ -16,6 +16,7 @@ pub(super) fn md(s: &str) -> String {
             }
             '\n' | '\r' | '\t' => out.push(' '),
             c if c.is_control() => {}
+            c if callout_leaves::text::is_bidi_control(c) => out.extend(c.escape_default()),
             c => out.push(c),
         }
     }
@@ -34,6 +35,15 @@ fn md_fenced(out: &mut String, content: &str) {
     let body: String = content
         .chars()
         .filter(|&c| c == '\n' || c == '\t' || !c.is_control())
+        .flat_map(|c| {
+            let bidi = callout_leaves::text::is_bidi_control(c);
+            let escaped: Vec<char> = if bidi {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
         .collect();
     out.push_str(&format!(
         "{fence}text\n{}\n{fence}\n\n",
@@ -302,5 +312,14 @@ mod tests {
             "### {MUTANT}\n\n```text\nstarting\npanic: <boom>\n```"
         )));
         assert!(!stderr.contains(REF), "empty stderr is left out");
+    }
+
+    #[test]
+    fn bidi_overrides_from_a_responder_are_escaped() {
+        assert_eq!(md("evil\u{202e}txt.exe"), "evil\\u{202e}txt.exe");
+        let mut out = String::new();
+        md_fenced(&mut out, "stderr \u{2066}hidden\u{2069} line\n");
+        assert!(out.contains("\\u{2066}hidden\\u{2069}"), "{out}");
+        assert!(!out.contains('\u{2066}'));
     }
 }

@@ -11,9 +11,7 @@ fn term(s: &str) -> String {
     for c in s.chars() {
         match c {
             '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control()
-                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
-            {
+            c if c.is_control() || callout_leaves::text::is_bidi_control(c) => {
                 out.extend(c.escape_default())
             }
             c => out.push(c),

@@ -614,7 +614,9 @@ pub fn transcripts(report: &Report, filter: &str) -> String {
         {
             out.push_str(&format!("{} {} — {}\n", r.verdict.label(), r.id, r.title));
             for l in &r.transcript {
-                out.push_str(&format!("    {l}\n"));
+                // Responder text reaches transcripts: no control or bidi character of it
+                // reaches the terminal as such.
+                out.push_str(&format!("    {}\n", callout_leaves::text::visible(l)));
             }
         }
         out.push('\n');
@@ -891,6 +893,18 @@ mod tests {
             "{e}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn transcripts_show_a_responders_bidi_and_escape_characters_escaped() {
+        let mut r = crate::report::sample::report();
+        r.runs[0].results[0].transcript = vec!["error \"x\u{202e}gpj.exe\" \u{1b}[2J".into()];
+        let t = transcripts(&r, "");
+        assert!(
+            t.contains("x\\u{202e}gpj.exe") && t.contains("\\u{1b}[2J"),
+            "{t}"
+        );
+        assert!(!t.contains('\u{202e}') && !t.contains('\u{1b}'));
     }
 
     #[test]
