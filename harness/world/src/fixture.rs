@@ -20,8 +20,7 @@ use crate::spec::{CertChoice, Feature, GenerateUsers, WorldSpec, INJECTOR_MAX_PA
 use crate::sut::{Placeholders, RunningResponder};
 use crate::userinfo::UserInfo;
 
-/// The name of the callout account in every scenario.
-pub const CALLOUT_ACCOUNT: &str = "AUTH";
+pub use crate::spec::CALLOUT_ACCOUNT;
 /// The user the responder connects as.
 pub const RESPONDER_USER: &str = "auth";
 /// The user the harness adds to the users file to learn when the responder answers.

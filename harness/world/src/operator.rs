@@ -268,7 +268,7 @@ fn callout_account_jwt(
     allowed_keys: Vec<String>,
 ) -> String {
     account_jwt(
-        crate::fixture::CALLOUT_ACCOUNT,
+        crate::spec::CALLOUT_ACCOUNT,
         auth,
         operator,
         Account {
@@ -342,7 +342,7 @@ pub fn build(
     let mut names = vec![
         (SYSTEM_ACCOUNT.to_string(), sys.public_key().to_string()),
         (
-            crate::fixture::CALLOUT_ACCOUNT.to_string(),
+            crate::spec::CALLOUT_ACCOUNT.to_string(),
             auth.public_key().to_string(),
         ),
     ];
@@ -385,7 +385,7 @@ pub fn build(
     let creds = dir.join("auth.creds");
     write_private(&creds, format_user_creds(&service_jwt, &service.seed()))?;
     local_users.insert(
-        crate::fixture::CALLOUT_ACCOUNT.to_string(),
+        crate::spec::CALLOUT_ACCOUNT.to_string(),
         LocalUser {
             jwt: service_jwt,
             key: Arc::new(service),

@@ -56,6 +56,9 @@ impl Feature {
     }
 }
 
+/// The name of the callout account in every scenario.
+pub const CALLOUT_ACCOUNT: &str = "AUTH";
+
 /// Everything a world is started from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorldSpec {

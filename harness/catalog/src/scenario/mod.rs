@@ -171,7 +171,7 @@ pub enum Step {
         min_secs: Option<f64>,
         /// A command that mints the credential just before the connect (profiles only: a
         /// scenario file cannot run commands).
-        cred_cmd: Option<crate::profile::CredCmd>,
+        cred_cmd: Option<callout_world::credential::CredCmd>,
         /// The node it connects to (`n1` … or a leaf's name); `None`: the first node.
         node: Option<String>,
         /// Operator mode: present the sentinel's JWT (default), or no JWT at all.
