@@ -341,6 +341,7 @@ fn a_responder_without_xkey_support_is_unimplemented_not_failed() {
                     | "wire.hostile.9"
                     | "wire.hostile.10"
                     | "wire.hostile.15"
+                    | "wire.hostile.30"
             )
             || r.id.starts_with("e2e.seed.");
         if sealed {
