@@ -125,8 +125,9 @@ class Responder:
         xkey = seed_value(opts.get("xkey.seed", ""))
         self.xkey = PrivateKey(raw_of_seed(xkey)) if xkey else None
         with open(opts["users"]) as f:
+            # Field names match in any letter case, as in the Go service; user names exactly.
             self.users = {
-                name.lower(): {k.lower(): v for k, v in entry.items()}
+                name: {k.lower(): v for k, v in entry.items()}
                 for name, entry in json.load(f).items()
             }
 
@@ -153,11 +154,13 @@ class Responder:
         error = None
         if request.get("aud") != "nats-authorization-request" or server.get("id") != request["iss"]:
             error = "bad request"
+        elif server_xkey and server.get("xkey") != server_xkey:
+            return None  # the header's key is not the one the server signed: answer nobody
         elif not request.get("exp") or request["exp"] < time.time():
             error = "request expired"
         else:
             opts = nats.get("connect_opts", {})
-            user = self.users.get(str(opts.get("user", "")).lower())
+            user = self.users.get(str(opts.get("user", "")))
             given = str(opts.get("pass", "")).encode()
             if not user or not user.get("pass") or not hmac.compare_digest(
                 given, str(user["pass"]).encode()
