@@ -199,7 +199,10 @@ fn operator_mode_responders_that_differ_without_being_wrong_get_the_references_v
         "only operator-mode cases"
     );
     assert!(
-        baseline.results.iter().any(|r| r.id.starts_with("wire.hostile.")),
+        baseline
+            .results
+            .iter()
+            .any(|r| r.id.starts_with("wire.hostile.")),
         "hostile requests are judged in operator mode"
     );
     assert_eq!(baseline.count(Verdict::Fail), 0, "the reference passes");
