@@ -468,30 +468,65 @@ pub fn evidence(answer: &Answer, server: &FakeServer, redact: &Redactor) -> Vec<
 pub fn request_evidence(f: &Forged, redact: &Redactor) -> Vec<String> {
     let how = if f.body.starts_with(b"xkv1") {
         "sealed"
+    } else if f.body.starts_with(b"eyJ") {
+        "plain JWT"
     } else {
-        "plain"
+        "neither a JWT nor sealed"
     };
     let header = match &f.header {
-        Some(h) => format!("Nats-Server-Xkey {}", callout_leaves::text::short(h)),
-        None => "no xkey header".into(),
+        Some(_) => "a Nats-Server-Xkey header",
+        None => "no xkey header",
     };
-    let claims = clip(&String::from_utf8_lossy(&jwt::to_json(&f.claims)), 600);
-    let head = if how == "sealed" {
-        "xkv1 and the box".to_string()
-    } else {
-        clip(
-            &String::from_utf8_lossy(&f.body[..f.body.len().min(48)]),
-            48,
-        )
-    };
+    let mut claims: Value = serde_json::from_slice(&jwt::to_json(&f.claims)).unwrap_or_default();
+    stable(&mut claims, None, claims_iat(&f.claims));
     vec![
         redact.apply(&format!(
-            "sent: {} bytes, {how}, {header}{}; body starts {head:?}",
-            f.body.len(),
+            "sent: {how}, {header}{}",
             if f.replayed { ", sent twice" } else { "" }
         )),
-        redact.apply(&format!("sent: claims {claims}")),
+        redact.apply(&format!("sent: claims {}", clip(&claims.to_string(), 600))),
     ]
+}
+
+fn claims_iat(c: &AuthRequestClaims) -> i64 {
+    c.iat
+}
+
+/// The claims with what differs from run to run made stable, so that transcripts and
+/// snapshots never depend on keys or times: a key shows its kind (`N…`), `jti` is `…`, and a
+/// positive time is written relative to `iat` (`iat+2`).
+fn stable(v: &mut Value, key: Option<&str>, iat: i64) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                stable(x, Some(k.as_str()), iat);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| stable(x, key, iat)),
+        Value::String(s)
+            if matches!(
+                key,
+                Some("jti" | "nonce" | "sig" | "jwt" | "certs" | "verified_chains")
+            ) =>
+        {
+            *s = "…".into()
+        }
+        Value::String(s) if s.len() == 56 && s.starts_with(['N', 'A', 'U', 'X', 'O']) => {
+            *s = format!("{}…", &s[..1]);
+        }
+        Value::Number(n) if matches!(key, Some("exp" | "nbf" | "iat")) => {
+            let t = n.as_i64().unwrap_or(0);
+            if key == Some("iat") {
+                *v = Value::String("iat".into());
+            } else if t > 0 && iat > 0 {
+                *v = Value::String(format!("iat{:+}", t - iat));
+            } else if t > 0 {
+                // Claims that were never signed have no iat to count from.
+                *v = Value::String("…".into());
+            }
+        }
+        _ => {}
+    }
 }
 
 fn clip(s: &str, max: usize) -> String {
