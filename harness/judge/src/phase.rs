@@ -612,12 +612,13 @@ impl Phase {
             }
             .to_string()
         };
+        let to_attacker = self.admitted_to_attacker(&answer);
         let outcome = match &j {
-            _ if self.admitted_to_attacker(&answer).is_some() => Outcome::breached(
+            _ if to_attacker.is_some() => Outcome::breached(
                 "not admitted (a signed error, or silence)",
                 format!(
                     "admitted, with the answer sealed to the unsigned header key {} (wire.hostile.30 judges the sealing)",
-                    callout_leaves::text::short(&self.admitted_to_attacker(&answer).unwrap_or_default())
+                    callout_leaves::text::short(to_attacker.as_deref().unwrap_or_default())
                 ),
             ),
             _ if self.injector.late(&answer).is_some() => Outcome::noted(
@@ -659,10 +660,9 @@ impl Phase {
         };
         let j = judge(&answer, &self.server);
         let t = vec![format!("{} -> {}", case.title, describe(&j))];
+        let late = self.injector.late(&answer);
         let outcome = match &j {
-            _ if self.injector.late(&answer).is_some() => {
-                self.late_good(self.injector.late(&answer).unwrap_or_default())
-            }
+            _ if late.is_some() => self.late_good(late.unwrap_or_default()),
             Judged::Admitted(_) => Outcome::Met,
             Judged::Silence | Judged::NoResponders => Outcome::broken("admitted", describe(&j)),
             other => Outcome::breached("admitted", describe(other)),
@@ -702,10 +702,11 @@ impl Phase {
                 t.push("no key handed to the attacker opens the answer".into());
                 Outcome::Met
             }
-            Some((key, opened)) => {
-                let what = match jwt::decode::<AuthResponse>(&String::from_utf8_lossy(&opened)) {
-                    Ok(r) if !r.nats.jwt.is_empty() => "the user JWT was",
-                    _ => "the answer was",
+            Some((key, _)) => {
+                let what = if self.admitted_to_attacker(&answer).is_some() {
+                    "the user JWT was"
+                } else {
+                    "the answer was"
                 };
                 Outcome::breached(
                     "an answer sealed to the signed server_id.xkey, which only the server can open",
