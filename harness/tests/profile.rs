@@ -448,3 +448,84 @@ fn a_profile_without_sealing_gets_the_sealed_cases_unimplemented() {
     );
     assert_eq!(verdict(&results, "wire.resp.1"), "pass", "{results:?}");
 }
+
+/// Issue 25, family 2: a responder owes an identity its own permissions, never
+/// `$SYS.REQ.USER.INFO` or `_INBOX.>` for the harness. Identities whose permissions leave those
+/// out are judged from the server's side (the account from `/connz`) and by behaviour (publish
+/// and subscribe probes); a misplaced identity and one with other permissions still FAIL,
+/// each named for its own defect.
+#[test]
+fn identities_without_a_read_back_grant_are_judged_from_the_server_side() {
+    let responder = workspace_bin("callout-responder");
+    let dir = tempdir::Dir::new("profile-narrow");
+    std::fs::write(
+        dir.path().join("users.json"),
+        r#"{
+  "alice": {"pass": "alice-Narrow-pw-1", "account": "APP",
+            "permissions": {"pub": {"allow": ["app.>"]}, "sub": {"allow": ["app.>"]}}},
+  "svc": {"pass": "svc-Narrow-pw-2", "account": "OPS",
+          "permissions": {"pub": {"allow": ["ops.>"]}, "sub": {"deny": [">"]}}},
+  "bob": {"pass": "bob-Narrow-pw-3", "account": "OPS",
+          "permissions": {"pub": {"allow": ["bob.>"]}}},
+  "dave": {"pass": "dave-Narrow-pw-4", "account": "APP",
+           "permissions": {"pub": {"allow": ["other.>"]}}}
+}"#,
+    )
+    .unwrap();
+    let profile = format!(
+        r#"name = "narrow"
+[responder]
+cmd = "{} -nats.url {{url}} -nats.user {{user}} -nats.pass {{pass}} -issuer.seed {{issuer_seed}} -xkey.seed {{xkey_seed}} -users {{profile_dir}}/users.json"
+[server]
+accounts = ["APP", "OPS"]
+
+[[identity]]
+name = "alice"
+user = "alice"
+pass = "alice-Narrow-pw-1"
+expect = "admitted"
+account = "APP"
+pub_allow = ["app.>"]
+sub_allow = ["app.>"]
+
+[[identity]]
+name = "svc"
+user = "svc"
+pass = "svc-Narrow-pw-2"
+expect = "admitted"
+account = "OPS"
+
+[[identity]]
+name = "bob"
+user = "bob"
+pass = "bob-Narrow-pw-3"
+expect = "admitted"
+account = "APP"
+pub_allow = ["bob.>"]
+
+[[identity]]
+name = "dave"
+user = "dave"
+pass = "dave-Narrow-pw-4"
+expect = "admitted"
+account = "APP"
+pub_allow = ["dave.>"]
+"#,
+        responder.display()
+    );
+    std::fs::write(dir.path().join("profile.toml"), profile).unwrap();
+    let (code, results, stdout) = run(&dir, &["--strict", "e2e.profile"]);
+    assert_eq!(code, 1, "bob and dave fail\n{stdout}");
+    assert_eq!(verdict(&results, "e2e.profile.1"), "pass", "{stdout}");
+    assert_eq!(verdict(&results, "e2e.profile.2"), "pass", "{stdout}");
+    let actual = |id: &str| results.iter().find(|r| r.0 == id).unwrap().2.clone();
+    assert_eq!(verdict(&results, "e2e.profile.3"), "fail", "{stdout}");
+    assert!(actual("e2e.profile.3").contains("account OPS"), "{stdout}");
+    assert_eq!(verdict(&results, "e2e.profile.4"), "fail", "{stdout}");
+    assert!(
+        actual("e2e.profile.4").contains("publish to \"dave.p.q\" refused"),
+        "{stdout}"
+    );
+    // The transcript says how the placement was read.
+    assert!(stdout.contains("/connz"), "{stdout}");
+}

@@ -572,6 +572,14 @@ impl Client {
         self.pending.drain(..).collect()
     }
 
+    /// Puts `events` back at the front of the queue, in order (what a caller of
+    /// [`Client::take_pending`] did not consume).
+    pub fn requeue(&mut self, events: Vec<Event>) {
+        for e in events.into_iter().rev() {
+            self.pending.push_front(e);
+        }
+    }
+
     /// Publishes to `subject` with a fresh inbox as reply and collects replies for up to
     /// `timeout`, stopping after `max` replies. `-ERR`s that arrive meanwhile are returned too.
     pub async fn request(
@@ -596,6 +604,7 @@ impl Client {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut msgs = Vec::new();
         let mut errs = Vec::new();
+        let inbox_prefix = format!("\"{}.", self.inbox_prefix);
         while msgs.len() < max {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
@@ -610,8 +619,11 @@ impl Client {
                 }
                 Some(Event::Msg(m)) if m.sid == sid => msgs.push(m),
                 Some(Event::Err(e)) => {
-                    // A refused publish gets no reply: stop waiting.
-                    let refused = e.starts_with("Permissions Violation for Publish");
+                    // A refused publish, or a refused reply subscription, gets no reply: stop
+                    // waiting.
+                    let refused = e.starts_with("Permissions Violation for Publish")
+                        || (e.starts_with("Permissions Violation for Subscription")
+                            && e.contains(&inbox_prefix));
                     errs.push(e);
                     if refused {
                         break;

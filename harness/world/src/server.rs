@@ -65,6 +65,10 @@ pub struct ServerConf {
     pub tls: Option<TlsFiles>,
     /// A WebSocket listener (plain, `no_tls`) on this loopback port.
     pub websocket_port: Option<u16>,
+    /// The HTTP monitoring listener (`/connz`) on this port, on the client listener's host:
+    /// where the harness reads a connection's account from the server's side
+    /// (`userinfo::connz_account`). The start functions pick a free port when it is `None`.
+    pub monitor_port: Option<u16>,
     /// `server_name` (default `callout_test`): the node's name in a cluster.
     pub server_name: Option<String>,
     /// Routes to the other nodes of a cluster.
@@ -192,6 +196,10 @@ impl ServerConf {
                 quote(&format!("{host}:{p}"))
             ));
         }
+        if let Some(p) = self.monitor_port {
+            let host = listen.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+            out.push_str(&format!("http: {}\n", quote(&format!("{host}:{p}"))));
+        }
         if let Some(op) = &self.operator {
             // nats-server reads `operator` as a JWT or as a file holding one.
             out.push_str(&format!("operator: {}\n", quote(&op.operator_jwt)));
@@ -285,6 +293,8 @@ pub struct RunningServer {
     pub port: u16,
     /// Version string of the server, e.g. `2.15.1`.
     pub version: String,
+    /// Its HTTP monitoring port on 127.0.0.1, when it has one.
+    pub monitor_port: Option<u16>,
     log: Arc<Mutex<String>>,
     stop: Arc<Mutex<Option<StopFn>>>,
     /// Lets a signal run `stop` if this handle has not.
@@ -310,10 +320,17 @@ impl RunningServer {
         RunningServer {
             port,
             version,
+            monitor_port: None,
             log,
             stop,
             _registration: registration,
         }
+    }
+
+    /// The same server, with its HTTP monitoring port.
+    pub fn with_monitor(mut self, port: Option<u16>) -> Self {
+        self.monitor_port = port;
+        self
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -426,6 +443,8 @@ pub fn start_process_on(
         detail: format!("cannot create a scratch directory: {e}"),
     })?;
     let conf_path = dir.join("server.conf");
+    let mut conf = conf.clone();
+    conf.monitor_port = conf.monitor_port.or_else(|| Some(free_port()));
     let spawned = write_private(&conf_path, conf.render(&format!("127.0.0.1:{port}")))
         .map_err(|e| format!("cannot write {}: {e}", conf_path.display()))
         .and_then(|()| {
@@ -489,10 +508,8 @@ pub fn start_process_on(
         let _ = child.wait();
         crate::cleanup::remove_dir(&dir);
     });
-    Ok(RunningServer::from_parts(
-        port,
-        bin.version.clone(),
-        log,
-        stop,
-    ))
+    Ok(
+        RunningServer::from_parts(port, bin.version.clone(), log, stop)
+            .with_monitor(conf.monitor_port),
+    )
 }

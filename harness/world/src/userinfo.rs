@@ -1,11 +1,20 @@
 //! The user-info read-back: what the server says a connection is (its account and
 //! permissions), asked through `$SYS.REQ.USER.INFO` on the client's own connection.
+//!
+//! A responder need not grant that subject (nor `_INBOX.>`): when the server refuses the
+//! request with a Permissions Violation, the judge reads the account from the server's side
+//! ([`connz_account`]: the monitoring endpoint `/connz?cid=N&auth=true`, whose `account` the
+//! server fills for every client connection, `server/monitor.go` `ConnInfo`) and the
+//! permissions by behaviour ([`probe`]: publishes and subscriptions that the server allows or
+//! refuses with a Permissions Violation). The server reports no permissions per connection on
+//! any monitoring endpoint, so behaviour is the only read-back without a grant.
 
 use std::time::Duration;
 
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::client::Client;
+use crate::client::{Client, Event};
 
 /// What `$SYS.REQ.USER.INFO` reported.
 #[derive(Debug, Default)]
@@ -81,4 +90,118 @@ pub async fn user_info(c: &mut Client) -> Result<UserInfo, String> {
         sub_allow: strings(&p["subscribe"]["allow"]),
         sub_deny: strings(&p["subscribe"]["deny"]),
     })
+}
+
+/// True when `e` is the server refusing the read-back itself: the publish to
+/// `$SYS.REQ.USER.INFO` or the subscription to the reply inbox.
+pub fn is_read_back_refused(e: &str) -> bool {
+    e.starts_with("Permissions Violation for Publish to \"$SYS.REQ.USER.INFO\"")
+        || (e.starts_with("Permissions Violation for Subscription to") && e.contains("_INBOX."))
+}
+
+/// Waits for the server to answer everything sent so far (a PING), then drops the refusals of
+/// the read-back itself ([`is_read_back_refused`]): they are the harness's doing, and a later
+/// liveness check must not count them. Other events stay queued.
+pub async fn forget_read_back_refusals(c: &mut Client) -> Result<(), String> {
+    if !c.flush(Duration::from_secs(5)).await {
+        return Err("the connection closed or did not answer PING after the read-back".into());
+    }
+    let keep = c
+        .take_pending()
+        .into_iter()
+        .filter(|e| !matches!(e, Event::Err(t) if is_read_back_refused(t)))
+        .collect();
+    c.requeue(keep);
+    Ok(())
+}
+
+/// The account of client connection `cid`, as the server at monitoring port `port` reports it
+/// (`GET /connz?cid=N&auth=true`, `connections[0].account`).
+pub async fn connz_account(port: u16, cid: u64) -> Result<String, String> {
+    let addr = format!("127.0.0.1:{port}");
+    let fetch = async {
+        let mut s = tokio::net::TcpStream::connect(&addr)
+            .await
+            .map_err(|e| format!("cannot reach the server's monitoring port {addr}: {e}"))?;
+        let req = format!("GET /connz?cid={cid}&auth=true HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| format!("monitoring port {addr}: {e}"))?;
+        let mut body = Vec::new();
+        // HTTP/1.0: the server closes the connection after its answer; connz of one
+        // connection is a few kilobytes.
+        s.take(1 << 20)
+            .read_to_end(&mut body)
+            .await
+            .map_err(|e| format!("monitoring port {addr}: {e}"))?;
+        Ok::<_, String>(body)
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(5), fetch)
+        .await
+        .map_err(|_| {
+            format!("the server's monitoring port {addr} did not answer /connz in 5 s")
+        })??;
+    let text = String::from_utf8_lossy(&raw);
+    let json = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .ok_or("the monitoring endpoint's answer has no body")?;
+    let v: Value = serde_json::from_str(json).map_err(|e| format!("/connz is not JSON: {e}"))?;
+    let conn = v["connections"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["cid"].as_u64() == Some(cid)))
+        .ok_or_else(|| format!("/connz lists no connection with cid {cid}"))?;
+    Ok(conn["account"].as_str().unwrap_or_default().to_string())
+}
+
+/// What the server refused of a [`probe`]: the subjects whose publish, and those whose
+/// subscription, drew a Permissions Violation.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Refused {
+    /// Publish subjects refused.
+    pub publish: Vec<String>,
+    /// Subscribe subjects refused.
+    pub subscribe: Vec<String>,
+}
+
+/// Publishes once to each of `pubs` and subscribes (then unsubscribes) to each of `subs` on
+/// `c`, then a PING: the server answers every refused one with `-ERR 'Permissions Violation
+/// for Publish to "S"'` (or `Subscription to "S"`) before the PONG. Other events stay queued.
+pub async fn probe(c: &mut Client, pubs: &[String], subs: &[String]) -> Result<Refused, String> {
+    for s in pubs {
+        c.publish(s, None, b"").await;
+    }
+    for s in subs {
+        let sid = c.subscribe(s, None).await;
+        c.unsubscribe(sid).await;
+    }
+    if !c.flush(Duration::from_secs(5)).await {
+        return Err(
+            "the connection closed or did not answer PING during the permission probes".into(),
+        );
+    }
+    let mut refused = Refused::default();
+    let mut keep = Vec::new();
+    for e in c.take_pending() {
+        match &e {
+            Event::Err(text) => {
+                let subject = |prefix: &str| {
+                    text.strip_prefix(prefix)
+                        .and_then(|r| r.strip_prefix(" \""))
+                        .and_then(|r| r.split('"').next())
+                        .map(String::from)
+                };
+                if let Some(s) = subject("Permissions Violation for Publish to") {
+                    refused.publish.push(s);
+                } else if let Some(s) = subject("Permissions Violation for Subscription to") {
+                    refused.subscribe.push(s);
+                } else {
+                    keep.push(e);
+                }
+            }
+            _ => keep.push(e),
+        }
+    }
+    c.requeue(keep);
+    Ok(refused)
 }

@@ -130,7 +130,7 @@ fn declared(n: usize, i: &Identity, hold: f64) -> Case {
                 i.name,
                 i.placement.account.as_deref().unwrap_or("")
             ),
-            format!("identity {:?} is admitted, placed in the declared account with exactly the declared permissions ($SYS.REQ.USER.INFO), and still connected {hold} s later, past the server's authorization timeout", i.name),
+            format!("identity {:?} is admitted, placed in the declared account with exactly the declared permissions (read back through $SYS.REQ.USER.INFO, or, when the responder rightly did not grant it, from the server's /connz and by publish and subscribe probes), and still connected {hold} s later, past the server's authorization timeout", i.name),
             "protocol.md §1.7 (aud); §1.8 (Session lifetime)",
             "a misplaced user reaches another account's data; a user JWT that expires early disconnects every client of this credential",
             vec![

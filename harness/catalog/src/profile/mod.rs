@@ -29,7 +29,7 @@
 //! cred = "token"                      # what cred_cmd prints: "token" (default) or "pass"
 //! expect = "admitted"
 //! account = "APP"
-//! pub_allow = ["alice.>", "$SYS.REQ.USER.INFO"]
+//! pub_allow = ["alice.>"]
 //!
 //! [[identity]]
 //! name = "expired"
@@ -548,14 +548,6 @@ fn check_outcome(ri: &RawIdentity, minted: bool) -> Result<ConnectExpect, String
     }
     if expect == ConnectExpect::Admitted && ri.account.is_none() {
         return Err("an admitted identity needs account = \"NAME\" (the account the responder places it in)".into());
-    }
-    if declared_perms
-        && !ri.pub_allow.as_ref().is_some_and(|l| {
-            l.iter()
-                .any(|s| s == "$SYS.REQ.USER.INFO" || s == ">" || s == "$SYS.>")
-        })
-    {
-        return Err("the harness reads permissions back through $SYS.REQ.USER.INFO, so an identity with declared permissions must be allowed to publish it: add \"$SYS.REQ.USER.INFO\" to pub_allow (and to what the responder grants)".into());
     }
     if let Some(x) = ri.expires_in {
         if !(x.is_finite() && (1.0..=MAX_EXPIRES_IN).contains(&x)) {

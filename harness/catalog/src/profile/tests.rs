@@ -191,12 +191,6 @@ fn mistakes_name_the_line_and_the_fix() {
             "describe an admission",
             19,
         ),
-        (
-            "pub_allow = [\"a.>\", \"$SYS.REQ.USER.INFO\"]",
-            "pub_allow = [\"a.>\"]",
-            "$SYS.REQ.USER.INFO",
-            5,
-        ),
     ] {
         assert!(BASE.contains(from), "{from}");
         let e = parse_str(&BASE.replacen(from, to, 1)).unwrap_err();

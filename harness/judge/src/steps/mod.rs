@@ -1,6 +1,7 @@
 //! The steps of a case, one module per kind: `connect` opens (and closes) connections,
 //! `messages` subscribes, publishes, replies and requests, `user_info` reads a decision back
-//! (one connection, or a burst of generated users), `liveness` checks that a connection is
+//! (one connection, or a burst of generated users; `placement` when the server refuses the
+//! read-back), `liveness` checks that a connection is
 //! still admitted or expires in time. The steps that act on a whole world are `storm` (many
 //! connects) and `fault` (restarts and delayed answers). [`run_step`] picks one by kind.
 
@@ -8,6 +9,7 @@ pub(crate) mod connect;
 pub mod fault;
 pub(crate) mod liveness;
 pub(crate) mod messages;
+pub(crate) mod placement;
 pub mod storm;
 pub(crate) mod user_info;
 
@@ -219,7 +221,9 @@ pub(crate) async fn run_step(
             conn,
             expect,
         } => messages::request(conns, subject, conn, *expect).await,
-        Step::UserInfo { conn, expect } => user_info::user_info(conns, fixture, conn, expect).await,
+        Step::UserInfo { conn, expect } => {
+            user_info::user_info(conns, world, fixture, conn, expect).await
+        }
         Step::Burst { count } => {
             user_info::burst(scn, &world.addr(None), *count, connect_timeout).await
         }

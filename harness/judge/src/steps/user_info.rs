@@ -7,13 +7,17 @@ use std::time::Duration;
 use callout_catalog::scenario::{Scenario, UserInfoExpect};
 use callout_world::client::{self, ConnectOptions, ConnectOutcome};
 use callout_world::fixture::{generated_pass, generated_user, is_generated_decision, Fixture};
-use callout_world::userinfo::{user_info as read_user_info, UserInfo};
+use callout_world::topology::World;
+use callout_world::userinfo::{is_read_back_refused, user_info as read_user_info, UserInfo};
 
 use super::{bad, missing, ok, Conns, StepLine};
 
-/// The user info step.
+/// The user info step. When the server refuses the read-back (the responder rightly granted
+/// neither `$SYS.REQ.USER.INFO` nor `_INBOX.>`), the placement is read without it
+/// ([`super::placement`]).
 pub(crate) async fn user_info(
     conns: &mut Conns,
+    world: &World<'_>,
     fixture: &Fixture,
     conn: &str,
     expect: &UserInfoExpect,
@@ -28,6 +32,9 @@ pub(crate) async fn user_info(
                 info.account = o.name_of(&info.account);
             }
             check_user_info(conn, &info, expect)
+        }
+        Err(e) if is_read_back_refused(&e) => {
+            super::placement::without_grant(&mut c.client, world, fixture, conn, expect, &e).await
         }
         Err(e) => bad(format!("{conn} user info -> {e}"), "a user info reply", e),
     }

@@ -24,6 +24,8 @@ const CONF_IN_CONTAINER: &str = "/etc/nats/server.conf";
 const CONTAINER_PORT: u16 = 4222;
 /// The WebSocket listener's port inside the container (published on the fixture's host port).
 const WS_CONTAINER_PORT: u16 = 8080;
+/// The HTTP monitoring port inside a container (published on a free host port).
+const MONITOR_CONTAINER_PORT: u16 = 8222;
 /// Where the TLS files are copied in the container.
 const TLS_IN_CONTAINER: &str = "/etc/nats/tls";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,6 +41,8 @@ struct Extras {
     /// network, listening on loopback exactly as a process would, so that every server of the
     /// topology reaches the others' loopback ports.
     host_network: bool,
+    /// The monitoring port on the host network (`None`: published from the container's).
+    monitor: Option<u16>,
 }
 
 /// The config as the container sees it: TLS files at their paths in the container, the
@@ -69,15 +73,21 @@ fn for_container(conf: &ServerConf) -> Result<(ServerConf, Extras), ServerError>
     }
     let host_network =
         c.cluster.is_some() || c.leafnode_port.is_some() || !c.leaf_remotes.is_empty();
-    if host_network {
-        // On the host's network the WebSocket listener binds its own host port.
+    let monitor = if host_network {
+        // On the host's network the WebSocket and monitoring listeners bind host ports.
         c.websocket_port = websocket;
-    }
+        c.monitor_port = c.monitor_port.or_else(|| Some(free_port()));
+        c.monitor_port
+    } else {
+        c.monitor_port = Some(MONITOR_CONTAINER_PORT);
+        None
+    };
     Ok((
         c,
         Extras {
             files,
             websocket: if host_network { None } else { websocket },
+            monitor,
             host_network,
         },
     ))
@@ -197,6 +207,15 @@ fn start_once(
     if let Some(ws) = extras.websocket {
         request = request.with_mapped_port(ws, WS_CONTAINER_PORT.tcp());
     }
+    let monitor = match extras.monitor {
+        Some(p) => Some(p),
+        None if !extras.host_network => {
+            let p = free_port();
+            request = request.with_mapped_port(p, MONITOR_CONTAINER_PORT.tcp());
+            Some(p)
+        }
+        None => None,
+    };
     let container = match request.start() {
         Ok(c) => c,
         Err(e) => {
@@ -220,12 +239,7 @@ fn start_once(
         }
     };
     let stop = Box::new(move || remove_container(container));
-    Ok(RunningServer::from_parts(
-        port,
-        bin.version.clone(),
-        log,
-        stop,
-    ))
+    Ok(RunningServer::from_parts(port, bin.version.clone(), log, stop).with_monitor(monitor))
 }
 
 /// Runs `nats-server -t -c <conf>` with the host binary; its output when it rejects the config.

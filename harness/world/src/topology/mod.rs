@@ -208,6 +208,19 @@ impl<'a> World<'a> {
         }
     }
 
+    /// The monitoring port of the server a client's INFO names (`server_name`); with one
+    /// server, that server's.
+    pub fn monitor_port(&self, server_name: &str) -> Option<u16> {
+        let running = |n: &Node| n.server.as_ref().and_then(|s| s.monitor_port);
+        if self.nodes.len() == 1 {
+            return running(&self.nodes[0]);
+        }
+        self.nodes
+            .iter()
+            .find(|n| n.conf.server_name.as_deref().unwrap_or("callout_test") == server_name)
+            .and_then(running)
+    }
+
     /// The node instance `j` of `count` connects to.
     fn node_of(on: &ResponderOn, j: usize, cluster: usize) -> usize {
         match on {
