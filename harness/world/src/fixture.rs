@@ -686,6 +686,19 @@ pub async fn wait_ready(
     let deadline = Instant::now() + ready;
     let opts = fx.probe_login.clone();
     let mut last = String::from("no attempt");
+    // Config mode: the responder's own login (exempt from the callout) times its answers.
+    let tap = match &fx.operator {
+        None => {
+            let login = ConnectOptions {
+                user: Some(fx.responder_user.clone()),
+                pass: Some(fx.responder_pass.clone()),
+                name: Some("callout-conformance answer tap".into()),
+                ..Default::default()
+            };
+            crate::answer_tap::AnswerTap::open(&server.addr(), &login).await
+        }
+        Some(_) => None,
+    };
     // Most responders subscribe within a few hundred milliseconds; a probe sent before that
     // costs a whole server timeout.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -713,6 +726,15 @@ pub async fn wait_ready(
             }
             Ok(o) => last = format!("probe connect: {o:?}"),
             Err(e) => last = e.to_string(),
+        }
+        // Three answers in a row after the server gave up: a responder that answers, too
+        // late for any client (a first slow answer alone may be a cold start).
+        if let Some(late) = tap.as_ref().and_then(|t| t.late(3, timeout)) {
+            let times: Vec<String> = late.iter().map(|t| format!("{t:.2} s")).collect();
+            return Err(format!(
+                "the responder answers late: {} after the request, past the server's {timeout} s authorization timeout, so the server refuses every client (the wire cases judge it and name the time)",
+                times.join(", ")
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

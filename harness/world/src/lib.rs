@@ -6,6 +6,7 @@
 //! [`spec::WorldSpec`] and reports what happened (a connect's outcome, a process's exit);
 //! deciding whether that is right belongs to the judge.
 
+pub mod answer_tap;
 pub mod cleanup;
 pub mod client;
 pub mod container;
