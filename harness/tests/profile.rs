@@ -529,3 +529,22 @@ pub_allow = ["dave.>"]
     // The transcript says how the placement was read.
     assert!(stdout.contains("/connz"), "{stdout}");
 }
+
+/// Issue 25, family 1: the wire phases play a server with the profile's `[server] timeout`. A
+/// responder answering in 1.2 to 1.3 s is late for the default 1 s (FAIL, see judge.rs) and in
+/// time for a profile that declares 2 s: end to end and on the wire alike.
+#[test]
+fn the_wire_phases_wait_the_profiles_authorization_timeout() {
+    let mutant = workspace_bin("callout-mutant");
+    let slow = format!("{} -quirk slow-answers=1200..1300", mutant.display());
+    let dir = profile_dir(&slow, |t| {
+        t.replace(
+            "accounts = [\"APP\", \"OPS\"]",
+            "accounts = [\"APP\", \"OPS\"]\ntimeout = 2.0",
+        )
+    });
+    let (code, results, stdout) = run(&dir, &["--strict", "e2e.profile.1", "wire.resp.1"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(verdict(&results, "e2e.profile.1"), "pass", "{stdout}");
+    assert_eq!(verdict(&results, "wire.resp.1"), "pass", "{stdout}");
+}

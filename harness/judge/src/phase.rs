@@ -27,7 +27,7 @@ use crate::injector::Injector;
 use crate::runner::RunOptions;
 
 /// The authorization timeout of the server the harness plays (the scenario files' default,
-/// 1 s): it waits this long for an answer, as a real server configured with it would, and judges a later answer as that
+/// 1 s; a profile's `[server] timeout` replaces it): it waits this long for an answer, as a real server configured with it would, and judges a later answer as that
 /// server does (the client was refused at the timeout).
 pub const WIRE_AUTH_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -276,7 +276,7 @@ impl Phase {
                 vec!["APP".into(), ids.bob_account.clone()]
             },
             xkey: matches!(config, Config::Sealed | Config::OperatorSealed) || ids.always_sealed(),
-            timeout: WIRE_AUTH_TIMEOUT.as_secs_f64(),
+            timeout: ids.auth_timeout.unwrap_or(WIRE_AUTH_TIMEOUT.as_secs_f64()),
             users_json: match config {
                 Config::Nkey if ids.users_json => wire_users_with_nkey(),
                 Config::Cert if ids.users_json => {
@@ -368,7 +368,11 @@ impl Phase {
         let redact = Redactor::new(secrets.iter().cloned());
         let mut phase = Phase {
             server,
-            injector: Injector::new(client, WIRE_AUTH_TIMEOUT),
+            injector: Injector::new(
+                client,
+                ids.auth_timeout
+                    .map_or(WIRE_AUTH_TIMEOUT, Duration::from_secs_f64),
+            ),
             proc,
             argv,
             secrets,

@@ -366,6 +366,9 @@ pub struct Identities {
     /// False when the responder has no xkey support (a profile's `sealing = false`): the
     /// sealed phases do not run, and their cases are UNIMPLEMENTED.
     pub sealing: bool,
+    /// The authorization timeout, seconds, of the server the wire phases play (a profile's
+    /// `[server] timeout`); `None`: the scenario files' default, 1 s.
+    pub auth_timeout: Option<f64>,
 }
 
 impl Identities {

@@ -39,6 +39,7 @@ pub(super) fn wire_identities(main: &Identity) -> Identities {
         keys: None,
         attach: None,
         sealing: true,
+        auth_timeout: None,
         unusable: (!main.credential.wire_ready()).then(|| {
             "the profile's admitted identities log in with an nkey or a certificate only; the wire cases carry a password or a token: declare one such identity".to_string()
         }),

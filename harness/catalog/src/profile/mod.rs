@@ -294,6 +294,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
     ids.keys = keys;
     ids.attach = attach;
     ids.sealing = raw.responder.sealing;
+    ids.auth_timeout = Some(timeout);
     Ok(Profile {
         path: path.to_path_buf(),
         responder: ResponderSpec {

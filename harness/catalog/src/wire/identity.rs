@@ -24,6 +24,7 @@ pub fn harness_identities() -> Identities {
             attach: None,
             unusable: None,
             sealing: true,
+            auth_timeout: None,
         }
     }
 }
