@@ -218,6 +218,12 @@ fn operator_mode_responders_that_differ_without_being_wrong_get_the_references_v
             .any(|r| r.id.starts_with("wire.hostile.")),
         "hostile requests are judged in operator mode"
     );
+    for group in ["wire.resp.", "wire.seal."] {
+        assert!(
+            baseline.results.iter().any(|r| r.id.starts_with(group)),
+            "{group} is judged in operator mode"
+        );
+    }
     assert_eq!(baseline.count(Verdict::Fail), 0, "the reference passes");
     assert_eq!(
         differences(baseline, delayed),
@@ -535,4 +541,31 @@ fn a_responder_past_the_timeout_fails_naming_its_answer_time() {
     // earlier late answers, not at all while the harness listens): no admission either way.
     let h = by_id["wire.hostile.1"];
     assert_eq!(h.verdict, Verdict::Informational, "{:?}", h.actual);
+}
+
+/// Issue 25, family 13: the response and seal checks that hold in both modes judge an
+/// operator-mode responder too, and fail it for the same defects as in config mode.
+#[test]
+fn operator_mode_judges_the_response_and_seal_groups() {
+    let faults = [
+        ("wrong-aud", "wire.resp.5"),
+        ("wrong-sub", "wire.resp.4"),
+        ("double-reply", "wire.resp.13"),
+        ("password-in-error", "wire.resp.14"),
+        ("unsealed-reply", "wire.seal.2"),
+    ];
+    let templates = faults
+        .iter()
+        .map(|(f, _)| format!("{} -fault {f} {OPERATOR_FLAGS}", mutant()))
+        .collect();
+    let runs = run_mode(templates, &["wire.resp", "wire.seal"], 2, true);
+    for ((fault, id), run) in faults.iter().zip(&runs) {
+        let r = run.results.iter().find(|r| r.id == *id).unwrap();
+        assert_eq!(r.verdict, Verdict::Fail, "{fault}: {id} {:?}", r.actual);
+    }
+    // What only a config-mode answer holds is not judged in operator mode.
+    assert!(runs[0]
+        .results
+        .iter()
+        .all(|r| r.id != "wire.resp.3" && r.id != "wire.resp.8"));
 }

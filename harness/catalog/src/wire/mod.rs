@@ -59,22 +59,20 @@ pub struct WireCase {
 
 impl WireCase {
     /// The phase the case runs in, in operator mode (`operator`) or not, or `None` when it
-    /// does not run in that mode. The operator cases run only in operator mode. The cases
-    /// that judge only whether a request is admitted (hostile, robust, leak, output) run in
-    /// both: in operator mode in the operator phase of the same sealing, with the
-    /// operator-mode request (the callout account as `sub`), so that a responder written only
-    /// for operator mode is judged on them too. The response and seal checks read config-mode
-    /// answers and run in config mode only.
+    /// does not run in that mode. The operator cases run only in operator mode. Every other
+    /// plain or sealed case runs in both: in operator mode in the operator phase of the same
+    /// sealing, with the operator-mode request (the callout account as `sub`), so that a
+    /// responder written only for operator mode is judged on them too; except the checks that
+    /// read what only a config-mode answer holds ([`Need::ConfigAnswer`]: the issuer as the
+    /// signer, the users.json permissions and limits), which the operator cases check their
+    /// own way.
     pub fn phase(&self, operator: bool) -> Option<Config> {
-        let admission_only = matches!(
-            self.kind,
-            Kind::Hostile(_) | Kind::Robust(_) | Kind::Leak(_) | Kind::Output
-        );
+        let both_modes = !self.needs.contains(&Need::ConfigAnswer);
         match (self.config, operator) {
             (c, op) if c.is_operator() => op.then_some(c),
             (c, false) => Some(c),
-            (Config::Plain, true) if admission_only => Some(Config::Operator),
-            (Config::Sealed, true) if admission_only => Some(Config::OperatorSealed),
+            (Config::Plain, true) if both_modes => Some(Config::Operator),
+            (Config::Sealed, true) if both_modes => Some(Config::OperatorSealed),
             _ => None,
         }
     }
@@ -90,6 +88,9 @@ pub enum Need {
     PlainRequest,
     /// The permissions of the identity the response cases use.
     BobPermissions,
+    /// What only a config-mode answer holds (the issuer as the signer, the users.json
+    /// permissions and limits, no `issuer_account`): the case runs in config mode only.
+    ConfigAnswer,
 }
 
 /// The responder's configuration for a phase.

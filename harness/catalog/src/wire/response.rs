@@ -42,7 +42,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "2.15.1 refuses a response not signed by the configured issuer, so every client is denied there; older servers accept it only because they do not check",
         config: Config::Plain,
-        needs: &[],
+        needs: &[Need::ConfigAnswer],
         kind: Kind::Response { who: Who::Bob, verify: issuer },
     },
     WireCase {
@@ -86,7 +86,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server refuses a user JWT with another sub or issuer, or with an unknown placement account: the client is denied or never placed",
         config: Config::Plain,
-        needs: &[],
+        needs: &[Need::ConfigAnswer],
         kind: Kind::Response { who: Who::Bob, verify: user_identity },
     },
     WireCase {
@@ -97,7 +97,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the user JWT's lists are the client's permissions: a dropped deny or an added allow gives the client access its operator denied, a dropped allow denies what was granted",
         config: Config::Plain,
-        needs: &[Need::BobPermissions],
+        needs: &[Need::BobPermissions, Need::ConfigAnswer],
         kind: Kind::Response { who: Who::Bob, verify: permissions },
     },
     WireCase {
@@ -108,7 +108,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "resp.ttl is a Go Duration in nanoseconds; a ttl in seconds makes reply permissions expire a billion times too early, breaking every request/reply service",
         config: Config::Plain,
-        needs: &[Need::UsersJson],
+        needs: &[Need::UsersJson, Need::ConfigAnswer],
         kind: Kind::Response { who: Who::Bob, verify: ttl_nanos },
     },
     WireCase {
@@ -119,7 +119,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Should,
         rationale: "the server ignores per-user limits today (protocol.md §1.7), so 0 is tolerated; but 0 means zero to a scoped-signer check and to any future enforcement, which would cut the user off",
         config: Config::Plain,
-        needs: &[],
+        needs: &[Need::ConfigAnswer],
         kind: Kind::Response { who: Who::Bob, verify: limits },
     },
     WireCase {
@@ -130,7 +130,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "the server refuses issuer_account in a config-mode user JWT: the client is denied",
         config: Config::Plain,
-        needs: &[],
+        needs: &[Need::ConfigAnswer],
         kind: Kind::Response { who: Who::Bob, verify: no_issuer_account },
     },
     WireCase {
@@ -174,7 +174,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "a users.json entry without a password must admit nobody; otherwise anyone who knows the user name gets in with an empty password",
         config: Config::Plain,
-        needs: &[],
+        needs: &[Need::ConfigAnswer],
         kind: Kind::Response { who: Who::NoPass, verify: no_empty_password },
     },
     WireCase {

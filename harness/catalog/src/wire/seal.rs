@@ -4,7 +4,7 @@
 use callout_codec::SealingChannel;
 
 use super::forge::looks_sealed;
-use super::{mismatch, response, Config, Exchange, Finding, Kind, Who, WireCase};
+use super::{mismatch, response, Config, Exchange, Finding, Kind, Need, Who, WireCase};
 use callout_leaves::verdict::Level;
 
 /// The sealing cases.
@@ -50,7 +50,7 @@ pub const CASES: &[WireCase] = &[
         level: Level::Must,
         rationale: "a server with an xkey seals every request: a responder that cannot open them admits nobody",
         config: Config::Sealed,
-        needs: &[],
+        needs: &[Need::ConfigAnswer],
         kind: Kind::Response { who: Who::Bob, verify: response::permissions },
     },
 ];
