@@ -846,7 +846,7 @@ fn the_gitlab_template_installs_a_release_and_judges_a_profile() {
     );
     let junit = text(&dir.join("callout-conformance-reports/junit.xml"));
     assert!(
-        junit.contains("e2e.profile.1") && !junit.contains("<failure"),
+        junit.contains("e2e.profile.alice.admitted") && !junit.contains("<failure"),
         "{junit}"
     );
     assert!(dir

@@ -114,18 +114,31 @@ fn the_reference_with_users_of_its_own_passes_its_profile_strictly() {
     assert_eq!(code, 0, "{stdout}");
     // Five identities (password, token, rejected, nkey, certificate), then another key's
     // signature, an unknown nkey, an unknown certificate subject, an unknown token, an altered
-    // token, a wrong password, an unknown user, none.
-    for n in 1..=13 {
-        assert_eq!(
-            verdict(&results, &format!("e2e.profile.{n}")),
-            "pass",
-            "{stdout}"
-        );
+    // token, a wrong password, an unknown user, none: each id names its identity and check.
+    let want = [
+        "e2e.profile.alice.admitted",
+        "e2e.profile.svc.admitted",
+        "e2e.profile.mallory-wrong.rejected",
+        "e2e.profile.nk.admitted",
+        "e2e.profile.carla.admitted",
+        "e2e.profile.nk.foreign-signature",
+        "e2e.profile.unknown-nkey",
+        "e2e.profile.unknown-cert",
+        "e2e.profile.unknown-token",
+        "e2e.profile.svc.altered-token",
+        "e2e.profile.alice.wrong-password",
+        "e2e.profile.unknown-user",
+        "e2e.profile.no-credentials",
+    ];
+    for id in want {
+        assert_eq!(verdict(&results, id), "pass", "{id}\n{stdout}");
     }
-    assert!(
-        !results.iter().any(|r| r.0 == "e2e.profile.14"),
-        "{results:?}"
-    );
+    let profile_ids: Vec<&str> = results
+        .iter()
+        .map(|r| r.0.as_str())
+        .filter(|id| id.starts_with("e2e.profile."))
+        .collect();
+    assert_eq!(profile_ids, want, "{results:?}");
     // The cases about the harness's own users.json entries do not apply; everything else ran.
     for id in ["wire.resp.9", "wire.resp.15", "wire.nkey.1", "wire.nkey.5"] {
         let r = results.iter().find(|r| r.0 == id).unwrap();
@@ -191,11 +204,20 @@ fn wire_cases_carry_a_token_when_the_main_identity_has_one() {
 fn mutants_fail_the_profile_cases_that_name_their_defect() {
     let mutant = workspace_bin("callout-mutant").display().to_string();
     for (fault, caught) in [
-        ("admit-unknown", &["e2e.profile.12"][..]),
-        ("skip-nonce-check", &["e2e.profile.6"][..]),
-        ("admit-unknown-cert", &["e2e.profile.8"][..]),
-        ("short-expiry", &["e2e.profile.1", "e2e.profile.2"][..]),
-        ("no-account", &["e2e.profile.1", "e2e.profile.2"][..]),
+        ("admit-unknown", &["e2e.profile.unknown-user"][..]),
+        (
+            "skip-nonce-check",
+            &["e2e.profile.nk.foreign-signature"][..],
+        ),
+        ("admit-unknown-cert", &["e2e.profile.unknown-cert"][..]),
+        (
+            "short-expiry",
+            &["e2e.profile.alice.admitted", "e2e.profile.svc.admitted"][..],
+        ),
+        (
+            "no-account",
+            &["e2e.profile.alice.admitted", "e2e.profile.svc.admitted"][..],
+        ),
         ("ignore-deny", &[][..]),
     ] {
         let dir = profile_dir(&format!("{mutant} -fault {fault}"), |t| t);
@@ -211,7 +233,7 @@ fn mutants_fail_the_profile_cases_that_name_their_defect() {
         }
         // The rejections of declared-rejected identities hold for every mutant here.
         assert_eq!(
-            verdict(&results, "e2e.profile.3"),
+            verdict(&results, "e2e.profile.mallory-wrong.rejected"),
             "pass",
             "{fault}\n{stdout}"
         );
@@ -250,11 +272,8 @@ fn profile_mistakes_are_usage_errors_naming_file_line_and_fix() {
             "unknown placeholder {profiledir}",
         ),
         (
-            (
-                "pub_allow = [\"alice.>\", \"$SYS.REQ.USER.INFO\"]",
-                "pub_allow = [\"alice.>\"]",
-            ),
-            "add \"$SYS.REQ.USER.INFO\" to pub_allow",
+            ("name = \"mallory-wrong\"", "name = \"unknown-user\""),
+            "the case ids e2e.profile.unknown-user and e2e.profile.unknown-user.rejected clash",
         ),
         (
             ("expect = \"admitted\"", "expect = \"rejected\""),
@@ -311,10 +330,10 @@ fn a_responder_with_keys_of_its_own_is_judged_by_them() {
             ),
         )
     });
-    let (code, results, stdout) = run(&dir, &["--strict", "e2e.profile.1", "wire"]);
+    let (code, results, stdout) = run(&dir, &["--strict", "e2e.profile.alice.admitted", "wire"]);
     assert_eq!(code, 0, "{stdout}");
     for id in [
-        "e2e.profile.1",
+        "e2e.profile.alice.admitted",
         "wire.resp.1",
         "wire.resp.3",
         "wire.resp.14",
@@ -399,8 +418,8 @@ fn an_already_running_responder_is_judged_where_it_connects_and_never_restarted(
         &dir,
         &[
             "--strict",
-            "e2e.profile.1",
-            "e2e.profile.3",
+            "e2e.profile.alice.admitted",
+            "e2e.profile.mallory-wrong.rejected",
             "wire.resp",
             "wire.seal",
         ],
@@ -410,8 +429,8 @@ fn an_already_running_responder_is_judged_where_it_connects_and_never_restarted(
     let _ = running.wait();
     assert_eq!(code, 0, "{stdout}");
     for id in [
-        "e2e.profile.1",
-        "e2e.profile.3",
+        "e2e.profile.alice.admitted",
+        "e2e.profile.mallory-wrong.rejected",
         "wire.resp.3",
         "wire.resp.7",
         "wire.seal.4",
@@ -516,14 +535,33 @@ pub_allow = ["dave.>"]
     std::fs::write(dir.path().join("profile.toml"), profile).unwrap();
     let (code, results, stdout) = run(&dir, &["--strict", "e2e.profile"]);
     assert_eq!(code, 1, "bob and dave fail\n{stdout}");
-    assert_eq!(verdict(&results, "e2e.profile.1"), "pass", "{stdout}");
-    assert_eq!(verdict(&results, "e2e.profile.2"), "pass", "{stdout}");
+    assert_eq!(
+        verdict(&results, "e2e.profile.alice.admitted"),
+        "pass",
+        "{stdout}"
+    );
+    assert_eq!(
+        verdict(&results, "e2e.profile.svc.admitted"),
+        "pass",
+        "{stdout}"
+    );
     let actual = |id: &str| results.iter().find(|r| r.0 == id).unwrap().2.clone();
-    assert_eq!(verdict(&results, "e2e.profile.3"), "fail", "{stdout}");
-    assert!(actual("e2e.profile.3").contains("account OPS"), "{stdout}");
-    assert_eq!(verdict(&results, "e2e.profile.4"), "fail", "{stdout}");
+    assert_eq!(
+        verdict(&results, "e2e.profile.bob.admitted"),
+        "fail",
+        "{stdout}"
+    );
     assert!(
-        actual("e2e.profile.4").contains("publish to \"dave.p.q\" refused"),
+        actual("e2e.profile.bob.admitted").contains("account OPS"),
+        "{stdout}"
+    );
+    assert_eq!(
+        verdict(&results, "e2e.profile.dave.admitted"),
+        "fail",
+        "{stdout}"
+    );
+    assert!(
+        actual("e2e.profile.dave.admitted").contains("publish to \"dave.p.q\" refused"),
         "{stdout}"
     );
     // The transcript says how the placement was read.
@@ -543,8 +581,15 @@ fn the_wire_phases_wait_the_profiles_authorization_timeout() {
             "accounts = [\"APP\", \"OPS\"]\ntimeout = 2.0",
         )
     });
-    let (code, results, stdout) = run(&dir, &["--strict", "e2e.profile.1", "wire.resp.1"]);
+    let (code, results, stdout) = run(
+        &dir,
+        &["--strict", "e2e.profile.alice.admitted", "wire.resp.1"],
+    );
     assert_eq!(code, 0, "{stdout}");
-    assert_eq!(verdict(&results, "e2e.profile.1"), "pass", "{stdout}");
+    assert_eq!(
+        verdict(&results, "e2e.profile.alice.admitted"),
+        "pass",
+        "{stdout}"
+    );
     assert_eq!(verdict(&results, "wire.resp.1"), "pass", "{stdout}");
 }

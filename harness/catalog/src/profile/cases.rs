@@ -47,7 +47,7 @@ pub(super) fn wire_identities(main: &Identity) -> Identities {
 }
 
 fn case(
-    id: usize,
+    id: String,
     title: String,
     requirement: String,
     cite: &str,
@@ -103,7 +103,7 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(S
         .collect();
     let hold = (timeout * 3.0).max(3.0);
     for i in identities {
-        out.push(declared(out.len() + 1, i, hold));
+        out.push(declared(i, hold));
     }
     let random = callout_world::credential::random_secret();
     nkey_refusals(identities, &mut out, &mut nkeys);
@@ -111,13 +111,15 @@ pub(super) fn cases(identities: &[Identity], timeout: f64) -> (Vec<Case>, Vec<(S
     (out, nkeys)
 }
 
-/// The case of declared identity `i`, number `n`: rejected; admitted, placed and still
-/// admitted after `hold` seconds; or admitted until its credential expires.
-fn declared(n: usize, i: &Identity, hold: f64) -> Case {
+/// The case of declared identity `i` (`e2e.profile.NAME.rejected`, `.admitted` or
+/// `.expires`): rejected; admitted, placed and still admitted after `hold` seconds; or
+/// admitted until its credential expires.
+fn declared(i: &Identity, hold: f64) -> Case {
     let c = &i.credential;
+    let id = |check: &str| format!("{}.{check}", i.name);
     match (i.expect, i.expires_in) {
         (ConnectExpect::Rejected | ConnectExpect::Refused | ConnectExpect::Closed, _) => case(
-            n,
+            id("rejected"),
             format!("{} is rejected", i.name),
             format!("the profile declares identity {:?} rejected: its CONNECT is refused with Authorization Violation", i.name),
             "protocol.md §2 (What the client sees)",
@@ -125,7 +127,7 @@ fn declared(n: usize, i: &Identity, hold: f64) -> Case {
             vec![connect(&i.name, c, ConnectExpect::Rejected)],
         ),
         (ConnectExpect::Admitted, None) => case(
-            n,
+            id("admitted"),
             format!(
                 "{} is admitted into {} with its declared permissions and stays admitted",
                 i.name,
@@ -142,7 +144,7 @@ fn declared(n: usize, i: &Identity, hold: f64) -> Case {
             ],
         ),
         (ConnectExpect::Admitted, Some(x)) => case(
-            n,
+            id("expires"),
             format!("{} is admitted until its credential expires, then disconnected", i.name),
             format!("identity {:?}, whose credential expires {x} s after it is made, is admitted into the declared account, and the server disconnects it with User Authentication Expired by then: the user JWT's exp does not outlive the credential", i.name),
             "protocol.md §1.7 (exp); §1.8 (Session lifetime)",
@@ -168,10 +170,10 @@ fn blank() -> Credential {
     }
 }
 
-/// Case number `n`: a connect with `cred`, which nobody declared, is rejected.
-fn rejected(n: usize, title: &str, req: &str, cred: Credential) -> Case {
+/// Case `e2e.profile.ID`: a connect with `cred`, which nobody declared, is rejected.
+fn rejected(id: String, title: &str, req: &str, cred: Credential) -> Case {
     case(
-        n,
+        id,
         title.into(),
         req.into(),
         "protocol.md §2 (What the client sees); §1.8 (token logins)",
@@ -198,7 +200,7 @@ fn nkey_refusals(
         *sig = SigMode::WrongKey;
     }
     out.push(case(
-        out.len() + 1,
+        format!("{}.foreign-signature", i.name),
         format!("{}'s nkey with another key's signature is rejected", i.name),
         "a login with a declared public nkey whose nonce signature another key made is refused: the responder verifies sig (the server forwards it unverified)".into(),
         "protocol.md §1.8 (Who verifies the signature)",
@@ -208,7 +210,7 @@ fn nkey_refusals(
     let unknown = callout_codec::Signer::generate(callout_codec::KeyKind::User).seed();
     nkeys.push(("unknown-nkey".into(), NkeySeed::new(unknown)));
     out.push(case(
-        out.len() + 1,
+        "unknown-nkey".into(),
         "an unknown nkey is rejected".into(),
         "a login with an nkey no identity has, validly signed by its own key, is refused".into(),
         "protocol.md §1.8 (nkey logins)",
@@ -229,7 +231,7 @@ fn nkey_refusals(
 fn unknown_credentials(identities: &[Identity], random: &str, out: &mut Vec<Case>) {
     if identities.iter().any(|i| i.credential.cert_cn.is_some()) {
         out.push(rejected(
-            out.len() + 1,
+            "unknown-cert".into(),
             "a certificate of an unknown subject is rejected",
             "a client certificate the server verified (the run's CA signed it), whose subject no identity has, is refused",
             Credential {
@@ -240,7 +242,7 @@ fn unknown_credentials(identities: &[Identity], random: &str, out: &mut Vec<Case
     }
     if identities.iter().any(|i| i.credential.is_token()) {
         out.push(rejected(
-            out.len() + 1,
+            "unknown-token".into(),
             "an unknown token is rejected",
             "a CONNECT with an auth_token no identity holds is refused",
             Credential {
@@ -266,7 +268,7 @@ fn unknown_credentials(identities: &[Identity], random: &str, out: &mut Vec<Case
             }
         }
         out.push(rejected(
-            out.len() + 1,
+            format!("{}.altered-token", i.name),
             &format!("{}'s token with its first character changed is rejected", i.name),
             "a token one character away from an admitted one is refused (the whole token is checked)",
             cred,
@@ -278,7 +280,7 @@ fn unknown_credentials(identities: &[Identity], random: &str, out: &mut Vec<Case
             && !i.credential.is_token()
     }) {
         out.push(rejected(
-            out.len() + 1,
+            format!("{}.wrong-password", i.name),
             &format!("{} with a wrong password is rejected", i.name),
             "a declared user with a password it does not have is refused",
             Credential {
@@ -288,7 +290,7 @@ fn unknown_credentials(identities: &[Identity], random: &str, out: &mut Vec<Case
             },
         ));
         out.push(rejected(
-            out.len() + 1,
+            "unknown-user".into(),
             "an unknown user is rejected",
             "a user name no identity has is refused",
             Credential {
@@ -299,7 +301,7 @@ fn unknown_credentials(identities: &[Identity], random: &str, out: &mut Vec<Case
         ));
     }
     out.push(rejected(
-        out.len() + 1,
+        "no-credentials".into(),
         "a client without credentials is rejected",
         "a CONNECT with no user, password or token is refused",
         Credential {

@@ -245,8 +245,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
     let keys = own_keys(&src, raw.keys.as_ref(), raw.responder.sealing, &cmd)?;
     let (mut accounts, timeout) = server(&src, raw.server)?;
     let mut identities: Vec<Identity> = Vec::new();
+    let mut lines = Vec::new();
     for ri in raw.identities {
         let iline = src.line(ri.span().start);
+        lines.push(iline);
         let i = identity(ri.into_inner(), &identities, &dir).map_err(|m| src.err(iline, m))?;
         if let Some(a) = &i.placement.account {
             if !accounts.contains(a) && a != callout_world::fixture::CALLOUT_ACCOUNT {
@@ -263,6 +265,19 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
         return Err(src.err(0, "declare at least one [[identity]] with expect = \"admitted\" and no expires_in: the wire cases send its credential, and readiness and liveness are judged by it".into()));
     };
     let (cases, nkey_logins) = cases(&identities, timeout);
+    if let Err((a, b)) = distinct_ids(&cases) {
+        // The line of the identity whose name is in the clash.
+        let line = identities
+            .iter()
+            .zip(&lines)
+            .find(|(i, _)| {
+                [&a, &b]
+                    .iter()
+                    .any(|id| id.starts_with(&format!("e2e.profile.{}.", i.name)))
+            })
+            .map_or(0, |(_, l)| *l);
+        return Err(src.err(line, format!("the case ids {a} and {b} clash: an identity's name is part of its case ids (e2e.profile.NAME.CHECK) and the undeclared credentials have e2e.profile.unknown-nkey, unknown-cert, unknown-token, unknown-user and no-credentials; rename the identity")));
+    }
     let scenario = Scenario {
         path: path.to_path_buf(),
         title: format!("Profile {name}"),
@@ -409,6 +424,20 @@ fn own_keys(
         issuer: k.issuer.clone(),
         xkey: k.xkey.clone(),
     }))
+}
+
+/// Every case id of a profile names its identity and its check (`e2e.profile.alice.admitted`,
+/// `e2e.profile.unknown-user`), so that baselines and JUnit history survive reordering; two
+/// ids that are equal, or one a filter prefix of the other, are a mistake of the names.
+fn distinct_ids(cases: &[crate::scenario::Case]) -> Result<(), (String, String)> {
+    for (i, a) in cases.iter().enumerate() {
+        for (j, b) in cases.iter().enumerate() {
+            if i != j && (a.id == b.id || b.id.starts_with(&format!("{}.", a.id))) {
+                return Err((a.id.clone(), b.id.clone()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `[server]`: the accounts besides those the identities name, and the authorization timeout.

@@ -58,8 +58,33 @@ fn identities_make_one_case_each_then_the_unknown_credentials() {
         ]
     );
     let ids: Vec<String> = p.scenario.cases.iter().map(|c| c.id.clone()).collect();
-    assert_eq!(ids[0], "e2e.profile.1");
-    assert_eq!(ids[7], "e2e.profile.8");
+    assert_eq!(
+        ids,
+        [
+            "e2e.profile.a.admitted",
+            "e2e.profile.b.admitted",
+            "e2e.profile.x.rejected",
+            "e2e.profile.unknown-token",
+            "e2e.profile.a.altered-token",
+            "e2e.profile.b.wrong-password",
+            "e2e.profile.unknown-user",
+            "e2e.profile.no-credentials",
+        ]
+    );
+    // Ids name identities, not positions: an identity inserted first changes no other id.
+    let inserted = BASE.replacen(
+        "[[identity]]",
+        "[[identity]]\nname = \"first\"\ntoken = \"tok-first\"\nexpect = \"rejected\"\n\n[[identity]]",
+        1,
+    );
+    let again = parse_str(&inserted).unwrap();
+    let again: Vec<String> = again.scenario.cases.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(again[0], "e2e.profile.first.rejected");
+    assert!(ids.iter().all(|id| again.contains(id)), "{again:?}");
+    // An identity whose name makes an id clash with another is refused, naming both.
+    let clash = BASE.replacen("name = \"x\"", "name = \"unknown-user\"", 1);
+    let e = parse_str(&clash).unwrap_err();
+    assert!(e.message.contains("e2e.profile.unknown-user"), "{e}");
     assert_eq!(p.scenario.world.accounts, ["APP", "OPS"]);
     // The altered token differs from the declared one.
     let Step::Connect { token, .. } = &p.scenario.cases[4].steps[0] else {
