@@ -41,6 +41,60 @@ truthy() {
     esac
 }
 
+# Refuses a control character (newline, carriage return, tab, …) in any input: it could add a
+# line of its own to $GITHUB_OUTPUT or split a value where nobody meant to. responder-cmd alone
+# may hold newlines: it is one template a line.
+check_inputs() {
+    local var name value
+    for var in "${!INPUT_@}"; do
+        name=${var#INPUT_}
+        name=${name,,}
+        name=${name//_/-}
+        value=${!var}
+        [ "$name" != responder-cmd ] || value=${value//$'\n'/}
+        if [[ "$value" == *[[:cntrl:]]* ]]; then
+            die "input $name holds a control character (a newline, carriage return, tab or another): give it on one line, words separated by spaces"
+        fi
+    done
+}
+
+# Splits the args input into the array ARGS_WORDS the way docs/ci.md says, as a responder
+# command is split: spaces separate, single and double quotes group, a backslash escapes the
+# next character (outside single quotes). Nothing is expanded or evaluated: no variables,
+# globs, ~ or command substitution.
+split_args() {
+    local s=$1 i=0 n=${#1} c word='' in_word=0 quote=''
+    ARGS_WORDS=()
+    while [ "$i" -lt "$n" ]; do
+        c=${s:i:1}
+        i=$((i + 1))
+        if [ "$quote" = "'" ] && [ "$c" != "'" ]; then
+            word+=$c
+        elif [ -n "$quote" ] && [ "$c" = "$quote" ]; then
+            quote=''
+        elif [ "$c" = '\' ] && [ "$quote" != "'" ]; then
+            [ "$i" -lt "$n" ] || die "args ends with a backslash: remove it, or quote it ('\\')"
+            word+=${s:i:1}
+            i=$((i + 1))
+            in_word=1
+        elif [ -n "$quote" ]; then
+            word+=$c
+        elif [ "$c" = "'" ] || [ "$c" = '"' ]; then
+            quote=$c
+            in_word=1
+        elif [ "$c" = ' ' ]; then
+            [ "$in_word" = 0 ] || ARGS_WORDS+=("$word")
+            word=''
+            in_word=0
+        else
+            word+=$c
+            in_word=1
+        fi
+    done
+    [ -z "$quote" ] || die "args has an unclosed $quote quote: close it (args are split into words like a shell's, and nothing in them is expanded)"
+    [ "$in_word" = 0 ] || ARGS_WORDS+=("$word")
+}
+
 action_path() {
     if [ -n "${GITHUB_ACTION_PATH:-}" ]; then
         echo "$GITHUB_ACTION_PATH"
@@ -167,9 +221,8 @@ run() {
         args+=(--baseline "$INPUT_BASELINE")
     fi
     if [ -n "${INPUT_ARGS:-}" ]; then
-        local extra
-        read -r -a extra <<<"$INPUT_ARGS"
-        args+=("${extra[@]}")
+        split_args "$INPUT_ARGS"
+        args+=("${ARGS_WORDS[@]}")
     fi
     say "$tool ${args[*]}"
     "$tool" "${args[@]}"
@@ -193,6 +246,7 @@ run() {
     return "$code"
 }
 
+check_inputs
 case "${1:-}" in
     install) install ;;
     run) run ;;

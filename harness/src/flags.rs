@@ -179,6 +179,7 @@ impl TargetFlags {
                             name: n,
                             template: template.to_string(),
                             identities: None,
+                            profile_dir: None,
                         });
                     }
                     None => {

@@ -292,6 +292,130 @@ fn run_sh_refuses_missing_inputs_before_running_anything() {
     assert!(text(&dir.join("output")).contains("exit-code=2\n"));
 }
 
+/// A stand-in for the tool that writes the arguments it gets to `argv` in `dir`, one a line
+/// in brackets, and exits 0: what run.sh passes on, without running a suite.
+fn argv_recorder(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let tool = dir.join("record-argv");
+    std::fs::write(
+        &tool,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]\\n' \"$a\"; done >> '{}'\n",
+            dir.join("argv").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    tool
+}
+
+#[test]
+fn run_sh_splits_args_as_docs_ci_says_and_expands_nothing() {
+    let dir = scratch("args");
+    let tool = argv_recorder(&dir);
+    let vars = |args: &str| {
+        vec![
+            ("CALLOUT_CONFORMANCE", tool.display().to_string()),
+            ("INPUT_REFERENCE", "true".into()),
+            ("INPUT_ARGS", args.to_string()),
+        ]
+    };
+    // As docs/ci.md shows it, and what a shell would do with the rest, except expanding it.
+    let out = run_sh(
+        "run",
+        &dir,
+        &vars(
+            r#"e2e.perm 'wire.*'  "a b" c\ d "" $(touch pwned) '$(touch pwned)' * ~ $HOME "x\"y""#,
+        ),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", log(&out));
+    let argv = text(&dir.join("argv"));
+    assert!(argv.starts_with("[run]\n"), "{argv}");
+    assert!(
+        argv.ends_with(
+            "[--responder]\n[reference]\n[e2e.perm]\n[wire.*]\n[a b]\n[c d]\n[]\n[$(touch]\n[pwned)]\n[$(touch pwned)]\n[*]\n[~]\n[$HOME]\n[x\"y]\n"
+        ),
+        "{argv}"
+    );
+    assert!(!dir.join("pwned").exists());
+    // An unclosed quote is a usage error that runs nothing.
+    std::fs::remove_file(dir.join("argv")).unwrap();
+    let out = run_sh("run", &dir, &vars("e2e.perm 'wire.*"));
+    assert_eq!(out.status.code(), Some(2), "{}", log(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("args has an unclosed ' quote"),
+        "{}",
+        log(&out)
+    );
+    assert!(!dir.join("argv").exists());
+}
+
+#[test]
+fn run_sh_refuses_control_characters_in_every_input() {
+    let dir = scratch("control");
+    let tool = argv_recorder(&dir);
+    let recorder = ("CALLOUT_CONFORMANCE", tool.display().to_string());
+    for (input, value) in [
+        ("INPUT_REPORT_DIR", "reports\nexit-code=0"),
+        ("INPUT_ARGS", "e2e.seed\r"),
+        ("INPUT_SERVER_VERSIONS", "2.15.1\t"),
+        ("INPUT_PROFILE", "p.toml\n"),
+    ] {
+        let out = run_sh(
+            "run",
+            &dir,
+            &[
+                recorder.clone(),
+                ("INPUT_REFERENCE", "true".into()),
+                (input, value.into()),
+            ],
+        );
+        let name = input["INPUT_".len()..].to_lowercase().replace('_', "-");
+        assert_eq!(out.status.code(), Some(2), "{input}: {}", log(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("input {name} holds a control character")),
+            "{input}: {err}"
+        );
+        assert!(!dir.join("argv").exists(), "{input}: the tool ran");
+        assert!(
+            !dir.join("output").exists(),
+            "{input}: outputs were written"
+        );
+    }
+    // install refuses them too, before it installs anything.
+    let out = run_sh(
+        "install",
+        &dir,
+        &[
+            ("INPUT_INSTALL", "source".into()),
+            ("INPUT_TOOL_VERSION", "v1\nv2".into()),
+            ("CALLOUT_ACTION_DRY_RUN", "1".into()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", log(&out));
+    assert!(out.stdout.is_empty(), "{}", log(&out));
+    // responder-cmd is one template a line: two lines are two columns.
+    let out = run_sh(
+        "run",
+        &dir,
+        &[
+            recorder,
+            ("INPUT_RESPONDER_CMD", "a=./a {url}\nb=./b {url}\n".into()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", log(&out));
+    let argv = text(&dir.join("argv"));
+    assert!(
+        argv.contains("[--responder-cmd]\n[a=./a {url}]\n[--responder-cmd]\n[b=./b {url}]\n"),
+        "{argv}"
+    );
+    assert_eq!(
+        text(&dir.join("output")),
+        "exit-code=0\nreport-dir=callout-conformance-reports\n"
+    );
+}
+
 #[test]
 fn run_sh_install_source_builds_from_the_checkout_or_the_given_version() {
     let dir = scratch("install");

@@ -14,7 +14,7 @@ use callout_world::client::{self, ConnectOptions, ConnectOutcome};
 use callout_world::fixture::{Fixture, ServerBackend};
 use callout_world::provision::ServerBinary;
 use callout_world::spec::WorldSpec;
-use callout_world::sut::{self, ResponderSpec, RunningResponder};
+use callout_world::sut::{ResponderSpec, RunningResponder};
 
 use callout_catalog::wire::{
     catalog, cert, describe, forge, harness_identities, judge, not_applicable, operator,
@@ -325,7 +325,7 @@ impl Phase {
         let (argv, proc) = if ids.attach.is_some() {
             (vec![], RunningResponder::attached())
         } else {
-            let argv = sut::render(&responder.template, &ph).map_err(setup)?;
+            let argv = responder.argv(&ph).map_err(setup)?;
             let proc = RunningResponder::start(&argv, secrets.clone()).map_err(setup)?;
             (argv, proc)
         };

@@ -9,7 +9,7 @@ use super::{bench_world, Percentiles, BENCH_PASS, BENCH_USER, BYPASS_PASS, BYPAS
 use crate::client::{self, ConnectOptions, ConnectOutcome};
 use crate::provision::ServerBinary;
 use crate::server::RunningServer;
-use crate::sut::{self, ResponderSpec, RunningResponder};
+use crate::sut::{ResponderSpec, RunningResponder};
 use callout_world::fixture::{Fixture, ProcessBackend, ServerBackend};
 
 /// Connect latency through the callout and around it.
@@ -57,7 +57,7 @@ impl ConnectRig {
         let ph = fixture
             .placeholders(&server.url())
             .map_err(|e| format!("cannot write the seed files: {e}"))?;
-        let argv = sut::render(&responder.template, &ph)?;
+        let argv = responder.argv(&ph)?;
         let proc = RunningResponder::start(&argv, ph.secrets())?;
         let mut rig = ConnectRig {
             proc,

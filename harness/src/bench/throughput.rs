@@ -14,7 +14,7 @@ use super::{
 use crate::client::{self, Client, ConnectOptions, ConnectOutcome, Event};
 use crate::provision::ServerBinary;
 use crate::server::RunningServer;
-use crate::sut::{self, ResponderSpec, RunningResponder};
+use crate::sut::{ResponderSpec, RunningResponder};
 use crate::wire::{self, FakeServer};
 use callout_world::fixture::{Fixture, ProcessBackend, ServerBackend};
 use callout_world::spec::AuthUser;
@@ -88,7 +88,7 @@ impl WireRig {
         let ph = fixture
             .placeholders(&server.url())
             .map_err(|e| format!("cannot write the seed files: {e}"))?;
-        let argv = sut::render(&responder.template, &ph)?;
+        let argv = responder.argv(&ph)?;
         let login = |user: &str, pass: &str| ConnectOptions {
             user: Some(user.into()),
             pass: Some(pass.into()),

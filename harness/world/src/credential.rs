@@ -1,18 +1,22 @@
 //! Credentials: the logins a CONNECT carries, the identities a wire run uses, and what a
 //! profile declares: fixed credentials, and `cred_cmd`, a command that mints one at run
 //! time (a token from a test identity provider, say). Minting runs the command without a shell,
-//! bounded in time, and never lets its output into an error: it is a secret.
+//! bounded in time and output, in a process group killed as a whole once it exits
+//! ([`crate::oneshot`]), and never lets its output into an error: it is a secret.
 
-use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::client::ConnectOptions;
+use crate::oneshot;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 /// How long a `cred_cmd` may run.
 pub const CRED_CMD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most a `cred_cmd` may print on stdout, in bytes.
+pub const CRED_CMD_MAX_OUTPUT: usize = 64 * 1024;
 
 /// What a `cred_cmd` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,57 +45,38 @@ impl CredCmd {
     /// Runs the command (no shell, at most [`CRED_CMD_TIMEOUT`]) and returns its trimmed
     /// stdout. The error never contains the output, which may hold a secret.
     pub fn mint(&self) -> Result<String, String> {
+        self.mint_within(CRED_CMD_TIMEOUT)
+    }
+
+    /// [`CredCmd::mint`] with another time limit. The command runs in a process group of its
+    /// own, killed as a whole once its main process exits (what it started in the background
+    /// goes too) or at the limit; its credential is what it printed before it exited.
+    pub fn mint_within(&self, limit: Duration) -> Result<String, String> {
         let who = format!("identity {:?}: cred_cmd {:?}", self.identity, self.argv[0]);
-        let mut child = std::process::Command::new(&self.argv[0])
-            .args(&self.argv[1..])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("{who} cannot start: {e}"))?;
-        let mut stdout = child.stdout.take();
-        let mut stderr = child.stderr.take();
-        let out = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            if let Some(o) = stdout.as_mut() {
-                let _ = o.take(64 * 1024).read_to_end(&mut s);
-            }
-            s
-        });
-        let err = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            if let Some(e) = stderr.as_mut() {
-                let _ = e.take(4096).read_to_end(&mut s);
-            }
-            s
-        });
-        let deadline = Instant::now() + CRED_CMD_TIMEOUT;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(st)) => break st,
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!(
-                        "{who} did not finish within {} s",
-                        CRED_CMD_TIMEOUT.as_secs()
-                    ));
-                }
-            }
+        let limits = oneshot::Limits {
+            time: limit,
+            stdout_max: CRED_CMD_MAX_OUTPUT,
+            stderr_keep: 4096,
         };
-        let out = out.join().unwrap_or_default();
-        let err = err.join().unwrap_or_default();
-        if !status.success() {
-            let err = String::from_utf8_lossy(&err);
+        let done = oneshot::run(&self.argv, &limits).map_err(|f| match f {
+            oneshot::Failure::Start(e) => format!("{who} cannot start: {e}"),
+            oneshot::Failure::TimedOut => format!(
+                "{who} did not finish within {} s (the cred_cmd time limit); it and every process it started were killed: make it print the credential and exit sooner",
+                limit.as_secs_f64()
+            ),
+            oneshot::Failure::TooMuchOutput => format!(
+                "{who} printed more than {CRED_CMD_MAX_OUTPUT} bytes (64 KiB), the most a cred_cmd may print: make it print only the credential"
+            ),
+        })?;
+        if !done.status.success() {
+            let err = String::from_utf8_lossy(&done.stderr);
             return Err(format!(
-                "{who} failed ({status}): {}",
+                "{who} failed ({}): {}",
+                done.status,
                 err.lines().last().unwrap_or("").trim()
             ));
         }
-        let text = String::from_utf8(out)
+        let text = String::from_utf8(done.stdout)
             .map_err(|_| format!("{who} printed bytes that are not UTF-8"))?;
         let secret = text.trim();
         if secret.is_empty() || secret.contains(['\n', '\r']) {
@@ -413,6 +398,7 @@ pub fn random_secret() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn cred_cmd_output_is_one_line_and_errors_never_show_it() {
@@ -444,5 +430,116 @@ mod tests {
         assert!(e.contains("cannot start"), "{e}");
         let e = cmd(&["true"]).mint().unwrap_err();
         assert!(e.contains("exactly one line"), "{e}");
+    }
+
+    fn cmd(argv: &[&str]) -> CredCmd {
+        CredCmd {
+            identity: "i".into(),
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            kind: CredKind::Token,
+            alter: false,
+        }
+    }
+
+    /// A file for a command to write its process ids to, in a scratch directory of its own.
+    fn pid_file(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "callout-world-credential-{}-{name}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("pids")
+    }
+
+    /// The process ids a command wrote to `file`, one a line.
+    fn pids(file: &std::path::Path) -> Vec<i32> {
+        let text = std::fs::read_to_string(file).unwrap();
+        let _ = std::fs::remove_dir_all(file.parent().unwrap());
+        text.lines().map(|l| l.trim().parse().unwrap()).collect()
+    }
+
+    /// True while `pid` runs (a zombie nobody reaps does not count).
+    fn running(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rfind(')').map(|i| s[i + 1..].trim_start().to_string()))
+            .is_some_and(|rest| !rest.starts_with('Z') && !rest.starts_with('X'))
+    }
+
+    #[test]
+    fn cred_cmd_whose_child_keeps_stdout_open_returns_at_once_and_leaves_no_process() {
+        let file = pid_file("background");
+        let script = format!(
+            "echo $$ > '{f}'; echo tok; sleep 60 & echo $! >> '{f}'",
+            f = file.display()
+        );
+        let started = Instant::now();
+        let tok = cmd(&["sh", "-c", &script]).mint().unwrap();
+        let took = started.elapsed();
+        assert_eq!(tok, "tok");
+        assert!(took < CRED_CMD_TIMEOUT, "minting took {took:?}");
+        let pids = pids(&file);
+        let (group, background) = (pids[0], pids[1]);
+        assert!(
+            !crate::cleanup::group_alive(group),
+            "group {group} lives on"
+        );
+        assert!(
+            !running(background),
+            "the background sleep {background} lives on"
+        );
+    }
+
+    #[test]
+    fn cred_cmd_that_never_exits_fails_naming_the_limit_and_leaves_no_process() {
+        let limit = Duration::from_secs(1);
+        let started = Instant::now();
+        let e = cmd(&["sleep", "60"]).mint_within(limit).unwrap_err();
+        assert!(e.contains("did not finish within 1 s"), "{e}");
+        assert!(
+            started.elapsed() < CRED_CMD_TIMEOUT,
+            "{:?}",
+            started.elapsed()
+        );
+        // A command whose main process and a background child both outlive the limit.
+        let file = pid_file("never");
+        let script = format!(
+            "echo $$ > '{f}'; sleep 61 & echo $! >> '{f}'; exec sleep 60",
+            f = file.display()
+        );
+        let started = Instant::now();
+        let e = cmd(&["sh", "-c", &script]).mint_within(limit).unwrap_err();
+        assert!(e.contains("within 1 s"), "{e}");
+        assert!(
+            started.elapsed() < CRED_CMD_TIMEOUT,
+            "{:?}",
+            started.elapsed()
+        );
+        let pids = pids(&file);
+        assert!(
+            !crate::cleanup::group_alive(pids[0]),
+            "group {} lives on",
+            pids[0]
+        );
+        assert!(
+            !running(pids[1]),
+            "the background sleep {} lives on",
+            pids[1]
+        );
+    }
+
+    #[test]
+    fn cred_cmd_output_over_the_cap_is_an_error_naming_the_size() {
+        let e = cmd(&["sh", "-c", "head -c 70000 /dev/zero | tr '\\0' s"])
+            .mint()
+            .unwrap_err();
+        assert!(e.contains("more than 65536 bytes"), "{e}");
+        assert!(!e.contains("sss"), "{e}");
+        // Exactly the cap is still a credential.
+        let tok = cmd(&["sh", "-c", "head -c 65536 /dev/zero | tr '\\0' s"])
+            .mint()
+            .unwrap();
+        assert_eq!(tok.len(), CRED_CMD_MAX_OUTPUT);
     }
 }

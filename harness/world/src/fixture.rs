@@ -655,6 +655,8 @@ impl Fixture {
                 .as_ref()
                 .map(|_| self.dir.join("ca.pem").display().to_string())
                 .unwrap_or_default(),
+            // The responder's own ([`crate::sut::ResponderSpec::argv`]).
+            profile_dir: None,
         })
     }
 }

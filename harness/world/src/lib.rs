@@ -12,6 +12,7 @@ pub mod client;
 pub mod container;
 pub mod credential;
 pub mod fixture;
+pub mod oneshot;
 pub mod operator;
 pub mod provision;
 pub mod server;

@@ -17,6 +17,11 @@
 //! | `{creds}` | operator mode: the creds file of the callout account's service user |
 //! | `{signing_keys}` | operator mode: `ACCOUNT_PUB:FILE,…`, each target account's signing key seed in a file named after the account (`APP1.nk`) |
 //! | `{scoped_keys}` | operator mode: the same list for the accounts whose signing key is scoped (its template sets the permissions; the user JWT must carry none); empty when no account has one |
+//! | `{profile_dir}` | a profile's `[responder] cmd` only: the profile file's directory |
+//!
+//! The template is split into words first ([`split_words`]), then each word's placeholders are
+//! replaced in one pass: a value is never split, unquoted or scanned again, so a path with
+//! spaces or braces stays one word as it is.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -45,9 +50,20 @@ pub struct ResponderSpec {
     /// The identities wire requests carry: `None` for the harness's users.json, a profile's
     /// declared identities otherwise ([`crate::credential`]).
     pub identities: Option<std::sync::Arc<crate::credential::Identities>>,
+    /// The value of `{profile_dir}`: the directory of the profile the template comes from.
+    pub profile_dir: Option<PathBuf>,
 }
 
 impl ResponderSpec {
+    /// The command line: the template rendered with `ph` and its own `{profile_dir}`.
+    pub fn argv(&self, ph: &Placeholders) -> Result<Vec<String>, String> {
+        let ph = Placeholders {
+            profile_dir: self.profile_dir.as_ref().map(|d| d.display().to_string()),
+            ..ph.clone()
+        };
+        render(&self.template, &ph)
+    }
+
     /// The reference responder, found next to the harness binary (or `CALLOUT_RESPONDER_BIN`).
     pub fn reference() -> ResponderSpec {
         let bin = find_sibling_binary("callout-responder", "CALLOUT_RESPONDER_BIN");
@@ -55,6 +71,7 @@ impl ResponderSpec {
             name: "reference".into(),
             template: format!("{} {SEED_FLAGS}", shell_quote(&bin.display().to_string())),
             identities: None,
+            profile_dir: None,
         }
     }
 
@@ -68,6 +85,7 @@ impl ResponderSpec {
                 shell_quote(&bin.display().to_string())
             ),
             identities: None,
+            profile_dir: None,
         }
     }
 
@@ -85,6 +103,7 @@ impl ResponderSpec {
             name,
             template: template.to_string(),
             identities: None,
+            profile_dir: None,
         }
     }
 }
@@ -212,26 +231,32 @@ pub struct Placeholders {
     /// `{ca_file}`: the run's CA certificate (PEM), when the server offers TLS, so that a
     /// responder whose client library upgrades to TLS can verify the server; empty otherwise.
     pub ca_file: String,
+    /// `{profile_dir}`: the directory of the profile the template comes from; `None` (an
+    /// unknown placeholder) for a template that does not come from a profile.
+    pub profile_dir: Option<String>,
 }
 
 impl Placeholders {
-    fn pairs(&self) -> [(&'static str, &str); 14] {
-        [
-            ("{url}", &self.url),
-            ("{user}", &self.user),
-            ("{pass}", &self.pass),
-            ("{issuer_seed_file}", &self.issuer_seed_file),
-            ("{issuer_seed}", &self.issuer_seed),
-            ("{issuer_pub}", &self.issuer_pub),
-            ("{xkey_seed_file}", &self.xkey_seed_file),
-            ("{xkey_seed}", &self.xkey_seed),
-            ("{xkey_pub}", &self.xkey_pub),
-            ("{users}", &self.users),
-            ("{creds}", &self.creds),
-            ("{signing_keys}", &self.signing_keys),
-            ("{scoped_keys}", &self.scoped_keys),
-            ("{ca_file}", &self.ca_file),
-        ]
+    /// The value of placeholder `name` (with its braces).
+    fn value(&self, name: &str) -> Option<&str> {
+        Some(match name {
+            "{url}" => &self.url,
+            "{user}" => &self.user,
+            "{pass}" => &self.pass,
+            "{issuer_seed_file}" => &self.issuer_seed_file,
+            "{issuer_seed}" => &self.issuer_seed,
+            "{issuer_pub}" => &self.issuer_pub,
+            "{xkey_seed_file}" => &self.xkey_seed_file,
+            "{xkey_seed}" => &self.xkey_seed,
+            "{xkey_pub}" => &self.xkey_pub,
+            "{users}" => &self.users,
+            "{creds}" => &self.creds,
+            "{signing_keys}" => &self.signing_keys,
+            "{scoped_keys}" => &self.scoped_keys,
+            "{ca_file}" => &self.ca_file,
+            "{profile_dir}" => return self.profile_dir.as_deref(),
+            _ => return None,
+        })
     }
 
     /// The secret values, for redaction.
@@ -244,27 +269,54 @@ impl Placeholders {
     }
 }
 
-/// Renders a template into argv. Unknown `{name}` placeholders are an error.
+/// Renders a template into argv: splits it into words, then replaces each word's placeholders
+/// in one pass ([`substitute`]). Unknown `{name}` placeholders are an error.
 pub fn render(template: &str, p: &Placeholders) -> Result<Vec<String>, String> {
-    let words = split_words(template)?;
-    words
-        .into_iter()
+    split_words(template)?
+        .iter()
         .map(|w| {
-            let mut out = w.clone();
-            for (k, v) in p.pairs() {
-                out = out.replace(k, v);
+            let (out, unknown) = substitute(w, |name| p.value(name));
+            match unknown {
+                None => Ok(out),
+                Some(name) => Err(format!("unknown placeholder {name} in the responder command; known: {{url}} {{user}} {{pass}} {{issuer_seed}} {{issuer_seed_file}} {{issuer_pub}} {{xkey_seed}} {{xkey_seed_file}} {{xkey_pub}} {{users}} {{creds}} {{signing_keys}} {{scoped_keys}} {{ca_file}}, and in a profile {{profile_dir}}")),
             }
-            if let Some(start) = out.find('{') {
-                if let Some(len) = out[start..].find('}') {
-                    let name = &out[start..start + len + 1];
-                    if name.len() > 2 && name[1..name.len() - 1].chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-                        return Err(format!("unknown placeholder {name} in the responder command; known: {{url}} {{user}} {{pass}} {{issuer_seed}} {{issuer_seed_file}} {{issuer_pub}} {{xkey_seed}} {{xkey_seed_file}} {{xkey_pub}} {{users}} {{creds}} {{signing_keys}} {{scoped_keys}} {{ca_file}}"));
-                    }
-                }
-            }
-            Ok(out)
         })
         .collect()
+}
+
+/// `word` with every `{name}` (lower-case letters and `_`) that `value` knows replaced, in one
+/// pass from left to right: text a value brings in is never scanned again. Returns the first
+/// `{name}` that `value` does not know, if any (left in place).
+pub fn substitute<'a>(
+    word: &str,
+    value: impl Fn(&str) -> Option<&'a str>,
+) -> (String, Option<String>) {
+    let mut out = String::with_capacity(word.len());
+    let mut unknown = None;
+    let mut rest = word;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let at = &rest[open..];
+        let len = at[1..]
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(at.len() - 1);
+        if len == 0 || !at[1 + len..].starts_with('}') {
+            out.push('{');
+            rest = &at[1..];
+            continue;
+        }
+        let name = &at[..len + 2];
+        match value(name) {
+            Some(v) => out.push_str(v),
+            None => {
+                unknown.get_or_insert_with(|| name.to_string());
+                out.push_str(name);
+            }
+        }
+        rest = &at[len + 2..];
+    }
+    out.push_str(rest);
+    (out, unknown)
 }
 
 /// A running responder: the process group of the command (a wrapper script and the responder
@@ -680,6 +732,42 @@ mod tests {
         assert_eq!(
             ResponderSpec::command("/opt/bin/my-resp -x").name,
             "my-resp"
+        );
+    }
+
+    #[test]
+    fn a_value_is_put_in_once_and_never_expanded_again() {
+        // Values that hold placeholders, braces and spaces stay as they are.
+        let p = Placeholders {
+            url: "nats://h:1/{pass}{bogus}".into(),
+            pass: "the-pass-9Zq".into(),
+            profile_dir: Some("/tmp/a {pass} b{bogus}".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            render(
+                "r -u {url} -k {profile_dir}/k \"{profile_dir}/u.json\" -p {pass}",
+                &p
+            )
+            .unwrap(),
+            [
+                "r",
+                "-u",
+                "nats://h:1/{pass}{bogus}",
+                "-k",
+                "/tmp/a {pass} b{bogus}/k",
+                "/tmp/a {pass} b{bogus}/u.json",
+                "-p",
+                "the-pass-9Zq",
+            ]
+        );
+        // {profile_dir} is known only where there is a profile.
+        let e = render("r {profile_dir}/k", &Placeholders::default()).unwrap_err();
+        assert!(e.contains("unknown placeholder {profile_dir}"), "{e}");
+        // Braces that are not a placeholder pass through.
+        assert_eq!(
+            substitute("{\"a\":{url}}{}{X}", |n| (n == "{url}").then_some("u")),
+            ("{\"a\":u}{}{X}".to_string(), None)
         );
     }
 

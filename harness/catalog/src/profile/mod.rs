@@ -15,7 +15,8 @@
 //! name = "token-responder"            # the report column (default: the file's stem)
 //!
 //! [responder]
-//! # the --responder-cmd placeholders, plus {profile_dir} (this file's directory)
+//! # the --responder-cmd placeholders, plus {profile_dir} (this file's directory, put in after
+//! # the command is split into words: one word part as it is, spaces and braces included)
 //! cmd = "target/debug/token-responder -nats.url {url} -nats.user {user} -nats.pass {pass} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed} -hmac.key {profile_dir}/demo.key"
 //! sealing = true                      # it opens sealed (xkey) requests (default true)
 //!
@@ -43,7 +44,7 @@
 //!
 //! A credential is `user` + `pass`, `token`, `nkey_seed` (a user seed that signs the nonce),
 //! `cert_cn` (a certificate the run's CA issues for that common name), or `cred_cmd` (run without a shell before every
-//! use; its trimmed stdout is the secret). Every mistake is an error naming the file, the line
+//! use; its trimmed stdout is the secret; `{profile_dir}` is its only placeholder). Every mistake is an error naming the file, the line
 //! and the fix.
 
 mod cases;
@@ -198,12 +199,14 @@ struct RawIdentity {
     expires_in: Option<f64>,
 }
 
-/// `s` with `{profile_dir}` replaced by `dir`, quoted for [`sut::split_words`].
-fn with_profile_dir(s: &str, dir: &Path) -> String {
-    s.replace(
-        "{profile_dir}",
-        &sut::shell_quote(&dir.display().to_string()),
-    )
+/// `word` (of a command already split into words) with `{profile_dir}` replaced by `dir`, in
+/// one pass: the directory's name is never split, unquoted or scanned for placeholders.
+fn with_profile_dir(word: &str, dir: &Path) -> String {
+    let dir = dir.display().to_string();
+    sut::substitute(word, |name| {
+        (name == "{profile_dir}").then_some(dir.as_str())
+    })
+    .0
 }
 
 /// Reads and checks a profile.
@@ -316,6 +319,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
             name,
             template: cmd,
             identities: Some(Arc::new(ids)),
+            profile_dir: Some(dir.clone()),
         },
         identities,
         scenario,
@@ -361,8 +365,9 @@ fn attach(src: &Source, r: &RawResponder, has_keys: bool) -> Result<Option<Attac
     }
 }
 
-/// The responder's command with `{profile_dir}` filled in and its placeholders checked, or
-/// what the report shows for a running responder (`attached`).
+/// The responder's command template with its placeholders checked (`{profile_dir}` is filled in
+/// with the rest when the responder starts, [`ResponderSpec::argv`]), or what the report shows
+/// for a running responder (`attached`).
 fn responder_cmd(
     src: &Source,
     r: &RawResponder,
@@ -370,7 +375,7 @@ fn responder_cmd(
     attached: bool,
 ) -> Result<String, ScenarioError> {
     let cmd = match (&r.cmd, &r.url) {
-        (Some(c), _) => with_profile_dir(c, dir),
+        (Some(c), _) => c.clone(),
         (None, Some(url)) => format!("(already running, connects to {url})"),
         (None, None) => String::new(),
     };
@@ -382,8 +387,11 @@ fn responder_cmd(
             Err(e) => return Err(src.err(cline, format!("[responder] cmd: {e}"))),
         }
         // Typos in placeholders are found now, not when the first phase starts.
-        sut::render(&cmd, &sut::Placeholders::default())
-            .map_err(|e| src.err(cline, format!("[responder] cmd: {e}")))?;
+        let ph = sut::Placeholders {
+            profile_dir: Some(dir.display().to_string()),
+            ..Default::default()
+        };
+        sut::render(&cmd, &ph).map_err(|e| src.err(cline, format!("[responder] cmd: {e}")))?;
     }
     Ok(cmd)
 }
@@ -502,8 +510,11 @@ fn cred_cmd(ri: &RawIdentity, dir: &Path) -> Result<Option<CredCmd>, String> {
         }
         return Ok(None);
     };
-    let c = with_profile_dir(c, dir);
-    let argv = sut::split_words(&c).map_err(|m| format!("cred_cmd: {m}"))?;
+    let argv: Vec<String> = sut::split_words(c)
+        .map_err(|m| format!("cred_cmd: {m}"))?
+        .iter()
+        .map(|w| with_profile_dir(w, dir))
+        .collect();
     if argv.is_empty() {
         return Err("cred_cmd is empty".into());
     }

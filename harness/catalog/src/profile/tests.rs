@@ -38,11 +38,8 @@ fn parse_str(text: &str) -> Result<Profile, ScenarioError> {
 fn identities_make_one_case_each_then_the_unknown_credentials() {
     let p = parse_str(BASE).unwrap();
     assert_eq!(p.responder.name, "prof");
-    assert!(
-        p.responder.template.contains("-key /p/k"),
-        "{}",
-        p.responder.template
-    );
+    let argv = p.responder.argv(&sut::Placeholders::default()).unwrap();
+    assert_eq!(argv.last().map(String::as_str), Some("/p/k"), "{argv:?}");
     let titles: Vec<&str> = p.scenario.cases.iter().map(|c| c.title.as_str()).collect();
     assert_eq!(
         titles,
@@ -259,4 +256,64 @@ fn mistakes_name_the_line_and_the_fix() {
     let e = parse_str("[responder]\ncmd = \"x\"\nsealng = true\n").unwrap_err();
     assert!(e.message.contains("unknown field `sealng`"), "{e}");
     assert_eq!(e.line, 3);
+}
+
+/// A scratch directory named `name` (created empty) under one of this process's own.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("callout-catalog-profile-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_profile_dir_with_spaces_and_braces_is_one_word_and_never_expanded() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch_dir("a {pass} b{bogus}");
+    let script = dir.join("x.sh");
+    std::fs::write(&script, "#!/bin/sh\necho \"tok-from-x $#\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let profile = dir.join("profile.toml");
+    std::fs::write(
+        &profile,
+        r#"
+[responder]
+cmd = "{profile_dir}/resp.sh -url {url} -pass {pass} -users \"{profile_dir}/users.json\""
+
+[[identity]]
+name = "a"
+cred_cmd = "{profile_dir}/x.sh"
+expect = "admitted"
+account = "APP"
+"#,
+    )
+    .unwrap();
+    let p = load(&profile).unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.display().to_string();
+    // The cred_cmd runs the file in that directory, as one word, with no arguments.
+    let cmd = p.identities[0].credential.cmd.clone().unwrap();
+    assert_eq!(cmd.argv, [format!("{d}/x.sh")]);
+    assert_eq!(cmd.mint().unwrap(), "tok-from-x 0");
+    // The responder's command: the directory as it is, the password only where {pass} is.
+    let ph = sut::Placeholders {
+        url: "nats://127.0.0.1:1".into(),
+        pass: "the-pass-9Zq".into(),
+        ..Default::default()
+    };
+    let argv = p.responder.argv(&ph).unwrap();
+    assert_eq!(
+        argv,
+        [
+            format!("{d}/resp.sh"),
+            "-url".into(),
+            "nats://127.0.0.1:1".into(),
+            "-pass".into(),
+            "the-pass-9Zq".into(),
+            "-users".into(),
+            format!("{d}/users.json"),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
 }

@@ -18,7 +18,7 @@ use crate::fixture::{Fixture, ServerBackend};
 use crate::provision::ServerBinary;
 use crate::server::{ClusterConf, LeafRemote, RunningServer, ServerConf};
 use crate::spec::{ResponderOn, WorldSpec};
-use crate::sut::{self, ResponderSpec, RunningResponder};
+use crate::sut::{ResponderSpec, RunningResponder};
 
 /// One server of the world.
 pub struct Node {
@@ -270,7 +270,7 @@ impl<'a> World<'a> {
                 .fixture
                 .placeholders(&url)
                 .map_err(|e| format!("cannot write seed files: {e}"))?;
-            let argv = sut::render(&self.responder.template, &ph)?;
+            let argv = self.responder.argv(&ph)?;
             RunningResponder::start(&argv, ph.secrets())?
         };
         self.instances[j].proc = Some(proc);
