@@ -569,3 +569,56 @@ fn operator_mode_judges_the_response_and_seal_groups() {
         .iter()
         .all(|r| r.id != "wire.resp.3" && r.id != "wire.resp.8"));
 }
+
+/// The Node fixture responder (`tests/fixtures/node-responder`), installed with `npm ci` into
+/// `target/node-responder`: `node service.mjs FLAGS`.
+fn node_responder() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join("tests/fixtures/node-responder");
+    let dir = root.join("../target/node-responder");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["package.json", "package-lock.json", "service.mjs"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let npm = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir)
+        .status()
+        .expect(
+            "npm (Node.js 20 and npm come with the machine; Debian: apt-get install nodejs npm)",
+        );
+    assert!(npm.success(), "npm ci in {} failed", dir.display());
+    format!(
+        "node {} {SEED_FLAGS} -nats.ca {{ca_file}} -nats.cert {{cert_file}} -nats.key {{key_file}}",
+        dir.join("service.mjs").display()
+    )
+}
+
+/// Issue 25, family 12: a responder on the official Node client, whose client library starts
+/// TLS whenever the server offers it, runs the TLS file with the run's CA and a client
+/// certificate (`{ca_file}`, `{cert_file}`, `{key_file}`) and gets the reference's verdicts;
+/// so do its other JSON and JWT libraries on the account, response, seal and hostile cases.
+#[test]
+fn a_responder_on_the_official_node_client_gets_the_references_verdicts() {
+    let filters = [
+        "e2e.tls",
+        "e2e.acct",
+        "wire.resp",
+        "wire.seal",
+        "wire.hostile",
+    ];
+    let runs = run_some(vec![seed(&responder()), node_responder()], &filters, 2);
+    assert!(
+        runs[1]
+            .results
+            .iter()
+            .any(|r| r.id == "e2e.tls.1" && r.verdict == Verdict::Pass),
+        "the Node responder connects over TLS and admits a certificate user"
+    );
+    assert_eq!(
+        differences(&runs[0], &runs[1]),
+        vec![],
+        "{}",
+        runs[1].command
+    );
+}

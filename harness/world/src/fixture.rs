@@ -342,8 +342,16 @@ fn tls_material(dir: &Path) -> std::io::Result<(Arc<crate::tls::TestCa>, server:
     server::write_private(&files.cert, &server_cert.cert_pem)?;
     server::write_private(&files.key, &server_cert.key_pem)?;
     server::write_private(&files.ca, &ca.cert_pem)?;
+    // The responder's client certificate ({cert_file}, {key_file}): a client library that
+    // upgrades to TLS whenever the server offers it must present one (`verify: true`).
+    let responder = ca.client(RESPONDER_CERT_CN).map_err(cert_error)?;
+    server::write_private(&dir.join("responder-cert.pem"), &responder.cert_pem)?;
+    server::write_private(&dir.join("responder-key.pem"), &responder.key_pem)?;
     Ok((Arc::new(ca), files))
 }
+
+/// The common name of the responder's client certificate (no users.json subject has it).
+pub const RESPONDER_CERT_CN: &str = "callout-conformance-responder";
 
 /// A client certificate for each `cert = true` user, whose subject users.json holds as
 /// cert_subject.
@@ -654,6 +662,16 @@ impl Fixture {
                 .ca
                 .as_ref()
                 .map(|_| self.dir.join("ca.pem").display().to_string())
+                .unwrap_or_default(),
+            cert_file: self
+                .ca
+                .as_ref()
+                .map(|_| self.dir.join("responder-cert.pem").display().to_string())
+                .unwrap_or_default(),
+            key_file: self
+                .ca
+                .as_ref()
+                .map(|_| self.dir.join("responder-key.pem").display().to_string())
                 .unwrap_or_default(),
             // The responder's own ([`crate::sut::ResponderSpec::argv`]).
             profile_dir: None,

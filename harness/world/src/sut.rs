@@ -231,6 +231,13 @@ pub struct Placeholders {
     /// `{ca_file}`: the run's CA certificate (PEM), when the server offers TLS, so that a
     /// responder whose client library upgrades to TLS can verify the server; empty otherwise.
     pub ca_file: String,
+    /// `{cert_file}` and `{key_file}`: a client certificate (PEM) and its key, issued by that
+    /// CA for the responder, when the server offers TLS: the server verifies the certificate
+    /// of every client that starts TLS (`verify: true`), and some client libraries (the
+    /// official Node client) start TLS whenever the server offers it. Empty otherwise.
+    pub cert_file: String,
+    /// See `cert_file`.
+    pub key_file: String,
     /// `{profile_dir}`: the directory of the profile the template comes from; `None` (an
     /// unknown placeholder) for a template that does not come from a profile.
     pub profile_dir: Option<String>,
@@ -254,6 +261,8 @@ impl Placeholders {
             "{signing_keys}" => &self.signing_keys,
             "{scoped_keys}" => &self.scoped_keys,
             "{ca_file}" => &self.ca_file,
+            "{cert_file}" => &self.cert_file,
+            "{key_file}" => &self.key_file,
             "{profile_dir}" => return self.profile_dir.as_deref(),
             _ => return None,
         })
@@ -278,7 +287,7 @@ pub fn render(template: &str, p: &Placeholders) -> Result<Vec<String>, String> {
             let (out, unknown) = substitute(w, |name| p.value(name));
             match unknown {
                 None => Ok(out),
-                Some(name) => Err(format!("unknown placeholder {name} in the responder command; known: {{url}} {{user}} {{pass}} {{issuer_seed}} {{issuer_seed_file}} {{issuer_pub}} {{xkey_seed}} {{xkey_seed_file}} {{xkey_pub}} {{users}} {{creds}} {{signing_keys}} {{scoped_keys}} {{ca_file}}, and in a profile {{profile_dir}}")),
+                Some(name) => Err(format!("unknown placeholder {name} in the responder command; known: {{url}} {{user}} {{pass}} {{issuer_seed}} {{issuer_seed_file}} {{issuer_pub}} {{xkey_seed}} {{xkey_seed_file}} {{xkey_pub}} {{users}} {{creds}} {{signing_keys}} {{scoped_keys}} {{ca_file}} {{cert_file}} {{key_file}}, and in a profile {{profile_dir}}")),
             }
         })
         .collect()
