@@ -160,6 +160,52 @@ fn the_reference_with_users_of_its_own_passes_its_profile_strictly() {
     assert!(!results
         .iter()
         .any(|r| r.0.starts_with("e2e.") && !r.0.starts_with("e2e.profile.")));
+    // `list --profile` lists exactly the cases the run judged, and `--left-out` the ones it
+    // skipped, each with its reason.
+    let listed = Command::new(HARNESS)
+        .args(["list", "--left-out", "--profile"])
+        .arg(dir.path().join("profile.toml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let (judged, left) = text.split_once("\nleft out (").expect("a left-out section");
+    let ids = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|w| w.starts_with("e2e.") || w.starts_with("wire."))
+            .map(String::from)
+            .collect()
+    };
+    let ran: Vec<String> = results
+        .iter()
+        .filter(|r| r.1 != "skipped")
+        .map(|r| r.0.clone())
+        .collect();
+    let skipped: Vec<String> = results
+        .iter()
+        .filter(|r| r.1 == "skipped")
+        .map(|r| r.0.clone())
+        .collect();
+    // The same cases (a run orders the wire cases by phase).
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(ids(judged)), sorted(ran), "{text}");
+    // Left out: the skipped ones, and the operator-mode cases a profile never runs.
+    let (operator, rest): (Vec<String>, Vec<String>) = ids(left)
+        .into_iter()
+        .partition(|id| id.starts_with("wire.op."));
+    assert_eq!(sorted(rest), sorted(skipped), "{text}");
+    assert_eq!(operator.len(), 11, "{text}");
+    assert!(
+        left.contains("-> operator mode only (run --mode operator)"),
+        "{text}"
+    );
+    assert!(
+        left.contains("-> skipped: needs the harness's users.json"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -144,6 +144,13 @@ pub struct ListArgs {
     /// List the cases a profile's responder is judged by (see run --profile)
     #[arg(long, value_name = "FILE", value_parser = path, conflicts_with = "scenarios")]
     pub profile: Option<PathBuf>,
+    /// List the cases run --mode operator judges (as run, config by default)
+    #[arg(long, value_name = "config|operator", default_value = "config", value_parser = ["config", "operator"], hide_possible_values = true, conflicts_with = "profile")]
+    pub mode: String,
+    /// Also list the selected cases the run would leave out, each with the reason (the other
+    /// mode's cases; for a profile, those its identities cannot carry)
+    #[arg(long)]
+    pub left_out: bool,
 }
 
 /// The options of `matrix`: every option of `run`, and where the comparison goes.
@@ -245,6 +252,8 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
             filters: l.filters,
             scenarios: l.scenarios,
             profile: l.profile,
+            mode: Mode::parse(&l.mode).unwrap_or_default(),
+            left_out: l.left_out,
             responders: vec![],
             versions: vec![],
             ready_timeout: runner::DEFAULT_READY_TIMEOUT,
@@ -319,6 +328,7 @@ fn catalog(
         from: vec![],
         baseline: r.baseline,
         write_baseline: r.write_baseline,
+        left_out: false,
     })
 }
 

@@ -6,6 +6,9 @@
 //! `args` defines the command line (clap); this file runs the subcommands.
 
 mod args;
+mod listing;
+
+pub use listing::list;
 
 pub use args::{completions, parse, Cli, Command};
 
@@ -74,6 +77,8 @@ pub struct Args {
     pub baseline: Option<PathBuf>,
     /// `--write-baseline`: where this run's failures go, as a baseline.
     pub write_baseline: Option<PathBuf>,
+    /// `list --left-out`: also the selected cases the run would not judge, and why.
+    pub left_out: bool,
 }
 
 /// The subcommands that run or list the catalog.
@@ -206,7 +211,7 @@ fn catalog_main(a: &mut Args) -> Result<i32, String> {
     };
     match a.command {
         CatalogCommand::List => {
-            print!("{}", list(&scenarios, &opts));
+            print!("{}", list_of(a, &scenarios, &opts, a.left_out));
             Ok(0)
         }
         _ if a.dry_run => {
@@ -313,7 +318,13 @@ fn dry_run(
     if let Some(b) = baseline {
         println!("  baseline {}: {} entry(ies)", b.path().display(), b.len());
     }
-    print!("{}", list(scenarios, opts));
+    print!("{}", list_of(a, scenarios, opts, false));
+}
+
+/// [`list`] with the mode and the profile identities of `a`.
+fn list_of(a: &Args, scenarios: &[Scenario], opts: &RunOptions, left_out: bool) -> String {
+    let ids = a.responders.first().and_then(|r| r.identities.as_deref());
+    list(scenarios, opts, a.mode, ids, left_out)
 }
 
 /// `run` and `matrix`: everything that can fail before the first case does (the report
@@ -431,36 +442,6 @@ fn read_reports(paths: &[PathBuf]) -> Result<Report, String> {
         all.runs.extend(r.runs);
     }
     Ok(all)
-}
-
-/// The `list` text: one line per selected case.
-pub fn list(scenarios: &[Scenario], opts: &RunOptions) -> String {
-    let mut out = String::new();
-    let mut n = 0;
-    for s in scenarios {
-        for c in s.cases.iter().filter(|c| opts.selects(c)) {
-            n += 1;
-            out.push_str(&format!(
-                "{:<22} {:<6} {}  [{}]\n",
-                c.id,
-                c.level.label(),
-                c.title,
-                c.cite
-            ));
-        }
-    }
-    for c in wire_selected(opts) {
-        n += 1;
-        out.push_str(&format!(
-            "{:<22} {:<6} {}  [{}]\n",
-            c.id,
-            c.level.label(),
-            c.title,
-            c.cite
-        ));
-    }
-    out.push_str(&format!("{n} case(s)\n"));
-    out
 }
 
 /// The filters that select no case, e2e or wire.
