@@ -98,6 +98,7 @@ const FLAGS: &[(&str, &str, Option<&str>)] = &[
     ("--profile", "run", Some("PROFILE")),
     ("--output", "matrix", Some("c.md")),
     ("--from", "matrix", Some("r.json")),
+    ("--left-out", "list", None),
     ("--max-bytes", "summary", Some("2048")),
     ("--connects", "bench", Some("10")),
     ("--requests", "bench", Some("100")),
