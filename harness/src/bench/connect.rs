@@ -11,6 +11,7 @@ use crate::provision::ServerBinary;
 use crate::server::RunningServer;
 use crate::sut::{ResponderSpec, RunningResponder};
 use callout_world::fixture::{Fixture, ProcessBackend, ServerBackend};
+use callout_world::procstat;
 
 /// Connect latency through the callout and around it.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -23,6 +24,11 @@ pub struct ConnectResult {
     pub added_p50_us: f64,
     /// Connects that were not admitted (each one is an error in the responder or the set-up).
     pub failures: usize,
+    /// CPU time (user + system) of the responder's process group per connect through the
+    /// callout, microseconds (`/proc`; the bypass connects never reach it).
+    pub responder_cpu_us_per_auth: Option<f64>,
+    /// Peak resident memory of the responder's process group, KiB (`VmHWM`).
+    pub responder_peak_rss_kib: Option<u64>,
 }
 
 /// Which way a connect goes.
@@ -114,6 +120,8 @@ impl ConnectRig {
         }
         let (mut callout, mut bypass, mut failures) =
             (Vec::with_capacity(n), Vec::with_capacity(n), 0);
+        let group = [self.proc.pid() as i32];
+        let usage0 = procstat::groups_usage(&group);
         for _ in 0..n {
             match self.connect(Route::Callout).await {
                 Ok(d) => callout.push(d),
@@ -124,6 +132,9 @@ impl ConnectRig {
                 Err(_) => failures += 1,
             }
         }
+        let usage1 = procstat::groups_usage(&group);
+        let responder_cpu_us_per_auth =
+            super::throughput::cpu_per_auth(usage0, usage1, callout.len());
         let callout = Percentiles::of(&mut callout);
         let bypass = Percentiles::of(&mut bypass);
         ConnectResult {
@@ -131,6 +142,8 @@ impl ConnectRig {
             callout,
             bypass,
             failures,
+            responder_cpu_us_per_auth,
+            responder_peak_rss_kib: usage1.map(|u| u.peak_rss_kib),
         }
     }
 

@@ -14,6 +14,17 @@ pub fn fmt_us(us: f64) -> String {
     }
 }
 
+/// A measured cost, or `-` when there is none (no `/proc`).
+fn opt_us(us: Option<f64>) -> String {
+    us.map(fmt_us).unwrap_or_else(|| "-".into())
+}
+
+/// Memory in MiB, or `-`.
+fn opt_kib(kib: Option<u64>) -> String {
+    kib.map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+        .unwrap_or_else(|| "-".into())
+}
+
 /// The terminal table.
 pub fn terminal(report: &BenchReport) -> String {
     let mut out = String::new();
@@ -55,14 +66,21 @@ pub fn terminal(report: &BenchReport) -> String {
                 "added latency (callout p50 - bypass p50)",
                 fmt_us(c.added_p50_us)
             );
+            let _ = writeln!(
+                out,
+                "  {:<42} {:>10}   peak RSS {}",
+                "responder CPU per connect (user + system)",
+                opt_us(c.responder_cpu_us_per_auth),
+                opt_kib(c.responder_peak_rss_kib)
+            );
         }
         if !run.wire.is_empty() {
             let _ = writeln!(out, "\nthroughput, harness playing the server ({} requests per row, prepared before the clock)", run.wire[0].requests);
-            let _ = writeln!(out, "  instances  in flight    auths/s        p50        p90        p99        max  answered  dup  admitted");
+            let _ = writeln!(out, "  instances  in flight    auths/s        p50        p90        p99        max  answered  dup  admitted   CPU/auth   peak RSS");
             for p in &run.wire {
                 let _ = writeln!(
                     out,
-                    "  {:>9}  {:>9}  {:>9.0}  {:>9} {:>10} {:>10} {:>10}  {:>8}  {:>3}  {:>4}/{}",
+                    "  {:>9}  {:>9}  {:>9.0}  {:>9} {:>10} {:>10} {:>10}  {:>8}  {:>3}  {:>4}/{:<3} {:>9} {:>10}",
                     p.instances,
                     p.inflight,
                     p.auths_per_sec,
@@ -73,8 +91,13 @@ pub fn terminal(report: &BenchReport) -> String {
                     p.answered,
                     p.duplicate_replies,
                     p.admitted,
-                    p.judged
+                    p.judged,
+                    opt_us(p.responder_cpu_us_per_auth),
+                    opt_kib(p.responder_peak_rss_kib)
                 );
+                if let Some(why) = &p.stopped {
+                    let _ = writeln!(out, "  {:>9}  ^ {why}", "");
+                }
             }
         }
         for e in &run.errors {

@@ -17,6 +17,7 @@ use crate::server::RunningServer;
 use crate::sut::{ResponderSpec, RunningResponder};
 use crate::wire::{self, FakeServer};
 use callout_world::fixture::{Fixture, ProcessBackend, ServerBackend};
+use callout_world::procstat;
 use callout_world::spec::AuthUser;
 
 /// Replies of each throughput point fully decoded and judged, after the clock stops.
@@ -47,6 +48,14 @@ pub struct WirePoint {
     pub judged: usize,
     /// See `judged`.
     pub admitted: usize,
+    /// CPU time (user + system) the responder's process groups spent on this point, per
+    /// answered request, microseconds (`/proc`, good to 10 ms over the point; `None` without
+    /// `/proc` or without an answer).
+    pub responder_cpu_us_per_auth: Option<f64>,
+    /// Peak resident memory of the responder's process groups so far, KiB (`VmHWM`).
+    pub responder_peak_rss_kib: Option<u64>,
+    /// Why the point stopped before every request was answered; `None` when all were.
+    pub stopped: Option<String>,
 }
 
 /// A server without callout, the responder's instances, and the harness playing the server.
@@ -265,9 +274,12 @@ impl WireRig {
         let (mut answered, mut duplicates, mut outstanding, mut next) =
             (0usize, 0usize, 0usize, 0usize);
         let mut buf = Vec::new();
+        let groups: Vec<i32> = self.procs.iter().map(|p| p.pid() as i32).collect();
+        let usage0 = procstat::groups_usage(&groups);
         let t0 = Instant::now();
         let deadline = t0 + POINT_DEADLINE;
         let mut last_answer = t0;
+        let mut stopped = None;
         loop {
             buf.clear();
             let now = Instant::now();
@@ -278,6 +290,7 @@ impl WireRig {
                 outstanding += 1;
             }
             if !buf.is_empty() && !self.client.send_raw(&buf).await {
+                stopped = Some("the harness could not publish: its connection failed".into());
                 break;
             }
             if answered == requests {
@@ -285,6 +298,10 @@ impl WireRig {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             let Some(first) = self.client.next_event(left).await else {
+                stopped = Some(format!(
+                    "stopped at the {} s limit of a row: {answered} of {requests} answered, {next} sent",
+                    POINT_DEADLINE.as_secs()
+                ));
                 break;
             };
             let mut events = vec![first];
@@ -322,10 +339,14 @@ impl WireRig {
                 }
             }
             if closed {
+                stopped = Some(format!(
+                    "the server closed the harness's connection: {answered} of {requests} answered"
+                ));
                 break;
             }
         }
         let seconds = last_answer.duration_since(t0).as_secs_f64();
+        let usage1 = procstat::groups_usage(&groups);
         // Late duplicates of the last requests (another instance answering them too).
         tokio::time::sleep(Duration::from_millis(20)).await;
         self.client.flush(Duration::from_secs(3)).await;
@@ -354,6 +375,9 @@ impl WireRig {
             latency: Percentiles::of(&mut latencies),
             judged: sample.len(),
             admitted,
+            responder_cpu_us_per_auth: cpu_per_auth(usage0, usage1, answered),
+            responder_peak_rss_kib: usage1.map(|u| u.peak_rss_kib),
+            stopped,
         }
     }
 
@@ -369,6 +393,16 @@ impl WireRig {
         self.server.stop();
         tail
     }
+}
+
+/// The CPU time between two readings per answer, microseconds.
+pub fn cpu_per_auth(
+    before: Option<procstat::GroupUsage>,
+    after: Option<procstat::GroupUsage>,
+    answered: usize,
+) -> Option<f64> {
+    let (b, a) = (before?, after?);
+    (answered > 0).then(|| a.cpu.saturating_sub(b.cpu).as_secs_f64() * 1e6 / answered as f64)
 }
 
 fn admitted(o: Result<ConnectOutcome, client::ClientError>) -> Result<Client, String> {

@@ -8,7 +8,8 @@
 //!   the hang timeout (the batch is saved);
 //! - **wrong admissions**: a user JWT for an input the [`oracle`] rules out, graded by the
 //!   rule's level (MUST → FAIL, SHOULD → NON-STRICT, FAIL with `--strict`); the input is saved;
-//! - **memory growth**: the responder's RSS (`/proc/PID/status` `VmRSS`), sampled after every
+//! - **memory growth**: the responder's RSS (`/proc/PID/status` `VmRSS`, summed over its process
+//!   group, so a wrapper that does not `exec` is measured with its child), sampled after every
 //!   batch: the lowest of the last quarter of the samples against the highest of the first
 //!   quarter; more than doubled *and* more than 64 MiB larger is a finding. The buffers a
 //!   responder grows for a batch of inputs up to 1 MiB each in flight are there early and stay
@@ -158,12 +159,12 @@ pub struct FuzzReport {
     pub runs: Vec<FuzzRun>,
 }
 
-/// Resident set size of `pid` in KiB, from `/proc` (Linux only; `None` elsewhere).
+/// Resident set size of the responder's process group (its PID is the group id) in KiB,
+/// summed over every member: a responder started through a wrapper that does not `exec` is
+/// the wrapper and its child, and the child's memory is what grows (`/proc`; `None`
+/// elsewhere).
 pub fn rss_kib(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    callout_world::procstat::group_usage(pid as i32).map(|u| u.rss_kib)
 }
 
 /// The RSS a phase is judged by: the highest of the first quarter of `samples` (the buffers a

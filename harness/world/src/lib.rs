@@ -14,6 +14,7 @@ pub mod credential;
 pub mod fixture;
 pub mod oneshot;
 pub mod operator;
+pub mod procstat;
 pub mod provision;
 pub mod server;
 pub mod spec;
