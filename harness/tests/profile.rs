@@ -639,3 +639,104 @@ fn the_wire_phases_wait_the_profiles_authorization_timeout() {
     );
     assert_eq!(verdict(&results, "wire.resp.1"), "pass", "{stdout}");
 }
+
+/// Issue 23, items 6 and 9: a profile's mistakes are set-up errors (exit 2) that name the
+/// profile and the fix, never a FAIL of the responder; and no error shows a secret: a seed
+/// where a public key belongs, a password in the responder's url, a token a broken cred_cmd
+/// echoed to stderr.
+#[test]
+fn profile_mistakes_are_set_up_errors_that_show_no_secret() {
+    use callout_codec::{CurveSecret, KeyKind, Signer};
+    let responder = workspace_bin("callout-responder").display().to_string();
+    let (issuer, other, xkey) = (
+        Signer::generate(KeyKind::Account),
+        Signer::generate(KeyKind::Account),
+        CurveSecret::generate(),
+    );
+    let keys = |declared: &str, x: &str| {
+        let (declared, x) = (declared.to_string(), x.to_string());
+        let seed = issuer.seed();
+        let xseed = xkey.seed();
+        move |t: String| {
+            t.replace(
+                "-issuer.seed {issuer_seed}",
+                &format!("-issuer.seed {seed}"),
+            )
+            .replace("-xkey.seed {xkey_seed}", &format!("-xkey.seed {xseed}"))
+            .replace(
+                "[server]",
+                &format!("[keys]\nissuer = \"{declared}\"\nxkey = \"{x}\"\n\n[server]"),
+            )
+        }
+    };
+    let stderr_of = |dir: &tempdir::Dir, args: &[&str]| {
+        let out = Command::new(HARNESS)
+            .args(["run", "--no-color", "--profile"])
+            .arg(dir.path().join("profile.toml"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    // A seed where a public key belongs: refused, and not shown.
+    for (i, x) in [
+        (issuer.seed(), xkey.public().as_str().to_string()),
+        (issuer.public_key().to_string(), xkey.seed()),
+    ] {
+        let dir = profile_dir(&responder, keys(&i, &x));
+        let (code, text) = stderr_of(&dir, &[]);
+        assert_eq!(code, Some(2), "{text}");
+        assert!(text.contains("is a seed (S…"), "{text}");
+        assert!(
+            !text.contains(&issuer.seed()) && !text.contains(&xkey.seed()),
+            "{text}"
+        );
+    }
+    // A password in the url of an already running responder: refused, and not shown.
+    let dir = profile_dir(&responder, |t| {
+        let cmd = t
+            .lines()
+            .find(|l| l.starts_with("cmd = "))
+            .unwrap()
+            .to_string();
+        t.replace(
+            &cmd,
+            "url = \"nats://svc:Url-Secret-77@127.0.0.1:4333\"\nuser = \"svc\"\npass = \"Url-Secret-77\"",
+        )
+    });
+    let (code, text) = stderr_of(&dir, &[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(!text.contains("Url-Secret-77"), "{text}");
+    // The responder signs with a key other than the declared one: a set-up error naming the
+    // key it signs with, end to end and on the wire.
+    let dir = profile_dir(
+        &responder,
+        keys(&other.public_key(), xkey.public().as_str()),
+    );
+    for filter in ["e2e.profile.alice.admitted", "wire.resp.1"] {
+        let (code, text) = stderr_of(&dir, &[filter]);
+        assert_eq!(code, Some(2), "{filter}: {text}");
+        assert!(
+            text.contains(&format!("[keys] issuer = \"{}\"", issuer.public_key())),
+            "{filter}: {text}"
+        );
+    }
+    // A cred_cmd that fails, echoing its token to stderr: a set-up error naming the profile
+    // line, without the token.
+    let dir = profile_dir(&responder, |t| {
+        t.replace(
+            "[[identity]]\nname = \"svc\"\ntoken = \"svc-Profile-token-7Hq2\"",
+            "[[identity]]\nname = \"svc\"\ncred_cmd = \"sh -c 'echo Minted-Tok-31; echo token Minted-Tok-31 >&2; exit 141'\"",
+        )
+    });
+    let (code, text) = stderr_of(&dir, &["e2e.profile"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("profile.toml:"), "{text}");
+    assert!(text.contains("identity \"svc\": cred_cmd"), "{text}");
+    assert!(!text.contains("Minted-Tok-31"), "{text}");
+}

@@ -412,7 +412,7 @@ impl Phase {
             // sealed requests: an empty body or bytes nobody can decode do not.
             let usable = matches!(j, Judged::Admitted(_) | Judged::Error(_));
             if j.is_reply() && (usable || !self.server.sealing()) {
-                return Ok(());
+                return self.signed_as_declared(&j);
             }
             if matches!(j, Judged::NoResponders) {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -426,6 +426,19 @@ impl Phase {
                     describe(&j)
                 ));
             }
+        }
+    }
+
+    /// With a profile's `[keys]`, the first admission must be signed by the declared issuer:
+    /// another signer is a mistake of the profile (a set-up error naming the fix), not a
+    /// FAIL of every case.
+    fn signed_as_declared(&self, j: &Judged) -> Result<(), String> {
+        match (&self.server.ids.keys, j) {
+            (Some(k), Judged::Admitted(u)) if u.iss != k.issuer => Err(format!(
+                "the responder signs its user JWTs with {}, but the profile's [keys] issuer is {}: give [keys] issuer = \"{}\" (the public key of the seed it signs with)",
+                u.iss, k.issuer, u.iss
+            )),
+            _ => Ok(()),
         }
     }
 

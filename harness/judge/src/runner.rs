@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::grade::{judged, CaseMeta, Grading, Outcome, Record};
 use crate::steps::{run_step, Conns};
-use callout_catalog::scenario::{Case, Scenario};
+use callout_catalog::scenario::{Case, Scenario, Step};
 use callout_leaves::verdict::CaseResult;
 use callout_world::fixture::{wait_ready, Fixture, Probe, ServerBackend};
 use callout_world::provision::ServerBinary;
@@ -118,6 +118,13 @@ pub async fn run_scenario(
             return out;
         }
     }
+    if let Err(e) = mint_once(&selected) {
+        out.setup_error = Some(format!(
+            "{}: {e}; the credential of a declared identity must be made before anything is judged",
+            scn.path.display()
+        ));
+        return out;
+    }
     let fixture = match Fixture::new(&scn.world) {
         Ok(f) => f,
         Err(e) => {
@@ -169,6 +176,26 @@ pub async fn run_scenario(
     }
     drop(world);
     out
+}
+
+/// Runs every `cred_cmd` of the selected cases once before the file starts: a command that
+/// cannot make its credential (it fails, times out, prints no usable line) is a mistake of
+/// the profile, a set-up error naming where it is declared, never the responder's FAIL.
+fn mint_once(selected: &[&Case]) -> Result<(), String> {
+    let mut minted: Vec<&[String]> = Vec::new();
+    for step in selected.iter().flat_map(|c| &c.steps) {
+        if let Step::Connect {
+            cred_cmd: Some(cmd),
+            ..
+        } = step
+        {
+            if !minted.contains(&cmd.argv.as_slice()) {
+                cmd.mint()?;
+                minted.push(&cmd.argv);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Why a world never became ready: the set-up error, and the responder's stderr tail when
@@ -240,6 +267,14 @@ async fn probe(
             "the responder answered and rejected the probe user's {f} login: it does not implement the {f} users.json extension"
         ));
     }
+    if matches!(ready, Ok(Probe::Rejected)) {
+        if let Some(why) = foreign_signer(fixture, world).await {
+            return Err(SetupFailure {
+                stderr: world.stop_responders(40),
+                error: format!("{}: {why}", scn.path.display()),
+            });
+        }
+    }
     if let Err(why) = ready {
         if scn.world.feature.is_some() && world.exited().is_none() {
             unimplemented = Some(format!(
@@ -257,6 +292,32 @@ async fn probe(
         }
     }
     Ok(unimplemented)
+}
+
+/// With a profile's `[keys]`: the server refused the probe's answer because another key
+/// signed it (its log says "Wrong issuer for auth callout response …, expected A… got A…",
+/// `server/auth_callout.go`). That is a mistake of the profile, named with the fix.
+/// The log may lag the client's refusal a little (a container's by about 0.25 s).
+async fn foreign_signer(fixture: &Fixture, world: &World<'_>) -> Option<String> {
+    if !fixture.own_issuer() {
+        return None;
+    }
+    let mut log = String::new();
+    for _ in 0..10 {
+        log = world.first()?.log();
+        if log.contains("Wrong issuer for auth callout response") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let line = log
+        .lines()
+        .find(|l| l.contains("Wrong issuer for auth callout response"))?;
+    let got = line.rsplit("got ").next()?.trim().trim_matches('"');
+    Some(format!(
+        "the responder signs its answers with {got}, but the profile's [keys] issuer is {}: give [keys] issuer = \"{got}\" (the public key of the seed it signs with)",
+        fixture.issuer_pub
+    ))
 }
 
 /// A responder instance that exited during a case: a line in its transcript, and a met

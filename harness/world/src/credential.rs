@@ -39,6 +39,8 @@ pub struct CredCmd {
     /// Change the first character of what it prints: a credential the responder never
     /// issued, one character away from a real one.
     pub alter: bool,
+    /// Where it is declared (`profile.toml:12`), for errors; empty when unknown.
+    pub at: String,
 }
 
 impl CredCmd {
@@ -52,7 +54,16 @@ impl CredCmd {
     /// own, killed as a whole once its main process exits (what it started in the background
     /// goes too) or at the limit; its credential is what it printed before it exited.
     pub fn mint_within(&self, limit: Duration) -> Result<String, String> {
-        let who = format!("identity {:?}: cred_cmd {:?}", self.identity, self.argv[0]);
+        let who = format!(
+            "{}identity {:?}: cred_cmd {:?}",
+            if self.at.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", self.at)
+            },
+            self.identity,
+            self.argv[0]
+        );
         let limits = oneshot::Limits {
             time: limit,
             stdout_max: CRED_CMD_MAX_OUTPUT,
@@ -70,10 +81,19 @@ impl CredCmd {
         })?;
         if !done.status.success() {
             let err = String::from_utf8_lossy(&done.stderr);
+            // What it printed on stdout is the credential: never in an error, also when the
+            // command echoed it to stderr.
+            let printed = String::from_utf8_lossy(&done.stdout);
+            let redact = callout_leaves::text::Redactor::new(
+                printed
+                    .split_whitespace()
+                    .filter(|w| w.len() >= 4)
+                    .map(String::from),
+            );
             return Err(format!(
                 "{who} failed ({}): {}",
                 done.status,
-                err.lines().last().unwrap_or("").trim()
+                redact.apply(err.lines().last().unwrap_or("").trim())
             ));
         }
         let text = String::from_utf8(done.stdout)
@@ -407,6 +427,7 @@ mod tests {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             kind: CredKind::Token,
             alter: false,
+            at: String::new(),
         };
         assert_eq!(cmd(&["echo", " tok-1 "]).mint().unwrap(), "tok-1");
         let mut altered = cmd(&["echo", "tok-1"]);
@@ -438,6 +459,7 @@ mod tests {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             kind: CredKind::Token,
             alter: false,
+            at: String::new(),
         }
     }
 

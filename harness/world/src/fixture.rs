@@ -607,6 +607,12 @@ impl Fixture {
         })
     }
 
+    /// True when the responder brings its own issuer key (a profile's `[keys]`): the harness
+    /// made no issuer seed for it.
+    pub fn own_issuer(&self) -> bool {
+        self.issuer_pub != self.issuer.public_key()
+    }
+
     /// Placeholder values for a responder connecting to `url`.
     pub fn placeholders(&self, url: &str) -> std::io::Result<Placeholders> {
         // A responder with keys of its own gets no seeds (a profile's `[keys]`).

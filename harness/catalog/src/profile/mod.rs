@@ -252,7 +252,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Profile, ScenarioError> {
     for ri in raw.identities {
         let iline = src.line(ri.span().start);
         lines.push(iline);
-        let i = identity(ri.into_inner(), &identities, &dir).map_err(|m| src.err(iline, m))?;
+        let mut i = identity(ri.into_inner(), &identities, &dir).map_err(|m| src.err(iline, m))?;
+        if let Some(c) = &mut i.credential.cmd {
+            c.at = format!("{}:{iline}", path.display());
+        }
         if let Some(a) = &i.placement.account {
             if !accounts.contains(a) && a != callout_world::fixture::CALLOUT_ACCOUNT {
                 accounts.push(a.clone());
@@ -347,6 +350,11 @@ fn attach(src: &Source, r: &RawResponder, has_keys: bool) -> Result<Option<Attac
             Ok(None)
         }
         (None, Some(url)) => {
+            if let Some((_, rest)) = url.split_once("://") {
+                if rest.split('/').next().is_some_and(|h| h.contains('@')) {
+                    return Err(src.err(src.line_at("url"), "[responder] url carries a user (and password) before @; give the address alone (nats://127.0.0.1:PORT) and the login as user and pass (the url is not shown: it holds a secret)".into()));
+                }
+            }
             let port = loopback_port(url).map_err(|m| {
                 src.err(src.line_at("url"), format!("[responder] url = {url:?}: {m}"))
             })?;
@@ -409,10 +417,10 @@ fn own_keys(
     };
     let kline = src.line_at("[keys]");
     callout_codec::nkey::expect_public(&k.issuer, callout_codec::KeyKind::Account)
-        .map_err(|e| src.err(kline, format!("[keys] issuer {:?}: {e}; give the public key (A…) of the account whose seed the responder signs with", k.issuer)))?;
+        .map_err(|e| src.err(kline, format!("[keys] issuer {}: {e}; give the public key (A…) of the account whose seed the responder signs with", shown_key(&k.issuer))))?;
     if let Some(x) = &k.xkey {
         callout_codec::CurvePublic::parse(x).map_err(|e| {
-            src.err(kline, format!("[keys] xkey {x:?}: {e}; give the public curve key (X…) whose seed the responder opens requests with"))
+            src.err(kline, format!("[keys] xkey {}: {e}; give the public curve key (X…) whose seed the responder opens requests with", shown_key(x)))
         })?;
     }
     if sealing && k.xkey.is_none() {
@@ -432,6 +440,16 @@ fn own_keys(
         issuer: k.issuer.clone(),
         xkey: k.xkey.clone(),
     }))
+}
+
+/// A key as an error shows it: a seed (`S…`, a secret put where a public key belongs) is not
+/// shown at all.
+fn shown_key(k: &str) -> String {
+    if k.starts_with('S') {
+        "is a seed (S…, a secret: not shown here; keep it out of the profile)".into()
+    } else {
+        format!("{k:?}")
+    }
 }
 
 /// Every case id of a profile names its identity and its check (`e2e.profile.alice.admitted`,
@@ -530,6 +548,7 @@ fn cred_cmd(ri: &RawIdentity, dir: &Path) -> Result<Option<CredCmd>, String> {
         argv,
         kind,
         alter: false,
+        at: String::new(),
     }))
 }
 
