@@ -716,7 +716,7 @@ fn profile_mistakes_are_set_up_errors_that_show_no_secret() {
     // key it signs with, end to end and on the wire.
     let dir = profile_dir(
         &responder,
-        keys(&other.public_key(), xkey.public().as_str()),
+        keys(other.public_key(), xkey.public().as_str()),
     );
     for filter in ["e2e.profile.alice.admitted", "wire.resp.1"] {
         let (code, text) = stderr_of(&dir, &[filter]);
