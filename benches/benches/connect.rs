@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use callout_conformance::bench::subject::{admitted, world};
 use callout_conformance::bench::{ConnectRig, Route};
 use callout_conformance::provision::{self, DEFAULT_SERVER_VERSION};
 use callout_conformance::sut::{find_sibling_binary, ResponderSpec};
@@ -38,7 +39,14 @@ fn connect(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    let rig = match rt.block_on(ConnectRig::start(&bin, &ResponderSpec::reference(), true)) {
+    let login = admitted(None);
+    let Ok((fixed, _)) = login.login() else {
+        eprintln!("connect: skipped: no bench login");
+        return;
+    };
+    let (reference, spec) = (ResponderSpec::reference(), world(true, None));
+    let started = ConnectRig::start(&bin, &reference, &spec, login);
+    let rig = match rt.block_on(started) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("connect: skipped: {e}");
@@ -51,7 +59,7 @@ fn connect(c: &mut Criterion) {
         ("bypass (auth user)", Route::Bypass),
     ] {
         g.bench_function(name, |b| {
-            b.iter(|| rt.block_on(rig.connect(route)).expect("admitted"))
+            b.iter(|| rt.block_on(rig.connect(route, &fixed)).expect("admitted"))
         });
     }
     g.finish();

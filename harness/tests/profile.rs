@@ -714,10 +714,7 @@ fn profile_mistakes_are_set_up_errors_that_show_no_secret() {
     assert!(!text.contains("Url-Secret-77"), "{text}");
     // The responder signs with a key other than the declared one: a set-up error naming the
     // key it signs with, end to end and on the wire.
-    let dir = profile_dir(
-        &responder,
-        keys(other.public_key(), xkey.public().as_str()),
-    );
+    let dir = profile_dir(&responder, keys(other.public_key(), xkey.public().as_str()));
     for filter in ["e2e.profile.alice.admitted", "wire.resp.1"] {
         let (code, text) = stderr_of(&dir, &[filter]);
         assert_eq!(code, Some(2), "{filter}: {text}");
@@ -739,4 +736,61 @@ fn profile_mistakes_are_set_up_errors_that_show_no_secret() {
     assert!(text.contains("profile.toml:"), "{text}");
     assert!(text.contains("identity \"svc\": cred_cmd"), "{text}");
     assert!(!text.contains("Minted-Tok-31"), "{text}");
+}
+
+/// Issue 22, items 1 and 2: `bench --profile` measures the profile's responder with the
+/// identity its wire cases use (here a password minted by a cred_cmd before each connect,
+/// outside the clock): every connect and every request is admitted, and each row carries the
+/// responder's CPU time per authorization and its peak memory.
+#[test]
+fn bench_takes_a_profile_and_reports_the_responders_cost() {
+    let responder = workspace_bin("callout-responder");
+    let dir = profile_dir(&responder.display().to_string(), |t| {
+        t.replace(
+            "user = \"alice\"\npass = \"alice-Profile-pw-1\"",
+            "user = \"alice\"\ncred_cmd = \"echo alice-Profile-pw-1\"\ncred = \"pass\"",
+        )
+    });
+    let json = dir.path().join("bench.json");
+    let out = Command::new(HARNESS)
+        .args(["bench", "--profile"])
+        .arg(dir.path().join("profile.toml"))
+        .args(["--connects", "20", "--requests", "300", "--inflight", "8"])
+        .args(["--instances", "1", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let run = &r["runs"][0];
+    assert_eq!(run["responder"], "reference-own-users", "{run}");
+    let c = &run["connect"];
+    assert_eq!(c["failures"], 0, "{c}");
+    assert_eq!(
+        c["mint"]["n"], 20,
+        "a cred_cmd ran before each timed connect: {c}"
+    );
+    assert!(c["responder_cpu_us_per_auth"].as_f64().is_some(), "{c}");
+    let w = &run["wire"][0];
+    assert_eq!(
+        (w["answered"].as_u64(), w["admitted"].as_u64()),
+        (Some(300), Some(16)),
+        "{w}"
+    );
+    assert!(
+        w["responder_cpu_us_per_auth"].as_f64().unwrap() > 0.0,
+        "{w}"
+    );
+    assert!(w["responder_peak_rss_kib"].as_u64().unwrap() > 0, "{w}");
+    assert!(w["stopped"].is_null(), "{w}");
+    assert!(
+        text.contains("CPU/auth") && text.contains("cred_cmd before each connect"),
+        "{text}"
+    );
 }

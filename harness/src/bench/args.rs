@@ -17,6 +17,11 @@ published to $SYS.REQ.USER.AUTH, prepared before the clock starts) with K reques
 Instances share the load only through a queue group: the reference responder joins queue group
 \"q\". A responder that subscribes without one answers every request once per instance; the
 bench counts those duplicate replies, and the instance sweep then measures repeated work.
+Limits: a row stops after 20 s and says so (how many requests it answered); a connect waits 5 s.
+Every row and the connect block give the responder's CPU time (user + system) per
+authorization and its peak RSS, read from /proc for its whole process group.
+With --profile, the identity the profile's wire cases use is measured; a cred_cmd runs before
+each connect, outside the clock, and its time is reported on a line of its own.
 
 Exit codes: 0 measured, 2 a set-up or usage error.";
 
@@ -47,6 +52,12 @@ pub struct BenchArgs {
     /// Write a plot of latency percentiles and throughput
     #[arg(long, value_name = "FILE", value_parser = path)]
     pub svg: Option<PathBuf>,
+    /// Bench the responder a profile describes (see run --profile): connect latency with the
+    /// identity its wire cases use (a password or a token; a cred_cmd mints it before each
+    /// connect, outside the clock, and its minting time is reported apart), throughput with
+    /// requests carrying that identity
+    #[arg(long, value_name = "FILE", value_parser = path, conflicts_with_all = ["responder", "responder_cmd", "name"])]
+    pub profile: Option<PathBuf>,
     /// Accepted as `run` accepts it, without effect: the table has no colour.
     #[arg(long, hide = true)]
     pub no_color: bool,
@@ -100,7 +111,7 @@ impl BenchArgs {
             ));
         }
         let d = BenchOptions::default();
-        let o = BenchOptions {
+        let mut o = BenchOptions {
             connects: self.connects.map_or(d.connects, |n| n.min(100_000)),
             requests: self.requests.map_or(d.requests, |n| n.min(1_000_000)),
             inflight: self.inflight.map_or(d.inflight, |s| s.0),
@@ -108,8 +119,29 @@ impl BenchArgs {
             xkey: !self.plain,
             json: self.json,
             svg: self.svg,
+            profile: None,
         };
         let mut targets = self.targets.targets(m)?;
+        if let Some(path) = &self.profile {
+            let p = crate::profile::load(path).map_err(|e| e.to_string())?;
+            if p.scenario.world.attach.is_some() {
+                return Err(format!("{}: bench --profile needs [responder] cmd: the bench starts and stops the responder's instances itself", path.display()));
+            }
+            let ids = p.responder.identities.clone().ok_or_else(|| {
+                format!(
+                    "{}: the profile declares no identity the bench can use",
+                    path.display()
+                )
+            })?;
+            if let Some(why) = &ids.unusable {
+                return Err(format!("{}: {why}", path.display()));
+            }
+            o.profile = Some(super::BenchProfile {
+                world: p.scenario.world,
+                ids,
+            });
+            targets.responders = vec![p.responder];
+        }
         if targets.versions.is_empty() {
             targets.versions.push(DEFAULT_SERVER_VERSION.into());
         }

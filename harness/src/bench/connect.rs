@@ -5,13 +5,16 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{bench_world, Percentiles, BENCH_PASS, BENCH_USER, BYPASS_PASS, BYPASS_USER};
+use super::subject::Admitted;
+use super::{Percentiles, BYPASS_PASS, BYPASS_USER};
 use crate::client::{self, ConnectOptions, ConnectOutcome};
 use crate::provision::ServerBinary;
 use crate::server::RunningServer;
 use crate::sut::{ResponderSpec, RunningResponder};
+use callout_world::credential::Login;
 use callout_world::fixture::{Fixture, ProcessBackend, ServerBackend};
 use callout_world::procstat;
+use callout_world::spec::WorldSpec;
 
 /// Connect latency through the callout and around it.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -29,6 +32,9 @@ pub struct ConnectResult {
     pub responder_cpu_us_per_auth: Option<f64>,
     /// Peak resident memory of the responder's process group, KiB (`VmHWM`).
     pub responder_peak_rss_kib: Option<u64>,
+    /// With a profile whose identity mints its credential (`cred_cmd`): how long minting
+    /// took, before each connect through the callout and outside its clock.
+    pub mint: Option<Percentiles>,
 }
 
 /// Which way a connect goes.
@@ -42,6 +48,7 @@ pub enum Route {
 
 /// A callout server with one responder, for connect latency.
 pub struct ConnectRig {
+    login: Admitted,
     proc: RunningResponder,
     server: RunningServer,
     _fixture: Fixture,
@@ -52,10 +59,11 @@ impl ConnectRig {
     pub async fn start(
         bin: &ServerBinary,
         responder: &ResponderSpec,
-        xkey: bool,
+        world: &WorldSpec,
+        login: Admitted,
     ) -> Result<ConnectRig, String> {
-        let fixture = Fixture::new(&bench_world(xkey))
-            .map_err(|e| format!("cannot write the fixture files: {e}"))?;
+        let fixture =
+            Fixture::new(world).map_err(|e| format!("cannot write the fixture files: {e}"))?;
         let server = ProcessBackend
             .start(bin, &fixture.conf)
             .await
@@ -66,6 +74,7 @@ impl ConnectRig {
         let argv = responder.argv(&ph)?;
         let proc = RunningResponder::start(&argv, ph.secrets())?;
         let mut rig = ConnectRig {
+            login,
             proc,
             server,
             _fixture: fixture,
@@ -78,7 +87,8 @@ impl ConnectRig {
                     rig.proc.stderr_tail(20)
                 ));
             }
-            let last = match rig.connect(Route::Callout).await {
+            let (login, _) = rig.login.login()?;
+            let last = match rig.connect(Route::Callout, &login).await {
                 Ok(_) => return Ok(rig),
                 Err(e) => e,
             };
@@ -89,16 +99,21 @@ impl ConnectRig {
         }
     }
 
-    /// One connect: TCP, INFO, CONNECT and PING until PONG. Returns the time to PONG.
-    pub async fn connect(&self, route: Route) -> Result<Duration, String> {
-        let (user, pass) = match route {
-            Route::Callout => (BENCH_USER, BENCH_PASS),
-            Route::Bypass => (BYPASS_USER, BYPASS_PASS),
-        };
-        let opts = ConnectOptions {
-            user: Some(user.into()),
-            pass: Some(pass.into()),
-            ..Default::default()
+    /// One connect with `login` (through the callout; the bypass route has its own): TCP,
+    /// INFO, CONNECT and PING until PONG. Returns the time to PONG.
+    pub async fn connect(&self, route: Route, login: &Login) -> Result<Duration, String> {
+        let opts = match route {
+            Route::Callout => ConnectOptions {
+                user: login.user.clone(),
+                pass: login.pass.clone(),
+                token: login.token.clone(),
+                ..Default::default()
+            },
+            Route::Bypass => ConnectOptions {
+                user: Some(BYPASS_USER.into()),
+                pass: Some(BYPASS_PASS.into()),
+                ..Default::default()
+            },
         };
         let t0 = Instant::now();
         match client::connect(&self.server.addr(), &opts, Duration::from_secs(5)).await {
@@ -112,22 +127,37 @@ impl ConnectRig {
         }
     }
 
-    /// `n` sequential connects per route, interleaved, after a short warm-up.
+    /// `n` sequential connects per route, interleaved, after a short warm-up. A minted
+    /// credential is made before each connect through the callout, outside its clock.
     pub async fn measure(&self, n: usize) -> ConnectResult {
+        let Ok((mut login, _)) = self.login.login() else {
+            return ConnectResult {
+                failures: 2 * n,
+                ..Default::default()
+            };
+        };
         for _ in 0..n.min(20) {
-            let _ = self.connect(Route::Callout).await;
-            let _ = self.connect(Route::Bypass).await;
+            let _ = self.connect(Route::Callout, &login).await;
+            let _ = self.connect(Route::Bypass, &login).await;
         }
+        let mut mints = Vec::new();
         let (mut callout, mut bypass, mut failures) =
             (Vec::with_capacity(n), Vec::with_capacity(n), 0);
         let group = [self.proc.pid() as i32];
         let usage0 = procstat::groups_usage(&group);
         for _ in 0..n {
-            match self.connect(Route::Callout).await {
+            match self.login.login() {
+                Ok((fresh, took)) => {
+                    login = fresh;
+                    mints.extend(took);
+                }
+                Err(_) => failures += 1,
+            }
+            match self.connect(Route::Callout, &login).await {
                 Ok(d) => callout.push(d),
                 Err(_) => failures += 1,
             }
-            match self.connect(Route::Bypass).await {
+            match self.connect(Route::Bypass, &login).await {
                 Ok(d) => bypass.push(d),
                 Err(_) => failures += 1,
             }
@@ -144,6 +174,7 @@ impl ConnectRig {
             failures,
             responder_cpu_us_per_auth,
             responder_peak_rss_kib: usage1.map(|u| u.peak_rss_kib),
+            mint: (!mints.is_empty()).then(|| Percentiles::of(&mut mints)),
         }
     }
 

@@ -24,6 +24,7 @@
 mod args;
 mod connect;
 
+pub mod subject;
 mod svg;
 mod table;
 mod throughput;
@@ -34,11 +35,11 @@ use serde::Serialize;
 
 use crate::provision::{self, ServerBinary};
 use crate::sut::ResponderSpec;
-use callout_world::spec::{AuthUser, WorldSpec};
 
 pub use args::{BenchArgs, Sizes};
 pub use callout_leaves::stats::{self, Percentiles};
 pub use connect::{ConnectResult, ConnectRig, Route};
+pub use subject::BenchProfile;
 pub use svg::svg;
 pub use table::{fmt_us, terminal};
 pub use throughput::{WirePoint, WireRig};
@@ -68,6 +69,8 @@ pub struct BenchOptions {
     pub json: Option<PathBuf>,
     /// `--svg`.
     pub svg: Option<PathBuf>,
+    /// `--profile`: the profile's world and identities.
+    pub profile: Option<BenchProfile>,
 }
 
 impl Default for BenchOptions {
@@ -80,6 +83,7 @@ impl Default for BenchOptions {
             xkey: true,
             json: None,
             svg: None,
+            profile: None,
         }
     }
 }
@@ -131,35 +135,6 @@ fn cores() -> usize {
         .unwrap_or(1)
 }
 
-/// The world both rigs start from: the bench user (admitted into APP with permissions), a
-/// user that bypasses the callout, and a system account.
-fn bench_world(xkey: bool) -> WorldSpec {
-    WorldSpec {
-        origin: "bench".into(),
-        accounts: vec!["APP".into(), SYS_ACCOUNT.into()],
-        system_account: Some(SYS_ACCOUNT.into()),
-        xkey,
-        timeout: 2.0,
-        auth_users: vec![AuthUser {
-            user: BYPASS_USER.into(),
-            pass: BYPASS_PASS.into(),
-            account: "APP".into(),
-        }],
-        users_json: serde_json::json!({
-            BENCH_USER: {
-                "pass": BENCH_PASS,
-                "account": "APP",
-                "permissions": {
-                    "pub": { "allow": ["bench.>", "orders.*"], "deny": ["bench.secret"] },
-                    "sub": { "allow": ["_INBOX.>", "bench.>"] },
-                    "resp": { "max": 1, "ttl": 1_000_000_000 },
-                },
-            },
-        }),
-        ..WorldSpec::default()
-    }
-}
-
 /// Measures one responder on one server.
 pub async fn bench_responder(
     bin: &ServerBinary,
@@ -172,7 +147,7 @@ pub async fn bench_responder(
         server_version: bin.version.clone(),
         cores: cores(),
         build_profile: build_profile().into(),
-        xkey: opts.xkey,
+        xkey: opts.xkey && opts.profile.as_ref().is_none_or(|p| p.ids.sealing),
         ..Default::default()
     };
     if opts.connects > 0 {
@@ -180,7 +155,9 @@ pub async fn bench_responder(
             "bench {} on nats-server {}: {} connects through the callout and {} bypassing it",
             responder.name, bin.version, opts.connects, opts.connects
         );
-        match ConnectRig::start(bin, responder, opts.xkey).await {
+        let world = subject::world(opts.xkey, opts.profile.as_ref());
+        let login = subject::admitted(opts.profile.as_ref());
+        match ConnectRig::start(bin, responder, &world, login).await {
             Ok(rig) => {
                 let r = rig.measure(opts.connects).await;
                 let tail = rig.stop();
@@ -196,7 +173,9 @@ pub async fn bench_responder(
         }
     }
     if opts.requests > 0 {
-        match WireRig::start(bin, responder, opts.xkey).await {
+        let world = subject::world(opts.xkey, opts.profile.as_ref());
+        let login = subject::admitted(opts.profile.as_ref());
+        match WireRig::start(bin, responder, world, login).await {
             Ok(mut rig) => {
                 'sweep: for &m in &opts.instances {
                     if let Err(e) = rig.set_instances(m).await {
@@ -283,7 +262,7 @@ mod tests {
 
     #[test]
     fn the_bench_world_seals_and_gives_the_bench_user_permissions() {
-        let fx = callout_world::fixture::Fixture::new(&bench_world(true)).unwrap();
+        let fx = callout_world::fixture::Fixture::new(&subject::world(true, None)).unwrap();
         let users: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&fx.users_path).unwrap()).unwrap();
         assert_eq!(users[BENCH_USER]["permissions"]["resp"]["max"], 1);

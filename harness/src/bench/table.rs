@@ -66,6 +66,17 @@ pub fn terminal(report: &BenchReport) -> String {
                 "added latency (callout p50 - bypass p50)",
                 fmt_us(c.added_p50_us)
             );
+            if let Some(m) = &c.mint {
+                let _ = writeln!(
+                    out,
+                    "  {:<42} {:>10} {:>10} {:>10} {:>10}",
+                    "cred_cmd before each connect (not timed)",
+                    fmt_us(m.p50_us),
+                    fmt_us(m.p90_us),
+                    fmt_us(m.p99_us),
+                    fmt_us(m.max_us)
+                );
+            }
             let _ = writeln!(
                 out,
                 "  {:<42} {:>10}   peak RSS {}",

@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 use callout_codec::SealingChannel;
 use serde::Serialize;
 
-use super::{
-    bench_world, Percentiles, BENCH_PASS, BENCH_USER, HARNESS_USER, SYS_ACCOUNT, SYS_USER,
-};
+use super::subject::Admitted;
+use super::{Percentiles, HARNESS_USER, SYS_ACCOUNT, SYS_USER};
 use crate::client::{self, Client, ConnectOptions, ConnectOutcome, Event};
 use crate::provision::ServerBinary;
 use crate::server::RunningServer;
@@ -19,6 +18,7 @@ use crate::wire::{self, FakeServer};
 use callout_world::fixture::{Fixture, ProcessBackend, ServerBackend};
 use callout_world::procstat;
 use callout_world::spec::AuthUser;
+use callout_world::spec::WorldSpec;
 
 /// Replies of each throughput point fully decoded and judged, after the clock stops.
 const JUDGED_SAMPLE: usize = 16;
@@ -60,6 +60,7 @@ pub struct WirePoint {
 
 /// A server without callout, the responder's instances, and the harness playing the server.
 pub struct WireRig {
+    login: Admitted,
     procs: Vec<RunningResponder>,
     client: Client,
     sys: Client,
@@ -77,10 +78,11 @@ impl WireRig {
     pub async fn start(
         bin: &ServerBinary,
         responder: &ResponderSpec,
-        xkey: bool,
+        world: WorldSpec,
+        login: Admitted,
     ) -> Result<WireRig, String> {
         let sys_pass = callout_world::credential::random_secret();
-        let mut spec = bench_world(xkey);
+        let mut spec = world;
         spec.injector = Some(HARNESS_USER.into());
         spec.auth_users.push(AuthUser {
             user: SYS_USER.into(),
@@ -98,7 +100,7 @@ impl WireRig {
             .placeholders(&server.url())
             .map_err(|e| format!("cannot write the seed files: {e}"))?;
         let argv = responder.argv(&ph)?;
-        let login = |user: &str, pass: &str| ConnectOptions {
+        let login_as = |user: &str, pass: &str| ConnectOptions {
             user: Some(user.into()),
             pass: Some(pass.into()),
             name: Some("callout-bench".into()),
@@ -107,7 +109,7 @@ impl WireRig {
         let client = admitted(
             client::connect(
                 &server.addr(),
-                &login(HARNESS_USER, &harness_pass),
+                &login_as(HARNESS_USER, &harness_pass),
                 Duration::from_secs(5),
             )
             .await,
@@ -115,7 +117,7 @@ impl WireRig {
         let sys = admitted(
             client::connect(
                 &server.addr(),
-                &login(SYS_USER, &sys_pass),
+                &login_as(SYS_USER, &sys_pass),
                 Duration::from_secs(5),
             )
             .await,
@@ -123,6 +125,7 @@ impl WireRig {
         let forger = FakeServer::new(fixture.xkey_pub.clone(), fixture.issuer_pub.clone());
         let channel = forger.channel();
         Ok(WireRig {
+            login,
             procs: Vec::new(),
             client,
             sys,
@@ -223,12 +226,17 @@ impl WireRig {
         }
     }
 
-    /// Signs, seals and frames `n` requests whose replies go to `prefix.<i>`.
-    fn prepare(&self, n: usize, prefix: &str) -> Vec<Vec<u8>> {
+    /// Signs, seals and frames `n` requests for `login` whose replies go to `prefix.<i>`.
+    fn prepare(
+        &self,
+        n: usize,
+        prefix: &str,
+        login: &callout_world::credential::Login,
+    ) -> Vec<Vec<u8>> {
         let exp = callout_codec::unix_now() + 15;
         (0..n)
             .map(|i| {
-                let mut c = self.forger.request(Some(BENCH_USER), Some(BENCH_PASS));
+                let mut c = self.forger.request_for(login);
                 c.exp = exp;
                 let token = self.forger.sign(&mut c);
                 let reply = format!("{prefix}.{i}");
@@ -266,7 +274,20 @@ impl WireRig {
         let prefix = self.client.new_inbox();
         let sid = self.client.subscribe(&format!("{prefix}.*"), None).await;
         self.client.flush(Duration::from_secs(3)).await;
-        let frames = self.prepare(requests, &prefix);
+        // A minted credential is made once per row, before its clock.
+        let login = match self.login.login() {
+            Ok((l, _)) => l,
+            Err(e) => {
+                return WirePoint {
+                    instances,
+                    inflight,
+                    requests,
+                    stopped: Some(format!("no credential to send: {e}")),
+                    ..Default::default()
+                }
+            }
+        };
+        let frames = self.prepare(requests, &prefix, &login);
         let mut sent_at: Vec<Option<Instant>> = vec![None; requests];
         let mut done = vec![false; requests];
         let mut latencies = Vec::with_capacity(requests);

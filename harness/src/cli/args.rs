@@ -208,7 +208,7 @@ pub enum Command {
     /// `run`, `list` or `matrix` (`Args::command` says which).
     Catalog(Box<Args>),
     /// `bench`.
-    Bench(BenchOptions, Targets),
+    Bench(Box<BenchOptions>, Targets),
     /// `fuzz`.
     Fuzz(crate::fuzz::FuzzOptions, Targets),
     /// `summary`: the report and the byte limit.
@@ -261,7 +261,7 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
         })),
         Sub::Bench(b) => {
             let (o, t) = b.resolve(sub_m).map_err(usage)?;
-            Command::Bench(o, t)
+            Command::Bench(Box::new(o), t)
         }
         Sub::Fuzz(f) => {
             let (o, t) = f.resolve(sub_m).map_err(usage)?;

@@ -154,7 +154,7 @@ fn main_inner(args: Vec<String>) -> i32 {
     let mut a = match parse(&args) {
         Ok(Command::Catalog(a)) => a,
         Ok(Command::Version) => return version_main(),
-        Ok(Command::Bench(opts, targets)) => return crate::bench::main(opts, targets),
+        Ok(Command::Bench(opts, targets)) => return crate::bench::main(*opts, targets),
         Ok(Command::Fuzz(opts, targets)) => return crate::fuzz::main(opts, targets),
         Ok(Command::Summary(file, max_bytes)) => return summary_main(&file, max_bytes),
         Ok(Command::Completions(shell)) => {
