@@ -188,7 +188,31 @@ pub const CASES: &[WireCase] = &[
         needs: &[],
         kind: Kind::Response { who: Who::BobWrongPassword, verify: wrong_secret_refused },
     },
+    WireCase {
+        id: "wire.resp.17",
+        title: "the user JWT carries an exp",
+        requirement: "an admission's user JWT has an exp, so that the session ends (a user JWT without one keeps its client connected for as long as the connection lasts)",
+        cite: "protocol.md §1.7 (exp); §1.8 (Session lifetime)",
+        level: Level::May,
+        rationale: "a session without an end outlives the credential that opened it: a token that expires or is revoked keeps its holder connected. A users.json password does not expire, so this is recorded, not judged; a profile whose credential expires declares expires_in, whose case judges it",
+        config: Config::Plain,
+        needs: &[],
+        kind: Kind::Response { who: Who::Bob, verify: user_expiry },
+    },
 ];
+
+/// The user JWT's `exp`, relative to its `iat`.
+fn user_expiry(x: &Exchange) -> Finding {
+    let u = x.user()?;
+    if u.exp > 0 {
+        Ok(format!("exp {} s after iat", u.exp - u.iat))
+    } else {
+        Err(mismatch(
+            "a user JWT with an exp",
+            "no exp: the session lasts as long as the connection",
+        ))
+    }
+}
 
 fn encoding(x: &Exchange) -> Finding {
     let d = x.decoded()?;
