@@ -60,6 +60,9 @@ pub enum Sub {
     /// Send mutated requests to responders: crashes, hangs, wrong admissions, memory growth
     #[command(args_override_self = true)]
     Fuzz(crate::fuzz::FuzzArgs),
+    /// Compare what two responders decide for the same identities, field by field
+    #[command(args_override_self = true)]
+    Diff(crate::diff::DiffArgs),
     /// Print a failures-only Markdown summary of a --report-json file, for a CI job page
     #[command(args_override_self = true)]
     Summary(SummaryArgs),
@@ -211,6 +214,8 @@ pub enum Command {
     Bench(Box<BenchOptions>, Targets),
     /// `fuzz`.
     Fuzz(crate::fuzz::FuzzOptions, Targets),
+    /// `diff`.
+    Diff(Box<crate::diff::DiffOptions>),
     /// `summary`: the report and the byte limit.
     Summary(PathBuf, usize),
     /// `completions SHELL`.
@@ -236,7 +241,7 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
         // arg_required_else_help covers an empty command line; this is `-V`-less flags only.
         return Err(Cli::command().error(
             clap::error::ErrorKind::MissingSubcommand,
-            "name a subcommand: run, list, matrix, bench, fuzz, summary or completions",
+            "name a subcommand: run, list, matrix, bench, fuzz, diff, summary or completions",
         ));
     };
     Ok(match sub {
@@ -267,6 +272,7 @@ pub fn parse(args: &[String]) -> Result<Command, clap::Error> {
             let (o, t) = f.resolve(sub_m).map_err(usage)?;
             Command::Fuzz(o, t)
         }
+        Sub::Diff(d) => Command::Diff(Box::new(d.resolve(sub_m).map_err(usage)?)),
         Sub::Summary(s) => Command::Summary(
             s.file,
             s.max_bytes.unwrap_or(crate::report::SUMMARY_MAX_BYTES),

@@ -156,6 +156,7 @@ fn main_inner(args: Vec<String>) -> i32 {
         Ok(Command::Version) => return version_main(),
         Ok(Command::Bench(opts, targets)) => return crate::bench::main(*opts, targets),
         Ok(Command::Fuzz(opts, targets)) => return crate::fuzz::main(opts, targets),
+        Ok(Command::Diff(opts)) => return crate::diff::main(*opts),
         Ok(Command::Summary(file, max_bytes)) => return summary_main(&file, max_bytes),
         Ok(Command::Completions(shell)) => {
             print!("{}", completions(shell));
