@@ -15,8 +15,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use callout_conformance::cli;
-use callout_conformance::runner::RunOptions;
 use callout_conformance::scenario::{self, Scenario};
+use callout_conformance::session::Unobserved;
 use callout_conformance::sut::{find_sibling_binary, OPERATOR_FLAGS, SEED_FLAGS};
 use callout_conformance::verdict::Verdict;
 
@@ -153,18 +153,8 @@ fn sweep(focused: bool) -> Vec<Caught> {
         let sem = sem.clone();
         tasks.push(rt.spawn(async move {
             let _permit = sem.acquire().await.unwrap();
-            let opts = RunOptions {
-                strict: true,
-                filters: args.filters.clone(),
-                ..RunOptions::default()
-            };
-            callout_conformance::session::run(
-                &args.session(),
-                &scenarios,
-                &opts,
-                &mut callout_conformance::session::Unobserved,
-            )
-            .await
+            let (session, opts) = (args.session(), args.run_options());
+            callout_conformance::session::run(&session, &scenarios, &opts, &mut Unobserved).await
         }));
     }
     tasks
