@@ -281,6 +281,88 @@ fn wrapper_templates_leave_no_process_behind() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// A responder template whose wrapper starts `sleep 300` with `setsid` (a new session, out of
+/// the responder's process group, as a daemon does), its shell marked with `argv_mark` in
+/// argv and its PID written to `pid_file`, then execs the reference.
+fn setsid_wrapper(argv_mark: &str, pid_file: &Path) -> String {
+    let r = responder().display().to_string();
+    format!(
+        "sh -c '(setsid sh -c \"sleep 300; : {argv_mark}\" & echo $! > {}); exec \"$0\" \"$@\"' {r} {SEED_FLAGS}",
+        pid_file.display()
+    )
+}
+
+/// Live processes with `argv_mark` in their command line.
+fn by_argv(argv_mark: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(argv_mark))
+        .collect()
+}
+
+/// Issue 23, item 11: a wrapper that starts a child with `setsid` leaves nothing running,
+/// neither after `run` ends nor after SIGTERM stops it: the harness is a subreaper and stops
+/// every process carrying its responder's tag.
+#[test]
+fn a_process_that_leaves_the_responder_group_is_stopped_too() {
+    let tmp = fresh_dir("setsid");
+    let mark = format!("setsid-{}", std::process::id());
+    let argv_mark = format!("escaped-by-setsid-{}", std::process::id());
+    let pid_file = std::env::temp_dir().join(format!("{argv_mark}.pid"));
+    let wrapper = setsid_wrapper(&argv_mark, &pid_file);
+    let out = output_with_timeout(
+        harness(
+            &tmp,
+            &mark,
+            &["run", "e2e.acct.1", "--responder-cmd", &wrapper],
+        ),
+        Duration::from_secs(120),
+    );
+    let started = std::fs::read_to_string(&pid_file).is_ok();
+    let _ = std::fs::remove_file(&pid_file);
+    let left = leftovers(&mark);
+    kill_all(&left);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(started, "the wrapper never started its setsid child");
+    assert!(left.is_empty(), "left running after run: {left:?}");
+    assert!(by_argv(&argv_mark).is_empty(), "{:?}", by_argv(&argv_mark));
+
+    // SIGTERM while the escaped process runs.
+    let mut cmd = harness(
+        &tmp,
+        &mark,
+        &["run", "e2e.seed", "e2e.perm", "--responder-cmd", &wrapper],
+    );
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while by_argv(&argv_mark)
+        .iter()
+        .all(|c| !c.starts_with("sh -c sleep"))
+    {
+        assert!(Instant::now() < deadline, "the setsid child never started");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the harness ended early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on the PID of the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20))
+        .expect("the harness exits after the signal");
+    let _ = std::fs::remove_file(&pid_file);
+    let left = leftovers(&mark);
+    kill_all(&left);
+    assert_eq!(status.code(), Some(143), "{status}");
+    assert!(left.is_empty(), "left running after SIGTERM: {left:?}");
+    assert_eq!(entries(&tmp), Vec::<String>::new(), "files left");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 /// Item 9: a non-UTF-8 byte on stderr neither stops the capture nor closes the pipe (the
 /// writer would die of SIGPIPE), and more than the kept 64 KiB is drained.
 #[test]

@@ -1,8 +1,11 @@
 //! What the harness must undo when it stops early: the process groups it started (responders
-//! and whatever they forked), the servers, and the scratch directories that hold seeds and
-//! passwords. Owners register when they start something and deregister once they have cleaned
-//! up after themselves; on SIGINT or SIGTERM a watcher thread stops everything still
-//! registered, removes the directories and exits 130 or 143.
+//! and whatever they forked), the processes that left a responder's group (`setsid`, a
+//! daemon: found by the tag in their environment, see [`crate::strays`]), the servers, and
+//! the scratch directories that hold seeds and passwords. Owners register when they start
+//! something and deregister once they have cleaned up after themselves; on SIGINT or SIGTERM
+//! a watcher thread stops everything still registered, removes the directories and exits 130
+//! or 143. [`install_signal_handlers`] also makes the harness a child subreaper, so that an
+//! orphaned descendant of a responder is re-parented to the harness, never to init.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -12,8 +15,9 @@ use std::time::{Duration, Instant};
 
 /// Something to undo.
 enum Entry {
-    /// A process group: SIGTERM, a grace period, SIGKILL.
-    Group(i32),
+    /// A process group: SIGTERM, a grace period, SIGKILL; then the processes carrying the
+    /// responder's tag, when it has one ([`crate::strays`]).
+    Group(i32, Option<String>),
     /// A stop function (servers: kill the process, remove the container).
     Stop(Box<dyn FnOnce() + Send>),
 }
@@ -51,8 +55,11 @@ fn register(e: Entry) -> Registration {
 
 fn undo(e: Entry) {
     match e {
-        Entry::Group(g) => {
+        Entry::Group(g, tag) => {
             signal_group(g, libc::SIGKILL);
+            if let Some(tag) = tag {
+                crate::strays::stop_tagged(&tag, Duration::ZERO, 0);
+            }
         }
         Entry::Stop(f) => f(),
     }
@@ -60,7 +67,13 @@ fn undo(e: Entry) {
 
 /// Registers process group `pgid` (a child started with `process_group(0)`).
 pub fn register_group(pgid: u32) -> Registration {
-    register(Entry::Group(pgid as i32))
+    register(Entry::Group(pgid as i32, None))
+}
+
+/// Registers a responder: process group `pgid` and every process carrying its `tag` in
+/// [`crate::strays::TAG_VAR`], wherever it moved to.
+pub fn register_responder(pgid: u32, tag: &str) -> Registration {
+    register(Entry::Group(pgid as i32, Some(tag.to_string())))
 }
 
 /// Registers a stop function, called if the harness is signalled before the owner ran it.
@@ -148,6 +161,15 @@ fn stop_and_reap_groups(groups: &[i32], grace: Duration) {
     reap(groups);
 }
 
+/// Reaps the members of group `pgid` that were re-parented to the harness (a subreaper) and
+/// have exited. Call it only once the group leader's status is collected: it takes the exit
+/// status of any child of the harness in that group.
+pub fn reap_group(pgid: i32) {
+    if pgid > 1 {
+        reap(&[pgid]);
+    }
+}
+
 fn reap(groups: &[i32]) {
     for g in groups {
         // SAFETY: waitpid with WNOHANG on a process group; the status is written to a local.
@@ -161,15 +183,23 @@ pub fn undo_everything() {
     SHUTTING_DOWN.store(true, Ordering::SeqCst);
     let entries = std::mem::take(&mut *lock(&ENTRIES));
     let mut groups = Vec::new();
+    let mut tags = Vec::new();
     let mut stops = Vec::new();
     for e in entries.into_values() {
         match e {
-            Entry::Group(g) => groups.push(g),
+            Entry::Group(g, tag) => {
+                groups.push(g);
+                tags.extend(tag);
+            }
             Entry::Stop(f) => stops.push(f),
         }
     }
-    // Responders first (so they do not see their server go and log reconnects), then servers.
+    // Responders first (so they do not see their server go and log reconnects), with what
+    // left their groups, then servers.
     stop_and_reap_groups(&groups, Duration::from_secs(3));
+    for tag in &tags {
+        crate::strays::stop_tagged(tag, Duration::from_secs(1), 0);
+    }
     for f in stops {
         f();
     }
@@ -181,6 +211,9 @@ pub fn undo_everything() {
 pub fn install_signal_handlers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        if cfg!(target_os = "linux") && !crate::strays::become_subreaper() {
+            eprintln!("callout-conformance: warning: cannot become a child subreaper; a process a responder starts outside its group is still stopped by its tag, but not reaped");
+        }
         let mut fds = [0i32; 2];
         // SAFETY: pipe2 fills the two descriptors of the local array.
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {

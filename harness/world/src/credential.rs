@@ -18,6 +18,14 @@ pub const CRED_CMD_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most a `cred_cmd` may print on stdout, in bytes.
 pub const CRED_CMD_MAX_OUTPUT: usize = 64 * 1024;
 
+/// The longest credential a world carries: its user name, password and token together, as
+/// the JSON strings of the CONNECT line, in bytes. Every server the harness starts takes a
+/// control line of [`crate::server::MAX_CONTROL_LINE`] bytes, twice this, so a CONNECT with
+/// such a credential and everything else a client sends (name, nonce signature, operator
+/// JWT) fits. A longer credential is a set-up error ([`Login::check_size`]), never a FAIL of
+/// the responder.
+pub const MAX_CREDENTIAL: usize = CRED_CMD_MAX_OUTPUT;
+
 /// What a `cred_cmd` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CredKind {
@@ -105,6 +113,9 @@ impl CredCmd {
                 text.lines().filter(|l| !l.trim().is_empty()).count()
             ));
         }
+        Login::token(secret)
+            .check_size()
+            .map_err(|e| format!("{who} printed a credential that {e}"))?;
         Ok(if self.alter {
             Login::token(secret)
                 .with_wrong_secret()
@@ -148,6 +159,7 @@ impl Credential {
                 CredKind::Password => l.pass = Some(secret),
             }
         }
+        l.check_size().map_err(|e| format!("{} {e}", l.label()))?;
         Ok(l)
     }
 
@@ -217,6 +229,29 @@ impl Login {
             token: Some(token.into()),
             ..Login::default()
         }
+    }
+
+    /// The bytes the login's user name, password and token take inside the JSON strings of a
+    /// CONNECT line (escapes counted, quotes not).
+    pub fn connect_size(&self) -> usize {
+        [&self.user, &self.pass, &self.token]
+            .into_iter()
+            .flatten()
+            .map(|s| serde_json::to_string(s).map_or(s.len(), |j| j.len() - 2))
+            .sum()
+    }
+
+    /// An error naming the size when the login is longer than a world carries
+    /// ([`MAX_CREDENTIAL`]); it reads after the credential's name ("… is N bytes …").
+    pub fn check_size(&self) -> Result<(), String> {
+        let n = self.connect_size();
+        if n <= MAX_CREDENTIAL {
+            return Ok(());
+        }
+        Err(format!(
+            "is {n} bytes in the CONNECT line (user, password and token, JSON-escaped), more than the {MAX_CREDENTIAL} bytes the harness allows: its servers take a CONNECT line of up to {} bytes (max_control_line; nats-server's default is 4096); use a shorter credential",
+            crate::server::MAX_CONTROL_LINE
+        ))
     }
 
     /// The secret of the login (the password, else the token): what must never be echoed, and
@@ -563,5 +598,36 @@ mod tests {
             .mint()
             .unwrap();
         assert_eq!(tok.len(), CRED_CMD_MAX_OUTPUT);
+        assert_eq!(Login::token(&tok).check_size(), Ok(()));
+    }
+
+    #[test]
+    fn a_credential_longer_than_a_world_carries_is_an_error_naming_its_size() {
+        // 12 000 control characters take 6 bytes each once JSON-escaped in the CONNECT.
+        let e = cmd(&[
+            "sh",
+            "-c",
+            "printf a; head -c 12000 /dev/zero | tr '\\0' '\\001'; printf a",
+        ])
+        .mint()
+        .unwrap_err();
+        assert!(
+            e.contains("is 72002 bytes in the CONNECT line") && e.contains("131072"),
+            "{e}"
+        );
+        let fixed = Credential {
+            user: Some("u".into()),
+            pass: Some("p".repeat(70_000)),
+            token: None,
+            cmd: None,
+            nkey_seed: None,
+            cert_cn: None,
+        };
+        let e = fixed.resolve().unwrap_err();
+        assert!(e.starts_with("u is 70001 bytes"), "{e}");
+        assert!(!e.contains("ppp"), "{e}");
+        let oidc = Login::token(&"t".repeat(8_000));
+        assert_eq!(oidc.connect_size(), 8_000);
+        assert_eq!(oidc.check_size(), Ok(()));
     }
 }

@@ -18,6 +18,7 @@ pub mod procstat;
 pub mod provision;
 pub mod server;
 pub mod spec;
+pub mod strays;
 pub mod sut;
 pub mod tls;
 pub mod topology;

@@ -130,6 +130,8 @@ impl Group {
         while cleanup::group_alive(self.pgid) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
+        // Members orphaned to the harness (a subreaper) are its zombies now.
+        cleanup::reap_group(self.pgid);
     }
 }
 

@@ -128,6 +128,16 @@ pub struct TlsFiles {
     pub ca: PathBuf,
 }
 
+/// The `max_control_line` of every server the harness starts, in bytes: nats-server's
+/// default is 4096, which a CONNECT with a real OIDC token (8 KB and more) exceeds, and a
+/// profile cannot raise it. This fits a CONNECT with the longest credential the harness
+/// allows ([`crate::credential::MAX_CREDENTIAL`], 64 KiB, also the cap of a `cred_cmd`'s
+/// output) and 64 KiB more of everything else a client sends. The server reads the value as
+/// an int32 (`server/opts.go`), so any size up to 2 GiB is accepted.
+pub const MAX_CONTROL_LINE: usize = 2 * crate::credential::MAX_CREDENTIAL;
+// The server reads the value as an int32.
+const _: () = assert!(MAX_CONTROL_LINE < i32::MAX as usize);
+
 fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
@@ -179,6 +189,7 @@ impl ServerConf {
         if let Some(m) = self.max_payload {
             out.push_str(&format!("max_payload: {m}\n"));
         }
+        out.push_str(&format!("max_control_line: {MAX_CONTROL_LINE}\n"));
         if let Some(t) = &self.tls {
             out.push_str(&format!(
                 "allow_non_tls: true\ntls {{\n  cert_file: {}\n  key_file: {}\n  ca_file: {}\n  verify: true\n  timeout: 2\n}}\n",
@@ -512,4 +523,27 @@ pub fn start_process_on(
         RunningServer::from_parts(port, bin.version.clone(), log, stop)
             .with_monitor(conf.monitor_port),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_server_takes_a_connect_line_with_the_longest_credential() {
+        // nats-server's default (4096) refuses a CONNECT with an 8 000-byte OIDC token.
+        for conf in [
+            ServerConf::default(),
+            ServerConf {
+                operator: Some(OperatorConf::default()),
+                ..Default::default()
+            },
+        ] {
+            let text = conf.render("127.0.0.1:4999");
+            assert!(
+                text.lines().any(|l| l == "max_control_line: 131072"),
+                "{text}"
+            );
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! The responder under test: a command line with placeholders, started as a child process
 //! without a shell, its stderr captured with every secret the
 //! harness handed it redacted, and stopped as a process group (SIGTERM, then SIGKILL), so a
-//! wrapper script and the responder it starts go together.
+//! wrapper script and the responder it starts go together; what left the group (`setsid`, a
+//! daemon) is found by the tag in its environment and stopped too ([`crate::strays`]).
 //!
 //! Placeholders in `--responder-cmd` (stable interface):
 //!
@@ -32,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::cleanup::{self, Registration};
+use crate::strays;
 
 /// The default template: the NATS by Example service's own flags.
 pub const SEED_FLAGS: &str = "-nats.url {url} -nats.user {user} -nats.pass {pass} -issuer.seed {issuer_seed} -xkey.seed {xkey_seed} -users {users}";
@@ -337,6 +339,9 @@ pub struct RunningResponder {
     pgid: i32,
     /// Set once the whole group is known to be gone: its id may be reused after that.
     group_gone: bool,
+    /// The value of [`strays::TAG_VAR`] every process of this responder inherits; `None` for
+    /// an attached responder.
+    tag: Option<String>,
     status: Option<String>,
     stderr: Arc<Mutex<StderrCapture>>,
     reader_done: Arc<AtomicBool>,
@@ -522,8 +527,10 @@ impl RunningResponder {
     /// by `[REDACTED]`.
     pub fn start(argv: &[String], secrets: Vec<String>) -> Result<RunningResponder, String> {
         let (prog, args) = argv.split_first().ok_or("empty responder command")?;
+        let tag = strays::new_tag();
         let mut child = Command::new(prog)
             .args(args)
+            .env(strays::TAG_VAR, &tag)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -531,7 +538,7 @@ impl RunningResponder {
             .spawn()
             .map_err(|e| cannot_start(prog, &e))?;
         let pgid = child.id() as i32;
-        let registration = cleanup::register_group(child.id());
+        let registration = cleanup::register_responder(child.id(), &tag);
         let stderr = Arc::new(Mutex::new(StderrCapture::new(&secrets)));
         let reader_done = Arc::new(AtomicBool::new(false));
         match child.stderr.take() {
@@ -566,6 +573,7 @@ impl RunningResponder {
             child: Some(child),
             pgid,
             group_gone: false,
+            tag: Some(tag),
             status: None,
             stderr,
             reader_done,
@@ -582,6 +590,7 @@ impl RunningResponder {
             child: None,
             pgid: 0,
             group_gone: true,
+            tag: None,
             status: None,
             stderr: Arc::new(Mutex::new(StderrCapture::new(&[]))),
             reader_done: Arc::new(AtomicBool::new(true)),
@@ -637,7 +646,7 @@ impl RunningResponder {
     }
 
     /// SIGKILL to the whole process group at once (a crash, as a fault case wants it), and
-    /// waits for the started process.
+    /// to what left it; waits for the started process.
     pub fn kill(&mut self) {
         if self.group_gone {
             return;
@@ -646,10 +655,19 @@ impl RunningResponder {
         if let Some(Ok(st)) = self.child.as_mut().map(Child::wait) {
             self.status.get_or_insert(st.to_string());
         }
+        self.stop_strays(Duration::ZERO);
+    }
+
+    /// Stops the processes that carry this responder's tag outside its group.
+    fn stop_strays(&self, grace: Duration) {
+        if let Some(tag) = &self.tag {
+            strays::stop_tagged(tag, grace, self.pid() as i32);
+        }
     }
 
     /// SIGTERM to the whole process group, up to `grace` for every process in it to exit,
-    /// then SIGKILL to the group. Returns the exit status text of the started process.
+    /// then SIGKILL to the group; then the same for the processes that left the group
+    /// ([`strays::stop_tagged`]). Returns the exit status text of the started process.
     pub fn stop(&mut self, grace: Duration) -> String {
         if !self.group_gone {
             if !self.all_gone() {
@@ -669,6 +687,10 @@ impl RunningResponder {
                     }
                 }
             }
+            if self.status.is_some() {
+                cleanup::reap_group(self.pgid);
+            }
+            self.stop_strays(grace);
             self.group_gone = true;
         }
         // The last lines: the pipe closes once every process holding it has gone.
@@ -687,6 +709,9 @@ impl Drop for RunningResponder {
             if let Some(c) = self.child.as_mut() {
                 let _ = c.wait();
             }
+        }
+        if !self.group_gone {
+            self.stop_strays(Duration::ZERO);
         }
     }
 }

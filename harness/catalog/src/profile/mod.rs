@@ -51,6 +51,7 @@ mod cases;
 #[cfg(test)]
 mod tests;
 
+use callout_world::credential::Login;
 pub use callout_world::credential::{
     Attach, CredCmd, CredKind, Credential, NkeySeed, OwnKeys, CRED_CMD_TIMEOUT,
 };
@@ -586,6 +587,14 @@ fn check_secret(ri: &RawIdentity, cmd: Option<&CredCmd>) -> Result<Option<NkeySe
     if ri.pass.is_some() && cmd.is_some() {
         return Err("give pass or cred_cmd, not both".into());
     }
+    let fixed = Login {
+        user: ri.user.clone(),
+        pass: ri.pass.clone(),
+        token: ri.token.clone(),
+    };
+    fixed
+        .check_size()
+        .map_err(|e| format!("the credential (user, pass and token) {e}"))?;
     Ok(nkey_seed)
 }
 

@@ -179,6 +179,7 @@ fn an_expiring_identity_is_held_until_the_server_disconnects_it() {
 
 #[test]
 fn mistakes_name_the_line_and_the_fix() {
+    let long_token = format!("token = \"{}\"", "t".repeat(70_000));
     for (from, to, want, line) in [
         (
             "expect = \"rejected\"",
@@ -213,6 +214,14 @@ fn mistakes_name_the_line_and_the_fix() {
             "describe an admission",
             19,
         ),
+        // A token longer than the world carries: a set-up error naming its size, not a FAIL
+        // of the responder. 8 000 bytes (a real OIDC token) is within the limit.
+        (
+            "token = \"tok-a\"",
+            long_token.as_str(),
+            "is 70000 bytes in the CONNECT line",
+            5,
+        ),
     ] {
         assert!(BASE.contains(from), "{from}");
         let e = parse_str(&BASE.replacen(from, to, 1)).unwrap_err();
@@ -223,6 +232,8 @@ fn mistakes_name_the_line_and_the_fix() {
     let none_admitted = BASE
         .replace("expect = \"admitted\"\naccount = \"APP\"\npub_allow = [\"a.>\", \"$SYS.REQ.USER.INFO\"]", "expect = \"rejected\"")
         .replace("expect = \"admitted\"\naccount = \"OPS\"", "expect = \"rejected\"");
+    let long = BASE.replacen("tok-a", &"t".repeat(8_000), 1);
+    parse_str(&long).expect("an 8 000-byte token is within what a world carries");
     let e = parse_str(&none_admitted).unwrap_err();
     assert!(e.message.contains("at least one [[identity]]"), "{e}");
     for (responder, want) in [
