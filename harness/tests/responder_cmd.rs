@@ -60,7 +60,12 @@ async fn a_seed_flags_only_responder_is_judged() {
     let bad: Vec<_> = run
         .results
         .iter()
-        .filter(|r| r.verdict != Verdict::Pass)
+        // wire.resp.17 (MAY) records, as for the reference, that a users.json password gives
+        // a user JWT without exp.
+        .filter(|r| {
+            r.verdict != Verdict::Pass
+                && !(r.id == "wire.resp.17" && r.verdict == Verdict::Informational)
+        })
         .map(|r| format!("{} {:?}: {}", r.id, r.verdict, r.actual))
         .collect();
     assert!(bad.is_empty(), "{bad:?}");
