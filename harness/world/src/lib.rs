@@ -16,6 +16,7 @@ pub mod oneshot;
 pub mod operator;
 pub mod procstat;
 pub mod provision;
+pub mod readiness;
 pub mod server;
 pub mod spec;
 pub mod strays;
