@@ -112,29 +112,10 @@ pub fn signal_group(pgid: i32, sig: i32) -> bool {
 /// True while group `pgid` has a member that is not a zombie. On Linux it reads `/proc`
 /// (zombies whose parent never reaps them must not count); elsewhere it asks kill(2).
 pub fn group_alive(pgid: i32) -> bool {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
+    if !std::path::Path::new("/proc").is_dir() {
         return signal_group(pgid, 0);
-    };
-    for e in dir.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses.
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let mut f = rest.split_whitespace();
-        let state = f.next().unwrap_or("");
-        let pgrp = f.nth(1).and_then(|p| p.parse::<i32>().ok());
-        if pgrp == Some(pgid) && state != "Z" && state != "X" {
-            return true;
-        }
     }
-    false
+    !crate::procstat::members(pgid).is_empty()
 }
 
 /// SIGTERM to every group, up to `grace` for them to go, then SIGKILL; reaps them (only for

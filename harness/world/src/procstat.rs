@@ -21,6 +21,11 @@ pub struct GroupUsage {
     pub processes: usize,
 }
 
+/// True for a state field (`stat_fields(pid)[0]`) of a process that is not a zombie.
+pub fn is_live(state: &str) -> bool {
+    state != "Z" && state != "X"
+}
+
 /// The members of group `pgid` that are not zombies.
 pub fn members(pgid: i32) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -30,15 +35,16 @@ pub fn members(pgid: i32) -> Vec<u32> {
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             stat_fields(*pid).is_some_and(|f| {
-                f.first().is_some_and(|s| *s != "Z" && *s != "X")
+                f.first().is_some_and(|s| is_live(s))
                     && f.get(2).and_then(|p| p.parse::<i32>().ok()) == Some(pgid)
             })
         })
         .collect()
 }
 
-/// The fields of `/proc/PID/stat` after `(comm)`: state, ppid, pgrp, …
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
+/// The fields of `/proc/PID/stat` after `(comm)`: state, ppid, pgrp, … (`comm` may hold
+/// spaces and parentheses, hence the last `)`). The one parser of that file.
+pub fn stat_fields(pid: u32) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 1..];
     Some(rest.split_whitespace().map(String::from).collect())

@@ -72,23 +72,16 @@ pub fn tagged(tag: &str) -> Vec<(i32, i32)> {
         if !env.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
             continue;
         }
-        if let Some((state, ppid)) = state_and_ppid(pid) {
-            if state != "Z" && state != "X" {
-                out.push((pid, ppid));
+        if let Some(f) = crate::procstat::stat_fields(pid as u32) {
+            let ppid = f.get(1).and_then(|p| p.parse().ok());
+            if let (Some(state), Some(ppid)) = (f.first(), ppid) {
+                if crate::procstat::is_live(state) {
+                    out.push((pid, ppid));
+                }
             }
         }
     }
     out
-}
-
-fn state_and_ppid(pid: i32) -> Option<(String, i32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut f = rest.split_whitespace();
-    let state = f.next()?.to_string();
-    let ppid = f.next()?.parse().ok()?;
-    Some((state, ppid))
 }
 
 /// Stops every process tagged `tag`: SIGTERM, up to `grace` for them to go, then SIGKILL
