@@ -103,16 +103,38 @@ pub fn is_read_back_refused(e: &str) -> bool {
 /// the read-back itself ([`is_read_back_refused`]): they are the harness's doing, and a later
 /// liveness check must not count them. Other events stay queued.
 pub async fn forget_read_back_refusals(c: &mut Client) -> Result<(), String> {
+    take_errors(c, "after the read-back", |t| {
+        is_read_back_refused(t).then_some(())
+    })
+    .await
+    .map(drop)
+}
+
+/// Waits for the server to answer everything sent so far (a PING), then takes the `-ERR`s for
+/// which `pick` gives a value (what it gives, in order); every other event stays queued.
+async fn take_errors<T>(
+    c: &mut Client,
+    when: &str,
+    pick: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, String> {
     if !c.flush(Duration::from_secs(5)).await {
-        return Err("the connection closed or did not answer PING after the read-back".into());
+        return Err(format!(
+            "the connection closed or did not answer PING {when}"
+        ));
     }
-    let keep = c
-        .take_pending()
-        .into_iter()
-        .filter(|e| !matches!(e, Event::Err(t) if is_read_back_refused(t)))
-        .collect();
+    let mut picked = Vec::new();
+    let mut keep = Vec::new();
+    for e in c.take_pending() {
+        match &e {
+            Event::Err(t) => match pick(t) {
+                Some(v) => picked.push(v),
+                None => keep.push(e),
+            },
+            _ => keep.push(e),
+        }
+    }
     c.requeue(keep);
-    Ok(())
+    Ok(picked)
 }
 
 /// The account of client connection `cid`, as the server at monitoring port `port` reports it
@@ -175,33 +197,26 @@ pub async fn probe(c: &mut Client, pubs: &[String], subs: &[String]) -> Result<R
         let sid = c.subscribe(s, None).await;
         c.unsubscribe(sid).await;
     }
-    if !c.flush(Duration::from_secs(5)).await {
-        return Err(
-            "the connection closed or did not answer PING during the permission probes".into(),
-        );
-    }
+    // A refusal names its subject: `Permissions Violation for Publish to "S"`.
+    let subject = |text: &str, prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix(" \""))
+            .and_then(|r| r.split('"').next())
+            .map(String::from)
+    };
+    let refusals = take_errors(c, "during the permission probes", |t| {
+        subject(t, "Permissions Violation for Publish to")
+            .map(|s| (true, s))
+            .or_else(|| subject(t, "Permissions Violation for Subscription to").map(|s| (false, s)))
+    })
+    .await?;
     let mut refused = Refused::default();
-    let mut keep = Vec::new();
-    for e in c.take_pending() {
-        match &e {
-            Event::Err(text) => {
-                let subject = |prefix: &str| {
-                    text.strip_prefix(prefix)
-                        .and_then(|r| r.strip_prefix(" \""))
-                        .and_then(|r| r.split('"').next())
-                        .map(String::from)
-                };
-                if let Some(s) = subject("Permissions Violation for Publish to") {
-                    refused.publish.push(s);
-                } else if let Some(s) = subject("Permissions Violation for Subscription to") {
-                    refused.subscribe.push(s);
-                } else {
-                    keep.push(e);
-                }
-            }
-            _ => keep.push(e),
+    for (publish, s) in refusals {
+        if publish {
+            refused.publish.push(s);
+        } else {
+            refused.subscribe.push(s);
         }
     }
-    c.requeue(keep);
     Ok(refused)
 }

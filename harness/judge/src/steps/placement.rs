@@ -89,6 +89,7 @@ pub(crate) async fn without_grant(
     if let Err(e) = forget_read_back_refusals(c).await {
         return bad(head, "the connection to stay open", e);
     }
+    let cid = c.info["client_id"].as_u64().unwrap_or_default();
     let mut parts = Vec::new();
     let mut mismatch = None;
     if let Some(want) = &expect.account {
@@ -100,7 +101,6 @@ pub(crate) async fn without_grant(
                 format!("no monitoring port for server {server:?}"),
             );
         };
-        let cid = c.info["client_id"].as_u64().unwrap_or_default();
         let mut got = match connz_account(port, cid).await {
             Ok(a) => a,
             Err(e) => return bad(head, "the account from /connz", e),
@@ -113,7 +113,6 @@ pub(crate) async fn without_grant(
             mismatch = Some((format!("account {want}"), format!("account {got}")));
         }
     }
-    let cid = c.info["client_id"].as_u64().unwrap_or_default();
     let outside = format!("callout_probe.outside.{cid}");
     let (pub_ok, pub_no) = plan(
         expect.pub_allow.as_ref(),
