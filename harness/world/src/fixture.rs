@@ -617,7 +617,7 @@ impl Fixture {
     /// Placeholder values for a responder connecting to `url`.
     pub fn placeholders(&self, url: &str) -> std::io::Result<Placeholders> {
         // A responder with keys of its own gets no seeds (a profile's `[keys]`).
-        let own_issuer = self.issuer_pub != self.issuer.public_key();
+        let own_issuer = self.own_issuer();
         let (issuer_seed, issuer_file) = if own_issuer {
             (String::new(), String::new())
         } else {
